@@ -1,0 +1,125 @@
+"""The `adoptbot` command: parse arguments, call services, print. Also `python -m bot`."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import cached_property
+from typing import TYPE_CHECKING, Protocol
+
+from sqlalchemy import Engine
+from sqlalchemy.exc import OperationalError, ProgrammingError
+
+from bot import __version__
+from bot.config import ConfigError, Settings, load_settings, normalise_database_url
+from bot.errors import AdoptbotError, Failure
+
+if TYPE_CHECKING:
+    from bot.content import Library
+
+
+class CommandModule(Protocol):
+    def register(self, subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None: ...
+
+
+@dataclass
+class Context:
+    """What a command handler gets: settings, and the database and content library on first use."""
+
+    settings: Settings
+    db_url: str
+    _engine: Engine | None = field(default=None, init=False)
+
+    def engine(self, *, migrate: bool = True) -> Engine:
+        """The database, brought up to the newest schema first (safe on several machines at once)."""
+        if self._engine is None:
+            from bot.db import get_engine
+            from bot.migrate import upgrade
+
+            engine = get_engine(self.db_url)
+            if migrate:
+                upgrade(engine)
+            self._engine = engine
+        return self._engine
+
+    @cached_property
+    def library(self) -> Library:
+        from bot.content import load_library
+
+        return load_library(self.settings.content_dir)
+
+
+def _command_modules() -> list[CommandModule]:
+    from bot.commands import content_cmd, db_cmd, demo_cmd, roster_cmd
+
+    return [demo_cmd, db_cmd, roster_cmd, content_cmd]
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="adoptbot",
+        description="Adoptbot: the change-management loop for everyday AI use, inside Slack.",
+    )
+    parser.add_argument("--version", action="version", version=f"adoptbot {__version__}")
+    parser.add_argument("-v", "--verbose", action="store_true", help="log what happens (to stderr)")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    subparsers.required = True
+    for module in _command_modules():
+        module.register(subparsers)
+    return parser
+
+
+def add_db_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--db",
+        metavar="URL",
+        help="database URL (default: DATABASE_URL, else sqlite:///adoptbot.db)",
+    )
+
+
+def _describe_db(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(url).render_as_string(hide_password=True)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.INFO if args.verbose else logging.WARNING,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    db_url = "?"
+    try:
+        settings = load_settings()
+        db_url = normalise_database_url(args.db) if getattr(args, "db", None) else settings.database_url
+        context = Context(settings=settings, db_url=db_url)
+        code: int = args.handler(args, context)
+        return code
+    except ConfigError as error:
+        print(f"adoptbot: {error}", file=sys.stderr)
+        return 2
+    except AdoptbotError as error:
+        print(f"adoptbot: {error}", file=sys.stderr)
+        return error.exit_code
+    except (OperationalError, ProgrammingError) as error:
+        if isinstance(error, OperationalError) and "locked" not in str(error.orig):
+            message = f"cannot use the database at {_describe_db(db_url)}: {str(error.orig).strip().splitlines()[0]}"
+        else:
+            message = f"database error: {str(error.orig).strip().splitlines()[0]}"
+        print(f"adoptbot: {message}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print("adoptbot: interrupted", file=sys.stderr)
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+__all__ = ["Context", "Failure", "add_db_option", "main", "run"]

@@ -1,0 +1,116 @@
+"""Engine and sessions, the same behaviour on SQLite (one machine) and PostgreSQL (several instances)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import Connection
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.clock import utcnow
+from bot.models import Base
+
+__all__ = ["create_db_engine", "get_engine", "insert_ignore", "session_scope", "utcnow"]
+
+_engines: dict[tuple[int, str], Engine] = {}
+_lock = threading.Lock()
+
+
+def is_sqlite(url_or_engine: str | Engine | Connection) -> bool:
+    name = url_or_engine if isinstance(url_or_engine, str) else url_or_engine.dialect.name
+    return name.startswith("sqlite")
+
+
+def create_db_engine(url: str) -> Engine:
+    """A new engine. SQLite gets foreign keys, WAL, a busy timeout and write-locking transactions."""
+    if is_sqlite(url):
+        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False})
+        _configure_sqlite(engine)
+        return engine
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+        # Let SQLAlchemy, not the sqlite3 module, decide when transactions begin (SQLAlchemy's recipe).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A deferred transaction that reads and then writes fails at once with "database is locked" when
+        # another connection wrote meanwhile; taking the write lock up front makes it wait its turn instead.
+        # Read-only work (reports) opts out with the `readonly` execution option.
+        if conn.get_execution_options().get("readonly"):
+            conn.exec_driver_sql("BEGIN")
+        else:
+            conn.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def get_engine(url: str) -> Engine:
+    """The engine for `url` in this process (a fresh one after a fork: pools must not cross processes)."""
+    key = (os.getpid(), url)
+    with _lock:
+        engine = _engines.get(key)
+        if engine is None:
+            engine = _engines[key] = create_db_engine(url)
+        return engine
+
+
+def dispose_engines() -> None:
+    with _lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+def session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
+    bind = engine.execution_options(readonly=True) if readonly else engine
+    return sessionmaker(bind=bind, expire_on_commit=False)
+
+
+@contextmanager
+def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
+    """One unit of work: commit on success, roll back on any error."""
+    session = session_factory(engine, readonly=readonly)()
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *,
+                  conflict: Sequence[str] | None = None) -> int:
+    """INSERT rows, skipping those that collide with a unique key; return how many were inserted.
+
+    This is how scheduled work stays idempotent across ticks and instances: the database decides.
+    """
+    if not rows:
+        return 0
+    table = model.__table__
+    dialect = session.get_bind().dialect.name
+    stmt: Any
+    if dialect == "postgresql":
+        stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    else:
+        stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
+    result = session.execute(stmt, list(rows))
+    return int(getattr(result, "rowcount", 0) or 0)
+

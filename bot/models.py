@@ -1,0 +1,338 @@
+"""The data, in one place: SQLAlchemy 2 typed models.
+
+Conventions: timestamps are naive UTC (`bot.db.utcnow()`); content entries (roles, nudges, surveys) are
+referred to by their content-library ids, so a change manager can edit the library without a migration.
+Pulse answers are deliberately not linked to people (see PulseResponse).
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+from bot.clock import utcnow
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Team(Base):
+    __tablename__ = "teams"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(120), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+    members: Mapped[list[Person]] = relationship(back_populates="team")
+
+
+class Person(Base):
+    __tablename__ = "people"
+    __table_args__ = (Index("ix_people_active_team", "is_active", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    email: Mapped[str | None] = mapped_column(String(254), unique=True)  # stored lower-case
+    name: Mapped[str] = mapped_column(String(200), default="")
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
+    role: Mapped[str | None] = mapped_column(String(64))  # a role id from the content library
+    timezone: Mapped[str | None] = mapped_column(String(64))  # from the roster: wins over Slack's
+    slack_timezone: Mapped[str | None] = mapped_column(String(64), index=True)
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_change_manager: Mapped[bool] = mapped_column(Boolean, default=False)
+    leads_all: Mapped[bool] = mapped_column(Boolean, default=False)  # `leads = *`
+    unreachable_reason: Mapped[str | None] = mapped_column(String(64))  # set when Slack refuses DMs
+    paused_until: Mapped[date | None] = mapped_column(Date)
+    away_until: Mapped[datetime | None] = mapped_column(DateTime)  # Slack status says away
+    away_text: Mapped[str | None] = mapped_column(String(200))
+    nudge_level: Mapped[int] = mapped_column(Integer, default=1)
+    started_on: Mapped[date | None] = mapped_column(Date)  # first week nudges may start
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, onupdate=utcnow)
+    erased_at: Mapped[datetime | None] = mapped_column(DateTime)  # `adoptbot forget`
+
+    team: Mapped[Team | None] = relationship(back_populates="members")
+    led_teams: Mapped[list[Team]] = relationship(secondary="team_leads")
+
+    def effective_timezone(self, default: str) -> str:
+        return self.timezone or self.slack_timezone or default
+
+
+class TeamLead(Base):
+    """Which teams a person receives digests for (besides `Person.leads_all`)."""
+
+    __tablename__ = "team_leads"
+
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"), primary_key=True)
+    team_id: Mapped[int] = mapped_column(ForeignKey("teams.id", ondelete="CASCADE"), primary_key=True)
+
+
+class AppState(Base):
+    """Small key/value facts the installation keeps (e.g. a generated secret)."""
+
+    __tablename__ = "app_state"
+
+    key: Mapped[str] = mapped_column(String(64), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+
+
+class ProcessedEvent(Base):
+    """Slack event ids already handled, so Slack's retries cause no second side effect."""
+
+    __tablename__ = "processed_events"
+
+    event_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+
+
+class OutboxMessage(Base):
+    """Every message Adoptbot sends: queued here, then claimed, paced and sent exactly once.
+
+    `key` names the logical message (e.g. `nudge:42:2026-11-24`), unique, so enqueueing twice is a no-op.
+    States: pending -> sending -> sent | failed | skipped.
+    """
+
+    __tablename__ = "outbox"
+    __table_args__ = (Index("ix_outbox_state_due", "state", "not_before"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(32))  # nudge, pulse_invite, pulse_reminder, digest, ...
+    method: Mapped[str] = mapped_column(String(40), default="chat.postMessage")  # or chat.update, files
+    channel: Mapped[str] = mapped_column(String(32), index=True)  # user ID (DM) or channel ID
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # text, blocks, metadata, ...
+    update_of: Mapped[str | None] = mapped_column(String(200))  # key of the message chat.update edits
+    state: Mapped[str] = mapped_column(String(16), default="pending")
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    not_before: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    claimed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    error: Mapped[str | None] = mapped_column(String(300))
+    slack_channel: Mapped[str | None] = mapped_column(String(32))  # where it landed (DM channel ID)
+    slack_ts: Mapped[str | None] = mapped_column(String(32))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class ChannelPace(Base):
+    """The earliest time the next message may go to a channel (Slack: about one a second per channel).
+
+    The row named `*` paces the whole installation, shared by every instance.
+    """
+
+    __tablename__ = "channel_pace"
+
+    channel: Mapped[str] = mapped_column(String(32), primary_key=True)
+    next_at: Mapped[datetime] = mapped_column(DateTime)
+
+
+class JobRun(Base):
+    """A scheduled job's slot that has been done, so N instances ticking at once do it once."""
+
+    __tablename__ = "job_runs"
+
+    job: Mapped[str] = mapped_column(String(64), primary_key=True)
+    slot: Mapped[str] = mapped_column(String(64), primary_key=True)
+    done_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Activity(Base):
+    """Something a person did (for `engaged`): nudge button, pulse answer, win, acknowledgement.
+
+    The team is captured when it happens, so metrics for past weeks stay true after people move.
+    Never records what a pulse answer said.
+    """
+
+    __tablename__ = "activity"
+    __table_args__ = (Index("ix_activity_at_team", "occurred_at", "team_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    kind: Mapped[str] = mapped_column(String(32))
+    occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class NudgeDelivery(Base):
+    """One nudge given to one person (never the same nudge twice), and what they did with it."""
+
+    __tablename__ = "nudge_deliveries"
+    __table_args__ = (
+        UniqueConstraint("person_id", "nudge_id"),
+        Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    nudge_id: Mapped[str] = mapped_column(String(80))
+    role: Mapped[str | None] = mapped_column(String(64))
+    level: Mapped[int] = mapped_column(Integer, default=1)
+    stage: Mapped[str | None] = mapped_column(String(16))
+    slot: Mapped[str] = mapped_column(String(32))  # local date of the slot, e.g. 2026-11-24
+    outbox_key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(DateTime)  # when Slack accepted it
+    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent, tried, not_for_me, later
+    rating: Mapped[str | None] = mapped_column(String(16))  # helpful, not_helpful
+    clicked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    tried_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class PulseRun(Base):
+    __tablename__ = "pulse_runs"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    survey_id: Mapped[str] = mapped_column(String(80))
+    opened_at: Mapped[datetime] = mapped_column(DateTime, index=True)
+    closes_at: Mapped[datetime] = mapped_column(DateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    opened_by: Mapped[str | None] = mapped_column(String(32))  # Slack user ID, or "schedule"/"cli"
+
+
+class PulseInvitation(Base):
+    """That a person was invited and *that* they answered; never what they answered."""
+
+    __tablename__ = "pulse_invitations"
+    __table_args__ = (UniqueConstraint("run_id", "person_id"), Index("ix_pulse_inv_run_team", "run_id", "team_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    invited_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    answered_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class PulseResponse(Base):
+    """One person's answers to one run, keyed by an HMAC of (run, person): unlinkable without the secret."""
+
+    __tablename__ = "pulse_responses"
+    __table_args__ = (UniqueConstraint("run_id", "respondent"), Index("ix_pulse_resp_run_team", "run_id", "team_id"))
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
+    respondent: Mapped[str] = mapped_column(String(64))  # hex HMAC-SHA256
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)  # rounded to the day: no timing joins
+
+    answers: Mapped[list[PulseAnswer]] = relationship(
+        back_populates="response", cascade="all, delete-orphan", passive_deletes=True
+    )
+
+
+class PulseAnswer(Base):
+    __tablename__ = "pulse_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    response_id: Mapped[int] = mapped_column(ForeignKey("pulse_responses.id", ondelete="CASCADE"))
+    question_id: Mapped[str] = mapped_column(String(80))
+    stage: Mapped[str | None] = mapped_column(String(16))  # ADKAR element a scale question measures
+    metric: Mapped[str | None] = mapped_column(String(16))  # "usage" on the usage question
+    value: Mapped[int | None] = mapped_column(Integer)  # 1..5 for scale; option index for choice
+    text: Mapped[str | None] = mapped_column(Text)  # optional comment
+
+    response: Mapped[PulseResponse] = relationship(back_populates="answers")
+
+
+class Win(Base):
+    __tablename__ = "wins"
+    __table_args__ = (Index("ix_wins_status_submitted", "status", "submitted_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    author_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    what: Mapped[str] = mapped_column(Text)
+    tool: Mapped[str | None] = mapped_column(String(120))
+    hours_per_week: Mapped[float] = mapped_column(Float, default=0.0)
+    share: Mapped[str] = mapped_column(String(16), default="named")  # named, anonymous, private
+    polished: Mapped[str | None] = mapped_column(Text)  # AI two-sentence version, if the author picked it
+    source_link: Mapped[str | None] = mapped_column(String(500))
+    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, rejected
+    submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reject_reason: Mapped[str | None] = mapped_column(String(500))
+    shared_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class Broadcast(Base):
+    __tablename__ = "broadcasts"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    sender_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    text: Mapped[str] = mapped_column(Text)
+    audience: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"everyone": bool, "teams": [...], "roles": [...]}
+    channel: Mapped[str | None] = mapped_column(String(32))
+    ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
+    ack_reminder_days: Mapped[int | None] = mapped_column(Integer)
+    scheduled_for: Mapped[datetime | None] = mapped_column(DateTime, index=True)
+    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, scheduled, sending, sent, cancelled
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    started_at: Mapped[datetime | None] = mapped_column(DateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BroadcastRecipient(Base):
+    __tablename__ = "broadcast_recipients"
+    __table_args__ = (UniqueConstraint("broadcast_id", "person_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcasts.id", ondelete="CASCADE"), index=True)
+    person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
+    outbox_key: Mapped[str] = mapped_column(String(200))
+    acked_at: Mapped[datetime | None] = mapped_column(DateTime)
+    reminded_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class AiCall(Base):
+    """Audit log of every OpenAI call: purpose, model, tokens, latency, outcome. Never the prompt."""
+
+    __tablename__ = "ai_calls"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(40))
+    model: Mapped[str] = mapped_column(String(80))
+    prompt_tokens: Mapped[int | None] = mapped_column(Integer)
+    completion_tokens: Mapped[int | None] = mapped_column(Integer)
+    latency_ms: Mapped[int] = mapped_column(Integer)
+    outcome: Mapped[str] = mapped_column(String(40))  # ok, timeout, error: ...
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class AiCache(Base):
+    __tablename__ = "ai_cache"
+
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    value: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)

@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, Table, create_engine, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.orm import Session, sessionmaker
@@ -96,21 +96,27 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
         session.close()
 
 
-def insert_ignore(session: Session, model: type[Base], rows: Sequence[dict[str, Any]], *,
-                  conflict: Sequence[str] | None = None) -> int:
+def insert_ignore(
+    session: Session,
+    model: type[Base],
+    rows: Sequence[dict[str, Any]],
+    *,
+    conflict: Sequence[str] | None = None,
+) -> int:
     """INSERT rows, skipping those that collide with a unique key; return how many were inserted.
 
     This is how scheduled work stays idempotent across ticks and instances: the database decides.
     """
     if not rows:
         return 0
-    table = model.__table__
+    table: Table = model.__table__  # type: ignore[assignment]
     dialect = session.get_bind().dialect.name
     stmt: Any
     if dialect == "postgresql":
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
     else:
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
-    result = session.execute(stmt, list(rows))
-    return int(getattr(result, "rowcount", 0) or 0)
-
+    # RETURNING yields only the rows actually inserted (executemany rowcounts are unreliable).
+    stmt = stmt.returning(*table.primary_key.columns)
+    result = session.connection().execute(stmt, list(rows))
+    return len(result.all())

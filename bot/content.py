@@ -1,0 +1,674 @@
+"""The content library: roles, nudges, pulse surveys, holidays and leaders' suggested actions (TOML files).
+
+Change managers edit these plain files. `load_library` reads and checks all of them and reports every
+problem at once, each naming its file and entry, so `adoptbot content check` catches a broken edit before
+it reaches anyone. Length limits are Slack's documented Block Kit limits for where each text is shown.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import tomllib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import available_timezones
+
+from bot.errors import UsageError
+
+ADKAR_STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+LEVELS = (1, 2, 3)
+QUESTION_KINDS = ("scale", "choice", "text")
+SCALE_POINTS = 5  # a scale question is answered 1..5
+
+# Slack's limits (docs.slack.dev, Block Kit reference) for the place each text is shown.
+SECTION_TEXT_MAX = 3000  # section block text: a nudge body, a stage's suggested actions
+HEADER_TEXT_MAX = 150  # header block text: a nudge title
+TRY_IT_MAX = 2900  # shown in a section too, with room left for its label and code fence
+INPUT_LABEL_MAX = 2000  # input block label: a survey question
+OPTION_TEXT_MAX = 75  # option object text: a choice answer, a scale label, a role in a menu
+RADIO_OPTIONS_MAX = 10  # radio button group: at most 10 options
+MODAL_TITLE_MAX = 24  # modal title: the survey's title
+SURVEY_QUESTIONS_MAX = 50  # one input block each; a modal holds 100 blocks
+URL_MAX = 3000  # button url
+
+NUDGE_KEYS = ("id", "roles", "level", "stage", "title", "body", "try_it", "minutes", "link")
+QUESTION_KEYS = ("id", "text", "kind", "options", "stage", "metric", "required")
+SURVEY_KEYS = ("id", "title", "cadence_weeks", "scale", "question")
+HOLIDAY_KEYS = ("date", "until", "name", "timezones", "countries")
+HOLIDAY_SPAN_MAX_DAYS = 31
+
+_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
+_ID_MAX = 80  # nudge, survey and question ids are stored in String(80) columns
+_ROLE_ID_MAX = 64  # Person.role is String(64)
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+# What Slack reads inside <...> in mrkdwn: links, mailto, channel/user/group mentions, dates.
+_SLACK_ANGLE = re.compile(r"<(?:https?://|mailto:|#C|@[UW]|!subteam\^|!date\^)[^<>\s|]+(?:\|[^<>]*)?>")
+
+
+@dataclass(frozen=True)
+class Role:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Nudge:
+    id: str
+    roles: tuple[str, ...]
+    level: int
+    stage: str
+    title: str
+    body: str
+    try_it: str | None
+    minutes: int | None
+    link: str | None
+    source: str  # file it came from, relative to the library folder, e.g. "nudges/sales.toml"
+
+    def applies_to(self, role: str) -> bool:
+        return "*" in self.roles or role in self.roles
+
+
+@dataclass(frozen=True)
+class Question:
+    id: str
+    text: str
+    kind: str  # "scale" | "choice" | "text"
+    options: tuple[str, ...]  # choice: the answers (usage: first = never); scale: 5 labels for 1..5, or ()
+    stage: str | None  # ADKAR element a scale question measures
+    metric: str | None  # "usage" on the question about how often AI was used
+    required: bool  # text questions are never required
+
+
+@dataclass(frozen=True)
+class Survey:
+    id: str
+    title: str
+    cadence_weeks: int
+    questions: tuple[Question, ...]
+
+
+@dataclass(frozen=True)
+class Holiday:
+    day: date
+    name: str
+    timezones: tuple[str, ...]  # empty = everyone
+
+
+@dataclass(frozen=True)
+class Library:
+    path: Path
+    roles: dict[str, Role]
+    nudges: tuple[Nudge, ...]
+    surveys: dict[str, Survey]
+    holidays: tuple[Holiday, ...]
+    actions: dict[str, tuple[str, ...]]  # every ADKAR stage -> suggested actions for leaders (may be empty)
+
+    def nudges_for(self, role: str) -> list[Nudge]:
+        """The nudges a person in `role` can get (their role's and everyone's), by level then id."""
+        return sorted((n for n in self.nudges if n.applies_to(role)), key=lambda n: (n.level, n.id))
+
+    def is_holiday(self, day: date, timezone: str) -> bool:
+        """Whether `day` (a local date) is a holiday for someone in `timezone` (an IANA name)."""
+        return any(h.day == day and (not h.timezones or timezone in h.timezones) for h in self.holidays)
+
+    def default_survey(self) -> Survey:
+        return self.surveys[min(self.surveys)]
+
+
+class ContentError(UsageError):
+    """The library has problems; `errors` lists every one as "<file>: <entry>: <problem>"."""
+
+    def __init__(self, errors: list[str], path: Path | None = None, *, message: str | None = None) -> None:
+        self.errors = errors
+        self.path = path
+        if message is None:
+            count = len(errors)
+            message = f"{count} problem{'' if count == 1 else 's'} in the content library: {errors[0]}"
+            if count > 1:
+                message += " (`adoptbot content check` lists them all)"
+        super().__init__(message)
+
+
+def bundled_content_dir() -> Path:
+    """The starter library: the repository's content/ in a source checkout, else the installed copy."""
+    root = Path(__file__).resolve().parent.parent
+    if (root / "pyproject.toml").is_file() and (root / "content" / "roles.toml").is_file():
+        return root / "content"
+    # Installed from a wheel: pyproject.toml maps content/ to the package data bot/starter_content.
+    installed = Path(__file__).resolve().parent / "starter_content"
+    try:
+        found = resources.files("bot.starter_content")
+    except ModuleNotFoundError:
+        return installed
+    roles = found.joinpath(
+        "roles.toml"
+    )  # a namespace package's files() is a MultiplexedPath, its files Paths
+    return roles.parent if isinstance(roles, Path) else installed
+
+
+def load_library(path: Path | None = None) -> Library:
+    """Read and check the library in `path` (default: the bundled one).
+
+    Raises ContentError listing every problem found, not just the first.
+    """
+    folder = bundled_content_dir() if path is None else Path(path)
+    if not folder.is_dir():
+        what = "is not a folder" if folder.exists() else "does not exist"
+        message = f"content library folder {folder} {what}."
+        raise ContentError([message], folder, message=message)
+    reader = _Reader(folder)
+    library = reader.read()
+    if reader.problems:
+        raise ContentError(reader.problems, folder)
+    return library
+
+
+# --- reading -------------------------------------------------------------------------------------------
+
+
+def _did_you_mean(value: str, allowed: Iterable[str]) -> str:
+    allowed = list(allowed)
+    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
+    if close:
+        return f" (did you mean '{close[0]}'?)"
+    return f" (expected one of: {', '.join(allowed)})"
+
+
+def _quoted(value: object) -> str:
+    return f"'{value}'" if isinstance(value, str) else repr(value)
+
+
+class _Table:
+    """One TOML table being read; each problem is recorded as "<where>: <problem>"."""
+
+    def __init__(self, problems: list[str], where: str, data: Mapping[str, Any], allowed: Iterable[str]):
+        self.problems = problems
+        self.where = where
+        self.data = data
+        allowed = tuple(allowed)
+        for key in data:
+            if key not in allowed:
+                self.problem(f"unknown key '{key}'{_did_you_mean(key, allowed)}")
+
+    def problem(self, message: str) -> None:
+        self.problems.append(f"{self.where}: {message}")
+
+    def text(self, key: str, *, required: bool = True, limit: int | None = None, why: str = "") -> str | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.problem(f"{key} is required")
+            return None
+        if not isinstance(value, str):
+            self.problem(f"{key} must be text in quotes, not {_quoted(value)}")
+            return None
+        value = value.strip()
+        if not value:
+            self.problem(f"{key} must not be empty")
+            return None
+        if limit is not None and len(value) > limit:
+            self.problem(f"{key} is {len(value):,} characters; Slack allows at most {limit:,}{why}")
+        return value
+
+    def identifier(self, key: str = "id", *, limit: int = _ID_MAX) -> str | None:
+        value = self.text(key)
+        if value is not None and (not _ID.match(value) or len(value) > limit):
+            self.problem(
+                f"{key} '{value}' must be lowercase letters, digits, '-' or '_' (at most {limit} characters)"
+            )
+            return None
+        return value
+
+    def integer(self, key: str, *, required: bool = True) -> int | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.problem(f"{key} is required")
+            return None
+        if isinstance(value, bool) or not isinstance(value, int):
+            self.problem(f"{key} must be a whole number, not {_quoted(value)}")
+            return None
+        return value
+
+    def texts(self, key: str, *, required: bool = True, item_limit: int | None = None) -> list[str] | None:
+        value = self.data.get(key)
+        if value is None:
+            if required:
+                self.problem(f"{key} is required")
+            return None
+        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
+            self.problem(f'{key} must be a list of non-empty texts, like ["a", "b"]')
+            return None
+        items = [v.strip() for v in value]
+        for item in items:
+            if item_limit is not None and len(item) > item_limit:
+                short = item if len(item) <= 40 else item[:37] + "..."
+                self.problem(f"{key}: '{short}' is {len(item)} characters; Slack allows at most {item_limit}")
+        return items
+
+    def mrkdwn(self, key: str, *, required: bool, limit: int, why: str = "") -> str | None:
+        value = self.text(key, required=required, limit=limit, why=why)
+        if value is not None:
+            for match in re.finditer("<", value):
+                if not _SLACK_ANGLE.match(value, match.start()):
+                    near = value[match.start() : match.start() + 20].split("\n")[0]
+                    self.problem(
+                        f"{key}: Slack reads '<' as the start of a link; write &lt; instead (near '{near}')"
+                    )
+                    break
+        return value
+
+
+@cache
+def _known_timezones() -> frozenset[str]:
+    return frozenset(available_timezones())
+
+
+@cache
+def _country_timezones() -> dict[str, tuple[str, ...]]:
+    """ISO 3166 country code -> the IANA time zones used there, from the tz database's zone.tab."""
+    try:
+        text = resources.files("tzdata.zoneinfo").joinpath("zone.tab").read_text(encoding="utf-8")
+    except (ModuleNotFoundError, OSError):
+        try:
+            text = Path("/usr/share/zoneinfo/zone.tab").read_text(encoding="utf-8")
+        except OSError:
+            return {}
+    zones: dict[str, list[str]] = {}
+    for line in text.splitlines():
+        if line and not line.startswith("#"):
+            fields = line.split("\t")
+            zones.setdefault(fields[0], []).append(fields[2])
+    return {country: tuple(names) for country, names in zones.items()}
+
+
+class _Reader:
+    """Reads every file of one library folder, collecting problems instead of stopping at the first."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.problems: list[str] = []
+        self.declared_roles: set[str] = set()  # every role id in roles.toml, even one with problems
+        self.named_roles: set[str] = set()  # roles that some nudge names, valid or not
+        self.unreadable_nudges = False  # a nudge file we could not parse may name any role
+
+    def read(self) -> Library:
+        roles = self._roles()
+        nudges = self._nudges(roles)
+        surveys = self._surveys()
+        holidays = self._holidays()
+        actions = self._actions()
+        for role_id in roles:
+            if role_id not in self.named_roles and not self.unreadable_nudges:
+                self.problems.append(
+                    f"roles.toml: role '{role_id}': no nudge names this role "
+                    f'(every role needs nudges of its own: roles = ["{role_id}"] in nudges/*.toml)'
+                )
+        return Library(self.folder, roles, tuple(nudges), surveys, holidays, actions)
+
+    def _load(self, relative: str, *, optional: bool = False) -> dict[str, Any] | None:
+        path = self.folder / relative
+        if not path.is_file():
+            if not optional:
+                self.problems.append(f"{relative}: file is missing")
+            return None
+        try:
+            return tomllib.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            self.problems.append(f"{relative}: not UTF-8 text; save the file as UTF-8")
+        except tomllib.TOMLDecodeError as error:
+            message = str(error)
+            if found := re.search(r"\s*\(at line (\d+), column (\d+)\)$", message):
+                where = f"at line {found[1]}, column {found[2]}"
+                message = message[: found.start()]
+            else:
+                where = "at the end of the file"
+                message = message.replace(" (at end of document)", "")
+            self.problems.append(f"{relative}: TOML syntax error {where}: {message}")
+        return None
+
+    def _files(self, folder: str) -> list[str]:
+        directory = self.folder / folder
+        if not directory.is_dir():
+            return []
+        return [f"{folder}/{p.name}" for p in sorted(directory.glob("*.toml")) if p.is_file()]
+
+    def _tables(self, relative: str, data: dict[str, Any], key: str) -> list[dict[str, Any]]:
+        """The [[key]] entries of a file, reporting anything else in it."""
+        for other in data:
+            if other != key:
+                self.problems.append(f"{relative}: unknown key '{other}'{_did_you_mean(other, [key])}")
+        entries = data.get(key, [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            self.problems.append(f"{relative}: write each {key} as a [[{key}]] table")
+            return []
+        return entries
+
+    # roles.toml ------------------------------------------------------------------------------------------
+
+    def _roles(self) -> dict[str, Role]:
+        data = self._load("roles.toml")
+        if data is None:
+            return {}
+        for other in set(data) - {"roles"}:
+            self.problems.append(f"roles.toml: unknown key '{other}'{_did_you_mean(other, ['roles'])}")
+        entries = data.get("roles")
+        if not isinstance(entries, dict):
+            self.problems.append("roles.toml: write each role as a [roles.<id>] table with a name")
+            return {}
+        roles: dict[str, Role] = {}
+        self.declared_roles.update(entries)
+        for role_id, entry in entries.items():
+            where = f"roles.toml: role '{role_id}'"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where}: write it as a [roles.{role_id}] table with a name")
+                continue
+            table = _Table(self.problems, where, entry, ("name",))
+            if not _ID.match(role_id) or len(role_id) > _ROLE_ID_MAX:
+                rule = f"lowercase letters, digits, '-' or '_' (at most {_ROLE_ID_MAX} characters)"
+                table.problem(f"role id must be {rule}")
+            name = table.text("name", limit=OPTION_TEXT_MAX, why=" for a menu option")
+            if name is not None:
+                roles[role_id] = Role(role_id, name)
+        if not entries:
+            self.problems.append("roles.toml: no roles; add at least one [roles.<id>] table")
+        return roles
+
+    # nudges/*.toml -------------------------------------------------------------------------------------
+
+    def _nudges(self, roles: dict[str, Role]) -> list[Nudge]:
+        files = self._files("nudges")
+        if not files:
+            self.problems.append("nudges/: no nudge files; add nudges/<role>.toml with [[nudge]] entries")
+        nudges: list[Nudge] = []
+        seen: dict[str, str] = {}
+        for relative in files:
+            data = self._load(relative)
+            if data is None:
+                self.unreadable_nudges = True
+                continue
+            if not data.get("nudge", data):
+                self.problems.append(f"{relative}: no [[nudge]] entries")
+            entries = self._tables(relative, data, "nudge")
+            for number, entry in enumerate(entries, start=1):
+                if isinstance(entry.get("roles"), list):
+                    self.named_roles.update(r for r in entry["roles"] if isinstance(r, str))
+                nudge = self._nudge(relative, number, entry, roles, seen)
+                if nudge is not None:
+                    nudges.append(nudge)
+        return nudges
+
+    def _nudge(
+        self, relative: str, number: int, entry: dict[str, Any], roles: dict[str, Role], seen: dict[str, str]
+    ) -> Nudge | None:
+        raw_id = entry.get("id")
+        label = f"'{raw_id}'" if isinstance(raw_id, str) and raw_id.strip() else f"#{number}"
+        table = _Table(self.problems, f"{relative}: nudge {label}", entry, NUDGE_KEYS)
+        before = len(self.problems)
+        nudge_id = table.identifier()
+        if nudge_id is not None:
+            if nudge_id in seen:
+                table.problem(f"id '{nudge_id}' is already used in {seen[nudge_id]}")
+            else:
+                seen[nudge_id] = relative
+        nudge_roles = self._nudge_roles(table, roles)
+        level = table.integer("level")
+        if level is not None and level not in LEVELS:
+            table.problem("level must be 1, 2 or 3")
+        stage = table.text("stage")
+        if stage is not None and stage not in ADKAR_STAGES:
+            table.problem(f"stage '{stage}' is not an ADKAR stage{_did_you_mean(stage, ADKAR_STAGES)}")
+        title = table.text("title", limit=HEADER_TEXT_MAX, why=" in a header")
+        body = table.mrkdwn("body", required=True, limit=SECTION_TEXT_MAX, why=" in a section")
+        try_it = table.mrkdwn("try_it", required=False, limit=TRY_IT_MAX, why=" (a section, with its label)")
+        minutes = table.integer("minutes", required=False)
+        if minutes is not None and minutes < 1:
+            table.problem("minutes must be a positive whole number")
+        link = self._link(table)
+        if len(self.problems) > before or not (
+            nudge_id and nudge_roles and level and stage and title and body
+        ):
+            return None
+        return Nudge(nudge_id, nudge_roles, level, stage, title, body, try_it, minutes, link, relative)
+
+    def _nudge_roles(self, table: _Table, roles: dict[str, Role]) -> tuple[str, ...] | None:
+        values = table.texts("roles")
+        if values is None:
+            return None
+        if not values:
+            table.problem('roles must name at least one role, or be ["*"] for everyone')
+            return None
+        if "*" in values:
+            if len(values) > 1:
+                table.problem('roles: "*" already means every role; write roles = ["*"] alone')
+                return None
+            return ("*",)
+        unknown = [v for v in values if v not in self.declared_roles]
+        for value in unknown:
+            hint = _did_you_mean(value, sorted(self.declared_roles)) if self.declared_roles else ""
+            table.problem(f"unknown role '{value}'{hint}; roles are defined in roles.toml")
+        if unknown or any(v not in roles for v in values):
+            return None  # a role with problems of its own is reported in roles.toml
+        return tuple(dict.fromkeys(values))
+
+    def _link(self, table: _Table) -> str | None:
+        link = table.text("link", required=False)
+        if link is None:
+            return None
+        parts = urlsplit(link)
+        if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s<>|]", link):
+            table.problem(f"link must be a web address starting with https:// or http://, not '{link}'")
+        elif len(link) > URL_MAX:
+            table.problem(f"link is {len(link)} characters; Slack allows at most {URL_MAX:,}")
+        return link
+
+    # pulses/*.toml -------------------------------------------------------------------------------------
+
+    def _surveys(self) -> dict[str, Survey]:
+        files = self._files("pulses")
+        if not files:
+            self.problems.append(
+                "pulses/: no survey; add pulses/<id>.toml (see the bundled pulses/adkar.toml)"
+            )
+        surveys: dict[str, Survey] = {}
+        sources: dict[str, str] = {}
+        for relative in files:
+            data = self._load(relative)
+            if data is None:
+                continue
+            survey = self._survey(relative, data)
+            if survey is None:
+                continue
+            if survey.id in surveys:
+                self.problems.append(
+                    f"{relative}: survey id '{survey.id}' is already used in {sources[survey.id]}"
+                )
+                continue
+            surveys[survey.id] = survey
+            sources[survey.id] = relative
+        return surveys
+
+    def _survey(self, relative: str, data: dict[str, Any]) -> Survey | None:
+        table = _Table(self.problems, relative, data, SURVEY_KEYS)
+        before = len(self.problems)
+        survey_id = table.identifier()
+        title = table.text("title", limit=MODAL_TITLE_MAX, why=" for a modal title")
+        cadence = table.integer("cadence_weeks")
+        if cadence is not None and not 1 <= cadence <= 52:
+            table.problem("cadence_weeks must be between 1 and 52 (weeks between two pulses)")
+        scale = table.texts("scale", required=False, item_limit=OPTION_TEXT_MAX)
+        if scale is not None and len(scale) != SCALE_POINTS:
+            table.problem(f"scale must list {SCALE_POINTS} labels, for answers 1 to {SCALE_POINTS}")
+        entries = data.get("question", [])
+        if not isinstance(entries, list) or not all(isinstance(e, dict) for e in entries):
+            table.problem("write each question as a [[question]] table")
+            entries = []
+        if not entries and isinstance(data.get("question", []), list):
+            table.problem("a survey needs at least one [[question]]")
+        if len(entries) > SURVEY_QUESTIONS_MAX:
+            table.problem(
+                f"a survey has at most {SURVEY_QUESTIONS_MAX} questions (a Slack modal holds 100 blocks)"
+            )
+        questions: list[Question] = []
+        for number, entry in enumerate(entries, start=1):
+            question = self._question(relative, number, entry, tuple(scale or ()))
+            if question is not None:
+                questions.append(question)
+        ids = [q.id for q in questions]
+        for question_id in sorted({i for i in ids if ids.count(i) > 1}):
+            table.problem(f"question id '{question_id}' is used more than once")
+        usage = [q.id for q in questions if q.metric == "usage"]
+        if len(usage) > 1:
+            table.problem(f'only one question can have metric = "usage" (found: {", ".join(usage)})')
+        if len(self.problems) > before or not (survey_id and title and cadence):
+            return None
+        return Survey(survey_id, title, cadence, tuple(questions))
+
+    def _question(
+        self, relative: str, number: int, entry: dict[str, Any], scale: tuple[str, ...]
+    ) -> Question | None:
+        raw_id = entry.get("id")
+        label = f"'{raw_id}'" if isinstance(raw_id, str) and raw_id.strip() else f"#{number}"
+        table = _Table(self.problems, f"{relative}: question {label}", entry, QUESTION_KEYS)
+        before = len(self.problems)
+        question_id = table.identifier()
+        text = table.text("text", limit=INPUT_LABEL_MAX, why=" in an input label")
+        kind = table.text("kind")
+        if kind is not None and kind not in QUESTION_KINDS:
+            table.problem(f"kind '{kind}' must be scale, choice or text")
+        options = table.texts("options", required=False, item_limit=OPTION_TEXT_MAX)
+        if kind == "choice":
+            if options is None or len(options) < 2:
+                table.problem("a choice question needs options: at least 2 answers")
+            elif len(options) > RADIO_OPTIONS_MAX:
+                table.problem(
+                    f"a choice question has at most {RADIO_OPTIONS_MAX} options (Slack's radio buttons)"
+                )
+            elif len(set(options)) < len(options):
+                table.problem("options must all be different")
+        elif kind == "scale":
+            if options is not None and len(options) != SCALE_POINTS:
+                table.problem(
+                    f"options of a scale question are its {SCALE_POINTS} labels, for answers 1 to 5"
+                )
+            options = options if options is not None else list(scale)
+        elif kind == "text" and options is not None:
+            table.problem("a text question has no options")
+        stage = table.text("stage", required=False)
+        if stage is not None:
+            if stage not in ADKAR_STAGES:
+                table.problem(f"stage '{stage}' is not an ADKAR element{_did_you_mean(stage, ADKAR_STAGES)}")
+            elif kind in ("choice", "text"):
+                table.problem("stage belongs on a scale question (its 1..5 answers are averaged per element)")
+        metric = table.text("metric", required=False)
+        if metric is not None:
+            if metric != "usage":
+                table.problem(f"metric '{metric}' is not known; the only metric is \"usage\"")
+            elif kind != "choice":
+                table.problem('metric = "usage" belongs on a choice question whose first option means never')
+        required = entry.get("required", kind != "text")
+        if not isinstance(required, bool):
+            table.problem(f"required must be true or false, not {_quoted(required)}")
+        elif kind == "text" and required:
+            table.problem("a text question is an optional comment; it cannot be required")
+        if len(self.problems) > before or not (question_id and text and kind):
+            return None
+        return Question(question_id, text, kind, tuple(options or ()), stage, metric, bool(required))
+
+    # calendar.toml, actions.toml (optional) ------------------------------------------------------------
+
+    def _holidays(self) -> tuple[Holiday, ...]:
+        data = self._load("calendar.toml", optional=True)
+        if data is None:
+            return ()
+        holidays: list[Holiday] = []
+        for number, entry in enumerate(self._tables("calendar.toml", data, "holiday"), start=1):
+            holidays.extend(self._holiday(number, entry))
+        return tuple(sorted(holidays, key=lambda h: (h.day, h.name)))
+
+    def _holiday(self, number: int, entry: dict[str, Any]) -> list[Holiday]:
+        raw_name = entry.get("name")
+        label = f"'{raw_name}'" if isinstance(raw_name, str) and raw_name.strip() else f"#{number}"
+        table = _Table(self.problems, f"calendar.toml: holiday {label}", entry, HOLIDAY_KEYS)
+        before = len(self.problems)
+        name = table.text("name", limit=HEADER_TEXT_MAX)
+        first = self._date(table, "date", required=True)
+        last = self._date(table, "until", required=False) or first
+        if first and last and not timedelta(0) <= last - first < timedelta(days=HOLIDAY_SPAN_MAX_DAYS):
+            table.problem(f"until must be on or after date, and at most {HOLIDAY_SPAN_MAX_DAYS} days later")
+        zones: list[str] = []
+        for zone in table.texts("timezones", required=False) or []:
+            if zone in _known_timezones():
+                zones.append(zone)
+            else:
+                close = difflib.get_close_matches(zone, _known_timezones(), n=1)
+                hint = (
+                    f" (did you mean '{close[0]}'?)"
+                    if close
+                    else " (use an IANA name such as 'Europe/Berlin')"
+                )
+                table.problem(f"unknown time zone '{zone}'{hint}")
+        for country in table.texts("countries", required=False) or []:
+            if _COUNTRY.match(country) and country in _country_timezones():
+                zones.extend(_country_timezones()[country])
+            else:
+                table.problem(f"unknown country '{country}' (use an ISO 3166 two-letter code such as 'DE')")
+        if len(self.problems) > before or not (name and first and last):
+            return []
+        days = (first + timedelta(days=n) for n in range((last - first).days + 1))
+        return [Holiday(day, name, tuple(sorted(set(zones)))) for day in days]
+
+    @staticmethod
+    def _date(table: _Table, key: str, *, required: bool) -> date | None:
+        value = table.data.get(key)
+        if value is None:
+            if required:
+                table.problem(f"{key} is required")
+            return None
+        if not isinstance(value, date) or hasattr(value, "hour"):
+            table.problem(f"{key} must be a TOML date without quotes, like {key} = 2026-12-25")
+            return None
+        return value
+
+    def _actions(self) -> dict[str, tuple[str, ...]]:
+        actions: dict[str, tuple[str, ...]] = {stage: () for stage in ADKAR_STAGES}
+        data = self._load("actions.toml", optional=True)
+        if data is None:
+            return actions
+        table = data.get("actions")
+        if set(data) - {"actions"} or not isinstance(table, dict):
+            self.problems.append(
+                "actions.toml: write an [actions] table with a list of texts per ADKAR stage"
+            )
+            return actions
+        reader = _Table(self.problems, "actions.toml: [actions]", table, ADKAR_STAGES)
+        for stage in ADKAR_STAGES:
+            items = reader.texts(stage, required=False)
+            if items is None:
+                continue
+            # A digest shows a stage's actions as bullet lines in one section.
+            if sum(len(item) + 3 for item in items) > SECTION_TEXT_MAX:
+                reader.problem(f"{stage}: together the actions must fit in {SECTION_TEXT_MAX:,} characters")
+            actions[stage] = tuple(items)
+        return actions
+
+
+__all__ = [
+    "ADKAR_STAGES",
+    "ContentError",
+    "Holiday",
+    "Library",
+    "Nudge",
+    "Question",
+    "Role",
+    "Survey",
+    "bundled_content_dir",
+    "load_library",
+]

@@ -154,11 +154,16 @@ def load_settings(
         try:
             ZoneInfo(tz)
         except (ZoneInfoNotFoundError, ValueError):
-            raise ConfigError(f"ADOPTBOT_TIMEZONE {tz!r} is not an IANA time zone like 'Europe/Berlin'.") from None
+            raise ConfigError(
+                f"ADOPTBOT_TIMEZONE {tz!r} is not an IANA time zone like 'Europe/Berlin'."
+            ) from None
         kwargs["timezone"] = tz
     if k := get("ADOPTBOT_MIN_GROUP_SIZE"):
         kwargs["min_group_size"] = _int("ADOPTBOT_MIN_GROUP_SIZE", k, 3, 10)
-    for name, attr in (("ADOPTBOT_WINS_CHANNEL", "wins_channel"), ("ADOPTBOT_DIGEST_CHANNEL", "digest_channel")):
+    for name, attr in (
+        ("ADOPTBOT_WINS_CHANNEL", "wins_channel"),
+        ("ADOPTBOT_DIGEST_CHANNEL", "digest_channel"),
+    ):
         if channel := get(name):
             if not _CHANNEL_ID.match(channel):
                 raise ConfigError(f"{name} must be a Slack channel ID like C0123456789, not {channel!r}.")
@@ -167,7 +172,9 @@ def load_settings(
         ids = {a for a in re.split(r"[,\s]+", admins) if a}
         bad = sorted(a for a in ids if not _USER_ID.match(a))
         if bad:
-            raise ConfigError(f"ADOPTBOT_ADMINS must list Slack user IDs like U0123456789; {bad[0]!r} is not one.")
+            raise ConfigError(
+                f"ADOPTBOT_ADMINS must list Slack user IDs like U0123456789; {bad[0]!r} is not one."
+            )
         kwargs["admins"] = frozenset(ids)
     if command := get("ADOPTBOT_COMMAND"):
         if not re.fullmatch(r"/[a-z0-9_-]{1,31}", command):

@@ -18,6 +18,8 @@ from bot.db import create_db_engine, dispose_engines
 from bot.migrate import upgrade
 from bot.models import Base
 
+pytest_plugins = ["tests.support.fixtures"]
+
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
 

@@ -1,0 +1,174 @@
+"""Outbox drain benchmark: 2,000 DMs to 2,000 people through a fake Slack that allows 50 messages a second.
+
+    .venv/bin/python benchmarks/outbox_drain.py                      # SQLite, one process
+    .venv/bin/python benchmarks/outbox_drain.py --pg postgresql://postgres@127.0.0.1:5432/test
+    .venv/bin/python benchmarks/outbox_drain.py --processes 2        # two `adoptbot tick` at once
+    .venv/bin/python benchmarks/outbox_drain.py --latency 0.15       # Slack answering in 150 ms
+
+The fake Slack runs in its own process (`python -m tests.support.fake_slack`) with
+`rate_limit("chat.postMessage", per_second=50)`: beyond 50 a second it answers 429 + Retry-After.
+ADOPTBOT_SEND_RATE is 50. Reported: wall time against the floor (messages / rate; goal <= 1.1x),
+duplicates and losses counted from what the fake received (goal 0 and 0), and the 429s it sent.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+import uuid
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from sqlalchemy import create_engine, func, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
+
+from bot.config import Settings, normalise_database_url  # noqa: E402
+from bot.db import create_db_engine, session_scope  # noqa: E402
+from bot.migrate import upgrade  # noqa: E402
+from bot.models import OutboxMessage  # noqa: E402
+from bot.slack import outbox  # noqa: E402
+from bot.slack.client import make_web_client  # noqa: E402
+
+
+def start_fake(rate: float, latency: float) -> tuple[subprocess.Popen[str], str]:
+    command = [sys.executable, "-m", "tests.support.fake_slack", "--rate-limit", f"chat.postMessage={rate:g}"]
+    if latency:
+        command += ["--delay", f"chat.postMessage={latency:g}"]
+    fake = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    assert fake.stdout is not None
+    return fake, fake.stdout.readline().strip()
+
+
+def fetch(url: str) -> dict[str, object]:
+    with urllib.request.urlopen(url, timeout=30) as response:
+        data = json.loads(response.read())
+    assert isinstance(data, dict)
+    return data
+
+
+def fresh_database(pg: str | None, folder: Path) -> tuple[str, str | None]:
+    """(url, name of a PostgreSQL database to drop afterwards)."""
+    if pg is None:
+        return f"sqlite:///{folder / 'bench.db'}", None
+    admin_url = make_url(normalise_database_url(pg))
+    name = f"adoptbot_bench_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return admin_url.set(database=name).render_as_string(hide_password=False), name
+
+
+def drop_database(pg: str, name: str) -> None:
+    admin = create_engine(make_url(normalise_database_url(pg)), isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--messages", type=int, default=2000)
+    parser.add_argument("--rate", type=float, default=50.0, help="fake Slack's limit and ADOPTBOT_SEND_RATE")
+    parser.add_argument("--pg", metavar="URL", help="PostgreSQL server to create a scratch database on")
+    parser.add_argument("--processes", type=int, default=1, help="drain with N `adoptbot tick` processes")
+    parser.add_argument("--latency", type=float, default=0.0, help="seconds the fake takes to answer a post")
+    args = parser.parse_args()
+
+    folder = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
+    url, scratch = fresh_database(args.pg, folder)
+    fake, api_url = start_fake(args.rate, args.latency)
+    try:
+        engine = create_db_engine(url)
+        upgrade(engine)
+        keys = [f"bench:{i}" for i in range(args.messages)]
+        with session_scope(engine) as session:
+            for i, key in enumerate(keys):
+                outbox.enqueue(
+                    session, key=key, kind="bench", channel=f"U{i:06d}", text=f"Tip of the day #{i}"
+                )
+        settings = dataclasses.replace(
+            Settings(),
+            database_url=url,
+            slack_bot_token="xoxb-bench",
+            slack_api_url=api_url,
+            send_rate=args.rate,
+        )
+        started, started_wall = time.monotonic(), time.time()
+        if args.processes <= 1:
+            report = outbox.drain(engine, make_web_client(settings, retry_rate_limits=False), settings)
+            summary = f"drain: {report}"
+        else:
+            env = {
+                k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ADOPTBOT_", "DATABASE_"))
+            }
+            env |= {
+                "SLACK_BOT_TOKEN": "xoxb-bench",
+                "SLACK_API_URL": api_url,
+                "ADOPTBOT_SEND_RATE": str(args.rate),
+            }
+            runs = [
+                subprocess.Popen(
+                    [sys.executable, "-m", "bot", "tick", "--db", url],
+                    cwd=folder,
+                    env=env,
+                    text=True,
+                    stdout=subprocess.PIPE,
+                )
+                for _ in range(args.processes)
+            ]
+            summary = "ticks: " + " | ".join(run.communicate()[0].strip() for run in runs)
+        wall = time.monotonic() - started
+
+        root = api_url.removesuffix("api/")
+        posted: list[dict[str, Any]] = fetch(root + "_fake/messages")["messages"]  # type: ignore[assignment]
+        received = Counter(
+            str(((m.get("metadata") or {}).get("event_payload") or {}).get("key")) for m in posted
+        )
+        stamps = sorted(float(m["ts"]) for m in posted)
+        stats = fetch(root + "_fake/stats")
+        duplicates = sum(n - 1 for n in received.values() if n > 1)
+        lost = sum(1 for key in keys if received[key] == 0)
+        with session_scope(engine, readonly=True) as session:
+            states = dict(
+                session.execute(select(OutboxMessage.state, func.count()).group_by(OutboxMessage.state)).all()
+            )
+        engine.dispose()
+        floor = args.messages / args.rate
+        rejected = (stats.get("rejected") or {}).get("chat.postMessage", 0)  # type: ignore[union-attr]
+        database = "PostgreSQL" if args.pg else "SQLite"
+        print(
+            f"{args.messages} DMs, {args.processes} process(es), {database}, send_rate {args.rate:g}/s, "
+            f"fake Slack limit {args.rate:g}/s, reply latency {args.latency * 1000:.0f} ms"
+        )
+        print(summary)
+        print(f"wall {wall:.1f} s, floor {floor:.1f} s, ratio {wall / floor:.3f}x (goal <= 1.1x)")
+        if len(stamps) > 1:
+            span = stamps[-1] - stamps[0]
+            print(
+                f"first post {stamps[0] - started_wall:.2f} s after the start; posts spanned {span:.1f} s "
+                f"= {span / ((len(stamps) - 1) / args.rate):.3f}x the pacing floor"
+            )
+        print(f"duplicates {duplicates}, lost {lost}, 429s received {rejected}, outbox states {states}")
+        return 0 if duplicates == 0 and lost == 0 else 1
+    finally:
+        assert fake.stdin is not None
+        fake.stdin.close()
+        fake.wait(timeout=10)
+        if args.pg and scratch:
+            drop_database(args.pg, scratch)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

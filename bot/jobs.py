@@ -1,0 +1,221 @@
+"""Scheduled work: a registry of jobs that `adoptbot tick` and the in-process scheduler run.
+
+A job is `fn(ctx) -> int` (how many messages it queued), run in a transaction of its own; it decides
+itself what is due at `ctx.now`. Jobs are idempotent: outbox keys and unique rows make a second run at the
+same `now`, or a run on another instance at the same moment, queue nothing twice. Work that must happen once
+per slot across instances claims the slot with `claim_slot()` (a JobRun row, insert-ignore), in the same
+transaction as the work, so a failed run leaves the slot free for the next tick.
+
+Feature modules register their jobs at import (`register_job("nudges", run)`) and are listed in
+`_job_modules()`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import ModuleType
+from typing import TYPE_CHECKING
+
+from sqlalchemy import Engine, delete, select
+from sqlalchemy.orm import Session
+
+from bot.clock import to_naive_utc, utcnow
+from bot.config import Settings
+from bot.db import session_factory, session_scope
+from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
+from bot.slack import outbox_record, outbox_store
+
+if TYPE_CHECKING:
+    from bot.content import Library
+
+log = logging.getLogger(__name__)
+
+PROCESSED_EVENTS_KEPT = timedelta(days=2)  # Slack retries an event for minutes, not days
+
+
+@dataclass
+class JobContext:
+    session: Session
+    now: datetime  # naive UTC
+    settings: Settings
+    library: Library
+    dry_run: bool
+
+
+JobFn = Callable[[JobContext], int]
+_jobs: dict[str, JobFn] = {}
+
+
+def register_job(name: str, fn: JobFn) -> None:
+    """Add a job (or replace the one with this name); jobs run in the order they were first registered."""
+    _jobs[name] = fn
+
+
+def unregister_job(name: str) -> None:
+    _jobs.pop(name, None)
+
+
+def registered_jobs() -> list[str]:
+    _load_job_modules()
+    return list(_jobs)
+
+
+def claim_slot(session: Session, job: str, slot: str) -> bool:
+    """True for the one caller, across instances, that gets to do `job` for `slot` (e.g. "2026-W47")."""
+    return outbox_store.insert_new(
+        session, JobRun, {"job": job, "slot": slot, "done_at": utcnow()}, conflict=["job", "slot"]
+    )
+
+
+def _job_modules() -> list[ModuleType]:
+    """Feature modules whose import registers their jobs. Add yours here, e.g.
+    `from bot.services import nudges` and `nudges` in the list."""
+    from bot.services import broadcasts, digest_delivery, nudges, pulses, wins
+
+    modules: list[ModuleType] = [pulses, nudges, broadcasts, wins, digest_delivery]
+    return modules
+
+
+_loaded = False
+
+
+def _load_job_modules() -> None:
+    global _loaded
+    if not _loaded:
+        _job_modules()
+        _loaded = True
+
+
+# --- running -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobOutcome:
+    name: str
+    queued: int = 0
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A message a dry run would send."""
+
+    kind: str
+    channel: str
+    person: str | None
+    text: str
+
+    def __str__(self) -> str:
+        who = f"{self.channel} ({self.person})" if self.person else self.channel
+        first = self.text.strip().splitlines()[0] if self.text.strip() else ""
+        return f"{self.kind:<16} {who:<40} {first[:100]}"
+
+
+@dataclass
+class TickReport:
+    now: datetime
+    dry_run: bool
+    jobs: list[JobOutcome] = field(default_factory=list)
+    preview: list[Preview] = field(default_factory=list)  # dry run: everything that would be sent
+
+    @property
+    def queued(self) -> int:
+        return sum(j.queued for j in self.jobs)
+
+    @property
+    def failed_jobs(self) -> list[JobOutcome]:
+        return [j for j in self.jobs if j.error is not None]
+
+
+def run_due_jobs(
+    engine: Engine, settings: Settings, library: Library, now: datetime, *, dry_run: bool = False
+) -> TickReport:
+    """Run every registered job at `now` (aware or naive UTC), each in its own transaction.
+
+    A job that raises is rolled back and reported; the others still run. `dry_run`: all jobs run in one
+    transaction that is rolled back, and the report lists every message that would be sent.
+    """
+    _load_job_modules()
+    now = to_naive_utc(now)
+    report = TickReport(now=now, dry_run=dry_run)
+    if dry_run:
+        _dry_run(engine, settings, library, report)
+        return report
+    for name, fn in list(_jobs.items()):
+        try:
+            with session_scope(engine) as session:
+                queued = fn(JobContext(session, now, settings, library, dry_run=False))
+        except Exception as error:
+            log.exception("job %s failed", name)
+            report.jobs.append(JobOutcome(name, error=_describe(error)))
+        else:
+            report.jobs.append(JobOutcome(name, queued=int(queued or 0)))
+    return report
+
+
+def _dry_run(engine: Engine, settings: Settings, library: Library, report: TickReport) -> None:
+    session = session_factory(engine)()
+    try:
+        session.begin()
+        for name, fn in list(_jobs.items()):
+            savepoint = session.begin_nested()
+            try:
+                queued = fn(JobContext(session, report.now, settings, library, dry_run=True))
+            except Exception as error:
+                savepoint.rollback()
+                report.jobs.append(JobOutcome(name, error=_describe(error)))
+            else:
+                savepoint.commit()
+                report.jobs.append(JobOutcome(name, queued=int(queued or 0)))
+        report.preview = _would_send(session, max(report.now, utcnow()))
+    finally:
+        session.rollback()
+        session.close()
+
+
+def _would_send(session: Session, until: datetime) -> list[Preview]:
+    query = (
+        select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.payload, Person.name)
+        .outerjoin(Person, Person.id == OutboxMessage.person_id)
+        .where(OutboxMessage.state == outbox_store.PENDING, OutboxMessage.not_before <= until)
+        .order_by(OutboxMessage.not_before, OutboxMessage.id)
+    )
+    return [
+        Preview(row.kind, row.channel, row.name or None, str((row.payload or {}).get("text", "")))
+        for row in session.execute(query)
+    ]
+
+
+def _describe(error: Exception) -> str:
+    text = str(error).strip().splitlines()
+    return f"{type(error).__name__}: {text[0]}" if text else type(error).__name__
+
+
+# --- built-in housekeeping (real time, whatever `now` a tick is asked to pretend) ------------------------
+
+
+def _forget_processed_events(ctx: JobContext) -> int:
+    ctx.session.execute(
+        delete(ProcessedEvent).where(ProcessedEvent.received_at < utcnow() - PROCESSED_EVENTS_KEPT)
+    )
+    return 0
+
+
+def _release_stale_claims(ctx: JobContext) -> int:
+    released = outbox_record.release_stale(ctx.session, utcnow())
+    if released:
+        log.info("released %d stale outbox claims for a re-check", released)
+    return 0
+
+
+def _prune_channel_paces(ctx: JobContext) -> int:
+    outbox_record.prune_paces(ctx.session, utcnow() - timedelta(days=1))
+    return 0
+
+
+register_job("housekeeping.events", _forget_processed_events)
+register_job("housekeeping.outbox", _release_stale_claims)
+register_job("housekeeping.pace", _prune_channel_paces)

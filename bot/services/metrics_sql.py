@@ -1,0 +1,220 @@
+"""The set-based queries behind `adoptbot metrics`: one GROUP BY per source table, no per-person work.
+
+Every function here returns small dictionaries keyed by team id (`None` = people without a team), built
+from a single SQL statement written with SQLAlchemy Core, so it runs unchanged on SQLite and PostgreSQL.
+Sums and counts only (no AVG: PostgreSQL returns NUMERIC for it); the caller divides exactly.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Integer, String, and_, case, cast, func, literal_column, null, or_, select, union_all
+from sqlalchemy.engine import Result
+from sqlalchemy.orm import Session
+
+from bot.clock import to_naive_utc
+from bot.models import (
+    Activity,
+    NudgeDelivery,
+    Person,
+    PulseAnswer,
+    PulseInvitation,
+    PulseResponse,
+    PulseRun,
+    Win,
+)
+
+TeamKey = int | None
+TOTAL = "total"  # marks the organisation-wide row in UNION ALL results
+
+
+def week_window(monday: date, tz: ZoneInfo) -> tuple[datetime, datetime]:
+    """[Monday 00:00, next Monday 00:00) in the organisation's time zone, as naive UTC."""
+    start = datetime.combine(monday, time(0), tzinfo=tz)
+    end = datetime.combine(date.fromordinal(monday.toordinal() + 7), time(0), tzinfo=tz)
+    return to_naive_utc(start), to_naive_utc(end)
+
+
+@dataclass
+class NudgeCounts:
+    sent: int = 0
+    reached: int = 0
+    tried: int = 0
+
+
+@dataclass
+class WinCounts:
+    wins: int = 0
+    hours: float = 0.0
+
+
+@dataclass
+class SurveyTally:
+    """What one group answered in one run: sums and counts, never individual answers."""
+
+    respondents: int = 0
+    stage_sum: dict[str, int] = field(default_factory=dict)
+    stage_count: dict[str, int] = field(default_factory=dict)
+    usage_answers: int = 0
+    usage_used: int = 0
+
+    def add(self, other: SurveyTally) -> None:
+        self.respondents += other.respondents
+        for stage, total in other.stage_sum.items():
+            self.stage_sum[stage] = self.stage_sum.get(stage, 0) + total
+        for stage, count in other.stage_count.items():
+            self.stage_count[stage] = self.stage_count.get(stage, 0) + count
+        self.usage_answers += other.usage_answers
+        self.usage_used += other.usage_used
+
+
+def members(session: Session, end: datetime) -> dict[TeamKey, int]:
+    """Active people per team who had joined before `end` (current team: the roster keeps no history)."""
+    stmt = (
+        select(Person.team_id, func.count())
+        .where(Person.is_active.is_(True), Person.created_at < end)
+        .group_by(Person.team_id)
+    )
+    return {team: int(count) for team, count in session.execute(stmt)}
+
+
+def nudges(
+    session: Session, start: datetime, end: datetime
+) -> tuple[dict[TeamKey, NudgeCounts], NudgeCounts]:
+    """Deliveries in the window per team (team captured on the delivery), and the organisation's total.
+
+    The total is its own aggregate because a person who moved team mid-week counts once, not twice.
+    """
+    in_week = and_(NudgeDelivery.sent_at >= start, NudgeDelivery.sent_at < end)
+    tried = func.sum(case((NudgeDelivery.status == "tried", 1), else_=0))
+    per_team = (
+        select(
+            literal_column("'team'", String).label("scope"),
+            NudgeDelivery.team_id,
+            func.count().label("sent"),
+            func.count(func.distinct(NudgeDelivery.person_id)).label("reached"),
+            tried.label("tried"),
+        )
+        .where(in_week)
+        .group_by(NudgeDelivery.team_id)
+    )
+    overall = select(
+        literal_column("'total'", String).label("scope"),
+        cast(null(), Integer).label("team_id"),
+        func.count().label("sent"),
+        func.count(func.distinct(NudgeDelivery.person_id)).label("reached"),
+        tried.label("tried"),
+    ).where(in_week)
+    teams: dict[TeamKey, NudgeCounts] = {}
+    total = NudgeCounts()
+    result: Result[Any] = session.execute(union_all(per_team, overall))
+    for row in result:
+        counts = NudgeCounts(int(row.sent or 0), int(row.reached or 0), int(row.tried or 0))
+        if row.scope == TOTAL:
+            total = counts
+        else:
+            teams[row.team_id] = counts
+    return teams, total
+
+
+def engaged(session: Session, start: datetime, end: datetime) -> tuple[dict[TeamKey, int], int]:
+    """Distinct people with any activity in the window, per team (as captured) and overall."""
+    in_week = and_(Activity.occurred_at >= start, Activity.occurred_at < end)
+    people = func.count(func.distinct(Activity.person_id))
+    per_team = (
+        select(literal_column("'team'", String).label("scope"), Activity.team_id, people.label("n"))
+        .where(in_week)
+        .group_by(Activity.team_id)
+    )
+    overall = select(
+        literal_column("'total'", String).label("scope"),
+        cast(null(), Integer).label("team_id"),
+        people.label("n"),
+    ).where(in_week)
+    teams: dict[TeamKey, int] = {}
+    total = 0
+    result: Result[Any] = session.execute(union_all(per_team, overall))
+    for row in result:
+        if row.scope == TOTAL:
+            total = int(row.n or 0)
+        else:
+            teams[row.team_id] = int(row.n or 0)
+    return teams, total
+
+
+def wins(session: Session, start: datetime, end: datetime) -> dict[TeamKey, WinCounts]:
+    """Approved wins submitted in the window, and the weekly hours they report, per team."""
+    stmt = (
+        select(Win.team_id, func.count(), func.sum(Win.hours_per_week))
+        .where(Win.status == "approved", Win.submitted_at >= start, Win.submitted_at < end)
+        .group_by(Win.team_id)
+    )
+    return {team: WinCounts(int(n), float(hours or 0.0)) for team, n, hours in session.execute(stmt)}
+
+
+def latest_runs(session: Session, end: datetime, limit: int = 2) -> list[int]:
+    """Ids of the newest pulse runs opened before `end`, newest first."""
+    stmt = (
+        select(PulseRun.id)
+        .where(PulseRun.opened_at < end)
+        .order_by(PulseRun.opened_at.desc(), PulseRun.id.desc())
+        .limit(limit)
+    )
+    return list(session.scalars(stmt))
+
+
+def invited(session: Session, run_id: int) -> dict[TeamKey, int]:
+    stmt = (
+        select(PulseInvitation.team_id, func.count())
+        .where(PulseInvitation.run_id == run_id)
+        .group_by(PulseInvitation.team_id)
+    )
+    return {team: int(count) for team, count in session.execute(stmt)}
+
+
+def survey_tallies(session: Session, run_ids: Sequence[int]) -> dict[int, dict[TeamKey, SurveyTally]]:
+    """Per run and team: respondents, ADKAR sums and counts, usage answers. Two statements in all."""
+    result: dict[int, dict[TeamKey, SurveyTally]] = defaultdict(dict)
+    if not run_ids:
+        return result
+    respondents = (
+        select(PulseResponse.run_id, PulseResponse.team_id, func.count())
+        .where(PulseResponse.run_id.in_(run_ids))
+        .group_by(PulseResponse.run_id, PulseResponse.team_id)
+    )
+    for run_id, team, count in session.execute(respondents):
+        result[run_id][team] = SurveyTally(respondents=int(count))
+    answers = (
+        select(
+            PulseResponse.run_id,
+            PulseResponse.team_id,
+            PulseAnswer.stage,
+            PulseAnswer.metric,
+            func.count(PulseAnswer.value),
+            func.sum(PulseAnswer.value),
+            func.sum(case((PulseAnswer.value > 0, 1), else_=0)),
+        )
+        .join(PulseResponse, PulseResponse.id == PulseAnswer.response_id)
+        .where(
+            PulseResponse.run_id.in_(run_ids),
+            PulseAnswer.value.is_not(None),
+            or_(PulseAnswer.stage.is_not(None), PulseAnswer.metric == "usage"),
+        )
+        .group_by(PulseResponse.run_id, PulseResponse.team_id, PulseAnswer.stage, PulseAnswer.metric)
+    )
+    for run_id, team, stage, metric, count, total, positive in session.execute(answers):
+        tally = result[run_id].setdefault(team, SurveyTally())
+        if stage is not None:
+            tally.stage_sum[stage] = tally.stage_sum.get(stage, 0) + int(total or 0)
+            tally.stage_count[stage] = tally.stage_count.get(stage, 0) + int(count)
+        if metric == "usage":
+            # Choice answers store the option's index: 0 is the first option ("never").
+            tally.usage_answers += int(count)
+            tally.usage_used += int(positive or 0)
+    return result

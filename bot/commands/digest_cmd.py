@@ -1,0 +1,92 @@
+"""`adoptbot digest [--week YYYY-Www] [--send]`: each leader's digest in the terminal, or delivered."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from typing import TYPE_CHECKING
+
+from bot.cli import add_db_option
+from bot.errors import Failure, UsageError
+
+if TYPE_CHECKING:
+    from bot.cli import Context
+
+
+def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    parser = subparsers.add_parser(
+        "digest",
+        help="show the digest each leader would get, or send it",
+        description=(
+            "Shows the weekly digest of every leader (their teams, headline figures with their change, "
+            "one row per team) and the org-wide one, for an ISO week (default: the last complete week in "
+            "ADOPTBOT_TIMEZONE). With --send it delivers them in Slack now, with the trend chart and CSV "
+            "(needs SLACK_BOT_TOKEN); a digest already sent for that week is not sent again."
+        ),
+    )
+    parser.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W47")
+    parser.add_argument("--send", action="store_true", help="deliver the digests in Slack")
+    add_db_option(parser)
+    parser.set_defaults(handler=digest)
+
+
+def digest(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import clock
+    from bot.db import session_scope
+    from bot.services import digest_delivery
+    from bot.services.digest import ORGANISATION, DigestSource, compose_many
+    from bot.services.digest_format import to_text
+    from bot.services.metrics import last_complete_week
+
+    if args.week:
+        try:
+            monday = clock.parse_iso_week(args.week)
+        except ValueError as error:
+            raise UsageError(f"--week: {error}.") from None
+    else:
+        monday = last_complete_week(ctx.settings)
+    if args.send:
+        ctx.settings.require("SLACK_BOT_TOKEN")
+        return _send(ctx, monday)
+    settings = digest_delivery.without_ai(ctx.settings)  # showing in a terminal never calls out
+    now = clock.utcnow()
+    with session_scope(ctx.engine(), readonly=True) as session:
+        people = digest_delivery.leaders(session, settings)
+        source = DigestSource(session, settings, ctx.library, week_monday=monday, now=now)
+        digests = compose_many(source, [ORGANISATION, *(p.audience for p in people)], ai_narrative=False)
+    for number, found in enumerate(digests):
+        if number:
+            sys.stdout.write("\n")
+        sys.stdout.write(to_text(found))
+    leaders = len(digests) - 1
+    print(f"\n{leaders} leader{'s' if leaders != 1 else ''} get a digest for week {clock.iso_week(monday)}.")
+    return 0
+
+
+def _send(ctx: Context, monday: date) -> int:
+    from bot import clock
+    from bot.db import session_scope
+    from bot.services import digest_delivery
+    from bot.slack.client import make_web_client
+    from bot.slack.outbox import drain
+
+    now = clock.utcnow()
+    engine = ctx.engine()
+    week = clock.iso_week(monday)
+    with session_scope(engine) as session:
+        people = digest_delivery.leaders(session, ctx.settings)
+        due = digest_delivery.leaders(session, ctx.settings, not_sent_week=week)
+        queued = digest_delivery.send_leader_digests(session, ctx.settings, ctx.library, now, {monday: due})
+        queued += digest_delivery.send_org_digest(session, ctx.settings, ctx.library, now, monday)
+    client = make_web_client(ctx.settings, retry_rate_limits=False)
+    report = drain(engine, client, ctx.settings)
+    already = len(people) - len(due)
+    print(
+        f"Week {week}: queued {queued} messages for {len(due)} leader{'s' if len(due) != 1 else ''}"
+        + (f" ({already} already had it)" if already else "")
+        + f"; sent {report.sent}, failed {report.failed}."
+    )
+    if report.halted:
+        raise Failure(f"Slack refused to send ({report.halted}); the digests stay queued for the next tick.")
+    return 0

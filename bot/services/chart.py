@@ -1,0 +1,194 @@
+"""The digest's trend chart: eight weeks of engagement, AI use and readiness as one PNG.
+
+Drawn with matplotlib's object API on the Agg canvas (no pyplot, no global figure state, safe in threads),
+sized for Slack's preview (8 x 4.5 inches at 150 dpi: 1200 x 675 pixels, readable when Slack shows it at
+about 800 x 450). Colours are from the Okabe-Ito palette, which people with the common colour-vision
+deficiencies can tell apart; each line also has its own dash pattern and marker, so the chart still reads
+in greyscale.
+
+Anonymity: the chart only draws what the digest already shows. A week without survey figures (no closed
+pulse yet, or hidden because too few people answered) is a gap in the line, never a value: `plot_data`
+turns None into NaN, which matplotlib leaves undrawn.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Final
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
+    from matplotlib.figure import Figure
+
+WIDTH_IN: Final = 8.0
+HEIGHT_IN: Final = 4.5
+DPI: Final = 150
+LABEL_GAP_PX: Final = 30  # vertical room for one value label at 11 pt and 150 dpi
+
+# Okabe & Ito (2008), "Color Universal Design".
+OKABE_ITO: Final = {
+    "blue": "#0072B2",
+    "orange": "#E69F00",
+    "bluish_green": "#009E73",
+    "vermillion": "#D55E00",
+    "sky_blue": "#56B4E9",
+    "reddish_purple": "#CC79A7",
+    "yellow": "#F0E442",
+    "black": "#000000",
+}
+
+
+@dataclass(frozen=True)
+class Line:
+    key: str
+    label: str
+    colour: str
+    style: str
+    marker: str
+    right_axis: bool  # readiness (1-5) is read on the right axis, rates (0-100 %) on the left
+
+
+LINES: Final = (
+    Line("engaged_rate", "Engaged (share of members)", OKABE_ITO["blue"], "-", "o", False),
+    Line("usage_rate", "Used AI (pulse answers)", OKABE_ITO["orange"], "--", "s", False),
+    Line("readiness", "Readiness, 1-5 (right axis)", OKABE_ITO["bluish_green"], "-.", "^", True),
+)
+
+
+@dataclass(frozen=True)
+class TrendSeries:
+    """One value per ISO week, oldest first; None where nothing may be shown (a gap in the chart)."""
+
+    weeks: tuple[str, ...]  # "2026-W47"
+    engaged_rate: tuple[float | None, ...]  # 0..1
+    usage_rate: tuple[float | None, ...]  # 0..1
+    readiness: tuple[float | None, ...]  # 1..5
+
+    def __post_init__(self) -> None:
+        lengths = {len(self.weeks), len(self.engaged_rate), len(self.usage_rate), len(self.readiness)}
+        if len(lengths) != 1:
+            raise ValueError("every series needs one value per week")
+
+    def values(self, key: str) -> tuple[float | None, ...]:
+        series: tuple[float | None, ...] = getattr(self, key)
+        return series
+
+    @property
+    def empty(self) -> bool:
+        return not self.weeks or all(v is None for line in LINES for v in self.values(line.key))
+
+
+def plot_data(series: TrendSeries) -> dict[str, list[float]]:
+    """Exactly what is drawn: rates in percent, readiness as is, NaN (a gap) where a value is None."""
+
+    def scaled(values: Sequence[float | None], factor: float) -> list[float]:
+        return [math.nan if v is None else v * factor for v in values]
+
+    return {line.key: scaled(series.values(line.key), 1.0 if line.right_axis else 100.0) for line in LINES}
+
+
+def week_label(week: str) -> str:
+    """ "2026-W07" -> "W07" (the year is in the title)."""
+    return week.split("-")[-1]
+
+
+def render_trend(series: TrendSeries, *, title: str, note: str | None = None) -> bytes:
+    """The chart as PNG bytes (1200 x 675 pixels)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import PercentFormatter
+
+    data = plot_data(series)
+    labels = [week_label(w) for w in series.weeks]
+    positions = list(range(len(labels)))
+    figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
+    # Fixed margins (room for both axes' labels, the title and the legend): a layout engine would draw
+    # the figure twice, and every digest run draws up to one chart per leader.
+    figure.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.2)
+    FigureCanvasAgg(figure)
+    rates = figure.add_subplot()
+    score = rates.twinx()
+    for line in LINES:
+        axis = score if line.right_axis else rates
+        values = data[line.key]
+        axis.plot(
+            positions,
+            values,
+            label=line.label,
+            color=line.colour,
+            linestyle=line.style,
+            marker=line.marker,
+            markersize=6,
+            linewidth=2.4,
+        )
+    rates.set_ylim(0, 105)
+    rates.yaxis.set_major_formatter(PercentFormatter(decimals=0))
+    rates.set_ylabel("Share of people", fontsize=11)
+    score.set_ylim(1, 5.1)
+    score.set_yticks([1, 2, 3, 4, 5])
+    score.set_ylabel("Readiness (1-5)", fontsize=11)
+    _label_last_values(figure, rates, score, positions, data)
+    rates.set_xticks(positions, labels)
+    rates.set_xlim(-0.4, max(len(positions) - 0.4, 0.6))
+    rates.tick_params(labelsize=11)
+    score.tick_params(labelsize=11)
+    rates.grid(axis="y", color="#DDDDDD", linewidth=0.8)
+    rates.set_axisbelow(True)
+    for axis in (rates, score):
+        axis.spines["top"].set_visible(False)
+    rates.set_title(title, fontsize=14, loc="left", fontweight="bold")
+    rates.set_xlabel("ISO week" + (f" · {note}" if note else ""), fontsize=9.5, color="#555555")
+    handles = rates.get_legend_handles_labels()[0] + score.get_legend_handles_labels()[0]
+    figure.legend(
+        handles=handles,
+        loc="lower center",
+        bbox_to_anchor=(0.5, 0.005),
+        ncols=len(LINES),
+        frameon=False,
+        fontsize=10.5,
+    )
+    out = io.BytesIO()
+    figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})
+    return out.getvalue()
+
+
+def _label_last_values(
+    figure: Figure, rates: Axes, score: Axes, positions: list[int], data: dict[str, list[float]]
+) -> None:
+    """Each line's latest value next to its last point, nudged apart so that no two labels overlap."""
+    found = []
+    for line in LINES:
+        axis = score if line.right_axis else rates
+        values = data[line.key]
+        last = next((i for i in range(len(values) - 1, -1, -1) if not math.isnan(values[i])), None)
+        if last is None:
+            continue
+        text = f"{values[last]:.2f}" if line.right_axis else f"{values[last]:.0f}%"
+        height = float(axis.transData.transform((positions[last], values[last]))[1])
+        found.append((height, axis, positions[last], values[last], text, line.colour))
+    found.sort(key=lambda item: item[0])
+    points_per_pixel = 72.0 / figure.dpi
+    placed: list[float] = []
+    for height, axis, x, y, text, colour in found:
+        wanted = height + 4 / points_per_pixel
+        if placed and wanted - placed[-1] < LABEL_GAP_PX:
+            wanted = placed[-1] + LABEL_GAP_PX
+        placed.append(wanted)
+        axis.annotate(
+            text,
+            (x, y),
+            xytext=(6, (wanted - height) * points_per_pixel),
+            textcoords="offset points",
+            color=colour,
+            fontsize=11,
+            fontweight="bold",
+            va="bottom",
+        )
+
+
+# Matplotlib logs a warning while it builds its font cache on first use; that is not ours to show.
+logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -53,9 +54,29 @@ class Context:
 
 
 def _command_modules() -> list[CommandModule]:
-    from bot.commands import content_cmd, db_cmd, demo_cmd, roster_cmd
+    from bot.commands import (
+        content_cmd,
+        db_cmd,
+        demo_cmd,
+        digest_cmd,
+        metrics_cmd,
+        pulse_cmd,
+        roster_cmd,
+        serve_cmd,
+        tick_cmd,
+    )
 
-    return [demo_cmd, db_cmd, roster_cmd, content_cmd]
+    return [
+        demo_cmd,
+        db_cmd,
+        roster_cmd,
+        content_cmd,
+        metrics_cmd,
+        digest_cmd,
+        pulse_cmd,
+        tick_cmd,
+        serve_cmd,
+    ]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -93,6 +114,9 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.INFO if args.verbose else logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
+    if not args.verbose:
+        # slack_sdk logs a failed request at ERROR before raising; the command reports it in one line.
+        logging.getLogger("slack_sdk").setLevel(logging.CRITICAL)
     db_url = "?"
     try:
         settings = load_settings()
@@ -107,15 +131,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"adoptbot: {error}", file=sys.stderr)
         return error.exit_code
     except (OperationalError, ProgrammingError) as error:
-        if isinstance(error, OperationalError) and "locked" not in str(error.orig):
-            message = f"cannot use the database at {_describe_db(db_url)}: {str(error.orig).strip().splitlines()[0]}"
+        reason = (str(error.orig).strip().splitlines() or ["unknown error"])[0]
+        if isinstance(error, OperationalError) and "locked" not in reason:
+            message = f"cannot use the database at {_describe_db(db_url)}: {reason}"
         else:
-            message = f"database error: {str(error.orig).strip().splitlines()[0]}"
+            message = f"database error: {reason}"
         print(f"adoptbot: {message}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print("adoptbot: interrupted", file=sys.stderr)
         return 130
+    except BrokenPipeError:
+        # `adoptbot metrics | head`: the reader left; say nothing more.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
 
 
 def run() -> None:

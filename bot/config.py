@@ -119,7 +119,7 @@ def _float(name: str, value: str, low: float, high: float) -> float:
 def load_settings(
     environ: Mapping[str, str] | None = None, *, env_file: Path | None = Path(".env")
 ) -> Settings:
-    """Read settings from `environ` (default `os.environ`) over a `.env` file; raise ConfigError if invalid."""
+    """Read settings from `environ` (default `os.environ`) over a `.env` file; ConfigError if invalid."""
     values: dict[str, str] = {}
     if env_file is not None and env_file.is_file():
         values.update({k: v for k, v in dotenv_values(env_file).items() if v is not None})

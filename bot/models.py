@@ -128,7 +128,7 @@ class OutboxMessage(Base):
     channel: Mapped[str] = mapped_column(String(32), index=True)  # user ID (DM) or channel ID
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # text, blocks, metadata, ...
-    update_of: Mapped[str | None] = mapped_column(String(200))  # key of the message chat.update edits
+    update_of: Mapped[str | None] = mapped_column(String(200), index=True)  # key of the message it edits
     state: Mapped[str] = mapped_column(String(16), default="pending")
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
@@ -186,6 +186,7 @@ class NudgeDelivery(Base):
     __tablename__ = "nudge_deliveries"
     __table_args__ = (
         UniqueConstraint("person_id", "nudge_id"),
+        UniqueConstraint("slot", "person_id"),  # one nudge per person and slot; indexes the weekly count
         Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
     )
 
@@ -221,7 +222,10 @@ class PulseInvitation(Base):
     """That a person was invited and *that* they answered; never what they answered."""
 
     __tablename__ = "pulse_invitations"
-    __table_args__ = (UniqueConstraint("run_id", "person_id"), Index("ix_pulse_inv_run_team", "run_id", "team_id"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "person_id"),
+        Index("ix_pulse_inv_run_team", "run_id", "team_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
@@ -236,7 +240,10 @@ class PulseResponse(Base):
     """One person's answers to one run, keyed by an HMAC of (run, person): unlinkable without the secret."""
 
     __tablename__ = "pulse_responses"
-    __table_args__ = (UniqueConstraint("run_id", "respondent"), Index("ix_pulse_resp_run_team", "run_id", "team_id"))
+    __table_args__ = (
+        UniqueConstraint("run_id", "respondent"),
+        Index("ix_pulse_resp_run_team", "run_id", "team_id"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
@@ -276,10 +283,12 @@ class Win(Base):
     hours_per_week: Mapped[float] = mapped_column(Float, default=0.0)
     share: Mapped[str] = mapped_column(String(16), default="named")  # named, anonymous, private
     polished: Mapped[str | None] = mapped_column(Text)  # AI two-sentence version, if the author picked it
+    polish_offer: Mapped[str | None] = mapped_column(Text)  # the AI version offered to the author
     source_link: Mapped[str | None] = mapped_column(String(500))
     status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, rejected
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
+    reviewer_user_id: Mapped[str | None] = mapped_column(String(32))  # Slack ID of who decided (admins too)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     shared_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -291,15 +300,28 @@ class Broadcast(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     sender_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     text: Mapped[str] = mapped_column(Text)
-    audience: Mapped[dict[str, Any]] = mapped_column(JSON)  # {"everyone": bool, "teams": [...], "roles": [...]}
+    audience: Mapped[dict[str, Any]] = mapped_column(
+        JSON
+    )  # {"everyone": bool, "teams": [...], "roles": [...]}
     channel: Mapped[str | None] = mapped_column(String(32))
     ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
     ack_reminder_days: Mapped[int | None] = mapped_column(Integer)
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime, index=True)
-    status: Mapped[str] = mapped_column(String(16), default="draft")  # draft, scheduled, sending, sent, cancelled
+    status: Mapped[str] = mapped_column(
+        String(16), default="draft"
+    )  # draft, scheduled, sending, sent, cancelled
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)
+    sender_user: Mapped[str | None] = mapped_column(String(32))  # Slack user ID (admins may have no Person)
+    timezone: Mapped[str | None] = mapped_column(String(64))  # the sender's, for "when" in the composer
+    recipient_count: Mapped[int | None] = mapped_column(Integer)  # resolved at send time
+    excluded_count: Mapped[int | None] = mapped_column(Integer)  # in the audience, inactive or unreachable
+    sent_count: Mapped[int] = mapped_column(Integer, default=0)  # counted by the outbox's on_sent hook
+    revision: Mapped[int] = mapped_column(Integer, default=0)  # edits of the preview DM
+    status_at: Mapped[datetime | None] = mapped_column(DateTime)  # the status DM's last update
+    status_line: Mapped[str | None] = mapped_column(String(300))  # ... and what it said
+    cancelled_at: Mapped[datetime | None] = mapped_column(DateTime)
 
 
 class BroadcastRecipient(Base):

@@ -28,7 +28,11 @@ PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@1
 def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     """Tests never read the developer's own settings or .env file."""
     for name in list(os.environ):
-        if name.startswith(("SLACK_", "OPENAI_", "ADOPTBOT_")) or name in {"DATABASE_URL", "CONTENT_DIR", "PORT"}:
+        if name.startswith(("SLACK_", "OPENAI_", "ADOPTBOT_")) or name in {
+            "DATABASE_URL",
+            "CONTENT_DIR",
+            "PORT",
+        }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
 

@@ -18,7 +18,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     up = actions.add_parser(
         "upgrade",
         help="apply database migrations",
-        description="Apply pending database migrations (Alembic). Safe to run twice and from two machines at once.",
+        description=(
+            "Apply pending database migrations (Alembic). Safe to run twice and from two machines at once."
+        ),
     )
     add_db_option(up)
     up.set_defaults(handler=upgrade)

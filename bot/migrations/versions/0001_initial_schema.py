@@ -169,6 +169,15 @@ def upgrade() -> None:
         sa.Column("created_at", sa.DateTime(), nullable=False),
         sa.Column("started_at", sa.DateTime(), nullable=True),
         sa.Column("finished_at", sa.DateTime(), nullable=True),
+        sa.Column("sender_user", sa.String(length=32), nullable=True),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
+        sa.Column("recipient_count", sa.Integer(), nullable=True),
+        sa.Column("excluded_count", sa.Integer(), nullable=True),
+        sa.Column("sent_count", sa.Integer(), nullable=False),
+        sa.Column("revision", sa.Integer(), nullable=False),
+        sa.Column("status_at", sa.DateTime(), nullable=True),
+        sa.Column("status_line", sa.String(length=300), nullable=True),
+        sa.Column("cancelled_at", sa.DateTime(), nullable=True),
         sa.ForeignKeyConstraint(
             ["sender_id"], ["people.id"], name=op.f("fk_broadcasts_sender_id_people"), ondelete="SET NULL"
         ),
@@ -203,6 +212,7 @@ def upgrade() -> None:
         sa.ForeignKeyConstraint(["team_id"], ["teams.id"], name=op.f("fk_nudge_deliveries_team_id_teams")),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_nudge_deliveries")),
         sa.UniqueConstraint("person_id", "nudge_id", name=op.f("uq_nudge_deliveries_person_id_nudge_id")),
+        sa.UniqueConstraint("slot", "person_id", name=op.f("uq_nudge_deliveries_slot_person_id")),
     )
     with op.batch_alter_table("nudge_deliveries", schema=None) as batch_op:
         batch_op.create_index("ix_nudge_deliveries_sent_team", ["sent_at", "team_id"], unique=False)
@@ -237,6 +247,7 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f("ix_outbox_channel"), ["channel"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_person_id"), ["person_id"], unique=False)
         batch_op.create_index(batch_op.f("ix_outbox_sent_at"), ["sent_at"], unique=False)
+        batch_op.create_index(batch_op.f("ix_outbox_update_of"), ["update_of"], unique=False)
         batch_op.create_index("ix_outbox_state_due", ["state", "not_before"], unique=False)
 
     op.create_table(
@@ -309,10 +320,12 @@ def upgrade() -> None:
         sa.Column("hours_per_week", sa.Float(), nullable=False),
         sa.Column("share", sa.String(length=16), nullable=False),
         sa.Column("polished", sa.Text(), nullable=True),
+        sa.Column("polish_offer", sa.Text(), nullable=True),
         sa.Column("source_link", sa.String(length=500), nullable=True),
         sa.Column("status", sa.String(length=16), nullable=False),
         sa.Column("submitted_at", sa.DateTime(), nullable=False),
         sa.Column("reviewed_by", sa.Integer(), nullable=True),
+        sa.Column("reviewer_user_id", sa.String(length=32), nullable=True),
         sa.Column("reviewed_at", sa.DateTime(), nullable=True),
         sa.Column("reject_reason", sa.String(length=500), nullable=True),
         sa.Column("shared_at", sa.DateTime(), nullable=True),
@@ -385,6 +398,7 @@ def downgrade() -> None:
     op.drop_table("pulse_answers")
     with op.batch_alter_table("outbox", schema=None) as batch_op:
         batch_op.drop_index("ix_outbox_state_due")
+        batch_op.drop_index(batch_op.f("ix_outbox_update_of"))
         batch_op.drop_index(batch_op.f("ix_outbox_sent_at"))
         batch_op.drop_index(batch_op.f("ix_outbox_person_id"))
         batch_op.drop_index(batch_op.f("ix_outbox_channel"))

@@ -26,12 +26,20 @@ def test_upgrade_twice_is_a_no_op(engine: Engine) -> None:
 
 def test_db_upgrade_command_on_a_fresh_sqlite_file(tmp_path) -> None:  # type: ignore[no-untyped-def]
     url = f"sqlite:///{tmp_path / 'fresh.db'}"
-    first = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--db", url],
-                           capture_output=True, text=True, check=False)
+    first = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade", "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert first.returncode == 0, first.stderr
     assert "upgraded from empty" in first.stdout
-    second = subprocess.run([sys.executable, "-m", "bot", "db", "upgrade", "--db", url],
-                            capture_output=True, text=True, check=False)
+    second = subprocess.run(
+        [sys.executable, "-m", "bot", "db", "upgrade", "--db", url],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert second.returncode == 0 and "up to date" in second.stdout
     from bot.db import create_db_engine
 

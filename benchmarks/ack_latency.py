@@ -1,0 +1,326 @@
+"""How fast Slack gets its ack from Adoptbot, against a bare Bolt app served the same way.
+
+    python benchmarks/ack_latency.py [--requests 2000] [--concurrency 20] [--rounds 1]
+
+What it does, all on loopback:
+1. starts the fake Slack Web API (`python -m tests.support.fake_slack`) in its own process;
+2. creates a temporary SQLite database with one person (team and role set, so `/adopt help` resolves them);
+3. serves `adoptbot serve --no-scheduler` (HTTP, gunicorn gthread, serve's default 2 workers x 8 threads)
+   and `benchmarks/bare_bolt_app.py` (the same gunicorn settings, WSGI adapter and Bolt pool size; its
+   listeners only ack), one after the other;
+4. for each server and each request kind, sends warm-up requests, then N requests signed exactly like
+   Slack's from C client threads, each on its own keep-alive connection (http.client), and times each
+   request from sending to the complete answer:
+   - `/adopt help`: the product reads the person, checks what they may use and answers with the help;
+   - a button click (block_actions on App Home's "Pick my role and team"): the product acks, then opens the
+     role modal (reads roles and teams, calls views.open on the fake Slack) after the ack;
+   each kind is measured saturated (clients send back to back: capacity) and paced (an open loop at
+   --rate requests a second, far above what a large organisation sends: latency at a realistic load);
+5. prints p50, p99 and requests per second for each, and the ratio product / bare. For the button there is
+   a second yardstick, `bare+modal`: the bare app opening the same modal after its ack. Its difference
+   from `bare` is the price of calling Slack at all (the Web API call, and the fake Slack validating the
+   view on the same CPUs); its difference from `adoptbot` is Adoptbot's own work.
+
+The client runs on the same machine as the servers, so absolute figures include its share of the CPU;
+both servers are measured with the same client, which is what makes the ratio meaningful.
+"""
+
+from __future__ import annotations
+
+import argparse
+import http.client
+import json
+import os
+import signal
+import socket
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from tests.support import signing  # noqa: E402
+
+SECRET = "bench-signing-secret"
+TOKEN = "xoxb-bench"
+USER = "U0BENCH"
+
+
+@dataclass(frozen=True)
+class Result:
+    server: str
+    kind: str
+    load: str  # "saturated" (closed loop) or "paced" (open loop at --rate)
+    p50_ms: float
+    p99_ms: float
+    per_second: float
+    errors: int
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _wait_until_listening(port: int, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise SystemExit(f"server exited early with code {process.returncode}")
+        try:
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+            connection.request("GET", "/healthz")
+            connection.getresponse().read()
+            connection.close()
+            return
+        except OSError:
+            time.sleep(0.1)
+    raise SystemExit(f"nothing listening on port {port} after {timeout:.0f} s")
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=40)
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+
+
+def _seed(db_url: str) -> None:
+    from bot.db import create_db_engine, session_scope
+    from bot.migrate import upgrade
+    from bot.models import Person, Team
+
+    engine = create_db_engine(db_url)
+    upgrade(engine)
+    with session_scope(engine) as session:
+        team = Team(name="Benchmark team")
+        session.add_all([team, Team(name="Another team")])
+        session.add(Person(slack_user_id=USER, name="Bench Mark", team=team, role="sales", is_active=True))
+    engine.dispose()
+
+
+def _requests(kind: str, count: int) -> list[tuple[bytes, dict[str, str]]]:
+    """`count` requests of `kind`, signed in advance (timestamps stay valid for five minutes)."""
+    prepared = []
+    for _ in range(count):
+        if kind == "help":
+            body = signing.slash_command_body("/adopt", "help", user_id=USER)
+        else:
+            home = {"id": "V0HOME", "type": "home", "blocks": []}
+            payload = signing.block_actions_payload(USER, "profile.open_role_modal", view=home)
+            body = signing.interactivity_body(payload)
+        raw = body.encode()
+        prepared.append((raw, signing.signed_headers(SECRET, raw)))
+    return prepared
+
+
+def _fire(
+    port: int, prepared: list[tuple[bytes, dict[str, str]]], concurrency: int, rate: float | None = None
+) -> tuple[list[float], float, int]:
+    """Send every prepared request; (latencies in seconds, wall time, errors).
+
+    Without `rate`, each client sends its next request as soon as the last is answered (the server is
+    saturated). With `rate`, request i is due at start + i/rate and its latency counts from that moment,
+    so a server falling behind shows as latency rather than as fewer requests sent.
+    """
+    latencies: list[float] = []
+    errors = 0
+    lock = threading.Lock()
+    next_index = iter(range(len(prepared)))
+    start_gate = threading.Barrier(concurrency + 1)
+    started = [0.0]
+
+    def client() -> None:
+        nonlocal errors
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+        mine: list[float] = []
+        failed = 0
+        start_gate.wait()
+        while True:
+            with lock:
+                index = next(next_index, None)
+            if index is None:
+                break
+            body, headers = prepared[index]
+            began = time.perf_counter()
+            if rate is not None:
+                due = started[0] + index / rate
+                if due > began:
+                    time.sleep(due - began)
+                began = due
+            try:
+                connection.request("POST", "/slack/events", body=body, headers=headers)
+                response = connection.getresponse()
+                response.read()
+                ok = response.status == 200
+            except (OSError, http.client.HTTPException):
+                ok = False
+                connection.close()
+                connection = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            mine.append(time.perf_counter() - began)
+            failed += not ok
+        connection.close()
+        with lock:
+            latencies.extend(mine)
+            errors += failed
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    started[0] = time.perf_counter()
+    start_gate.wait()
+    began = started[0]
+    for thread in threads:
+        thread.join()
+    return latencies, time.perf_counter() - began, errors
+
+
+def _percentile(values: list[float], fraction: float) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
+
+
+def _measure(server: str, port: int, kinds: list[str], args: argparse.Namespace) -> list[Result]:
+    results = []
+    for kind in kinds:
+        _fire(port, _requests(kind, args.warmup), args.concurrency)
+        for load, count, rate in (
+            ("saturated", args.requests, None),
+            ("paced", args.paced_requests, args.rate),
+        ):
+            latencies, wall, errors = _fire(port, _requests(kind, count), args.concurrency, rate)
+            results.append(
+                Result(
+                    server=server,
+                    kind=kind,
+                    load=load,
+                    p50_ms=_percentile(latencies, 0.50) * 1000,
+                    p99_ms=_percentile(latencies, 0.99) * 1000,
+                    per_second=len(latencies) / wall,
+                    errors=errors,
+                )
+            )
+    return results
+
+
+def _serve(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    with log.open("ab") as sink:
+        process = subprocess.Popen(command, env=env, cwd=log.parent, stdout=sink, stderr=sink)
+    _wait_until_listening(port, process)
+    return process
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--requests", type=int, default=2000, help="requests per saturated run")
+    parser.add_argument("--concurrency", type=int, default=20)
+    parser.add_argument("--warmup", type=int, default=200)
+    parser.add_argument("--rate", type=float, default=50.0, help="requests per second of the paced runs")
+    parser.add_argument("--paced-requests", type=int, default=500, help="requests per paced run")
+    parser.add_argument(
+        "--rounds", type=int, default=1, help="measure every server this many times, alternating"
+    )
+    parser.add_argument("--json", action="store_true", help="print the results as JSON too")
+    args = parser.parse_args()
+
+    work = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
+    fake = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.fake_slack", "--port", "0"],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    assert fake.stdout is not None
+    api_url = fake.stdout.readline().strip()
+    db_url = f"sqlite:///{work / 'bench.db'}"
+    _seed(db_url)
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ADOPTBOT_", "OPENAI_"))}
+    env.update(
+        SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url, PYTHONPATH=str(ROOT)
+    )
+    serve = [sys.executable, "-m", "bot", "serve", "--no-scheduler", "--host", "127.0.0.1", "--db", db_url]
+    bare = [sys.executable, str(ROOT / "benchmarks" / "bare_bolt_app.py")]
+    # (name, command without --port, request kinds measured)
+    servers: list[tuple[str, list[str], list[str]]] = [
+        (PRODUCT, serve, ["help", "button"]),
+        (BARE, bare, ["help", "button"]),
+        (BARE_MODAL, [*bare, "--open-modal"], ["button"]),
+    ]
+    results: list[Result] = []
+    try:
+        for _ in range(args.rounds):
+            for name, command, kinds in servers:
+                port = _free_port()
+                process = _serve([*command, "--port", str(port)], env, port, work / "servers.log")
+                try:
+                    results.extend(_measure(name, port, kinds, args))
+                finally:
+                    _stop(process)
+    finally:
+        fake.terminate()
+        fake.wait(timeout=10)
+    _report(results, args)
+    return 0
+
+
+PRODUCT, BARE, BARE_MODAL = "adoptbot", "bare", "bare+modal"
+
+
+def _report(results: list[Result], args: argparse.Namespace) -> None:
+    def summary(server: str, kind: str, load: str) -> Result | None:
+        mine = [r for r in results if (r.server, r.kind, r.load) == (server, kind, load)]
+        if not mine:
+            return None
+        return Result(
+            server,
+            kind,
+            load,
+            statistics.median(r.p50_ms for r in mine),
+            statistics.median(r.p99_ms for r in mine),
+            statistics.median(r.per_second for r in mine),
+            sum(r.errors for r in mine),
+        )
+
+    print(
+        f"saturated: {args.requests} signed requests, {args.concurrency} keep-alive clients back to back; "
+        f"paced: {args.paced_requests} at {args.rate:g}/s. {args.rounds} round(s), medians. "
+        f"gunicorn gthread 2 x 8, SQLite, {os.cpu_count()} CPUs shared by servers, fake Slack and client."
+    )
+    print(f"{'request':<7} {'load':<9} {'server':<11} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>6}")
+    table: list[Result] = []
+    for kind in ("help", "button"):
+        for load in ("saturated", "paced"):
+            rows = [r for name in (PRODUCT, BARE, BARE_MODAL) if (r := summary(name, kind, load)) is not None]
+            for row in rows:
+                print(
+                    f"{kind:<7} {load:<9} {row.server:<11} {row.p50_ms:7.1f} {row.p99_ms:7.1f} "
+                    f"{row.per_second:7.0f} {row.errors:6d}"
+                )
+            product = rows[0]
+            for yardstick in rows[1:]:
+                p50 = product.p50_ms / yardstick.p50_ms
+                p99 = product.p99_ms / yardstick.p99_ms
+                throughput = yardstick.per_second / product.per_second
+                label = "÷ " + yardstick.server
+                print(f"{kind:<7} {load:<9} {label:<11} {p50:6.2f}x {p99:6.2f}x {throughput:6.2f}x")
+            table.extend(rows)
+    print(
+        "ratios: adoptbot / yardstick for p50 and p99, yardstick / adoptbot for req/s (> 1: adoptbot slower)"
+    )
+    if args.json:
+        print(json.dumps([r.__dict__ for r in table], indent=2))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

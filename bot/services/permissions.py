@@ -1,0 +1,112 @@
+"""Who may do what. Slack-free: listeners, subcommands and App Home sections all ask here.
+
+Three audiences, as in SPEC.md:
+- `everyone`: any Slack user of the workspace, even one Adoptbot has no record of yet;
+- `change_manager`: people flagged `is_change_manager` (roster CSV) and everyone in ADOPTBOT_ADMINS;
+- `leader`: people who lead at least one team (`leads` in the roster, `*` = all teams), and change
+  managers too (they run the programme, so they may see what leaders see).
+A deactivated or erased person keeps no rights; ADOPTBOT_ADMINS always wins (it is how the first change
+manager gets in before any roster exists).
+"""
+
+from __future__ import annotations
+
+from typing import Final, Literal, get_args
+
+from sqlalchemy import bindparam, exists, select
+from sqlalchemy.orm import Session, object_session
+
+from bot.config import Settings
+from bot.models import Person, Team, TeamLead
+
+Audience = Literal["everyone", "change_manager", "leader"]
+AUDIENCES: Final[tuple[str, ...]] = get_args(Audience)
+
+_AUDIENCE_NAMES: Final[dict[str, str]] = {
+    "change_manager": "change managers",
+    "leader": "team leaders and change managers",
+}
+
+
+def _in_good_standing(person: Person | None) -> bool:
+    return person is not None and person.is_active and person.erased_at is None
+
+
+def is_change_manager(person: Person | None, settings: Settings, *, user_id: str | None = None) -> bool:
+    """Flagged change manager, or listed in ADOPTBOT_ADMINS (by the person's or `user_id`'s Slack ID)."""
+    slack_id = person.slack_user_id if person is not None else user_id
+    if slack_id and slack_id in settings.admins:
+        return True
+    return person is not None and _in_good_standing(person) and person.is_change_manager
+
+
+def is_leader(person: Person | None, *, leads_a_team: bool | None = None) -> bool:
+    """Leads all teams (`leads = *`) or at least one team. `person` must be attached to a session, unless
+    `leads_a_team` says whether they have TeamLead rows (see `acting_person`)."""
+    if person is None or not _in_good_standing(person):
+        return False
+    if person.leads_all:
+        return True
+    if leads_a_team is not None:
+        return leads_a_team
+    session = object_session(person)
+    if session is None:
+        raise ValueError("is_leader() needs a person loaded in an open session")
+    found = session.scalar(select(TeamLead.team_id).where(TeamLead.person_id == person.id).limit(1))
+    return found is not None
+
+
+def led_team_ids(session: Session, person: Person | None) -> list[int]:
+    """IDs of the teams this person gets digests for, sorted; every team for `leads = *`."""
+    if person is None or not _in_good_standing(person):
+        return []
+    if person.leads_all:
+        return list(session.scalars(select(Team.id).order_by(Team.id)))
+    query = select(TeamLead.team_id).where(TeamLead.person_id == person.id).order_by(TeamLead.team_id)
+    return list(session.scalars(query))
+
+
+def can_use(
+    person: Person | None,
+    audience: str,
+    settings: Settings,
+    *,
+    user_id: str | None = None,
+    leads_a_team: bool | None = None,
+) -> bool:
+    """Whether this person (or, with no record yet, this Slack user) belongs to `audience`."""
+    if audience == "everyone":
+        return True
+    if audience == "change_manager":
+        return is_change_manager(person, settings, user_id=user_id)
+    if audience == "leader":
+        return is_change_manager(person, settings, user_id=user_id) or is_leader(
+            person, leads_a_team=leads_a_team
+        )
+    raise ValueError(f"unknown audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
+
+
+# Built once: it runs for every request from Slack (bot.slack.middleware.listener_scope).
+_ACTING_PERSON = select(Person, exists().where(TeamLead.person_id == Person.id)).where(
+    Person.slack_user_id == bindparam("slack_user_id")
+)
+
+
+def acting_person(session: Session, slack_user_id: str | None) -> tuple[Person | None, bool]:
+    """(the person with this Slack ID, whether they lead at least one team by name), in one query.
+
+    None for someone Adoptbot has no record of, or whose data was erased.
+    """
+    if not slack_user_id:
+        return None, False
+    row = session.execute(_ACTING_PERSON, {"slack_user_id": slack_user_id}).first()
+    if row is None or row[0].erased_at is not None:
+        return None, False
+    return row[0], bool(row[1])
+
+
+def refusal_text(audience: str, what: str) -> str:
+    """One short sentence for someone who may not use `what` (e.g. "`/adopt broadcast`")."""
+    if audience not in _AUDIENCE_NAMES:
+        raise ValueError(f"nobody is refused {what}: audience {audience!r} is open")
+    return f"Sorry, {what} is only for {_AUDIENCE_NAMES[audience]}. Nothing was opened or sent."

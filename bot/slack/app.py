@@ -1,0 +1,156 @@
+"""Build the Bolt app: client, middleware, and every listener module's `register(app)`.
+
+Adding a feature's listeners: write `bot/slack/listeners/<feature>.py` with
+
+    def register(app: App) -> None:
+        app.action(ids.NUDGE_TRIED)(on_tried)                      # Bolt's own decorators, IDs from ids.py
+        subcommands.add(app, Subcommand(name="pause", ...))         # /adopt pause (see bot.slack.subcommands)
+        home.add_section(app, home.HomeSection(name="nudges", ...)) # App Home (see bot.slack.listeners.home)
+
+and add its dotted name to LISTENER_MODULES below (one line). Inside a listener, get the database and the
+acting person with `with listener_scope(context) as scope:` (see bot.slack.middleware).
+
+The app always verifies Slack's request signatures (HTTP mode; Socket Mode requests arrive over the
+authenticated websocket and are passed through by the same middleware). It uses the one WebClient from
+`make_web_client`, so SLACK_API_URL applies to every call, Bolt's startup `auth.test` included.
+Listeners run on Bolt's thread pool after the ack (`process_before_response=False`): Slack gets its
+answer as soon as a listener calls `ack()`, and slow work continues in the background.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from typing import Final, Protocol
+
+from slack_bolt import App, BoltRequest, BoltResponse
+from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
+from sqlalchemy import Engine
+
+from bot.config import ConfigError, Settings
+from bot.content import Library
+from bot.slack.client import make_web_client
+from bot.slack.listeners.home import HomeSections
+from bot.slack.middleware import (
+    ANSWERED_KEY,
+    CONTEXT_KEY,
+    Runtime,
+    bind_runtime,
+    runtime_of,
+    skip_duplicate_events,
+)
+from bot.slack.subcommands import Registry
+
+LISTENER_MODULES: Final[tuple[str, ...]] = (
+    "bot.slack.listeners.errors",
+    "bot.slack.listeners.commands",
+    "bot.slack.listeners.profile",
+    "bot.slack.listeners.home",
+    "bot.slack.listeners.events",
+    "bot.slack.listeners.nudges",
+    "bot.slack.listeners.wins",
+    "bot.slack.listeners.pulses",
+    "bot.slack.listeners.broadcasts",
+    "bot.slack.listeners.digest",
+)
+
+# Threads running listeners after the ack. Each in-flight request holds one (waiting for its listener to
+# ack), and post-ack work (views.open, Web API calls) holds one too: keep it above the server's threads.
+DEFAULT_LISTENER_THREADS: Final = 16
+
+
+class _QuietAboutOurOwnClient(logging.Filter):
+    """Bolt warns that SLACK_BOT_TOKEN (read from the environment) goes unused because we pass `client`:
+    our client carries that very token, so the warning would only confuse whoever reads the log."""
+
+    _message = warning_client_prioritized_and_token_skipped()
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return record.getMessage() != self._message
+
+
+_BOLT_LOGGER = logging.getLogger("bot.slack.bolt")
+_BOLT_LOGGER.addFilter(_QuietAboutOurOwnClient())
+
+
+class ListenerModule(Protocol):
+    def register(self, app: App) -> None: ...
+
+
+class AdoptbotApp(App):
+    """Bolt's App, plus two things every request carries in its context: the app's runtime
+    (`context["adoptbot"]`, see bot.slack.middleware) and when Slack has been answered
+    (`context["adoptbot.answered"]`).
+
+    Bolt's thread runner clears a request's ack when its listener raises after acking; if that happens
+    before the request thread has picked the ack up (it polls every 10 ms), Slack gets no answer at all.
+    The error handler waits for this event first, so an ack once given is always delivered.
+    """
+
+    def dispatch(self, req: BoltRequest) -> BoltResponse:
+        answered = threading.Event()
+        req.context[CONTEXT_KEY] = runtime_of(self)
+        req.context[ANSWERED_KEY] = answered
+        try:
+            return super().dispatch(req)
+        finally:
+            answered.set()
+
+
+def build_app(
+    settings: Settings,
+    engine: Engine,
+    library: Library,
+    *,
+    socket_mode: bool = False,
+    listener_threads: int = DEFAULT_LISTENER_THREADS,
+    verify_token: bool = True,
+) -> App:
+    """The Bolt app with every listener registered.
+
+    With `verify_token` (Bolt's default) it calls Slack's `auth.test` right away and fails if the token is
+    refused. `serve` checks the token once at startup and builds each gunicorn worker's app with
+    `verify_token=False` (auth.test then happens on the worker's first request): a worker that cannot reach
+    Slack while it boots must not take the whole server down with it.
+    """
+    if not settings.slack_bot_token:
+        raise ConfigError("SLACK_BOT_TOKEN is not set; the Slack app needs it (see README, Configuration).")
+    if not socket_mode and not settings.slack_signing_secret:
+        raise ConfigError(
+            "SLACK_SIGNING_SECRET is not set; HTTP mode needs it to verify requests from Slack."
+        )
+    app = AdoptbotApp(
+        name="adoptbot",
+        client=make_web_client(settings),
+        signing_secret=settings.slack_signing_secret or "",
+        request_verification_enabled=True,
+        token_verification_enabled=verify_token,
+        process_before_response=False,
+        raise_error_for_unhandled_request=False,
+        logger=_BOLT_LOGGER,
+        listener_executor=ThreadPoolExecutor(
+            max_workers=listener_threads, thread_name_prefix="adoptbot-listener"
+        ),
+    )
+    runtime = Runtime(
+        settings=settings,
+        engine=engine,
+        library=library,
+        subcommands=Registry(),
+        home_sections=HomeSections(),
+    )
+    bind_runtime(app, runtime)
+    app.middleware(skip_duplicate_events(runtime))
+    for name in LISTENER_MODULES:
+        module: ListenerModule = importlib.import_module(name)
+        module.register(app)
+    return app
+
+
+def shutdown_listeners(app: App, *, wait: bool = True) -> None:
+    """Let listeners still running after their ack finish (used on graceful shutdown)."""
+    executor = app.listener_runner.listener_executor
+    if isinstance(executor, ThreadPoolExecutor):
+        executor.shutdown(wait=wait)

@@ -1,0 +1,85 @@
+"""Block Kit for a person's profile: the "Your role and team" modal and the welcome DM. Pure builders."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from bot.slack import ids
+from bot.slack.blocks.common import (
+    Block,
+    actions,
+    button,
+    context,
+    input_block,
+    modal,
+    section,
+    select_menu,
+)
+from bot.slack.text import escape
+
+ROLE_MODAL_TITLE = "Your role and team"
+
+
+def role_modal(
+    *,
+    roles: Sequence[tuple[str, str]],
+    teams: Sequence[tuple[str, str]],
+    current_role: str | None,
+    current_team: str | None,
+) -> dict[str, Any]:
+    """The modal where a person picks their role (from the content library) and their team.
+
+    `roles` and `teams` are (value, label) pairs; `current_*` preselect the person's present choice.
+    With no teams yet, the team menu is replaced by a note and only the role is asked for.
+    """
+    blocks: list[Block] = [
+        section("Tell me what you do and which team you are in, so the tips I send fit your work."),
+        input_block(
+            ids.ROLE_BLOCK,
+            "Your role",
+            select_menu(ids.ROLE_SELECT, roles, placeholder="Pick your role", initial=current_role),
+        ),
+    ]
+    if teams:
+        blocks.append(
+            input_block(
+                ids.TEAM_BLOCK,
+                "Your team",
+                select_menu(ids.TEAM_SELECT, teams, placeholder="Pick your team", initial=current_team),
+                hint="Your team is missing? A change manager adds teams with the roster.",
+            )
+        )
+    else:
+        blocks.append(
+            context(
+                "There are no teams yet. A change manager adds them with the roster; your role is saved now."
+            )
+        )
+    blocks.append(
+        context("Survey answers stay anonymous: team figures only ever show groups, never one person.")
+    )
+    return modal(ROLE_MODAL_TITLE, blocks, callback_id=ids.ROLE_MODAL, submit="Save")
+
+
+def welcome_message(*, command: str, role_name: str | None, team_name: str | None) -> tuple[str, list[Block]]:
+    """(notification text, blocks) of the DM a newcomer gets. Role and team names are escaped here."""
+    intro = (
+        "*Welcome!* I'm Adoptbot. Once or twice a week I send a short, practical tip for using AI in your "
+        "work, now and then a one-minute pulse survey, and I collect the wins people share."
+    )
+    if role_name and team_name:
+        text = f"Welcome! You're set up as {role_name} in {team_name}."
+        setup = f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Not right? Change it here."
+        label, style = "Change role or team", None
+    else:
+        text = "Welcome! Pick your role and team so my tips fit your work."
+        setup = "Pick your role and team, so the tips fit your work. It takes ten seconds."
+        label, style = "Pick my role and team", "primary"
+    blocks = [
+        section(intro),
+        section(setup),
+        actions(button(label, ids.OPEN_ROLE_MODAL, style=style), block_id="profile.welcome"),
+        context(f"Type `{command} help` any time to see what I can do."),
+    ]
+    return text, blocks

@@ -1,0 +1,288 @@
+"""The harness for Slack app tests, and tests of the HTTP surface it serves.
+
+`SlackAppServer` runs the real WSGI app (`bot.server.WsgiApp` around `bot.slack.app.build_app`, the very
+objects `adoptbot serve` hands to gunicorn) on a real port with a threaded stdlib server; requests are
+signed exactly as Slack signs them (tests/support/signing.py) and the app's Web API calls go to the fake
+Slack through the real slack_sdk client. `ResponseSink` receives what the app posts to `response_url`s.
+
+Use it from any test module:
+
+    from tests.test_slack_harness import ResponseSink, SlackAppServer, add_person, wait_for
+
+    def test_pause(slack_settings, fake_slack, engine):
+        with SlackAppServer(slack_settings, engine) as server, ResponseSink() as sink:
+            status, answer = server.command("pause 2", user_id="U1", response_url=sink.url("r1"))
+
+Post-ack work (views.open, respond(), the outbox) happens on Bolt's threads after the answer: wait for its
+effect with `wait_for(...)`, never with a fixed sleep.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from socketserver import ThreadingMixIn
+from types import TracebackType
+from typing import Any, TypeVar
+from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
+
+import pytest
+from slack_bolt import App
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.content import Library, load_library
+from bot.models import Person, Team, TeamLead
+from bot.server import WsgiApp
+from bot.slack.app import build_app
+from tests.support import signing
+from tests.support.fake_slack import FakeSlack
+
+T = TypeVar("T")
+
+_LIBRARY: Library | None = None
+
+
+def library() -> Library:
+    """The bundled starter library, loaded once per test session."""
+    global _LIBRARY
+    if _LIBRARY is None:
+        _LIBRARY = load_library()
+    return _LIBRARY
+
+
+def wait_for(probe: Callable[[], T], *, timeout: float = 10.0, what: str = "the expected effect") -> T:
+    """Poll `probe()` until it returns something truthy; fail the test after `timeout` seconds."""
+    deadline = time.monotonic() + timeout
+    while True:
+        value = probe()
+        if value:
+            return value
+        if time.monotonic() > deadline:
+            pytest.fail(f"timed out after {timeout:g} s waiting for {what}")
+        time.sleep(0.02)
+
+
+def _answer(body: str) -> dict[str, Any]:
+    """An ack's body as Slack reads it: JSON, or plain text (a message text), or nothing."""
+    if not body.strip():
+        return {}
+    try:
+        decoded = json.loads(body)
+    except ValueError:
+        return {"text": body}
+    return decoded if isinstance(decoded, dict) else {"text": body}
+
+
+class _ThreadingWSGIServer(ThreadingMixIn, WSGIServer):
+    daemon_threads = True
+
+
+class _QuietWSGIHandler(WSGIRequestHandler):
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class SlackAppServer:
+    """The product's WSGI app on 127.0.0.1:<free port>, serving `build_app(settings, engine, library)`."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        engine: Engine,
+        *,
+        customize: Callable[[App], None] | None = None,
+        content: Library | None = None,
+    ) -> None:
+        self.settings = settings
+        self.bolt_app = build_app(settings, engine, content or library())
+        if customize is not None:
+            customize(self.bolt_app)
+        self.wsgi = WsgiApp(self.bolt_app, engine)
+        self._server = make_server(
+            "127.0.0.1", 0, self.wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietWSGIHandler
+        )
+        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-app", daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+    @property
+    def events_url(self) -> str:
+        return self.url + "/slack/events"
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+        self.wsgi.close()
+
+    def __enter__(self) -> SlackAppServer:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+    # --- requests, signed like Slack's ------------------------------------------------------------------
+
+    def post(self, body: str, **kwargs: Any) -> tuple[int, str]:
+        """POST `body` signed with the app's signing secret (or `secret=`); (status, response text)."""
+        secret = kwargs.pop("secret", None) or self.settings.slack_signing_secret or ""
+        status, _headers, text = signing.post_signed(self.events_url, body, secret, **kwargs)
+        return status, text
+
+    def command(self, text: str, *, user_id: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        """Run `/adopt <text>` as `user_id`; (status, answer: JSON, {"text": ...} if plain, {} if empty)."""
+        fields = {k: kwargs.pop(k) for k in ("response_url", "trigger_id", "channel_id") if k in kwargs}
+        body = signing.slash_command_body(self.settings.command, text, user_id=user_id, **fields)
+        status, answer = self.post(body, **kwargs)
+        return status, _answer(answer)
+
+    def interact(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:
+        """Post an interactivity payload (block_actions, view_submission, ...); (status, answer)."""
+        status, answer = self.post(signing.interactivity_body(payload), **kwargs)
+        return status, _answer(answer)
+
+    def event(self, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> int:
+        """Deliver an Events API event; the HTTP status."""
+        status, _ = self.post(signing.event_body(event, event_id=event_id), **kwargs)
+        return status
+
+
+class _SinkHandler(BaseHTTPRequestHandler):
+    server: _SinkServer
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        raw = self.rfile.read(length).decode("utf-8")
+        try:
+            payload = json.loads(raw) if raw else {}
+        except ValueError:
+            payload = {"raw": raw}
+        with self.server.lock:
+            self.server.posts.append((self.path, payload))
+        self.send_response(200)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+
+    def log_message(self, format: str, *args: Any) -> None:
+        return
+
+
+class _SinkServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self) -> None:
+        super().__init__(("127.0.0.1", 0), _SinkHandler)
+        self.lock = threading.Lock()
+        self.posts: list[tuple[str, dict[str, Any]]] = []
+
+
+class ResponseSink:
+    """Stands in for Slack's response_url endpoints: records every JSON body posted to it."""
+
+    def __init__(self) -> None:
+        self._server = _SinkServer()
+        self._thread = threading.Thread(target=self._server.serve_forever, name="response-sink", daemon=True)
+        self._thread.start()
+
+    def url(self, name: str = "r") -> str:
+        return f"http://127.0.0.1:{self._server.server_address[1]}/{name}"
+
+    def posts(self, name: str | None = None) -> list[dict[str, Any]]:
+        with self._server.lock:
+            return [p for path, p in self._server.posts if name is None or path == f"/{name}"]
+
+    def close(self) -> None:
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> ResponseSink:
+        return self
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.close()
+
+
+def add_person(
+    session: Session,
+    user_id: str,
+    *,
+    team: str | None = "Sales EMEA",
+    role: str | None = "sales",
+    change_manager: bool = False,
+    leads: tuple[str, ...] = (),
+    leads_all: bool = False,
+    active: bool = True,
+    name: str = "",
+) -> Person:
+    """A person on the roster (committed), with their team created if needed."""
+
+    def team_named(name: str) -> Team:
+        found = session.scalars(select(Team).where(Team.name == name)).first()
+        if found is None:
+            found = Team(name=name)
+            session.add(found)
+            session.flush()
+        return found
+
+    person = Person(
+        slack_user_id=user_id,
+        name=name or user_id.lower(),
+        team=team_named(team) if team else None,
+        role=role,
+        is_change_manager=change_manager,
+        leads_all=leads_all,
+        is_active=active,
+    )
+    session.add(person)
+    session.flush()
+    for led in leads:
+        session.add(TeamLead(person_id=person.id, team_id=team_named(led).id))
+    session.commit()
+    return person
+
+
+# --- tests of the HTTP surface ------------------------------------------------------------------------------
+
+
+def test_unknown_paths_are_404_and_events_only_take_post(
+    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
+) -> None:
+    import urllib.error
+    import urllib.request
+
+    with SlackAppServer(slack_settings, engine) as server:
+        for path, expected in (("/", 404), ("/slack/other", 404), ("/slack/events", 405)):
+            with pytest.raises(urllib.error.HTTPError) as raised:
+                urllib.request.urlopen(server.url + path, timeout=5)
+            assert raised.value.code == expected, path
+            raised.value.close()
+
+
+def test_slack_url_verification_is_answered_with_the_challenge(
+    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
+) -> None:
+    with SlackAppServer(slack_settings, engine) as server:
+        status, text = server.post(signing.url_verification_body("abc123"))
+    assert status == 200
+    assert json.loads(text) == {"challenge": "abc123"}
+
+
+def test_an_absurdly_large_body_is_refused_unread(
+    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
+) -> None:
+    with SlackAppServer(slack_settings, engine) as server:
+        status, _ = server.post("payload=" + "x" * 1_100_000)
+    assert status == 413

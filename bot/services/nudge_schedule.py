@@ -1,0 +1,246 @@
+"""When a person gets a nudge: the configured weekdays at the configured hour, in their own time zone.
+
+A *slot* is (local date D, hour H). A tick at `now` serves every time zone whose local time is inside
+[H:00, H+1:00) on a nudge weekday, so a scheduler that runs every minute, a cron every 15 minutes, or a
+tick that comes 50 minutes late all deliver the same slot once (the outbox key is per person and local
+slot date). A slot that passes without a tick, or is skipped (holiday, away, paused), is not made up
+later: the person simply gets the next one.
+
+Who is due is worked out with set-based SQL: the distinct time zones in the roster (a few hundred at most)
+are checked in Python, then one statement per local date that is currently at the slot hour (one, or two
+around the date line) returns the eligible people with their count of nudges this week.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time, timedelta
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy.orm import Session
+
+from bot.clock import to_naive_utc
+from bot.config import Settings
+from bot.models import NudgeDelivery, OutboxMessage, Person
+
+log = logging.getLogger(__name__)
+
+LATER_MARK = "*"  # never part of a nudge id (content ids are [a-z0-9_-])
+
+
+@dataclass(frozen=True)
+class DuePerson:
+    """Someone due a nudge now, with what the choice of nudge needs to know."""
+
+    id: int
+    slack_user_id: str
+    role: str
+    team_id: int | None
+    level: int
+    timezone: str
+    slot: date  # local date of the slot
+    exhausted_notice_sent: bool  # the "you've done them all" message already went out
+    delivered: frozenset[str]  # every nudge they were ever given, whatever their role was then
+    later: str | None  # a nudge they asked to see again ("Remind me later"), if any
+
+
+@lru_cache(maxsize=1024)
+def zone(name: str) -> ZoneInfo | None:
+    """The ZoneInfo for an IANA name, or None for a name that is not one (logged once)."""
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("ignoring unknown time zone %r", name)
+        return None
+
+
+def local_now(now: datetime, tz: ZoneInfo) -> datetime:
+    """Naive-UTC `now` as a local wall-clock time in `tz` (DST-correct: zoneinfo knows the rules)."""
+    return now.replace(tzinfo=ZoneInfo("UTC")).astimezone(tz)
+
+
+def slot_date(now: datetime, timezone: str, settings: Settings) -> date | None:
+    """The local date of the slot `now` falls in for `timezone`, or None when it is not slot time there."""
+    tz = zone(timezone)
+    if tz is None:
+        return None
+    local = local_now(now, tz)
+    if local.hour != settings.nudge_hour or local.weekday() not in settings.nudge_days:
+        return None
+    return local.date()
+
+
+def zones_at_slot(now: datetime, timezones: Iterable[str], settings: Settings) -> dict[date, list[str]]:
+    """The given zones that are at a nudge slot at `now`, grouped by their local slot date."""
+    by_date: dict[date, list[str]] = defaultdict(list)
+    for name in timezones:
+        day = slot_date(now, name, settings)
+        if day is not None:
+            by_date[day].append(name)
+    return dict(by_date)
+
+
+def week_of(day: date) -> tuple[date, date]:
+    """Monday and Sunday of the ISO week containing `day`."""
+    monday = day - timedelta(days=day.weekday())
+    return monday, monday + timedelta(days=6)
+
+
+def start_monday(created_at: datetime, timezone: str) -> date:
+    """The Monday after the local day someone joined: new people start the week after they join."""
+    tz = zone(timezone) or ZoneInfo("UTC")
+    joined = local_now(created_at, tz).date()
+    return joined + timedelta(days=7 - joined.weekday())
+
+
+def next_slot(
+    after: datetime, timezone: str, settings: Settings, *, not_before: date | None = None
+) -> datetime:
+    """The next slot start (aware, local) strictly after naive-UTC `after`, on or after `not_before`."""
+    tz = zone(timezone) or ZoneInfo("UTC")
+    local = local_now(after, tz)
+    day = local.date()
+    if not_before is not None and not_before > day:
+        day = not_before
+    for _ in range(15):
+        if day.weekday() in settings.nudge_days:
+            start = datetime.combine(day, time(settings.nudge_hour), tzinfo=tz)
+            if start > local:
+                return start
+        day += timedelta(days=1)
+    raise ValueError("settings.nudge_days is empty")
+
+
+def outbox_key(person_id: int, slot: date) -> str:
+    """One nudge message per person and local slot date: the outbox refuses a second."""
+    return f"nudge:{person_id}:{slot.isoformat()}"
+
+
+def exhausted_key(person_id: int) -> str:
+    return f"nudge-exhausted:{person_id}"
+
+
+def _effective_timezone(settings: Settings) -> ColumnElement[str]:
+    """SQL for `Person.effective_timezone(settings.timezone)`."""
+    return func.coalesce(Person.timezone, Person.slack_timezone, literal(settings.timezone))
+
+
+def roster_timezones(session: Session, settings: Settings) -> list[str]:
+    """The distinct effective time zones of active people (a few hundred at most)."""
+    tz = _effective_timezone(settings)
+    stmt = select(tz).where(Person.is_active.is_(True)).distinct()
+    return [name for name in session.scalars(stmt) if name]
+
+
+def due_people(
+    session: Session,
+    settings: Settings,
+    now: datetime,
+    *,
+    roles: Sequence[str],
+    is_holiday: Callable[[date, str], bool] | None = None,
+) -> list[DuePerson]:
+    """Everyone due a nudge at `now` (naive UTC), in one statement per local slot date.
+
+    Eligible: active, not erased, reachable in Slack, a role that has nudges, in a zone at slot time that is
+    not an org holiday there, not paused on that date, not away now, started (the Monday after joining),
+    no nudge yet for this slot and fewer than `nudges_per_week` this (local ISO) week.
+    `is_holiday(day, timezone) -> bool` comes from the content library.
+    """
+    if settings.nudges_per_week <= 0 or not roles:
+        return []
+    groups = zones_at_slot(now, roster_timezones(session, settings), settings)
+    due: list[DuePerson] = []
+    for day, zones in sorted(groups.items()):
+        if is_holiday is not None:
+            zones = [z for z in zones if not is_holiday(day, z)]
+        if zones:
+            due.extend(_due_on(session, settings, now, day, zones, roles))
+    return due
+
+
+def _due_on(
+    session: Session, settings: Settings, now: datetime, day: date, zones: list[str], roles: Sequence[str]
+) -> list[DuePerson]:
+    monday, sunday = week_of(day)
+    slot = day.isoformat()
+    week = (
+        select(
+            NudgeDelivery.person_id.label("person_id"),
+            func.count().label("n"),
+            func.max(case((NudgeDelivery.slot == slot, 1), else_=0)).label("today"),
+        )
+        .where(NudgeDelivery.slot >= monday.isoformat(), NudgeDelivery.slot <= sunday.isoformat())
+        .group_by(NudgeDelivery.person_id)
+        .subquery()
+    )
+    notice_key = literal("nudge-exhausted:") + cast(Person.id, String)
+    notice = select(OutboxMessage.id).where(OutboxMessage.key == notice_key).exists()
+    # Each due person's history in the same statement, as "id,id,id*" (`*`: waiting after "Remind me
+    # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
+    # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
+    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == "later", LATER_MARK), else_="")
+    delivered = select(concat(marked, ",")).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
+    tz = _effective_timezone(settings)
+    # A person joins "the week after": started_on when set, else derived from created_at below. Anyone
+    # created after the slot day's end cannot have started, so the SQL bound only needs to be loose.
+    latest_join = to_naive_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo("UTC")))
+    stmt = (
+        select(
+            Person.id,
+            Person.slack_user_id,
+            Person.role,
+            Person.team_id,
+            Person.nudge_level,
+            tz,
+            Person.started_on,
+            Person.created_at,
+            notice,
+            delivered,
+        )
+        .outerjoin(week, week.c.person_id == Person.id)
+        .where(
+            Person.is_active.is_(True),
+            Person.erased_at.is_(None),
+            Person.unreachable_reason.is_(None),
+            Person.slack_user_id.is_not(None),
+            Person.role.in_(list(roles)),
+            tz.in_(zones),
+            or_(Person.paused_until.is_(None), Person.paused_until < day),  # the last paused day
+            or_(Person.away_until.is_(None), Person.away_until <= now),
+            or_(
+                Person.started_on <= day,
+                and_(Person.started_on.is_(None), Person.created_at < latest_join),
+            ),
+            func.coalesce(week.c.n, 0) < settings.nudges_per_week,
+            func.coalesce(week.c.today, 0) == 0,
+        )
+    )
+    result: list[DuePerson] = []
+    rows = session.execute(stmt)
+    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history in rows:
+        first = started_on or start_monday(created_at, timezone)
+        if first > day or user is None or role is None:
+            continue
+        given = history.split(",") if history else []
+        result.append(
+            DuePerson(
+                id=pid,
+                slack_user_id=user,
+                role=role,
+                team_id=team,
+                level=max(1, level or 1),
+                timezone=timezone,
+                slot=day,
+                exhausted_notice_sent=bool(notice_sent),
+                delivered=frozenset(g.rstrip(LATER_MARK) for g in given),
+                later=next((g[:-1] for g in given if g.endswith(LATER_MARK)), None),
+            )
+        )
+    return result

@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import dataclasses
-from datetime import date, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select
@@ -129,4 +128,3 @@ def test_library_has_every_level_for_sales() -> None:
 def test_quarter_hours_cover_a_day() -> None:
     ticks = quarter_hours(datetime(2026, 11, 24), datetime(2026, 11, 25))
     assert len(ticks) == 96 and ticks[-1] == datetime(2026, 11, 24, 23, 45)
-    assert dataclasses.is_dataclass(Settings()) and date(2026, 11, 24).weekday() == 1

@@ -446,11 +446,8 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
     size = audience_size(session, audience)
     note = letter(session, broadcast)
     queued_at = utcnow()
-    payload = {
-        "text": blocks.letter_text(note),
-        "blocks": blocks.letter_blocks(note),
-        "metadata": {"broadcast_id": broadcast.id},
-    }
+    text = blocks.letter_text(note)
+    letter_blocks = blocks.letter_blocks(note)
     queued = 0
     for start in range(0, len(people), CHUNK):
         chunk = people[start : start + CHUNK]
@@ -468,26 +465,21 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
             ],
             conflict=["broadcast_id", "person_id"],
         )
-        queued += insert_ignore(
+        queued += outbox.enqueue_many(
             session,
-            OutboxMessage,
             [
-                {
-                    "key": recipient_key(broadcast.id, pid),
-                    "kind": KIND,
-                    "method": outbox_store.POST,
-                    "channel": user,
-                    "person_id": pid,
-                    "payload": payload,
-                    "update_of": None,
-                    "state": outbox_store.PENDING,
-                    "attempts": 0,
-                    "not_before": queued_at,
-                    "created_at": queued_at,
-                }
+                outbox.NewMessage(
+                    key=recipient_key(broadcast.id, pid),
+                    kind=KIND,
+                    channel=str(user),  # _reachable(): never None
+                    text=text,
+                    blocks=letter_blocks,
+                    person_id=pid,
+                    not_before=queued_at,
+                    metadata={"broadcast_id": broadcast.id},
+                )
                 for pid, _, user in chunk
             ],
-            conflict=["key"],
         )
     total = session.scalar(
         select(func.count())

@@ -254,7 +254,7 @@ def deliver_due(
     teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
     personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
     contents: dict[tuple[str, str | None], list[Block]] = {}
-    queued = 0
+    messages: list[outbox.NewMessage] = []
     for item in planned:
         delivery_id = delivery_ids.get(item.person.id)
         if delivery_id is None:
@@ -264,17 +264,18 @@ def deliver_due(
         content = contents.get((item.nudge.id, personalised))
         if content is None:
             content = contents[(item.nudge.id, personalised)] = blocks.nudge_content(card)
-        outbox.enqueue(
-            session,
-            key=schedule.outbox_key(item.person.id, item.person.slot),
-            kind="nudge",
-            channel=item.person.slack_user_id,
-            text=blocks.nudge_text(card),
-            blocks=blocks.nudge_blocks(card, content=content),
-            person_id=item.person.id,
-            metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id},
+        messages.append(
+            outbox.NewMessage(
+                key=schedule.outbox_key(item.person.id, item.person.slot),
+                kind="nudge",
+                channel=item.person.slack_user_id,
+                text=blocks.nudge_text(card),
+                blocks=blocks.nudge_blocks(card, content=content),
+                person_id=item.person.id,
+                metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id},
+            )
         )
-        queued += 1
+    queued = outbox.enqueue_many(session, messages)
     for person in exhausted:
         role_name = library.roles[person.role].name
         if outbox.enqueue(

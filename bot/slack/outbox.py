@@ -50,6 +50,7 @@ the reason in `error`.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
@@ -59,18 +60,20 @@ from sqlalchemy.orm import Session
 from bot.slack import outbox_store
 from bot.slack.outbox_drain import DrainReport, drain
 from bot.slack.outbox_send import EVENT_TYPE
-from bot.slack.outbox_store import OnSent, Queued, on_sent
+from bot.slack.outbox_store import NewMessage, OnSent, Queued, on_sent
 from bot.slack.outbox_worker import OutboxWorker, wake
 
 __all__ = [
     "EVENT_TYPE",
     "DrainReport",
+    "NewMessage",
     "OnSent",
     "OutboxWorker",
     "Queued",
     "drain",
     "enqueue",
     "enqueue_file",
+    "enqueue_many",
     "enqueue_update",
     "on_sent",
     "queued_in",
@@ -110,6 +113,14 @@ def enqueue(
         not_before=not_before,
         metadata=metadata,
     )
+    if queued:
+        _wake_after_commit(session)
+    return queued
+
+
+def enqueue_many(session: Session, messages: Sequence[NewMessage]) -> int:
+    """Queue many messages at bulk speed; return how many were new (keys queued before are skipped)."""
+    queued = outbox_store.enqueue_many(session, messages)
     if queued:
         _wake_after_commit(session)
     return queued

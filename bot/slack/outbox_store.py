@@ -9,12 +9,12 @@ from __future__ import annotations
 
 import base64
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -98,6 +98,64 @@ def enqueue(
         update_of=None,
         not_before=not_before,
     )
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """One chat.postMessage for `enqueue_many` (the same fields as `enqueue`)."""
+
+    key: str
+    kind: str
+    channel: str
+    text: str
+    blocks: list[dict[str, Any]] | None = None
+    person_id: int | None = None
+    not_before: datetime | None = None
+    metadata: dict[str, Any] | None = None
+
+
+def enqueue_many(session: Session, messages: Sequence[NewMessage], *, chunk: int = 1000) -> int:
+    """Queue many messages with a few multi-row INSERTs; return how many were new (existing keys: no-op).
+
+    The same rows and the same exactly-once guarantee as calling `enqueue` for each, at bulk speed: a
+    nudge tick or a broadcast fan-out queues thousands at once.
+    """
+    now = utcnow()
+    rows: list[dict[str, Any]] = []
+    for message in messages:
+        _check(key=message.key, kind=message.kind, channel=message.channel, text=message.text)
+        payload: dict[str, Any] = {"text": message.text}
+        if message.blocks is not None:
+            payload["blocks"] = message.blocks
+        if message.metadata:
+            payload["metadata"] = message.metadata
+        rows.append(
+            {
+                "key": message.key,
+                "kind": message.kind,
+                "method": POST,
+                "channel": message.channel,
+                "person_id": message.person_id,
+                "payload": payload,
+                "update_of": None,
+                "state": PENDING,
+                "attempts": 0,
+                "not_before": to_naive_utc(message.not_before) if message.not_before is not None else now,
+                "created_at": now,
+            }
+        )
+    table: Table = OutboxMessage.__table__  # type: ignore[assignment]
+    dialect_insert = postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert
+    inserted: set[str] = set()
+    for start in range(0, len(rows), chunk):
+        stmt = dialect_insert(table).on_conflict_do_nothing(index_elements=["key"]).returning(table.c.key)
+        result = session.connection().execute(stmt, rows[start : start + chunk])
+        inserted.update(str(key) for key in result.scalars())
+    queued = session.info.setdefault(SESSION_QUEUED, [])
+    for message in messages:
+        if message.key in inserted:
+            queued.append(Queued(message.key, message.kind, message.channel, message.person_id, message.text))
+    return len(inserted)
 
 
 def enqueue_file(

@@ -4,19 +4,15 @@ Thin: ack, parse, one service call (bot.services.nudges), render with bot.slack.
 changes the DM through the outbox (`chat.update`, queued by the service in the same transaction), so a
 second instance or a retry can never update a message twice or out of order.
 
-"Share a win" opens the win modal of the wins feature when it provides one: a module
-`bot.slack.listeners.wins` with `open_win_modal(client: WebClient, trigger_id: str, scope: Scope) -> None`.
-Without it the person is told, privately, to use `/adopt win`.
+"Share a win" opens the wins feature's modal (the same one `/adopt win` opens).
 """
 
 from __future__ import annotations
 
-import importlib
 import logging
-from collections.abc import Callable
 from typing import Any
 
-from slack_bolt import Ack, App, BoltContext, Respond
+from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
@@ -26,7 +22,8 @@ from bot.slack import ids, subcommands
 from bot.slack.blocks import nudges as blocks
 from bot.slack.blocks.common import Block
 from bot.slack.listeners import home
-from bot.slack.middleware import Scope, listener_scope
+from bot.slack.listeners.wins import win_view
+from bot.slack.middleware import listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
@@ -71,30 +68,12 @@ def on_choice(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         log.warning("nudge click by %s on delivery %s that is not theirs", user_id, delivery_id)
 
 
-def _win_modal_opener() -> Callable[[WebClient, str, Scope], None] | None:
-    try:
-        module = importlib.import_module("bot.slack.listeners.wins")
-    except ModuleNotFoundError:
-        return None
-    opener = getattr(module, "open_win_modal", None)
-    return opener if callable(opener) else None
-
-
-def on_share_win(
-    ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
-) -> None:
+def on_share_win(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """ "Share a win" on a nudge (or on the "done them all" note): the wins feature's modal."""
     ack()
-    opener = _win_modal_opener()
-    with listener_scope(context) as scope:
-        if opener is not None and body.get("trigger_id"):
-            opener(client, str(body["trigger_id"]), scope)
-            return
-        command = scope.settings.command
-    respond(
-        text=f"Tell everyone what worked: type `{command} win` in any channel and share it in a sentence.",
-        response_type="ephemeral",
-        replace_original=False,
-    )
+    with listener_scope(context, readonly=True) as scope:
+        view = win_view(scope)
+    client.views_open(trigger_id=str(body["trigger_id"]), view=view)
 
 
 # --- /adopt pause, resume, me ----------------------------------------------------------------------------

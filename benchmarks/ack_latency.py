@@ -16,10 +16,11 @@ What it does, all on loopback:
      role modal (reads roles and teams, calls views.open on the fake Slack) after the ack;
    each kind is measured saturated (clients send back to back: capacity) and paced (an open loop at
    --rate requests a second, far above what a large organisation sends: latency at a realistic load);
-5. prints p50, p99 and requests per second for each, and the ratio product / bare. For the button there is
-   a second yardstick, `bare+modal`: the bare app opening the same modal after its ack. Its difference
-   from `bare` is the price of calling Slack at all (the Web API call, and the fake Slack validating the
-   view on the same CPUs); its difference from `adoptbot` is Adoptbot's own work.
+5. prints p50, p99, requests per second and, saturated, the servers' CPU time per request (from /proc:
+   the figure least disturbed by whatever else the machine runs), and the ratio product / bare. For the
+   button there is a second yardstick, `bare+modal`: the bare app opening the same modal after its ack.
+   Its difference from `bare` is the price of calling Slack at all (the Web API call, and the fake Slack
+   validating the view on the same CPUs); its difference from `adoptbot` is Adoptbot's own work.
 
 The client runs on the same machine as the servers, so absolute figures include its share of the CPU;
 both servers are measured with the same client, which is what makes the ratio meaningful.
@@ -61,6 +62,22 @@ class Result:
     p99_ms: float
     per_second: float
     errors: int
+    cpu_ms: float | None  # server processes' CPU time per request (Linux /proc), None elsewhere
+
+
+def _cpu_seconds(pid: int) -> float | None:
+    """User + system CPU time of `pid` and its children (the gunicorn workers), from /proc."""
+    try:
+        children = subprocess.run(
+            ["pgrep", "-P", str(pid)], capture_output=True, text=True, check=False
+        ).stdout
+        total = 0.0
+        for each in [pid, *map(int, children.split())]:
+            fields = Path(f"/proc/{each}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+    return total
 
 
 def _free_port() -> int:
@@ -189,7 +206,9 @@ def _percentile(values: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def _measure(server: str, port: int, kinds: list[str], args: argparse.Namespace) -> list[Result]:
+def _measure(
+    server: str, process: subprocess.Popen[bytes], port: int, kinds: list[str], args: argparse.Namespace
+) -> list[Result]:
     results = []
     for kind in kinds:
         _fire(port, _requests(kind, args.warmup), args.concurrency)
@@ -197,7 +216,13 @@ def _measure(server: str, port: int, kinds: list[str], args: argparse.Namespace)
             ("saturated", args.requests, None),
             ("paced", args.paced_requests, args.rate),
         ):
-            latencies, wall, errors = _fire(port, _requests(kind, count), args.concurrency, rate)
+            prepared = _requests(kind, count)
+            cpu_before = _cpu_seconds(process.pid)
+            latencies, wall, errors = _fire(port, prepared, args.concurrency, rate)
+            cpu_after = _cpu_seconds(process.pid)
+            cpu = None  # paced runs are mostly idle time: only the saturated ones say what a request costs
+            if rate is None and cpu_before is not None and cpu_after is not None:
+                cpu = (cpu_after - cpu_before) / count * 1000
             results.append(
                 Result(
                     server=server,
@@ -207,6 +232,7 @@ def _measure(server: str, port: int, kinds: list[str], args: argparse.Namespace)
                     p99_ms=_percentile(latencies, 0.99) * 1000,
                     per_second=len(latencies) / wall,
                     errors=errors,
+                    cpu_ms=cpu,
                 )
             )
     return results
@@ -264,7 +290,7 @@ def main() -> int:
                 port = _free_port()
                 process = _serve([*command, "--port", str(port)], env, port, work / "servers.log")
                 try:
-                    results.extend(_measure(name, port, kinds, args))
+                    results.extend(_measure(name, process, port, kinds, args))
                 finally:
                     _stop(process)
     finally:
@@ -290,6 +316,7 @@ def _report(results: list[Result], args: argparse.Namespace) -> None:
             statistics.median(r.p99_ms for r in mine),
             statistics.median(r.per_second for r in mine),
             sum(r.errors for r in mine),
+            statistics.median(r.cpu_ms for r in mine) if all(r.cpu_ms is not None for r in mine) else None,
         )
 
     print(
@@ -297,15 +324,19 @@ def _report(results: list[Result], args: argparse.Namespace) -> None:
         f"paced: {args.paced_requests} at {args.rate:g}/s. {args.rounds} round(s), medians. "
         f"gunicorn gthread 2 x 8, SQLite, {os.cpu_count()} CPUs shared by servers, fake Slack and client."
     )
-    print(f"{'request':<7} {'load':<9} {'server':<11} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} {'errors':>6}")
+    print(
+        f"{'request':<7} {'load':<9} {'server':<11} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "
+        f"{'cpu ms':>7} {'errors':>6}"
+    )
     table: list[Result] = []
     for kind in ("help", "button"):
         for load in ("saturated", "paced"):
             rows = [r for name in (PRODUCT, BARE, BARE_MODAL) if (r := summary(name, kind, load)) is not None]
             for row in rows:
+                cpu = f"{row.cpu_ms:7.2f}" if row.cpu_ms is not None else f"{'-':>7}"
                 print(
                     f"{kind:<7} {load:<9} {row.server:<11} {row.p50_ms:7.1f} {row.p99_ms:7.1f} "
-                    f"{row.per_second:7.0f} {row.errors:6d}"
+                    f"{row.per_second:7.0f} {cpu} {row.errors:6d}"
                 )
             product = rows[0]
             for yardstick in rows[1:]:
@@ -313,10 +344,16 @@ def _report(results: list[Result], args: argparse.Namespace) -> None:
                 p99 = product.p99_ms / yardstick.p99_ms
                 throughput = yardstick.per_second / product.per_second
                 label = "÷ " + yardstick.server
-                print(f"{kind:<7} {load:<9} {label:<11} {p50:6.2f}x {p99:6.2f}x {throughput:6.2f}x")
+                cpu = (
+                    f"{product.cpu_ms / yardstick.cpu_ms:6.2f}x"
+                    if product.cpu_ms and yardstick.cpu_ms
+                    else f"{'-':>7}"
+                )
+                print(f"{kind:<7} {load:<9} {label:<11} {p50:6.2f}x {p99:6.2f}x {throughput:6.2f}x {cpu}")
             table.extend(rows)
     print(
-        "ratios: adoptbot / yardstick for p50 and p99, yardstick / adoptbot for req/s (> 1: adoptbot slower)"
+        "ratios: adoptbot / yardstick for p50, p99 and cpu, yardstick / adoptbot for req/s (> 1: adoptbot "
+        "slower). cpu ms: the servers' CPU time per request, steadier than req/s on a busy machine"
     )
     if args.json:
         print(json.dumps([r.__dict__ for r in table], indent=2))

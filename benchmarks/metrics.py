@@ -29,7 +29,6 @@ import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -39,8 +38,8 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
+from scratch import postgres_database  # noqa: E402
 from sqlalchemy import DateTime, bindparam, create_engine, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import Settings, normalise_database_url  # noqa: E402
@@ -257,21 +256,6 @@ def sqlite_database(path: str | None) -> Iterator[str]:
         return
     with tempfile.TemporaryDirectory(prefix="adoptbot-bench-") as folder:
         yield f"sqlite:///{Path(folder) / 'metrics.db'}"
-
-
-@contextmanager
-def postgres_database(server: str) -> Iterator[str]:
-    admin_url = make_url(normalise_database_url(server))
-    name = f"adoptbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
 
 
 def analyze(url: str) -> None:

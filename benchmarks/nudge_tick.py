@@ -25,17 +25,16 @@ import sys
 import tempfile
 import time
 import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import Engine, make_url
+from scratch import postgres_database
+from sqlalchemy import func, select, text
+from sqlalchemy.engine import Engine
 
-from bot.config import Settings, normalise_database_url
+from bot.config import Settings
 from bot.content import ADKAR_STAGES, Library, load_library
 from bot.db import create_db_engine, session_factory, session_scope
 from bot.migrate import upgrade
@@ -293,21 +292,6 @@ def bench(label: str, url: str, library: Library, args: argparse.Namespace) -> N
         engine.dispose()
 
 
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    admin_url = make_url(normalise_database_url(server_url))
-    name = f"adoptbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--people", type=int, default=50_000)
@@ -325,7 +309,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix="adoptbot-bench-") as folder:
         bench("SQLite", f"sqlite:///{Path(folder) / 'bench.db'}", library, args)
     if args.pg:
-        with scratch_postgres(args.pg) as url:
+        with postgres_database(args.pg) as url:
             bench("PostgreSQL", url, library, args)
     else:
         print("PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL.")

@@ -18,15 +18,11 @@ import random
 import sys
 import tempfile
 import time
-import uuid
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
-from sqlalchemy import create_engine, func, select, text
-from sqlalchemy.engine import make_url
+from scratch import postgres_database
+from sqlalchemy import func, select
 
-from bot.config import normalise_database_url
 from bot.content import load_library
 from bot.db import create_db_engine, session_scope
 from bot.migrate import upgrade
@@ -91,21 +87,6 @@ def timed_import(url: str, path: Path, roles: list[str]) -> tuple[float, str]:
         engine.dispose()
 
 
-@contextmanager
-def scratch_postgres(server_url: str) -> Iterator[str]:
-    admin_url = make_url(normalise_database_url(server_url))
-    name = f"adoptbot_bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield admin_url.set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as connection:
-            connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def bench(label: str, url: str, first: Path, second: Path, roles: list[str]) -> list[tuple[str, float]]:
     engine = create_db_engine(url)
     upgrade(engine)
@@ -142,7 +123,7 @@ def main() -> int:
         )
         bench("SQLite", f"sqlite:///{tmp / 'bench.db'}", first, second, roles)
         if args.pg:
-            with scratch_postgres(args.pg) as url:
+            with postgres_database(args.pg) as url:
                 bench("PostgreSQL", url, first, second, roles)
         else:
             print("PostgreSQL skipped: pass --pg URL or set TEST_DATABASE_URL.")

@@ -21,12 +21,9 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
-import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
 from collections import Counter
 from datetime import datetime
 from pathlib import Path
@@ -34,13 +31,12 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-import uuid  # noqa: E402
 
-from sqlalchemy import create_engine, func, insert, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratch import drop_database, fetch, fresh_database, start_fake_slack  # noqa: E402
+from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot.clock import utcnow  # noqa: E402
-from bot.config import Settings, normalise_database_url  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.content import load_library  # noqa: E402
 from bot.db import create_db_engine, session_scope  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
@@ -51,40 +47,6 @@ from bot.slack.client import make_web_client  # noqa: E402
 
 SENDER = "UBENCHCM1"
 TEAMS = 50
-
-
-def start_fake(rate: float) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "tests.support.fake_slack", "--rate-limit", f"chat.postMessage={rate:g}"]
-    fake = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert fake.stdout is not None
-    return fake, fake.stdout.readline().strip()
-
-
-def fetch(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=60) as response:
-        data = json.loads(response.read())
-    assert isinstance(data, dict)
-    return data
-
-
-def fresh_database(pg: str | None, folder: Path) -> tuple[str, str | None]:
-    """(url, name of a PostgreSQL database to drop afterwards)."""
-    if pg is None:
-        return f"sqlite:///{folder / 'bench.db'}", None
-    admin_url = make_url(normalise_database_url(pg))
-    name = f"adoptbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(pg: str, name: str) -> None:
-    admin = create_engine(make_url(normalise_database_url(pg)), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def seed(url: str, people: int) -> int:
@@ -142,7 +104,7 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
     url, scratch = fresh_database(args.pg, folder)
-    fake, api_url = start_fake(args.rate)
+    fake, api_url = start_fake_slack(args.rate)
     root = api_url.removesuffix("api/")
     try:
         broadcast_id = seed(url, args.people)

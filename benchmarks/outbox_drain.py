@@ -15,14 +15,11 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
-import json
 import os
 import subprocess
 import sys
 import tempfile
 import time
-import urllib.request
-import uuid
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -30,51 +27,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from sqlalchemy import create_engine, func, select, text  # noqa: E402
-from sqlalchemy.engine import make_url  # noqa: E402
+from scratch import drop_database, fetch, fresh_database, start_fake_slack  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
 
-from bot.config import Settings, normalise_database_url  # noqa: E402
+from bot.config import Settings  # noqa: E402
 from bot.db import create_db_engine, session_scope  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import OutboxMessage  # noqa: E402
 from bot.slack import outbox  # noqa: E402
 from bot.slack.client import make_web_client  # noqa: E402
-
-
-def start_fake(rate: float, latency: float) -> tuple[subprocess.Popen[str], str]:
-    command = [sys.executable, "-m", "tests.support.fake_slack", "--rate-limit", f"chat.postMessage={rate:g}"]
-    if latency:
-        command += ["--delay", f"chat.postMessage={latency:g}"]
-    fake = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert fake.stdout is not None
-    return fake, fake.stdout.readline().strip()
-
-
-def fetch(url: str) -> dict[str, object]:
-    with urllib.request.urlopen(url, timeout=30) as response:
-        data = json.loads(response.read())
-    assert isinstance(data, dict)
-    return data
-
-
-def fresh_database(pg: str | None, folder: Path) -> tuple[str, str | None]:
-    """(url, name of a PostgreSQL database to drop afterwards)."""
-    if pg is None:
-        return f"sqlite:///{folder / 'bench.db'}", None
-    admin_url = make_url(normalise_database_url(pg))
-    name = f"adoptbot_bench_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'CREATE DATABASE "{name}"'))
-    admin.dispose()
-    return admin_url.set(database=name).render_as_string(hide_password=False), name
-
-
-def drop_database(pg: str, name: str) -> None:
-    admin = create_engine(make_url(normalise_database_url(pg)), isolation_level="AUTOCOMMIT")
-    with admin.connect() as connection:
-        connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def main() -> int:
@@ -88,7 +49,7 @@ def main() -> int:
 
     folder = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
     url, scratch = fresh_database(args.pg, folder)
-    fake, api_url = start_fake(args.rate, args.latency)
+    fake, api_url = start_fake_slack(args.rate, args.latency)
     try:
         engine = create_db_engine(url)
         upgrade(engine)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import threading
+import weakref
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
@@ -77,9 +78,19 @@ def dispose_engines() -> None:
         _engines.clear()
 
 
+_factories: weakref.WeakKeyDictionary[Engine, dict[bool, sessionmaker[Session]]] = weakref.WeakKeyDictionary()
+
+
 def session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[Session]:
-    bind = engine.execution_options(readonly=True) if readonly else engine
-    return sessionmaker(bind=bind, expire_on_commit=False)
+    """The session factory for `engine`, built once: a new sessionmaker (and read-only engine view) per
+    unit of work costs more CPU than a short request's own query."""
+    with _lock:
+        per_engine = _factories.setdefault(engine, {})
+        factory = per_engine.get(readonly)
+        if factory is None:
+            bind = engine.execution_options(readonly=True) if readonly else engine
+            factory = per_engine[readonly] = sessionmaker(bind=bind, expire_on_commit=False)
+        return factory
 
 
 @contextmanager

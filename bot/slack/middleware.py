@@ -43,7 +43,7 @@ from weakref import WeakKeyDictionary
 
 from slack_bolt import App, BoltContext, BoltResponse
 from sqlalchemy import Engine
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.config import Settings
@@ -72,15 +72,9 @@ class Runtime:
     library: Library
     subcommands: Registry
     home_sections: HomeSections
-    # Built once: making a sessionmaker (and a read-only engine view) per request costs more CPU than the
-    # request's own query (SQLAlchemy sets up events for each new Session class).
-    _sessions: dict[bool, sessionmaker[Session]] = field(default_factory=dict, repr=False)
 
     def session(self, *, readonly: bool = False) -> Session:
-        factory = self._sessions.get(readonly)
-        if factory is None:
-            factory = self._sessions.setdefault(readonly, session_factory(self.engine, readonly=readonly))
-        return factory()
+        return session_factory(self.engine, readonly=readonly)()
 
     @contextmanager
     def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:

@@ -70,11 +70,22 @@ def with_holiday(library: Library) -> Library:
     return replace(library, holidays=(*library.holidays, lagos))
 
 
+def this_monday(moment: datetime) -> date:
+    return moment.date() - timedelta(days=moment.weekday())
+
+
 def seed(
     engine: Engine, library: Library, people: int, due: int, history_weeks: int, rng: random.Random
 ) -> None:
     roles = sorted(r for r in library.roles if library.nudges_for(r))
-    ladders = {role: [n.id for n in library.nudges_for(role)] for role in roles}
+    ladders = {role: sorted(library.nudges_for(role), key=lambda n: (n.level, n.id)) for role in roles}
+    history = [
+        this_monday(NOW) - timedelta(weeks=w) + timedelta(days=d)
+        for w in range(history_weeks, 0, -1)
+        for d in (1, 3)
+    ]
+    # Each person's level as the ticks that sent their history left it: the level of the last nudge.
+    levels = {role: ladder[min(len(history), len(ladder) - 1) - 1].level for role, ladder in ladders.items()}
     # Explicit ids and Core inserts: the seeding is not what is measured, so it takes the fastest path.
     team_ids = list(range(1, TEAMS + 1))
     person_ids = list(range(1, people + 1))
@@ -99,7 +110,7 @@ def seed(
                     "is_active": True,
                     "is_change_manager": False,
                     "leads_all": False,
-                    "nudge_level": 1,
+                    "nudge_level": levels[roles[i % len(roles)]] if history else 1,
                     "started_on": date(2026, 9, 7) if i % 2 else None,  # the rest: derived from created_at
                     "created_at": datetime(2026, 9, 1, 12),
                     "updated_at": datetime(2026, 9, 1, 12),
@@ -107,26 +118,21 @@ def seed(
             )
         for start in range(0, len(rows), BATCH):
             session.execute(Person.__table__.insert(), rows[start : start + BATCH])
-    this_monday = NOW.date() - timedelta(days=NOW.weekday())
-    slots = [
-        this_monday - timedelta(weeks=w) + timedelta(days=d)
-        for w in range(history_weeks, 0, -1)
-        for d in (1, 3)
-    ]
+    slots = history
     deliveries = []
     for index, person_id in enumerate(person_ids):
         role = roles[index % len(roles)]
-        for n, slot in enumerate(slots[: len(ladders[role]) - 1]):
+        for nudge, slot in zip(ladders[role][: len(ladders[role]) - 1], slots, strict=False):
             status = "tried" if rng.random() < 0.3 else "sent"
             sent = datetime.combine(slot, datetime.min.time()) + timedelta(hours=9)
             deliveries.append(
                 {
                     "person_id": person_id,
                     "team_id": team_ids[index % TEAMS],
-                    "nudge_id": ladders[role][n],
+                    "nudge_id": nudge.id,
                     "role": role,
-                    "level": 1,
-                    "stage": "knowledge",
+                    "level": nudge.level,
+                    "stage": nudge.stage,
                     "slot": slot.isoformat(),
                     "outbox_key": f"nudge:{person_id}:{slot.isoformat()}",
                     "created_at": sent,

@@ -141,6 +141,21 @@ class OutboxMessage(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class OutboxBody(Base):
+    """Blocks shared by many queued messages, stored once (a nudge tick queues thousands of the same).
+
+    A message queued by `enqueue_many` holds `{"body": digest, "fill": {...}}` in its payload instead of
+    its blocks; the outbox puts them back together when it claims the message. `digest` is the SHA-256
+    of `blocks` (JSON text), so a body never changes and is never stored twice.
+    """
+
+    __tablename__ = "outbox_bodies"
+
+    digest: Mapped[str] = mapped_column(String(64), primary_key=True)
+    blocks: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class ChannelPace(Base):
     """The earliest time the next message may go to a channel (Slack: about one a second per channel).
 

@@ -11,6 +11,7 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import AiCall, OutboxMessage
 from bot.services.nudges import AI_PURPOSE, deliver_due
+from bot.slack import outbox
 from tests.support.fake_openai import FakeOpenAI
 from tests.test_nudges_world import add_person, add_team, make_library
 
@@ -35,7 +36,8 @@ def _people(engine: Engine) -> None:
 
 def _try_it_texts(engine: Engine) -> list[str]:
     with session_scope(engine, readonly=True) as session:
-        payloads = session.scalars(select(OutboxMessage.payload).where(OutboxMessage.kind == "nudge")).all()
+        stored = session.scalars(select(OutboxMessage.payload).where(OutboxMessage.kind == "nudge")).all()
+        payloads = [outbox.with_blocks(session, payload) for payload in stored]
     texts = []
     for payload in payloads:
         texts += [

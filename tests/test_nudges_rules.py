@@ -165,6 +165,14 @@ def test_a_fresh_nudge_offers_every_choice_and_the_rating() -> None:
     assert tried["style"] == "primary" and blocks.parse_button_value(tried["value"]) == (7, "2026-11-24")
 
 
+def test_a_tick_template_renders_exactly_the_message_built_for_each_person() -> None:
+    card = _card(body='Body with "quotes", \\backslashes\\ and ünïcode')
+    template = blocks.NudgeTemplate(blocks.nudge_content(card))
+    for delivery_id, slot in ((7, "2026-11-24"), (123456, "2026-12-01")):
+        rendered = template.render(delivery_id, slot).blocks()
+        assert rendered == blocks.nudge_blocks(dataclasses.replace(card, delivery_id=delivery_id, slot=slot))
+
+
 def test_after_a_click_the_choice_shows_and_its_buttons_go() -> None:
     tried = blocks.nudge_blocks(_card(), status="tried")
     assert "You tried this — nice!" in _dump(tried)

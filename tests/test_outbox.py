@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
 import subprocess
 import sys
@@ -14,14 +15,15 @@ from typing import Any
 
 import pytest
 from slack_sdk import WebClient
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import create_db_engine, session_scope
-from bot.models import AppState, ChannelPace, OutboxMessage, Person
+from bot.models import AppState, ChannelPace, OutboxBody, OutboxMessage, Person
 from bot.slack import outbox
+from bot.slack.blocks.common import FilledBlocks
 from bot.slack.client import make_web_client
 from bot.slack.outbox_drain import worker_id
 from bot.slack.outbox_send import Retry, deliver
@@ -105,6 +107,48 @@ def test_blocks_and_extra_metadata_reach_slack(
     [message] = fake_slack.messages("C0WINS")
     assert message.blocks == blocks and message.text == "Try it"
     assert message.payload == {"n": 1, "key": "n:1"}
+
+
+def test_bulk_queued_messages_share_stored_bodies_and_arrive_with_their_own_blocks(
+    engine: Engine, fake_slack: FakeSlack, client: WebClient, settings: Settings
+) -> None:
+    letter = [{"type": "section", "text": {"type": "mrkdwn", "text": "The *same* letter for everyone"}}]
+
+    def card(value: str) -> list[dict[str, Any]]:
+        button = {"type": "button", "text": {"type": "plain_text", "text": "Open"}, "action_id": "t.open"}
+        return [{"type": "actions", "elements": [button | {"value": value}]}]
+
+    template = json.dumps(card("MARK"))
+    users = [f"U{n:03d}" for n in range(6)]
+    messages = [
+        outbox.NewMessage(key=f"letter:{user}", kind="test", channel=user, text="Letter", blocks=letter)
+        for user in users[:3]
+    ] + [
+        outbox.NewMessage(
+            key=f"card:{user}",
+            kind="test",
+            channel=user,
+            text="Card",
+            blocks=FilledBlocks(template, {"MARK": user}),
+        )
+        for user in users[3:]
+    ]
+    with session_scope(engine) as session:
+        assert outbox.enqueue_many(session, messages) == 6
+        assert outbox.enqueue_many(session, messages[:2]) == 0  # keys queued before: nothing new
+    with session_scope(engine) as session:
+        assert outbox.enqueue_many(session, messages) == 0
+        assert session.scalar(select(func.count()).select_from(OutboxBody)) == 2  # one per distinct body
+
+    report = outbox.drain(engine, client, settings)
+
+    assert report.sent == 6 and delivered(fake_slack) == Counter(m.key for m in messages)
+    for user in users[:3]:
+        [message] = fake_slack.messages(user)
+        assert message.blocks == letter and message.text == "Letter"
+    for user in users[3:]:
+        [message] = fake_slack.messages(user)
+        assert message.blocks == card(user)
 
 
 def test_429_storm_honours_retry_after_and_delivers_every_message_once(

@@ -23,6 +23,7 @@ ticking at once therefore queue one message, whichever commits first.
 from __future__ import annotations
 
 import hashlib
+import json
 import logging
 import time
 from collections import defaultdict
@@ -32,7 +33,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Integer, any_, bindparam, func, select, text, update
+from sqlalchemy import Integer, Table, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -45,7 +46,6 @@ from bot.jobs import JobContext, register_job
 from bot.models import Activity, NudgeDelivery, OutboxMessage, Person, Team
 from bot.services import nudge_schedule as schedule
 from bot.slack.blocks import nudges as blocks
-from bot.slack.blocks.common import Block
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
@@ -253,24 +253,26 @@ def deliver_due(
 
     teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
     personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
-    contents: dict[tuple[str, str | None], list[Block]] = {}
+    templates: dict[tuple[str, str | None], tuple[blocks.NudgeTemplate, str]] = {}
     messages: list[outbox.NewMessage] = []
     for item in planned:
         delivery_id = delivery_ids.get(item.person.id)
         if delivery_id is None:
             continue  # a concurrent tick claimed this person's slot first (unique keys)
         personalised = personaliser.try_it(item.nudge, item.person.role, item.person.team_id)
-        card = card_for(delivery_id, item.person.slot.isoformat(), item.nudge, personalised=personalised)
-        content = contents.get((item.nudge.id, personalised))
-        if content is None:
-            content = contents[(item.nudge.id, personalised)] = blocks.nudge_content(card)
+        made = templates.get((item.nudge.id, personalised))
+        if made is None:  # the same blocks for everyone given this nudge and text, but the button values
+            card = card_for(delivery_id, item.person.slot.isoformat(), item.nudge, personalised=personalised)
+            made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
+            templates[(item.nudge.id, personalised)] = made
+        template, text = made
         messages.append(
             outbox.NewMessage(
                 key=schedule.outbox_key(item.person.id, item.person.slot),
                 kind="nudge",
                 channel=item.person.slack_user_id,
-                text=blocks.nudge_text(card),
-                blocks=blocks.nudge_blocks(card, content=content),
+                text=text,
+                blocks=template.render(delivery_id, item.person.slot.isoformat()),
                 person_id=item.person.id,
                 metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id},
             )
@@ -332,17 +334,23 @@ def _insert_deliveries(session: Session, planned: Sequence[_Planned]) -> dict[in
     ]
     result: dict[int, int] = {}
     if session.get_bind().dialect.name == "postgresql":
-        # One statement with an array per column: a multi-row VALUES of 10,000 rows costs psycopg more to
-        # parse than PostgreSQL needs to insert them.
-        columns = {name: [row[name] for row in rows] for name in _DELIVERY_COLUMNS}
-        for person_id, delivery_id in session.execute(_PG_INSERT_DELIVERIES, columns):
+        # One statement, the rows as one JSON parameter: a multi-row VALUES of 10,000 rows (or an array
+        # per column) costs psycopg more to build than PostgreSQL needs to insert them.
+        for row in rows:
+            row["created_at"] = now.isoformat()
+        payload = json.dumps(rows)
+        for person_id, delivery_id in session.execute(_PG_INSERT_DELIVERIES, {"rows": payload}):
             result[person_id] = delivery_id
         return result
-    stmt = sqlite.insert(NudgeDelivery).on_conflict_do_nothing()
-    for start in range(0, len(rows), 2000):
-        returning = stmt.returning(NudgeDelivery.person_id, NudgeDelivery.id)
-        for person_id, delivery_id in session.execute(returning, rows[start : start + 2000]):
-            result[person_id or 0] = delivery_id
+    # SQLite: this transaction holds the write lock from its start (BEGIN IMMEDIATE, see bot.db), so the
+    # rows above the largest id before the insert are exactly the ones it added; a plain executemany
+    # without RETURNING is several times faster than batches of multi-row VALUES ... RETURNING.
+    before = session.scalar(select(func.max(NudgeDelivery.id))) or 0
+    table: Table = NudgeDelivery.__table__  # type: ignore[assignment]
+    session.connection().execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+    added = select(NudgeDelivery.person_id, NudgeDelivery.id).where(NudgeDelivery.id > before)
+    for person_id, delivery_id in session.execute(added):
+        result[person_id or 0] = delivery_id
     return result
 
 
@@ -360,11 +368,10 @@ _DELIVERY_COLUMNS = {
 }
 _PG_INSERT_DELIVERIES = text(
     f"INSERT INTO nudge_deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
-    "SELECT * FROM unnest("
-    + ", ".join(f"CAST(:{name} AS {kind}[])" for name, kind in _DELIVERY_COLUMNS.items())
+    f"SELECT {', '.join(_DELIVERY_COLUMNS)} FROM json_to_recordset(CAST(:rows AS json)) AS r("
+    + ", ".join(f"{name} {kind}" for name, kind in _DELIVERY_COLUMNS.items())
     + ") ON CONFLICT DO NOTHING RETURNING person_id, id"
 )
-
 
 def _move_later(session: Session, item: _Planned) -> bool:
     """A "Remind me later" nudge becomes this slot's nudge: new slot, new message, fresh state.
@@ -501,12 +508,14 @@ def _shown_card(
     session: Session, message_key: str, delivery: NudgeDelivery, slot: str, nudge: Nudge | None
 ) -> blocks.NudgeCard | None:
     """The card as the person saw it (the try-it text they got, AI-adapted or not)."""
+    from bot.slack import outbox
+
     if nudge is None:
         return None  # removed from the library since: leave the message as it is
     personalised: str | None = None
     payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == message_key))
     if isinstance(payload, dict):
-        personalised = _personalised_try_it(payload)
+        personalised = _personalised_try_it(outbox.with_blocks(session, payload))
     return card_for(delivery.id, slot, nudge, personalised=personalised)
 
 

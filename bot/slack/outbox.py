@@ -60,7 +60,7 @@ from sqlalchemy.orm import Session
 from bot.slack import outbox_store
 from bot.slack.outbox_drain import DrainReport, drain
 from bot.slack.outbox_send import EVENT_TYPE
-from bot.slack.outbox_store import NewMessage, OnSent, Queued, on_sent
+from bot.slack.outbox_store import NewMessage, OnSent, Queued, on_sent, with_blocks
 from bot.slack.outbox_worker import OutboxWorker, wake
 
 __all__ = [
@@ -78,6 +78,7 @@ __all__ = [
     "on_sent",
     "queued_in",
     "wake",
+    "with_blocks",
 ]
 
 _WAKE_HOOKED = "adoptbot.outbox.wake_hooked"

@@ -25,6 +25,7 @@ from bot.slack.outbox_store import (
     Claimed,
     insert_new,
     is_user_id,
+    with_blocks,
 )
 
 
@@ -85,7 +86,7 @@ def claim(
             continue
         cursor = slot + step
         paces[row.channel] = slot + CHANNEL_INTERVAL
-        kept.append(_claimed(row, slot, now, targets.get(row.update_of or "")))
+        kept.append(_claimed(session, row, slot, now, targets.get(row.update_of or "")))
     if put_back:
         session.execute(update(OutboxMessage), put_back, execution_options={"synchronize_session": False})
     if kept:
@@ -95,7 +96,9 @@ def claim(
     return result
 
 
-def _claimed(row: Any, slot: datetime, now: datetime, target: tuple[str, str] | None) -> Claimed:
+def _claimed(
+    session: Session, row: Any, slot: datetime, now: datetime, target: tuple[str, str] | None
+) -> Claimed:
     return Claimed(
         id=row.id,
         key=row.key,
@@ -103,7 +106,7 @@ def _claimed(row: Any, slot: datetime, now: datetime, target: tuple[str, str] | 
         method=row.method,
         channel=row.channel,
         person_id=row.person_id,
-        payload=dict(row.payload),
+        payload=dict(with_blocks(session, row.payload)),
         attempts=row.attempts,
         created_at=row.created_at,
         slot=slot,

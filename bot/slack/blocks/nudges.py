@@ -8,11 +8,21 @@ level), the four choice buttons, and the helpful / not helpful rating.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import date
 
 from bot.slack import ids
-from bot.slack.blocks.common import Block, actions, button, context, divider, header, section
+from bot.slack.blocks.common import (
+    Block,
+    FilledBlocks,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    section,
+)
 from bot.slack.text import escape
 
 LEVEL_NAMES = {1: "Starter", 2: "Practitioner", 3: "Advanced"}
@@ -111,8 +121,12 @@ def nudge_blocks(
 
     `content`: `nudge_content(card)` built once for many messages (a tick sends thousands of the same).
     """
-    value = button_value(card.delivery_id, card.slot)
-    blocks = list(content) if content is not None else nudge_content(card)
+    content = content if content is not None else nudge_content(card)
+    return _message_blocks(content, button_value(card.delivery_id, card.slot), status, rating)
+
+
+def _message_blocks(content: list[Block], value: str, status: str, rating: str | None) -> list[Block]:
+    blocks = list(content)
     blocks.append(divider())
     if status in OUTCOMES:
         blocks.append(section(OUTCOMES[status], block_id=ids.NUDGE_OUTCOME_BLOCK))
@@ -130,6 +144,24 @@ def nudge_blocks(
         blocks.append(context("Was this nudge useful?"))
         blocks.append(_rating_buttons(value))
     return blocks
+
+
+_VALUE_MARK = "adoptbot:nudge-button-value"
+
+
+class NudgeTemplate:
+    """A nudge as first sent, built and serialized once; `render` gives one message's blocks.
+
+    A tick sends the same nudge to thousands of people and only the buttons' value (delivery and slot)
+    differs, so the blocks are a template with a mark where that value goes (see `FilledBlocks`):
+    `render(id, slot).blocks() == nudge_blocks(card with that id and slot)`.
+    """
+
+    def __init__(self, content: list[Block]) -> None:
+        self._json = json.dumps(_message_blocks(content, _VALUE_MARK, "sent", None))
+
+    def render(self, delivery_id: int, slot: str) -> FilledBlocks:
+        return FilledBlocks(self._json, {_VALUE_MARK: button_value(delivery_id, slot)})
 
 
 def exhausted_text(role_name: str) -> str:

@@ -59,6 +59,7 @@ def _command_modules() -> list[CommandModule]:
         db_cmd,
         demo_cmd,
         digest_cmd,
+        forget_cmd,
         metrics_cmd,
         pulse_cmd,
         roster_cmd,
@@ -74,6 +75,7 @@ def _command_modules() -> list[CommandModule]:
         metrics_cmd,
         digest_cmd,
         pulse_cmd,
+        forget_cmd,
         tick_cmd,
         serve_cmd,
     ]

@@ -5,8 +5,9 @@ The numbers come from a handful of GROUP BY statements (`bot.services.metrics_sq
 divides, rounds and applies the anonymity rules. Rates are rounded to 3 places, scores to 2, half up.
 
 Approximations, because the roster keeps no history: `members` counts people who are active now, in
-their current team, and were added before the end of W. Everything else uses the team captured on the
-row when it happened (delivery, activity, invitation, answer, win), so past weeks stay true after moves.
+their current team, and were added before the end of W (someone erased after W: as they stood then).
+Everything else uses the team captured on the row when it happened (delivery, activity, invitation,
+answer, win), so past weeks stay true after moves.
 
 Anonymity (SPEC: no survey figure from fewer than k people, none recoverable by subtraction)
 ------------------------------------------------------------------------------------------------

@@ -373,6 +373,7 @@ _PG_INSERT_DELIVERIES = text(
     + ") ON CONFLICT DO NOTHING RETURNING person_id, id"
 )
 
+
 def _move_later(session: Session, item: _Planned) -> bool:
     """A "Remind me later" nudge becomes this slot's nudge: new slot, new message, fresh state.
 

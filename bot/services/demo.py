@@ -16,6 +16,9 @@ for the terminal. Features add their own history and output from their own modul
 
 and list the module in `DEMO_MODULES` below (one line). Steps run in the order they were registered:
 the organisation first, then the modules in `DEMO_MODULES` order.
+
+The organisation itself (teams, people, leaders) is the first step, in `bot.services.demo_org`; the names
+and teams it draws from are in `bot.services.demo_names`.
 """
 
 from __future__ import annotations
@@ -23,15 +26,13 @@ from __future__ import annotations
 import importlib
 import random
 import time
-import unicodedata
-from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, insert, select, update
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc
@@ -39,11 +40,36 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.errors import UsageError
 from bot.models import Person
-from bot.services.people import counted, text_table
-from bot.services.roster import PEOPLE, TEAM_LEADS, TEAMS
+from bot.services.demo_names import TeamTemplate, team_templates
+from bot.services.demo_org import DEMO_DOMAIN, DemoPerson, DemoTeam, seed_organisation, team_summary
 
 if TYPE_CHECKING:
     from bot.content import Library
+
+__all__ = [
+    "DEMO_DOMAIN",
+    "DEMO_MODULES",
+    "DEMO_STEPS",
+    "MAX_MEMBERS",
+    "MAX_TEAMS",
+    "MAX_WEEKS",
+    "REPORT_SECTIONS",
+    "DemoContext",
+    "DemoOptions",
+    "DemoPerson",
+    "DemoStep",
+    "DemoTeam",
+    "ReportSection",
+    "TeamTemplate",
+    "demo_now",
+    "demo_step",
+    "load_demo_modules",
+    "report_section",
+    "run_demo",
+    "seed_organisation",
+    "team_summary",
+    "team_templates",
+]
 
 # Modules that register more demo steps and report sections (imported once, before the first run).
 DEMO_MODULES: tuple[str, ...] = (
@@ -52,30 +78,9 @@ DEMO_MODULES: tuple[str, ...] = (
     "bot.services.demo_digest",
 )
 
-DEMO_DOMAIN = "example.com"  # reserved for examples: no demo email can reach anyone
 MAX_TEAMS = 1_000
 MAX_MEMBERS = 200_000
 MAX_WEEKS = 104
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    id: int
-    team_id: int
-    role: str
-    timezone: str  # effective time zone
-    started_on: date  # first Monday this person was on the roster (nudges may start)
-    slack_user_id: str
-
-
-@dataclass
-class DemoTeam:
-    id: int
-    name: str
-    role: str  # the team's main role
-    timezones: tuple[str, ...]
-    leader_id: int = 0
-    member_ids: list[int] = field(default_factory=list)
 
 
 @dataclass
@@ -215,544 +220,7 @@ def run_demo(
         return [(section.title, section.render(ctx)) for section in REPORT_SECTIONS]
 
 
-# --- the organisation -------------------------------------------------------------------------------------
+# --- the organisation: the first step, registered with the framework (every other step builds on it) --------
 
-
-@demo_step
-def seed_organisation(ctx: DemoContext) -> None:
-    """Teams and people, with leaders and change managers."""
-    rng = ctx.rng
-    roles = list(ctx.library.roles)
-    if not roles:
-        raise UsageError("the content library has no roles; the demo needs at least one.")
-    templates = [_fit_roles(t, roles, i) for i, t in enumerate(team_templates(ctx.team_count))]
-    sizes = _team_sizes(rng, ctx.member_count, ctx.team_count)
-    # Core inserts in batches (see bot.services.roster): rows come back in any order, matched by key.
-    created = dict(
-        (name, id_)
-        for id_, name in ctx.session.execute(
-            insert(TEAMS).returning(TEAMS.c.id, TEAMS.c.name),
-            [{"name": t.name, "created_at": ctx.now - timedelta(weeks=ctx.weeks + 4)} for t in templates],
-        )
-    )
-    ctx.teams = [
-        DemoTeam(id=created[t.name], name=t.name, role=t.role, timezones=t.timezones) for t in templates
-    ]
-    org_team = _org_leader_team(ctx.teams, sizes)
-    leadership = "leadership" if "leadership" in ctx.library.roles else None
-    names = _NameSource(rng)
-    rows: list[dict[str, object]] = []
-    people: list[tuple[DemoTeam, str, str, date]] = []  # team, role, time zone, started_on of each row
-    for team, template, size in zip(ctx.teams, templates, sizes, strict=True):
-        for position in range(size):
-            name, email = names.next()
-            role = template.role if position == 0 or rng.random() < 0.88 else rng.choice(template.related)
-            if team is org_team and position == 1 and leadership:
-                role = leadership  # the org-wide sponsor
-            tz = rng.choice(template.timezones)
-            joined_late = ctx.weeks > 2 and position > 1 and rng.random() < 0.06
-            started = ctx.start + timedelta(weeks=rng.randrange(1, ctx.weeks) if joined_late else 0)
-            rows.append(
-                {
-                    "slack_user_id": f"UDEMO{len(rows) + 1:06d}",
-                    "email": email,
-                    "name": name,
-                    "team_id": team.id,
-                    "role": role,
-                    "timezone": tz if rng.random() < 0.15 else None,  # the roster sets a few; Slack the rest
-                    "slack_timezone": tz,
-                    "is_active": True,
-                    "started_on": started,
-                    "created_at": datetime.combine(started, datetime.min.time())
-                    - timedelta(days=rng.randrange(1, 30)),
-                    "updated_at": ctx.now,
-                }
-            )
-            people.append((team, role, tz, started))
-    ctx.session.execute(insert(PEOPLE), rows)  # executemany, then one SELECT: see bot.services.roster
-    ids = {
-        slack_id: id_ for id_, slack_id in ctx.session.execute(select(PEOPLE.c.id, PEOPLE.c.slack_user_id))
-    }
-    for row, (team, role, tz, started) in zip(rows, people, strict=True):
-        person_id = ids[str(row["slack_user_id"])]
-        team.member_ids.append(person_id)
-        ctx.persons[person_id] = DemoPerson(person_id, team.id, role, tz, started, str(row["slack_user_id"]))
-    ctx.people = {team.id: list(team.member_ids) for team in ctx.teams}
-    _assign_leaders(ctx, org_team)
-    ctx.progress(f"{len(ctx.teams):,} teams, {len(ctx.persons):,} people")
-
-
-@dataclass(frozen=True)
-class TeamTemplate:
-    name: str
-    role: str
-    related: tuple[str, ...]  # roles a few members of the team have instead (sales ops in Sales, ...)
-    timezones: tuple[str, ...]
-
-
-def _fit_roles(template: TeamTemplate, roles: list[str], index: int) -> TeamTemplate:
-    """Keep the template's roles the library has; a custom library without them gets its own roles."""
-    main = template.role if template.role in roles else roles[index % len(roles)]
-    related = tuple(r for r in template.related if r in roles) or (main,)
-    return TeamTemplate(template.name, main, related, template.timezones)
-
-
-def _team_sizes(rng: random.Random, members: int, teams: int) -> list[int]:
-    """Uneven but plausible sizes (0.5x to 1.6x the mean), each at least 1, summing to `members`."""
-    weights = [rng.uniform(0.5, 1.6) for _ in range(teams)]
-    spare = members - teams
-    shares = [spare * w / sum(weights) for w in weights]
-    sizes = [1 + int(s) for s in shares]
-    by_remainder = sorted(range(teams), key=lambda i: shares[i] - int(shares[i]), reverse=True)
-    for i in by_remainder[: members - sum(sizes)]:
-        sizes[i] += 1
-    return sizes
-
-
-def _org_leader_team(teams: list[DemoTeam], sizes: list[int]) -> DemoTeam:
-    """The sponsor sits in Operations or HR when there is such a team with room for them."""
-    for role in ("operations", "hr"):
-        for team, size in zip(teams, sizes, strict=True):
-            if team.role == role and size > 1:
-                return team
-    return teams[0]
-
-
-def _assign_leaders(ctx: DemoContext, org_team: DemoTeam) -> None:
-    """Each team's first member leads it; a sponsor leads all; a few change managers run the rollout."""
-    for team in ctx.teams:
-        team.leader_id = team.member_ids[0]
-    ctx.session.execute(insert(TEAM_LEADS), [{"person_id": t.leader_id, "team_id": t.id} for t in ctx.teams])
-    ctx.org_leader_id = org_team.member_ids[1] if len(org_team.member_ids) > 1 else org_team.leader_id
-    taken = {t.leader_id for t in ctx.teams} | {ctx.org_leader_id}
-    wanted = min(max(2, ctx.member_count // 400), 25)
-    preferred = sorted(
-        ctx.teams, key=lambda t: t.role not in ("hr", "operations")
-    )  # stable: keeps team order
-    ctx.change_manager_ids = [p for t in preferred for p in t.member_ids if p not in taken][:wanted]
-    ctx.session.execute(update(Person).where(Person.id == ctx.org_leader_id).values(leads_all=True))
-    if ctx.change_manager_ids:
-        ctx.session.execute(
-            update(Person).where(Person.id.in_(ctx.change_manager_ids)).values(is_change_manager=True)
-        )
-
-
-class _NameSource:
-    """Deterministic names with unique example.com addresses."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self.rng = rng
-        self.emails: set[str] = set()
-
-    def next(self) -> tuple[str, str]:
-        first, last = self.rng.choice(FIRST_NAMES), self.rng.choice(LAST_NAMES)
-        plain = unicodedata.normalize("NFKD", f"{first}.{last}").encode("ascii", "ignore").decode("ascii")
-        local = "".join(c for c in plain.lower() if c.isalnum() or c == ".")
-        email, suffix = f"{local}@{DEMO_DOMAIN}", 1
-        while email in self.emails:
-            suffix += 1
-            email = f"{local}{suffix}@{DEMO_DOMAIN}"
-        self.emails.add(email)
-        return f"{first} {last}", email
-
-
-@report_section("Teams")
-def team_summary(ctx: DemoContext) -> str:
-    """The per-team table (members, roles, time zones, leader), then the sponsor and change managers."""
-    wanted = {t.leader_id for t in ctx.teams} | set(ctx.change_manager_ids) | {ctx.org_leader_id or 0}
-    found = ctx.session.execute(select(Person.id, Person.name).where(Person.id.in_(sorted(wanted))))
-    names = {id_: name for id_, name in found}
-    rows = []
-    for team in ctx.teams:
-        members = [ctx.persons[p] for p in team.member_ids]
-        rows.append(
-            [
-                team.name,
-                len(members),
-                counted(Counter(p.role for p in members), limit=2),
-                counted(Counter(p.timezone for p in members), limit=2),
-                names.get(team.leader_id, "-"),
-            ]
-        )
-    managers = ", ".join(names.get(p, "-") for p in ctx.change_manager_ids) or "none"
-    return (
-        text_table(["team", "members", "roles", "time zones", "leader"], rows)
-        + f"\n\n{len(ctx.persons):,} people in {len(ctx.teams):,} teams. Org-wide leader (leads every team): "
-        f"{names.get(ctx.org_leader_id or 0, '-')}. Change managers: {managers}."
-    )
-
-
-# --- names and teams ----------------------------------------------------------------------------------------
-
-FIRST_NAMES = (
-    "Aisha",
-    "Akira",
-    "Alejandro",
-    "Amara",
-    "Ana",
-    "Anders",
-    "Ankit",
-    "Arjun",
-    "Astrid",
-    "Ben",
-    "Bianca",
-    "Carlos",
-    "Chen",
-    "Chloe",
-    "Chiara",
-    "Daniel",
-    "Diego",
-    "Dmitri",
-    "Elena",
-    "Emeka",
-    "Emma",
-    "Fatima",
-    "Felix",
-    "Gabriel",
-    "Grace",
-    "Hana",
-    "Hannah",
-    "Hiroshi",
-    "Ibrahim",
-    "Ingrid",
-    "Isabela",
-    "Jakub",
-    "James",
-    "Javier",
-    "Jin",
-    "Jonas",
-    "Julia",
-    "Kai",
-    "Kavya",
-    "Kenji",
-    "Kofi",
-    "Lars",
-    "Laura",
-    "Leila",
-    "Liam",
-    "Lucas",
-    "Lucía",
-    "Maya",
-    "Mei",
-    "Mateo",
-    "Mohammed",
-    "Nadia",
-    "Naledi",
-    "Nikhil",
-    "Noah",
-    "Olivia",
-    "Omar",
-    "Oscar",
-    "Paulo",
-    "Priya",
-    "Rafael",
-    "Rahul",
-    "Rania",
-    "Ravi",
-    "Rosa",
-    "Ryan",
-    "Saanvi",
-    "Samuel",
-    "Sara",
-    "Sebastian",
-    "Sipho",
-    "Sofia",
-    "Sophie",
-    "Sven",
-    "Takumi",
-    "Tariq",
-    "Thomas",
-    "Tomás",
-    "Valentina",
-    "Victor",
-    "Wei",
-    "Yara",
-    "Yuki",
-    "Yusuf",
-    "Zanele",
-    "Zoe",
-    "Zeynep",
-    "Aleksander",
-    "Beatriz",
-    "Camille",
-    "Dara",
-    "Eitan",
-    "Freya",
-    "Giulia",
-    "Hugo",
-    "Ines",
-    "Joon",
-    "Keira",
-    "Lena",
-    "Mira",
-)
-LAST_NAMES = (
-    "Abe",
-    "Adeyemi",
-    "Ahmed",
-    "Almeida",
-    "Andersson",
-    "Bakker",
-    "Banerjee",
-    "Becker",
-    "Bianchi",
-    "Brown",
-    "Castillo",
-    "Chen",
-    "Cohen",
-    "Costa",
-    "Dubois",
-    "Dvořák",
-    "Eriksen",
-    "Fernández",
-    "Fischer",
-    "García",
-    "Gonzalez",
-    "Gupta",
-    "Haddad",
-    "Hansen",
-    "Hernández",
-    "Hoffmann",
-    "Ito",
-    "Iyer",
-    "Jansen",
-    "Johnson",
-    "Kamau",
-    "Kapoor",
-    "Kelly",
-    "Khan",
-    "Kim",
-    "Kowalski",
-    "Kumar",
-    "Larsen",
-    "Lee",
-    "Lopez",
-    "Martin",
-    "Martínez",
-    "Mensah",
-    "Meyer",
-    "Moreau",
-    "Murphy",
-    "Nakamura",
-    "Nguyen",
-    "Novak",
-    "Nowak",
-    "O'Brien",
-    "Okafor",
-    "Olsen",
-    "Patel",
-    "Pereira",
-    "Petrov",
-    "Popescu",
-    "Reddy",
-    "Ribeiro",
-    "Rossi",
-    "Sato",
-    "Schmidt",
-    "Schneider",
-    "Silva",
-    "Singh",
-    "Smith",
-    "Sokolov",
-    "Suzuki",
-    "Takahashi",
-    "Tanaka",
-    "Taylor",
-    "Thompson",
-    "Tran",
-    "Van Dijk",
-    "Wagner",
-    "Walker",
-    "Wang",
-    "Watanabe",
-    "Weber",
-    "Williams",
-    "Wilson",
-    "Wong",
-    "Yamamoto",
-    "Yilmaz",
-    "Zhang",
-    "Zhou",
-    "Ferreira",
-    "Lindqvist",
-    "Mahlangu",
-    "Dlamini",
-    "Santos",
-    "Rao",
-    "Choi",
-    "Park",
-    "Horvat",
-    "Virtanen",
-    "Nielsen",
-    "Romano",
-    "Alvarez",
-    "Morales",
-)
-
-_EMEA = (
-    "Europe/London",
-    "Europe/Berlin",
-    "Europe/Paris",
-    "Europe/Madrid",
-    "Europe/Amsterdam",
-    "Europe/Stockholm",
-)
-_AMERICAS = (
-    "America/New_York",
-    "America/Chicago",
-    "America/Los_Angeles",
-    "America/Toronto",
-    "America/Sao_Paulo",
-    "America/Mexico_City",
-)
-_APAC = ("Asia/Tokyo", "Asia/Singapore", "Asia/Kolkata", "Australia/Sydney", "Asia/Seoul")
-_ENGINEERING = (
-    "Europe/Berlin",
-    "America/Los_Angeles",
-    "Asia/Kolkata",
-    "Europe/London",
-    "America/New_York",
-    "Europe/Warsaw",
-)
-_FOLLOW_THE_SUN = (
-    "America/New_York",
-    "America/Los_Angeles",
-    "Europe/London",
-    "Asia/Kolkata",
-    "Australia/Sydney",
-    "Asia/Tokyo",
-    "America/Sao_Paulo",
-)
-_HQ = ("Europe/London", "America/New_York", "Europe/Berlin")
-
-_CORE_TEAMS = (  # in this order: the default six first
-    TeamTemplate("Sales EMEA", "sales", ("marketing", "operations"), _EMEA),
-    TeamTemplate("Platform Engineering", "engineering", ("product",), _ENGINEERING),
-    TeamTemplate("Customer Support", "support", ("operations",), _FOLLOW_THE_SUN),
-    TeamTemplate(
-        "Marketing", "marketing", ("sales", "product"), ("America/New_York", "Europe/London", "Europe/Berlin")
-    ),
-    TeamTemplate("Finance", "finance", ("operations", "legal"), _HQ),
-    TeamTemplate(
-        "People & HR", "hr", ("operations", "legal"), ("Europe/London", "America/New_York", "Asia/Kolkata")
-    ),
-    TeamTemplate("Sales Americas", "sales", ("marketing", "operations"), _AMERICAS),
-    TeamTemplate(
-        "Product Management",
-        "product",
-        ("engineering", "marketing"),
-        ("America/Los_Angeles", "Europe/Berlin", "America/New_York"),
-    ),
-    TeamTemplate("Operations", "operations", ("finance", "hr"), (*_HQ, "Asia/Singapore")),
-    TeamTemplate("Sales APAC", "sales", ("marketing", "operations"), _APAC),
-    TeamTemplate(
-        "Mobile Engineering",
-        "engineering",
-        ("product",),
-        ("Europe/Berlin", "Europe/Warsaw", "Asia/Kolkata", "America/Sao_Paulo"),
-    ),
-    TeamTemplate(
-        "Legal & Compliance", "legal", ("finance", "operations"), ("Europe/London", "America/New_York")
-    ),
-    TeamTemplate(
-        "Customer Success",
-        "support",
-        ("sales",),
-        ("America/New_York", "America/Chicago", "Europe/London", "Australia/Sydney"),
-    ),
-    TeamTemplate("Data Engineering", "engineering", ("product", "operations"), _ENGINEERING),
-    TeamTemplate(
-        "Revenue Operations", "operations", ("sales", "finance"), ("America/New_York", "Europe/London")
-    ),
-    TeamTemplate("Brand & Content", "marketing", ("product",), ("Europe/London", "America/Los_Angeles")),
-    TeamTemplate(
-        "Talent Acquisition", "hr", ("operations",), ("America/New_York", "Europe/Berlin", "Asia/Kolkata")
-    ),
-    TeamTemplate("Security Engineering", "engineering", ("operations", "legal"), _ENGINEERING),
-    TeamTemplate(
-        "Partnerships",
-        "sales",
-        ("marketing", "legal"),
-        ("America/Los_Angeles", "Europe/London", "Asia/Singapore"),
-    ),
-    TeamTemplate(
-        "IT Operations", "operations", ("engineering",), ("Asia/Kolkata", "Europe/Warsaw", "America/Chicago")
-    ),
-)
-_REGIONS = (
-    ("DACH", ("Europe/Berlin", "Europe/Vienna", "Europe/Zurich")),
-    ("US East", ("America/New_York", "America/Toronto")),
-    ("Japan", ("Asia/Tokyo",)),
-    ("UK & Ireland", ("Europe/London", "Europe/Dublin")),
-    ("US West", ("America/Los_Angeles", "America/Vancouver")),
-    ("India", ("Asia/Kolkata",)),
-    ("Nordics", ("Europe/Stockholm", "Europe/Oslo", "Europe/Copenhagen", "Europe/Helsinki")),
-    ("Brazil", ("America/Sao_Paulo",)),
-    ("ANZ", ("Australia/Sydney", "Australia/Melbourne", "Pacific/Auckland")),
-    ("France", ("Europe/Paris",)),
-    ("US Central", ("America/Chicago", "America/Denver")),
-    ("Southeast Asia", ("Asia/Singapore", "Asia/Jakarta", "Asia/Manila", "Asia/Bangkok")),
-    ("Benelux", ("Europe/Amsterdam", "Europe/Brussels")),
-    ("Mexico", ("America/Mexico_City",)),
-    ("Iberia", ("Europe/Madrid", "Europe/Lisbon")),
-    ("Canada", ("America/Toronto", "America/Vancouver")),
-    ("Middle East", ("Asia/Dubai", "Asia/Riyadh")),
-    ("Italy", ("Europe/Rome",)),
-    ("Korea", ("Asia/Seoul",)),
-    ("Africa", ("Africa/Johannesburg", "Africa/Lagos", "Africa/Nairobi")),
-)
-_SQUADS = (
-    "Payments",
-    "Search",
-    "Identity",
-    "Checkout",
-    "Billing",
-    "Growth",
-    "Web",
-    "Core API",
-    "Integrations",
-    "Observability",
-    "Infrastructure",
-    "Machine Learning",
-    "Developer Experience",
-    "Reliability",
-    "Analytics",
-    "Messaging",
-    "Notifications",
-    "Onboarding",
-    "Pricing",
-    "Marketplace",
-)
-_REGIONAL = (  # name pattern, role, related roles
-    ("Sales {}", "sales", ("marketing", "operations")),
-    ("Customer Support {}", "support", ("operations",)),
-    ("Marketing {}", "marketing", ("sales",)),
-    ("Finance {}", "finance", ("operations",)),
-    ("People Partners {}", "hr", ("operations",)),
-    ("Operations {}", "operations", ("finance",)),
-    ("Legal {}", "legal", ("finance",)),
-)
-
-
-def team_templates(count: int) -> list[TeamTemplate]:
-    """`count` distinct, believable teams: the core ones, then regional and squad teams, then numbered."""
-    extra: list[TeamTemplate] = []
-    for i in range(len(_REGIONS)):
-        region, zones = _REGIONS[i]
-        extra += [
-            TeamTemplate(pattern.format(region), role, related, zones) for pattern, role, related in _REGIONAL
-        ]
-        extra.append(TeamTemplate(f"{_SQUADS[i]} Engineering", "engineering", ("product",), _ENGINEERING))
-        extra.append(
-            TeamTemplate(f"{_SQUADS[i]} Product", "product", ("engineering", "marketing"), _ENGINEERING)
-        )
-    base = [*_CORE_TEAMS, *extra]
-    templates = base[:count]
-    round_ = 2
-    while len(templates) < count:
-        templates += [
-            TeamTemplate(f"{t.name} {round_}", t.role, t.related, t.timezones)
-            for t in base[: count - len(templates)]
-        ]
-        round_ += 1
-    return templates
+demo_step(seed_organisation)
+report_section("Teams")(team_summary)

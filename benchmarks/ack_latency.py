@@ -20,7 +20,10 @@ What it does, all on loopback:
    the figure least disturbed by whatever else the machine runs), and the ratio product / bare. For the
    button there is a second yardstick, `bare+modal`: the bare app opening the same modal after its ack.
    Its difference from `bare` is the price of calling Slack at all (the Web API call, and the fake Slack
-   validating the view on the same CPUs); its difference from `adoptbot` is Adoptbot's own work.
+   validating the view on the same CPUs); its difference from `adoptbot` is Adoptbot's own work;
+6. ends with the issue's goal (adoptbot at most 1.2x the bare app, p50 and p99), ratio by ratio: the
+   median of the per-round ratios (servers measured in the same round) and their range across rounds,
+   which shows how much of a difference is the machine's noise.
 
 The client runs on the same machine as the servers, so absolute figures include its share of the CPU;
 both servers are measured with the same client, which is what makes the ratio meaningful.
@@ -63,6 +66,7 @@ class Result:
     per_second: float
     errors: int
     cpu_ms: float | None  # server processes' CPU time per request (Linux /proc), None elsewhere
+    round: int = 0  # which round of --rounds measured it (servers alternate within a round)
 
 
 def _cpu_seconds(pid: int) -> float | None:
@@ -207,7 +211,12 @@ def _percentile(values: list[float], fraction: float) -> float:
 
 
 def _measure(
-    server: str, process: subprocess.Popen[bytes], port: int, kinds: list[str], args: argparse.Namespace
+    server: str,
+    process: subprocess.Popen[bytes],
+    port: int,
+    kinds: list[str],
+    args: argparse.Namespace,
+    round_: int,
 ) -> list[Result]:
     results = []
     for kind in kinds:
@@ -233,6 +242,7 @@ def _measure(
                     per_second=len(latencies) / wall,
                     errors=errors,
                     cpu_ms=cpu,
+                    round=round_,
                 )
             )
     return results
@@ -285,12 +295,12 @@ def main() -> int:
     ]
     results: list[Result] = []
     try:
-        for _ in range(args.rounds):
+        for round_ in range(args.rounds):
             for name, command, kinds in servers:
                 port = _free_port()
                 process = _serve([*command, "--port", str(port)], env, port, work / "servers.log")
                 try:
-                    results.extend(_measure(name, process, port, kinds, args))
+                    results.extend(_measure(name, process, port, kinds, args, round_))
                 finally:
                     _stop(process)
     finally:
@@ -301,6 +311,17 @@ def main() -> int:
 
 
 PRODUCT, BARE, BARE_MODAL = "adoptbot", "bare", "bare+modal"
+GOAL = 1.2  # issue 3: Adoptbot's ack latency at most 1.2x a bare Bolt app's, p50 and p99
+
+
+def _ratios(results: list[Result], kind: str, load: str, yardstick: str) -> list[tuple[float, float]]:
+    """(p50, p99) ratio adoptbot / yardstick of each round (both measured in the same round)."""
+    mine = {(r.server, r.round): r for r in results if (r.kind, r.load) == (kind, load)}
+    return [
+        (product.p50_ms / other.p50_ms, product.p99_ms / other.p99_ms)
+        for (server, round_), product in sorted(mine.items())
+        if server == PRODUCT and (other := mine.get((yardstick, round_))) is not None
+    ]
 
 
 def _report(results: list[Result], args: argparse.Namespace) -> None:
@@ -355,8 +376,31 @@ def _report(results: list[Result], args: argparse.Namespace) -> None:
         "ratios: adoptbot / yardstick for p50, p99 and cpu, yardstick / adoptbot for req/s (> 1: adoptbot "
         "slower). cpu ms: the servers' CPU time per request, steadier than req/s on a busy machine"
     )
+    _report_goal(results, args)
     if args.json:
         print(json.dumps([r.__dict__ for r in table], indent=2))
+
+
+def _report_goal(results: list[Result], args: argparse.Namespace) -> None:
+    """The issue's goal, ratio by ratio: the median of the per-round ratios, and their range."""
+    print(
+        f"\ngoal (issue 3): ack latency of adoptbot at most {GOAL:g}x that of the bare Bolt app (`bare`), "
+        "p50 and p99. For the button, `bare+modal` (the bare app opening the same modal after its ack) "
+        "is the yardstick for Adoptbot's own work: `bare` does no Web API call at all."
+    )
+    for kind, yardsticks in (("help", (BARE,)), ("button", (BARE, BARE_MODAL))):
+        for load in ("saturated", "paced"):
+            for yardstick in yardsticks:
+                ratios = _ratios(results, kind, load, yardstick)
+                if not ratios:
+                    continue
+                parts = []
+                for name, values in (("p50", [r[0] for r in ratios]), ("p99", [r[1] for r in ratios])):
+                    middle = statistics.median(values)
+                    spread = f" (rounds {min(values):.2f}-{max(values):.2f})" if len(values) > 1 else ""
+                    verdict = "met" if middle <= GOAL else "missed"
+                    parts.append(f"{name} {middle:.2f}x{spread} {verdict}")
+                print(f"  {kind:<7} {load:<9} ÷ {yardstick:<11} " + "; ".join(parts))
 
 
 if __name__ == "__main__":

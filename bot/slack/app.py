@@ -73,6 +73,23 @@ class _QuietAboutOurOwnClient(logging.Filter):
 
 _BOLT_LOGGER = logging.getLogger("bot.slack.bolt")
 _BOLT_LOGGER.addFilter(_QuietAboutOurOwnClient())
+_SLACK_SDK_LOGGER = logging.getLogger("slack_sdk.web.base_client")  # every WebClient's logger
+
+
+_pinned: set[str] = set()
+
+
+def _pin_level(logger: logging.Logger) -> None:
+    """Bolt and slack_sdk decide whether to *build* their debug lines (one per middleware and request; the
+    whole JSON of every Web API call, a modal included) by the logger's own level, not its effective one:
+    NOTSET, the default, counts as DEBUG, and logging then drops the lines it was handed. Give the logger
+    the level it effectively has when an app is built (again at every build, unless someone else set it):
+    configure logging before building the app to see their debug lines."""
+    if logger.level != logging.NOTSET and logger.name not in _pinned:
+        return  # set by whoever configured logging: theirs to decide
+    logger.setLevel(logging.NOTSET)
+    logger.setLevel(logger.getEffectiveLevel())
+    _pinned.add(logger.name)
 
 
 class ListenerModule(Protocol):
@@ -121,6 +138,8 @@ def build_app(
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set; HTTP mode needs it to verify requests from Slack."
         )
+    _pin_level(_BOLT_LOGGER)
+    _pin_level(_SLACK_SDK_LOGGER)
     app = AdoptbotApp(
         name="adoptbot",
         client=make_web_client(settings),

@@ -9,7 +9,7 @@ worse, shared across threads) by then. So:
 - the app (`bot.slack.app.AdoptbotApp.dispatch`) puts its `Runtime` (settings, engine, content library,
   registries) into `context["adoptbot"]` for every request; nothing touches the database before the
   signature has been checked;
-- global middleware `skip_duplicate_events` records each Events API `event_id` (table processed_events,
+- global middleware `SkipDuplicateEvents` records each Events API `event_id` (table processed_events,
   insert-ignore) and acks a redelivery without running any listener, whether or not Slack marked it with
   `X-Slack-Retry-Num`;
 - inside the listener, `with listener_scope(context) as scope:` opens ONE session for the listener's
@@ -30,6 +30,14 @@ A listener, in full (ack first; slow work after the ack runs on Bolt's pool, sti
 
 Use `listener_scope(context, readonly=True)` when the listener only reads: on SQLite a write scope takes
 the database's write lock up front (see bot.db), which readers should not queue for.
+
+Light listeners: `listener_scope(context, readonly=True, person=False)` for a listener that needs no
+`Person` object, only who is acting (`scope.can(...)`, `scope.principal`: role, team, rights) and a few
+Core reads (`scope.connection`). Such a scope loads no ORM object and opens no ORM session: one pooled
+connection, one light query (`bot.services.permissions.acting_principal`). `/adopt help` and the role
+modal's buttons are answered this way, in less than half the CPU of a full scope. `scope.session` and
+`scope.person` still work in a light scope (the session is opened, and the person loaded, on first use;
+the light connection's read transaction is finished first).
 """
 
 from __future__ import annotations
@@ -37,12 +45,14 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
 
-from slack_bolt import App, BoltContext, BoltResponse
-from sqlalchemy import Engine
+from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
+from slack_bolt.middleware import Middleware
+from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -50,7 +60,7 @@ from bot.config import Settings
 from bot.content import Library
 from bot.db import insert_ignore, session_factory
 from bot.models import Person, ProcessedEvent
-from bot.services.permissions import acting_person, can_use
+from bot.services.permissions import Principal, acting_person, acting_principal
 
 if TYPE_CHECKING:
     from bot.slack.listeners.home import HomeSections
@@ -72,6 +82,11 @@ class Runtime:
     library: Library
     subcommands: Registry
     home_sections: HomeSections
+
+    @cached_property
+    def reader(self) -> Engine:
+        """The engine for read-only transactions (on SQLite: no write lock), built once."""
+        return self.engine.execution_options(readonly=True)
 
     def session(self, *, readonly: bool = False) -> Session:
         return session_factory(self.engine, readonly=readonly)()
@@ -113,17 +128,28 @@ def runtime_from(context: BoltContext) -> Runtime:
     return runtime
 
 
-@dataclass
 class Scope:
-    """A listener's unit of work: its session, the acting person and the app's runtime."""
+    """A listener's unit of work: its session, the acting person and the app's runtime.
 
-    session: Session
-    person: Person | None
-    user_id: str | None
-    runtime: Runtime
-    leads_a_team: bool | None = None  # known from the scope's first query; None: ask the database
-    _allowed: dict[str, bool] = field(default_factory=dict, repr=False)
-    _after_commit: list[Callable[[], object]] = field(default_factory=list, repr=False)
+    The session, the person and the light connection are opened or loaded when first used (a full scope,
+    `person=True`, loads the person at once, so its first query also answers every `can`).
+    """
+
+    def __init__(
+        self, runtime: Runtime, user_id: str | None, *, readonly: bool, context: BoltContext | None = None
+    ) -> None:
+        self.runtime = runtime
+        self.user_id = user_id
+        self.readonly = readonly
+        self._context = context
+        self._session: Session | None = None
+        self._connection: Connection | None = None  # the light connection, while no session is open
+        self._person: Person | None = None
+        self._person_loaded = False
+        self._leads_a_team: bool | None = None
+        self._principal: Principal | None = None
+        self._allowed: dict[str, bool] = {}
+        self._after_commit: list[Callable[[], object]] = []
 
     @property
     def settings(self) -> Settings:
@@ -133,14 +159,74 @@ class Scope:
     def library(self) -> Library:
         return self.runtime.library
 
+    @property
+    def session(self) -> Session:
+        """The scope's ORM session (opened on first use; committed when the scope ends)."""
+        if self._session is None:
+            if self._connection is not None:  # it only read: end its transaction, the session takes over
+                connection, self._connection = self._connection, None
+                try:
+                    connection.commit()
+                finally:
+                    connection.close()
+            self._session = self.runtime.session(readonly=self.readonly)
+        return self._session
+
+    @property
+    def connection(self) -> Connection:
+        """A connection for Core reads: the session's once it is open, else a light one of the scope's own
+        (read-only: no write lock on SQLite). Writes go through `session`."""
+        if self._session is not None:
+            return self._session.connection()
+        if self._connection is None:
+            self._connection = self.runtime.reader.connect()
+        return self._connection
+
+    @property
+    def person(self) -> Person | None:
+        """The acting person (None for someone Adoptbot has no record of), loaded on first use."""
+        if not self._person_loaded:
+            person, self._leads_a_team = acting_person(self.session, self.user_id)
+            self._set_person(person)
+        return self._person
+
+    @person.setter
+    def person(self, person: Person | None) -> None:
+        self._set_person(person)
+
+    def _set_person(self, person: Person | None) -> None:
+        self._person, self._person_loaded = person, True
+        self._principal = None
+        self._allowed.clear()
+        if self._context is not None:
+            self._context[PERSON_KEY] = person
+
+    @property
+    def leads_a_team(self) -> bool | None:
+        """Whether the acting person leads a team by name (from the person's query); None: unknown."""
+        if not self._person_loaded:
+            self.person  # noqa: B018 - loads the person, and with it this answer
+        return self._leads_a_team
+
+    @property
+    def principal(self) -> Principal:
+        """Who is acting, for the permission rules: from the person once loaded, else one light query."""
+        if self._principal is None:
+            if self._person_loaded:
+                self._principal = Principal.of(
+                    self._person, user_id=self.user_id, leads_a_team=self._leads_a_team
+                )
+            else:
+                self._principal = acting_principal(self.connection, self.user_id)
+        return self._principal
+
     def can(self, audience: str) -> bool:
         """Whether the acting person belongs to `audience` ("everyone", "change_manager", "leader")."""
+        if audience == "everyone":
+            return True
         allowed = self._allowed.get(audience)
-        if allowed is None:  # once per audience and request: `leader` costs a query
-            allowed = can_use(
-                self.person, audience, self.settings, user_id=self.user_id, leads_a_team=self.leads_a_team
-            )
-            self._allowed[audience] = allowed
+        if allowed is None:  # once per audience and request
+            allowed = self._allowed[audience] = self.principal.can(audience, self.settings)
         return allowed
 
     def after_commit(self, callback: Callable[[], object]) -> None:
@@ -151,24 +237,52 @@ class Scope:
         """
         self._after_commit.append(callback)
 
+    def _commit(self) -> None:
+        if self._session is not None:
+            self._session.commit()
+        if self._connection is not None:
+            self._connection.commit()
+
+    def _rollback(self) -> None:
+        if self._session is not None:
+            self._session.rollback()
+        if self._connection is not None:
+            self._connection.rollback()
+
+    def _close(self) -> None:
+        session, self._session = self._session, None
+        connection, self._connection = self._connection, None
+        try:
+            if session is not None:
+                session.close()
+        finally:
+            if connection is not None:
+                connection.close()
+
 
 @contextmanager
-def listener_scope(context: BoltContext, *, readonly: bool = False) -> Iterator[Scope]:
-    """One session for a listener's work, with the acting person resolved; commit at the end."""
-    runtime = runtime_from(context)
-    user_id = context.user_id
-    with runtime.unit_of_work(readonly=readonly) as session:
-        person, leads_a_team = acting_person(session, user_id)
-        scope = Scope(
-            session=session, person=person, user_id=user_id, runtime=runtime, leads_a_team=leads_a_team
-        )
-        context[PERSON_KEY] = scope.person
+def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool = True) -> Iterator[Scope]:
+    """One unit of work for a listener, with the acting person resolved; commit at the end.
+
+    `person=False`: a light scope (see the module docstring): the person is not loaded up front, and
+    `can`/`principal` come from one Core query instead.
+    """
+    scope = Scope(runtime_from(context), context.user_id, readonly=readonly, context=context)
+    try:
+        if person:
+            scope.person  # noqa: B018 - one query: the person, and whether they lead a team
         yield scope
+        scope._commit()
+    except BaseException:
+        scope._rollback()
+        raise
+    finally:
+        scope._close()
     for callback in scope._after_commit:
         callback()
 
 
-def skip_duplicate_events(runtime: Runtime) -> Callable[..., Any]:
+class SkipDuplicateEvents(Middleware):
     """Global middleware: an Events API delivery whose `event_id` was seen before is acked, not processed.
 
     The event ID is recorded (insert-ignore, its own short transaction) before any listener runs; the
@@ -176,16 +290,23 @@ def skip_duplicate_events(runtime: Runtime) -> Callable[..., Any]:
     are idempotent too (outbox keys such as `welcome:<user>`), so an event whose listener failed after being
     recorded loses nothing that a retry would have fixed twice. Old IDs are deleted by the scheduled
     housekeeping job (bot.jobs).
+
+    A `Middleware` subclass rather than a function: Bolt calls it directly for every request, without
+    building the keyword arguments a function middleware is given.
     """
 
-    def adoptbot_skip_duplicate_events(
-        body: dict[str, Any], next: Callable[[], None], logger: logging.Logger
+    def __init__(self, runtime: Runtime) -> None:
+        self.runtime = runtime
+
+    def process(
+        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]
     ) -> BoltResponse | None:
+        body = req.body
         event_id = body.get("event_id") if body.get("type") == "event_callback" else None
         if not isinstance(event_id, str) or not event_id:
             next()
-            return None
-        with runtime.unit_of_work() as session:
+            return None  # like Bolt's own middleware: a listener's ack, not this response, answers Slack
+        with self.runtime.unit_of_work() as session:
             fresh = insert_ignore(
                 session,
                 ProcessedEvent,
@@ -193,9 +314,12 @@ def skip_duplicate_events(runtime: Runtime) -> Callable[..., Any]:
                 conflict=["event_id"],
             )
         if not fresh:
-            logger.info("event %s was delivered before; acknowledged without processing it again", event_id)
+            log.info("event %s was delivered before; acknowledged without processing it again", event_id)
             return BoltResponse(status=200, body="")
         next()
         return None
 
-    return adoptbot_skip_duplicate_events
+
+def skip_duplicate_events(runtime: Runtime) -> SkipDuplicateEvents:
+    """The global middleware that acks a redelivered event without processing it again."""
+    return SkipDuplicateEvents(runtime)

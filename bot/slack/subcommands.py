@@ -27,7 +27,9 @@ Handler contract:
   (through the response_url) once the scope has committed, never for work that was rolled back.
   `inv.respond(...)` sends at once: only for answers that do not depend on the commit;
 - modals: build the view, `inv.ack()`, then `inv.client.views_open(trigger_id=inv.trigger_id, view=view)`;
-- `readonly=True` for subcommands that never write (on SQLite they then skip the write lock).
+- `readonly=True` for subcommands that never write (on SQLite they then skip the write lock);
+- `person=False` for subcommands that need no `Person` object, only who is acting (`inv.scope.can`,
+  `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.middleware).
 Audience "leader" means team leaders *and* change managers (SPEC: `digest` is for both).
 """
 
@@ -107,6 +109,7 @@ class Subcommand:
     audience: Audience
     handler: Handler
     readonly: bool = False
+    person: bool = True  # the handler uses `scope.person` (False: a light scope, see above)
 
     def __post_init__(self) -> None:
         if not _NAME.match(self.name):
@@ -120,11 +123,15 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[str, Subcommand] = {}
+        # (slash command, audiences the person belongs to) -> the help they get: the same for everyone
+        # with the same rights, so it is built once (callers must not change the blocks).
+        self._help: dict[tuple[str, tuple[str, ...]], tuple[str, list[Block]]] = {}
 
     def add(self, subcommand: Subcommand) -> None:
         if subcommand.name in self._entries:
             raise ValueError(f"subcommand {subcommand.name!r} is registered twice")
         self._entries[subcommand.name] = subcommand
+        self._help.clear()
 
     def get(self, name: str) -> Subcommand | None:
         return self._entries.get(name.lower())
@@ -137,6 +144,19 @@ class Registry:
 
     def visible_to(self, scope: Scope) -> list[Subcommand]:
         return [s for s in self._entries.values() if scope.can(s.audience)]
+
+    def help_for(self, scope: Scope, *, unknown: str | None = None) -> tuple[str, list[Block]]:
+        """(text, blocks) of the help the acting person gets (see `help_message`)."""
+        slash = scope.settings.command
+        if unknown is not None:  # quotes what was typed: built each time
+            return help_message(slash, self.visible_to(scope), unknown=unknown)
+        audiences = tuple(a for a in AUDIENCES if scope.can(a))
+        key = (slash, audiences)
+        answer = self._help.get(key)
+        if answer is None:
+            entries = [s for s in self._entries.values() if s.audience in audiences]
+            answer = self._help[key] = help_message(slash, entries)
+        return answer
 
 
 def add(app: App, subcommand: Subcommand) -> None:

@@ -16,12 +16,11 @@ from slack_sdk import WebClient
 from bot.services.permissions import refusal_text
 from bot.slack import subcommands
 from bot.slack.middleware import listener_scope, runtime_from, runtime_of
-from bot.slack.subcommands import HELP, Invocation, Subcommand, help_message
+from bot.slack.subcommands import HELP, Invocation, Subcommand
 
 
 def show_help(inv: Invocation) -> None:
-    entries = inv.scope.runtime.subcommands.visible_to(inv.scope)
-    text, blocks = help_message(inv.slash, entries)
+    text, blocks = inv.scope.runtime.subcommands.help_for(inv.scope)
     inv.ack(text=text, blocks=blocks, response_type="ephemeral")
 
 
@@ -32,11 +31,10 @@ def dispatch(
     name, args = subcommands.parse(command.get("text"))
     entry = runtime.subcommands.get(name)
     readonly = entry.readonly if entry is not None else True
-    with listener_scope(context, readonly=readonly) as scope:
+    person = entry.person if entry is not None else False  # unknown subcommands get the help
+    with listener_scope(context, readonly=readonly, person=person) as scope:
         if entry is None:
-            text, blocks = help_message(
-                runtime.settings.command, runtime.subcommands.visible_to(scope), unknown=name
-            )
+            text, blocks = runtime.subcommands.help_for(scope, unknown=name)
             ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if not scope.can(entry.audience):
@@ -63,6 +61,7 @@ def register(app: App) -> None:
             audience="everyone",
             handler=show_help,
             readonly=True,
+            person=False,  # who may use what is all it needs: a light scope
         ),
     )
     app.command(runtime_of(app).settings.command)(dispatch)

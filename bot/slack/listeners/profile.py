@@ -24,12 +24,14 @@ _FIELD_BLOCKS = {"role": ids.ROLE_BLOCK, "team": ids.TEAM_BLOCK}
 
 
 def _modal_for(scope: Scope) -> dict[str, Any]:
-    person = scope.person
+    """The role modal, preset to the acting person's present choice. Works in a light scope: the role and
+    team come from `scope.principal`, the teams from a Core read."""
+    me = scope.principal
     return role_modal(
         roles=role_choices(scope.library),
-        teams=team_choices(scope.session),
-        current_role=person.role if person is not None else None,
-        current_team=str(person.team_id) if person is not None and person.team_id is not None else None,
+        teams=team_choices(scope.connection),
+        current_role=me.role,
+        current_team=str(me.team_id) if me.team_id is not None else None,
     )
 
 
@@ -41,7 +43,7 @@ def open_from_command(inv: Invocation) -> None:
 
 def on_open_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
-    with listener_scope(context, readonly=True) as scope:
+    with listener_scope(context, readonly=True, person=False) as scope:
         view = _modal_for(scope)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -109,11 +111,11 @@ def _fill_from_slack(context: BoltContext, client: WebClient, user_id: str) -> N
 def on_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """Options for a role or team menu that has more entries than a static menu holds."""
     query = str(body.get("value") or "")
-    with listener_scope(context, readonly=True) as scope:
+    with listener_scope(context, readonly=True, person=False) as scope:
         if body.get("action_id") == ids.ROLE_SELECT:
             choices = role_choices(scope.library)
         else:
-            choices = team_choices(scope.session)
+            choices = team_choices(scope.connection)
     ack(options=matching_options(choices, query))
 
 
@@ -127,6 +129,7 @@ def register(app: App) -> None:
             audience="everyone",
             handler=open_from_command,
             readonly=True,
+            person=False,
         ),
     )
     app.action(ids.OPEN_ROLE_MODAL)(on_open_button)

@@ -35,6 +35,7 @@ def is_sqlite(url_or_engine: str | Engine | Connection) -> bool:
 # With SQLAlchemy's default (5 kept, 10 more opened and closed again as needed), 16 busy listener threads
 # opened and closed a connection every 30 or so requests.
 SQLITE_POOL_SIZE = 32
+PG_CONNECT_TIMEOUT = 5  # seconds; `?connect_timeout=N` in DATABASE_URL overrides it
 
 
 def create_db_engine(url: str) -> Engine:
@@ -48,7 +49,10 @@ def create_db_engine(url: str) -> Engine:
         engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
         _configure_sqlite(engine)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10)
+    # libpq waits forever for a server that accepts the connection but never answers (a half-dead host, a
+    # blackholing firewall); a bounded connect lets /healthz say 503 and a request fail in one sentence.
+    timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT}
+    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=timeout)
 
 
 def _configure_sqlite(engine: Engine) -> None:

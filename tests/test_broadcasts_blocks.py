@@ -15,7 +15,7 @@ from bot.slack import ids
 from bot.slack.blocks import broadcasts as blocks
 from bot.slack.blocks.broadcasts import ComposerValues, HomeItem, Letter, Progress
 from tests.support.fake_slack import validate_blocks, validate_view
-from tests.test_slack_harness import library
+from tests.support.slack_app import library
 
 NOW = datetime(2026, 3, 2, 12, 0)
 

@@ -24,7 +24,7 @@ from bot.services.broadcasts import Audience, Draft
 from bot.slack.client import make_web_client
 from bot.slack.outbox import drain
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import library
+from tests.support.slack_app import library
 
 SENDER = "UMGR0001"
 

@@ -16,6 +16,7 @@ from bot.models import BroadcastRecipient, Person
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
+from tests.support.slack_app import SlackAppServer, wait_for
 from tests.test_broadcasts_slack import (
     MANAGER,
     broadcast_dms,
@@ -30,7 +31,6 @@ from tests.test_broadcasts_slack import (
     submit,
     team_id,
 )
-from tests.test_slack_harness import SlackAppServer, wait_for
 
 TOKYO = ZoneInfo("Asia/Tokyo")
 

@@ -19,7 +19,7 @@ from bot.slack.client import make_web_client
 from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
-from tests.test_slack_harness import ResponseSink, SlackAppServer, add_person, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
 
 MANAGER = "UMGR0001"
 

@@ -18,8 +18,8 @@ from bot.slack import ids
 from bot.slack.outbox_store import SENT
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, validate_blocks, validate_view
+from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
 from tests.test_digest import K, World, build_world
-from tests.test_slack_harness import ResponseSink, SlackAppServer, wait_for
 
 
 @pytest.fixture

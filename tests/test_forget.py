@@ -40,7 +40,7 @@ from bot.services.pulses import SECRET_KEY, respondent_key
 from bot.services.wins import WinInput
 from bot.slack import outbox
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import add_person, library
+from tests.support.slack_app import add_person, library
 from tests.test_wins_slack import send, text_of
 
 AUTHOR, AUTHOR_NAME, AUTHOR_EMAIL = "UAUTHOR01", "Ada Lovelace", "ada.lovelace@example.com"

@@ -17,8 +17,8 @@ from bot.slack.client import make_web_client
 from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
+from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
 from tests.test_nudges_world import add_person, add_team, deliveries, make_library
-from tests.test_slack_harness import ResponseSink, SlackAppServer, wait_for
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 5)
 LIBRARY = make_library()

@@ -32,7 +32,7 @@ from bot.db import create_db_engine
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
 from tests.support.fixtures import SLACK_BOT_TOKEN, SLACK_SIGNING_SECRET
-from tests.test_slack_harness import SlackAppServer, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -80,6 +80,29 @@ def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) 
     assert status == 503
     assert body["status"] == "unavailable"
     assert body["database"] == "unreachable"
+
+
+def test_healthz_gives_up_on_a_database_server_that_never_answers(fake_slack: FakeSlack) -> None:
+    settings = dataclasses.replace(
+        Settings(),
+        slack_bot_token=SLACK_BOT_TOKEN,
+        slack_signing_secret=SLACK_SIGNING_SECRET,
+        slack_api_url=fake_slack.url,
+    )
+    with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        hanging = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{port}/adoptbot")
+        try:
+            with SlackAppServer(settings, hanging) as server:
+                started = time.monotonic()
+                status, body = _get(server.url + "/healthz")
+                waited = time.monotonic() - started
+        finally:
+            hanging.dispose()
+    assert status == 503 and body["database"] == "unreachable"
+    assert waited < 15, f"/healthz took {waited:.1f} s"
 
 
 # --- start-up errors (no server is started) -----------------------------------------------------------------

@@ -34,7 +34,7 @@ from bot.slack.blocks.profile import role_modal, welcome_message
 from bot.slack.subcommands import Subcommand, help_message, parse
 from bot.slack.text import escape, mention, truncate
 from tests.support.fake_slack import validate_blocks, validate_view
-from tests.test_slack_harness import add_person
+from tests.support.slack_app import add_person
 
 
 @pytest.mark.parametrize(

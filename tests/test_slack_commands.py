@@ -18,7 +18,7 @@ from bot.slack.listeners.errors import SORRY
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import ResponseSink, SlackAppServer, add_person, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
 
 ran: list[str] = []
 

@@ -12,7 +12,7 @@ from bot.config import Settings
 from bot.models import OutboxMessage, Person, ProcessedEvent
 from bot.slack import ids, outbox
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, add_person, wait_for
 
 
 def _count(engine: Engine, model: Any, *where: Any) -> int:

@@ -17,7 +17,7 @@ from bot.services.permissions import AUDIENCES, Principal, acting_person, acting
 from bot.slack import outbox, subcommands
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, add_person, wait_for
 
 
 def test_the_light_query_gives_the_same_rights_as_the_person_record(session: Session) -> None:

@@ -12,7 +12,7 @@ from bot.models import Person, Team
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import SlackAppServer, add_person, library, wait_for
+from tests.support.slack_app import SlackAppServer, add_person, library, wait_for
 
 
 def _opened_modal(fake_slack: FakeSlack) -> dict[str, Any]:

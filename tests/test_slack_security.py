@@ -13,7 +13,7 @@ from bot.config import Settings
 from bot.models import Person, ProcessedEvent
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
-from tests.test_slack_harness import SlackAppServer, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 
 
 def _unsigned_post(url: str, body: str) -> int:

@@ -22,8 +22,8 @@ from bot.slack import ids
 from bot.slack.blocks.wins import digest_lines
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, Message
+from tests.support.slack_app import SlackAppServer, wait_for
 from tests.test_nudges_world import make_library
-from tests.test_slack_harness import SlackAppServer, wait_for
 from tests.test_wins_slack import (
     ADMIN,
     AUTHOR,

@@ -23,7 +23,7 @@ from bot.slack.client import make_web_client
 from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
-from tests.test_slack_harness import ResponseSink, SlackAppServer, add_person, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
 
 CHANNEL = "CWINS0001"
 AUTHOR = "UAUTHOR01"

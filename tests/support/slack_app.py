@@ -1,4 +1,4 @@
-"""The harness for Slack app tests, and tests of the HTTP surface it serves.
+"""The harness for Slack app tests: the real app on a real port, signed requests, a response_url sink.
 
 `SlackAppServer` runs the real WSGI app (`bot.server.WsgiApp` around `bot.slack.app.build_app`, the very
 objects `adoptbot serve` hands to gunicorn) on a real port with a threaded stdlib server; requests are
@@ -7,7 +7,7 @@ Slack through the real slack_sdk client. `ResponseSink` receives what the app po
 
 Use it from any test module:
 
-    from tests.test_slack_harness import ResponseSink, SlackAppServer, add_person, wait_for
+    from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
 
     def test_pause(slack_settings, fake_slack, engine):
         with SlackAppServer(slack_settings, engine) as server, ResponseSink() as sink:
@@ -40,7 +40,6 @@ from bot.models import Person, Team, TeamLead
 from bot.server import WsgiApp
 from bot.slack.app import build_app
 from tests.support import signing
-from tests.support.fake_slack import FakeSlack
 
 T = TypeVar("T")
 
@@ -252,47 +251,3 @@ def add_person(
         session.add(TeamLead(person_id=person.id, team_id=team_named(led).id))
     session.commit()
     return person
-
-
-# --- tests of the HTTP surface ------------------------------------------------------------------------------
-
-
-def test_unknown_paths_are_404_and_events_only_take_post(
-    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
-) -> None:
-    import urllib.error
-    import urllib.request
-
-    with SlackAppServer(slack_settings, engine) as server:
-        for path, expected in (("/", 404), ("/slack/other", 404), ("/slack/events", 405)):
-            with pytest.raises(urllib.error.HTTPError) as raised:
-                urllib.request.urlopen(server.url + path, timeout=5)
-            assert raised.value.code == expected, path
-            raised.value.close()
-
-
-def test_slack_url_verification_is_answered_with_the_challenge(
-    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
-) -> None:
-    with SlackAppServer(slack_settings, engine) as server:
-        status, text = server.post(signing.url_verification_body("abc123"))
-    assert status == 200
-    assert json.loads(text) == {"challenge": "abc123"}
-
-
-def test_an_absurdly_large_body_is_refused_unread(
-    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack
-) -> None:
-    import http.client
-
-    with SlackAppServer(slack_settings, engine) as server:
-        connection = http.client.HTTPConnection("127.0.0.1", int(server.url.rsplit(":", 1)[1]), timeout=5)
-        connection.putrequest("POST", "/slack/events")
-        connection.putheader("Content-Type", signing.FORM)
-        connection.putheader("Content-Length", "1100000")
-        connection.endheaders()  # the body is never sent: the answer must not wait for it
-        response = connection.getresponse()
-        status = response.status
-        response.read()
-        connection.close()
-    assert status == 413

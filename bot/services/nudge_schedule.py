@@ -144,24 +144,42 @@ def due_people(
     *,
     roles: Sequence[str],
     is_holiday: Callable[[date, str], bool] | None = None,
+    groups: dict[date, list[str]] | None = None,
 ) -> list[DuePerson]:
     """Everyone due a nudge at `now` (naive UTC), in one statement per local slot date.
 
     Eligible: active, not erased, reachable in Slack, a role that has nudges, in a zone at slot time that is
     not an org holiday there, not paused on that date, not away now, started (the Monday after joining),
     no nudge yet for this slot and fewer than `nudges_per_week` this (local ISO) week.
-    `is_holiday(day, timezone) -> bool` comes from the content library.
+    `is_holiday(day, timezone) -> bool` comes from the content library; `groups`: `slot_groups(...)`
+    when the caller has it already.
     """
     if settings.nudges_per_week <= 0 or not roles:
         return []
-    groups = zones_at_slot(now, roster_timezones(session, settings), settings)
     due: list[DuePerson] = []
+    if groups is None:
+        groups = slot_groups(session, settings, now, is_holiday=is_holiday)
     for day, zones in sorted(groups.items()):
-        if is_holiday is not None:
-            zones = [z for z in zones if not is_holiday(day, z)]
-        if zones:
-            due.extend(_due_on(session, settings, now, day, zones, roles))
+        due.extend(_due_on(session, settings, now, day, zones, roles))
     return due
+
+
+def _waiting(history: str) -> str | None:
+    """The nudge marked "Remind me later" in a history string ("id,id*,id"), if any."""
+    return next((g[:-1] for g in history.split(",") if g.endswith(LATER_MARK)), None)
+
+
+def slot_groups(
+    session: Session, settings: Settings, now: datetime, *, is_holiday: Callable[[date, str], bool] | None
+) -> dict[date, list[str]]:
+    """The roster's time zones at a nudge slot at `now` and not on a holiday, by local slot date (cheap:
+    one DISTINCT over people; empty in most minutes)."""
+    groups: dict[date, list[str]] = {}
+    for day, zones in zones_at_slot(now, roster_timezones(session, settings), settings).items():
+        working = [z for z in zones if is_holiday is None or not is_holiday(day, z)]
+        if working:
+            groups[day] = working
+    return groups
 
 
 def _due_on(
@@ -228,7 +246,9 @@ def _due_on(
         first = started_on or start_monday(created_at, timezone)
         if first > day or user is None or role is None:
             continue
-        given = history.split(",") if history else []
+        history = history or ""
+        waiting = LATER_MARK in history  # rare: parse the marks only then
+        given = history.replace(LATER_MARK, "").split(",") if history else []
         result.append(
             DuePerson(
                 id=pid,
@@ -239,8 +259,8 @@ def _due_on(
                 timezone=timezone,
                 slot=day,
                 exhausted_notice_sent=bool(notice_sent),
-                delivered=frozenset(g.rstrip(LATER_MARK) for g in given),
-                later=next((g[:-1] for g in given if g.endswith(LATER_MARK)), None),
+                delivered=frozenset(given),
+                later=_waiting(history) if waiting else None,
             )
         )
     return result

@@ -27,13 +27,14 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import Integer, Table, any_, bindparam, func, select, text, update
+from sqlalchemy import Engine, Integer, Table, any_, bindparam, func, select, text, update
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -42,6 +43,7 @@ from bot import ai
 from bot.clock import iso_week, parse_iso_week, utcnow
 from bot.config import Settings
 from bot.content import Library, Nudge
+from bot.db import session_scope
 from bot.jobs import JobContext, register_job
 from bot.models import Activity, NudgeDelivery, OutboxMessage, Person, Team
 from bot.services import nudge_schedule as schedule
@@ -81,6 +83,27 @@ def choose_nudge(
     at_level = [n for n in fresh if n.level == chosen_level]
     targeted = [n for n in at_level if barrier is not None and n.stage == barrier]
     return (targeted or at_level)[0], max(level, chosen_level)
+
+
+_T = TypeVar("_T")
+_ALONGSIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-plan")  # threads start on use
+
+
+def _alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _T]:
+    """Run `read` in a read-only session of its own on another thread, so its queries overlap the
+    caller's (the database works on both at once); call the result to wait for the answer. Where the
+    session is not bound to an engine (a test's connection), `read` runs at once in this session.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        answer = read(session)
+        return lambda: answer
+
+    def in_own_session() -> _T:
+        with session_scope(bind, readonly=True) as own:
+            return read(own)
+
+    return _ALONGSIDE.submit(in_own_session).result
 
 
 def _team_barriers(session: Session, settings: Settings, now: datetime) -> dict[int, str]:
@@ -197,10 +220,15 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan)."""
     role_nudges = {role: library.nudges_for(role) for role in library.roles}
     roles = [role for role, nudges in role_nudges.items() if nudges]
-    due = schedule.due_people(session, settings, now, roles=roles, is_holiday=library.is_holiday)
+    groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
+    if not groups or not roles or settings.nudges_per_week <= 0:
+        return Plan([], [])
+    # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
+    barriers_read = _alongside(session, lambda other: _team_barriers(other, settings, now))
+    due = schedule.due_people(session, settings, now, roles=roles, groups=groups)
+    barriers = barriers_read()
     if not due:
         return Plan([], [])
-    barriers = _team_barriers(session, settings, now) if any(p.team_id for p in due) else {}
     later_rows = _later_deliveries(session, due)
     plan = Plan([], [])
     for person in due:

@@ -26,7 +26,6 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.content import Library, load_library
 from bot.db import session_scope
 from bot.models import (
     Activity,
@@ -46,19 +45,12 @@ from bot.services.metrics import FIELDS, compute_metrics
 from bot.services.metrics_format import to_csv
 from bot.slack.blocks.digest import digest_message
 from tests.support.fake_slack import validate_blocks
+from tests.support.slack_app import library
 
 K = 5
 NOW = datetime(2026, 11, 23, 10, 0)  # Monday 10:00 UTC: digest time (Monday 09:00) in UTC
 WEEK = date(2026, 11, 16)  # the last complete week, 2026-W47
 STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
-_LIBRARY: Library | None = None
-
-
-def library() -> Library:
-    global _LIBRARY
-    if _LIBRARY is None:
-        _LIBRARY = load_library()
-    return _LIBRARY
 
 
 def world_settings(**changes: object) -> Settings:

@@ -64,13 +64,18 @@ def test_healthz_says_ok_when_the_database_answers(
     assert body == {"status": "ok", "database": "ok", "mode": "http", "version": "0.1.0"}
 
 
-def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) -> None:
-    settings = dataclasses.replace(
+def _settings(fake_slack: FakeSlack) -> Settings:
+    """Slack settings for a test that brings its own database engine (not the `engine` fixture's)."""
+    return dataclasses.replace(
         Settings(),
         slack_bot_token=SLACK_BOT_TOKEN,
         slack_signing_secret=SLACK_SIGNING_SECRET,
         slack_api_url=fake_slack.url,
     )
+
+
+def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) -> None:
+    settings = _settings(fake_slack)
     unreachable = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/adoptbot")
     try:
         with SlackAppServer(settings, unreachable) as server:
@@ -83,12 +88,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) 
 
 
 def test_healthz_gives_up_on_a_database_server_that_never_answers(fake_slack: FakeSlack) -> None:
-    settings = dataclasses.replace(
-        Settings(),
-        slack_bot_token=SLACK_BOT_TOKEN,
-        slack_signing_secret=SLACK_SIGNING_SECRET,
-        slack_api_url=fake_slack.url,
-    )
+    settings = _settings(fake_slack)
     with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
         silent.bind(("127.0.0.1", 0))
         silent.listen(8)

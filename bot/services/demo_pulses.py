@@ -279,7 +279,10 @@ def _sheet(
 
 @demo_step
 def win_history(ctx: DemoContext) -> None:
-    """Wins: approved stories with the hours they save (unless a wins module seeds its own)."""
+    """Wins: approved stories with the hours they save.
+
+    Skipped when a dedicated wins demo module is installed or the database already holds wins.
+    """
     if any(name.endswith("demo_wins") for name in demo.DEMO_MODULES):
         return
     if ctx.session.scalar(select(func.count()).select_from(Win)):

@@ -417,10 +417,12 @@ def test_team_barriers_names_only_teams_that_may_be_shown(session: Session) -> N
         )
     org.same(run, "Legal", 1, 2)  # too few: hidden, and then one more team must be hidden with it
     session.commit()
-    barriers = team_barriers(session, settings(k=3), now=datetime(2026, 3, 10))
+    barriers = team_barriers(session, settings(k=3), now=datetime(2026, 3, 11))
     # Legal (2) is hidden; Ops and Sales tie on 3 respondents and "Ops" sorts first, so Ops is hidden too.
     assert barriers == {org.teams["Sales"].id: "knowledge"}
     assert team_barriers(session, settings(k=3), now=datetime(2026, 3, 1)) == {}
+    # While the run still takes answers, targeting does not follow its partial results.
+    assert team_barriers(session, settings(k=3), now=datetime(2026, 3, 5)) == {}
 
 
 def _run_cli(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

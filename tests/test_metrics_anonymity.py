@@ -129,3 +129,27 @@ def test_readiness_change_never_reveals_a_suppressed_previous_run(session: Sessi
     assert rows["Ops"]["readiness_change"] is None  # ... and this, by subtraction from `*`
     assert rows["Support"]["readiness_change"] == -1.0
     assert rows["*"]["readiness_change"] == pytest.approx(3.0 - (2 * 1 + 3 * 4 + 3 * 5) / 8, abs=0.01)
+
+
+def test_an_open_run_shows_no_survey_figure_so_two_outputs_cannot_be_subtracted(session: Session) -> None:
+    org = Org(session)
+    run = org.run(datetime(2026, 3, 3, 9))  # open until 10 March, 09:00
+    org.invite(run, org.people("Ops", 8))
+    org.same(run, "Ops", 4, 5, usage=1)
+    session.commit()
+    while_open = datetime(2026, 3, 5, 12)
+    before = by_team(compute_metrics(session, week_monday=WEEK, settings=settings(k=5), now=while_open))
+    org.answer(run, "Ops", dict.fromkeys(STAGES, 1), usage=0)  # the sixth answer
+    session.commit()
+    after = by_team(compute_metrics(session, week_monday=WEEK, settings=settings(k=5), now=while_open))
+    for rows in (before, after):
+        for name in ("Ops", "*"):
+            assert rows[name]["suppressed"] is True, rows[name]
+            assert all(rows[name][f] is None for f in SURVEY_FIGURES), rows[name]
+    assert (before["Ops"]["respondents"], after["Ops"]["respondents"]) == (5, 6)  # participation still shows
+
+    closed = by_team(
+        compute_metrics(session, week_monday=WEEK, settings=settings(k=5), now=datetime(2026, 3, 10, 9))
+    )
+    assert closed["Ops"]["suppressed"] is False
+    assert closed["Ops"]["readiness"] == round((4 * 5 + 1) / 6 + 1e-9, 2)

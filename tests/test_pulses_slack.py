@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import Engine, func, select, update
@@ -163,16 +163,21 @@ def test_answers_given_in_the_modal_give_exact_means_and_can_be_changed(
             assert answer["response_action"] == "update"
             assert "answers are saved" in json.dumps(answer["view"])
 
-        def sales() -> dict[str, Any]:
+        def sales(now: datetime) -> dict[str, Any]:
             with session_scope(engine, readonly=True) as session:
                 rows = compute_metrics(
                     session,
                     week_monday=utcnow().date() - timedelta(days=utcnow().weekday()),
                     settings=settings,
+                    now=now,
                 )
             return next(r.to_dict() for r in rows if r.team == "Sales EMEA")
 
-        row = sales()
+        # While the run is open no score shows (each new answer would be readable by subtraction) ...
+        row = sales(utcnow())
+        assert row["suppressed"] and row["respondents"] == 5 and row["readiness"] is None
+        # ... and once it has closed, the exact means do.
+        row = sales(utcnow() + timedelta(days=8))
         assert [row[s] for s in STAGES] == [4.2, 4.2, 2.1, 3.2, 3.4]
         assert (row["respondents"], row["readiness"], row["barrier"], row["usage_rate"]) == (
             5,
@@ -195,7 +200,7 @@ def test_answers_given_in_the_modal_give_exact_means_and_can_be_changed(
         assert prefilled[ids.PULSE_QUESTION_BLOCK + "usage"] == "4"
         answer = _submit(server, users[2], modal, _sheet(5, 5, 3, 3, 5, 5, 0))
         assert "answers are updated" in json.dumps(answer["view"])
-    row = sales()
+    row = sales(utcnow() + timedelta(days=8))
     assert row["respondents"] == 5
     assert [row[s] for s in STAGES] == [4.6, 4.2, 2.4, 3.6, 3.6]
     assert (row["readiness"], row["usage_rate"]) == (3.68, 0.4)

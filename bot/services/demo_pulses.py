@@ -23,7 +23,7 @@ from bot.models import Activity, Base, PulseAnswer, PulseInvitation, PulseRespon
 from bot.services import demo, pulses
 from bot.services.demo import DemoContext, DemoTeam, demo_step, report_section
 from bot.services.metrics import compute_metrics
-from bot.services.metrics_format import to_table
+from bot.services.metrics_format import run_still_open, to_table
 
 _BATCH = 5_000
 RESPONSES = cast(Table, PulseResponse.__table__)  # Core table: one multi-row INSERT ... RETURNING per batch
@@ -330,12 +330,16 @@ def win_history(ctx: DemoContext) -> None:
 def metrics_table(ctx: DemoContext) -> str:
     """`adoptbot metrics` for the last complete week of the demo's history."""
     week = ctx.end - timedelta(days=7)
-    rows = compute_metrics(ctx.session, week_monday=week, settings=ctx.settings)
+    rows = compute_metrics(ctx.session, week_monday=week, settings=ctx.settings, now=ctx.now)
     table = to_table(rows, min_group_size=ctx.settings.min_group_size).rstrip()
     hidden = [r.team for r in rows if r.suppressed and r.team != "*"]
-    note = (
-        f"\n\nHidden this week: {', '.join(hidden)}."
-        if hidden
-        else "\n\nEvery team had enough answers to show."
-    )
+    if run_still_open(rows, ctx.settings.min_group_size):
+        note = (
+            "\n\nThe week's pulse run is still open, so no survey figure shows yet; the digest below "
+            "reports the last closed run."
+        )
+    elif hidden:
+        note = f"\n\nHidden this week: {', '.join(hidden)}."
+    else:
+        note = "\n\nEvery team had enough answers to show."
     return table + note + " Same figures: adoptbot metrics --format json."

@@ -82,7 +82,7 @@ class DigestSource:
         """compute_metrics for the week of `monday`, all teams, by team name (`*` = everyone)."""
         found = self._rows.get(monday)
         if found is None:
-            rows = compute_metrics(self.session, week_monday=monday, settings=self.settings)
+            rows = compute_metrics(self.session, week_monday=monday, settings=self.settings, now=self.now)
             found = self._rows[monday] = {row.team: row for row in rows}
         return found
 

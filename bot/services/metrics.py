@@ -32,9 +32,11 @@ always shown, so a reader can see why a row is suppressed, and they reveal no an
 3. `readiness_change` is shown only when the team is shown for both runs, each decided by rules 1 and 2
    for its own run; so the previous run's readiness can be recovered only where it was shown itself.
 
-Residual risk, stated honestly: while a run is still open, its figures move as answers arrive; a reader
-who compares two outputs taken at different times sees the effect of the answers in between. Reports meant
-for leaders (the digest) should describe closed runs.
+4. A run still open (answers still arriving) shows no survey figures at all: `suppressed = true` and null
+   scores until it closes, for every team and `*`. Otherwise two outputs taken an answer apart would give
+   that one answer by subtraction (5 respondents averaging X, then 6 averaging Y: the sixth answered
+   6Y - 5X). Participation counts still show, so a reader can follow the run. Once closed, a run's figures
+   never change. Nudge targeting (`team_barriers`) likewise reads only closed runs.
 """
 
 from __future__ import annotations
@@ -196,12 +198,18 @@ def _teams(session: Session) -> dict[int, str]:
 
 
 def compute_metrics(
-    session: Session, *, week_monday: date, settings: Settings, team_names: list[str] | None = None
+    session: Session,
+    *,
+    week_monday: date,
+    settings: Settings,
+    team_names: list[str] | None = None,
+    now: datetime | None = None,
 ) -> list[MetricsRow]:
     """SPEC's metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
 
     `team_names` limits the team rows shown (the `*` row is always the whole organisation); an unknown
     name raises UsageError. Suppression is decided over all teams first (see the module docstring).
+    `now` (naive UTC, default the real time) decides whether the week's pulse run is still open.
     """
     teams = _teams(session)
     if team_names is not None:
@@ -224,6 +232,7 @@ def compute_metrics(
     run_ids = metrics_sql.latest_runs(session, end)
     views = _run_views(session, run_ids, teams, k)
     current = views[0] if views else None
+    still_open = current is not None and metrics_sql.is_open(session, current.run_id, now or clock.utcnow())
     previous = views[1] if len(views) > 1 else None
     invited = metrics_sql.invited(session, current.run_id) if current else {}
 
@@ -268,7 +277,7 @@ def compute_metrics(
         result.invited = sum(invited.values()) if is_total else invited.get(team, 0)
         result.respondents = tally.respondents
         result.response_rate = _ratio(tally.respondents, result.invited, 3)
-        shown = current.scores_for(team)
+        shown = None if still_open else current.scores_for(team)
         result.suppressed = shown is None
         if shown is None:
             return result
@@ -287,13 +296,13 @@ def compute_metrics(
 
 
 def team_barriers(session: Session, settings: Settings, *, now: datetime | None = None) -> dict[int, str]:
-    """The ADKAR barrier of each team in the latest pulse run, for teams whose figures may be shown.
+    """The ADKAR barrier of each team in the latest closed pulse run, for teams whose figures may be shown.
 
     For targeting nudges: a team hidden by the anonymity rules (module docstring) gets no entry, so a
     nudge never reveals a small team's answers. Teams without a barrier (all elements above 3) are absent.
     """
     teams = _teams(session)
-    run_ids = metrics_sql.latest_runs(session, now or clock.utcnow(), limit=1)
+    run_ids = metrics_sql.latest_runs(session, now or clock.utcnow(), limit=1, closed=True)
     result: dict[int, str] = {}
     for view in _run_views(session, run_ids, teams, settings.min_group_size):
         for team_id in view.shown:

@@ -95,10 +95,19 @@ def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
             lines.append("  ".join("-" * w for w in widths))
     pulse = rows[0].pulse
     run = f"pulse run #{pulse}" if pulse else "no pulse run yet"
+    if run_still_open(rows, min_group_size):
+        run += ", still open: its survey figures show once it closes"
     title = f"Adoption metrics, week {rows[0].week} ({run})"
     legend = (
         "A D K Ab R: ADKAR means 1-5 (awareness, desire, knowledge, ability, reinforcement). "
-        f"'{HIDDEN}': fewer than {min_group_size} answers, or hidden so that no small group can be "
-        "worked out from the others. *: the whole organisation."
+        f"'{HIDDEN}': fewer than {min_group_size} answers, hidden so that no small group can be "
+        "worked out from the others, or the pulse run is still open. *: the whole organisation."
     )
     return "\n".join([title, "", *lines, "", legend]) + "\n"
+
+
+def run_still_open(rows: Sequence[MetricsRow], min_group_size: int) -> bool:
+    """Whether the rows' survey figures are withheld because their pulse run still takes answers: the
+    organisation row is hidden although it has enough respondents (no other rule hides it)."""
+    everyone = next((r for r in rows if r.team == "*"), None)
+    return bool(everyone and everyone.suppressed and (everyone.respondents or 0) >= min_group_size)

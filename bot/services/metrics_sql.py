@@ -161,15 +161,19 @@ def wins(session: Session, start: datetime, end: datetime) -> dict[TeamKey, WinC
     return {team: WinCounts(int(n), float(hours or 0.0)) for team, n, hours in session.execute(stmt)}
 
 
-def latest_runs(session: Session, end: datetime, limit: int = 2) -> list[int]:
-    """Ids of the newest pulse runs opened before `end`, newest first."""
-    stmt = (
-        select(PulseRun.id)
-        .where(PulseRun.opened_at < end)
-        .order_by(PulseRun.opened_at.desc(), PulseRun.id.desc())
-        .limit(limit)
-    )
+def latest_runs(session: Session, end: datetime, limit: int = 2, *, closed: bool = False) -> list[int]:
+    """Ids of the newest pulse runs opened before `end`, newest first (`closed`: those closed by `end`)."""
+    stmt = select(PulseRun.id).where(PulseRun.opened_at < end)
+    if closed:
+        stmt = stmt.where(or_(PulseRun.closed_at.is_not(None), PulseRun.closes_at <= end))
+    stmt = stmt.order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(limit)
     return list(session.scalars(stmt))
+
+
+def is_open(session: Session, run_id: int, now: datetime) -> bool:
+    """Whether the run still takes answers at `now` (not closed, and before its closing time)."""
+    run = session.execute(select(PulseRun.closed_at, PulseRun.closes_at).where(PulseRun.id == run_id)).one()
+    return run.closed_at is None and now < run.closes_at
 
 
 def invited(session: Session, run_id: int) -> dict[TeamKey, int]:

@@ -30,6 +30,11 @@ from tests.support.fake_slack import FakeSlack
 TOKEN = "xoxb-test"
 
 
+# A moment when no real job has anything to do for the people these tests add (they joined this week), so
+# the output counts only the test's own jobs, whatever the date the suite runs on.
+QUIET = "2026-11-24T09:30:00Z"
+
+
 @pytest.fixture
 def jobs() -> Iterator[list[str]]:
     """Names registered through this list are unregistered after the test."""
@@ -129,12 +134,12 @@ def test_bad_now_is_a_one_line_usage_error(db_url: str, capsys: pytest.CaptureFi
 def test_the_token_is_needed_only_when_there_is_something_to_send(
     db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert main(["tick", "--db", db_url]) == 0
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 0
     assert capsys.readouterr().out.strip() == "queued 0, sent 0, failed 0"
 
     with session_scope(engine) as session:
         outbox.enqueue(session, key="k", kind="test", channel="U1", text="hi")
-    assert main(["tick", "--db", db_url]) == 2
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 2
     assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err
     assert count(engine, OutboxMessage, OutboxMessage.state == "pending") == 1
 
@@ -157,7 +162,7 @@ def test_a_failing_job_is_rolled_back_reported_and_the_others_still_run(
     add_job(jobs, "test.greet", greet)
     slack_env(monkeypatch, fake_slack)
 
-    assert main(["tick", "--db", db_url]) == 1
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 1
 
     out, err = capsys.readouterr()
     assert out.strip() == "queued 1, sent 1, failed 0"
@@ -179,7 +184,7 @@ def test_a_deactivated_person_is_counted_as_failed_not_as_a_tick_failure(
     add_job(jobs, "test.greet", greet)
     slack_env(monkeypatch, fake_slack)
 
-    assert main(["tick", "--db", db_url]) == 0
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 0
     assert capsys.readouterr().out.strip() == "queued 2, sent 1, failed 1"
 
 
@@ -196,7 +201,7 @@ def test_a_revoked_token_exits_1_and_keeps_the_messages_queued(
     slack_env(monkeypatch, fake_slack)
     fake_slack.fail_next("chat.postMessage", error="token_revoked")
 
-    assert main(["tick", "--db", db_url]) == 1
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 1
 
     out, err = capsys.readouterr()
     assert out.strip() == "queued 1, sent 0, failed 0"
@@ -205,7 +210,7 @@ def test_a_revoked_token_exits_1_and_keeps_the_messages_queued(
         "the messages stay queued for the next tick.\n"
     )
     assert count(engine, OutboxMessage, OutboxMessage.state == "pending") == 1
-    assert main(["tick", "--db", db_url]) == 0
+    assert main(["tick", "--now", "2026-11-24T09:31:00Z", "--db", db_url]) == 0  # the next minute
     assert capsys.readouterr().out.strip() == "queued 0, sent 1, failed 0"
 
 

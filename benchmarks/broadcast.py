@@ -32,7 +32,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 
-from scratch import drop_database, fetch, fresh_database, start_fake_slack  # noqa: E402
+from scratch import fake_slack_server, fetch, scratch_database  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
 from bot.clock import utcnow  # noqa: E402
@@ -103,10 +103,8 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
-    url, scratch = fresh_database(args.pg, folder)
-    fake, api_url = start_fake_slack(args.rate)
-    root = api_url.removesuffix("api/")
-    try:
+    with scratch_database(args.pg, folder) as url, fake_slack_server(args.rate) as api_url:
+        root = api_url.removesuffix("api/")
         broadcast_id = seed(url, args.people)
         engine = create_db_engine(url)
         settings = dataclasses.replace(
@@ -173,12 +171,6 @@ def main() -> int:
         updates = _counter(stats, "ok_calls").get("chat.update", 0)
         print(f"status DM says {status['text']!r}; chat.update calls (status and preview): {updates}")
         return 0 if duplicates == 0 and lost == 0 else 1
-    finally:
-        assert fake.stdin is not None
-        fake.stdin.close()
-        fake.wait(timeout=30)
-        if args.pg and scratch:
-            drop_database(args.pg, scratch)
 
 
 def _counter(stats: dict[str, object], name: str) -> dict[str, int]:

@@ -37,6 +37,7 @@ sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from metrics import analyze, postgres_database, seed, sqlite_database  # noqa: E402
+from scratch import add_organisation_arguments  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
@@ -159,19 +160,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--teams", type=int, default=100)
-    parser.add_argument("--weeks", type=int, default=26)
-    parser.add_argument(
-        "--sqlite", metavar="PATH", help="seed this (new) SQLite file instead of a temporary one"
-    )
-    parser.add_argument(
-        "--pg",
-        metavar="URL",
-        default=os.environ.get("TEST_DATABASE_URL"),
-        help="PostgreSQL server to create a scratch database on (default: TEST_DATABASE_URL)",
-    )
-    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    add_organisation_arguments(parser)
     args = parser.parse_args()
     print(f"before: {load()}")
     results: list[Result] = []

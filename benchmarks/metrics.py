@@ -38,7 +38,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import postgres_database  # noqa: E402
+from scratch import add_organisation_arguments, postgres_database  # noqa: E402
 from sqlalchemy import DateTime, bindparam, create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
@@ -293,19 +293,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
-    parser.add_argument("--members", type=int, default=10_000)
-    parser.add_argument("--teams", type=int, default=100)
-    parser.add_argument("--weeks", type=int, default=26)
-    parser.add_argument(
-        "--sqlite", metavar="PATH", help="seed this (new) SQLite file instead of a temporary one"
-    )
-    parser.add_argument(
-        "--pg",
-        metavar="URL",
-        default=os.environ.get("TEST_DATABASE_URL"),
-        help="PostgreSQL server to create a scratch database on (default: TEST_DATABASE_URL)",
-    )
-    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+    add_organisation_arguments(parser)
     args = parser.parse_args()
     results: list[Result] = []
     with sqlite_database(args.sqlite) as url:

@@ -27,7 +27,7 @@ from typing import Any
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from scratch import drop_database, fetch, fresh_database, start_fake_slack  # noqa: E402
+from scratch import fake_slack_server, fetch, scratch_database  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from bot.config import Settings  # noqa: E402
@@ -48,9 +48,7 @@ def main() -> int:
     args = parser.parse_args()
 
     folder = Path(tempfile.mkdtemp(prefix="adoptbot-bench-"))
-    url, scratch = fresh_database(args.pg, folder)
-    fake, api_url = start_fake_slack(args.rate, args.latency)
-    try:
+    with scratch_database(args.pg, folder) as url, fake_slack_server(args.rate, args.latency) as api_url:
         engine = create_db_engine(url)
         upgrade(engine)
         keys = [f"bench:{i}" for i in range(args.messages)]
@@ -123,12 +121,6 @@ def main() -> int:
             )
         print(f"duplicates {duplicates}, lost {lost}, 429s received {rejected}, outbox states {states}")
         return 0 if duplicates == 0 and lost == 0 else 1
-    finally:
-        assert fake.stdin is not None
-        fake.stdin.close()
-        fake.wait(timeout=10)
-        if args.pg and scratch:
-            drop_database(args.pg, scratch)
 
 
 if __name__ == "__main__":

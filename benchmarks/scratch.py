@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import argparse
 import json
+import os
 import subprocess
 import sys
 import urllib.request
@@ -47,21 +49,47 @@ def postgres_database(server_url: str) -> Iterator[str]:
         drop_database(server_url, name)
 
 
-def fresh_database(pg: str | None, folder: Path) -> tuple[str, str | None]:
-    """(url, name of a PostgreSQL database to drop afterwards): SQLite in `folder` unless `pg` is given."""
+def add_organisation_arguments(parser: argparse.ArgumentParser) -> None:
+    """The size of the demo organisation a benchmark seeds, and where (metrics and digest benchmarks)."""
+    parser.add_argument("--members", type=int, default=10_000)
+    parser.add_argument("--teams", type=int, default=100)
+    parser.add_argument("--weeks", type=int, default=26)
+    parser.add_argument(
+        "--sqlite", metavar="PATH", help="seed this (new) SQLite file instead of a temporary one"
+    )
+    parser.add_argument(
+        "--pg",
+        metavar="URL",
+        default=os.environ.get("TEST_DATABASE_URL"),
+        help="PostgreSQL server to create a scratch database on (default: TEST_DATABASE_URL)",
+    )
+    parser.add_argument("--no-pg", action="store_true", help="SQLite only")
+
+
+@contextmanager
+def scratch_database(pg: str | None, folder: Path) -> Iterator[str]:
+    """The URL of an empty database: SQLite in `folder`, or a new one on `pg`'s server, dropped afterwards."""
     if pg is None:
-        return f"sqlite:///{folder / 'bench.db'}", None
-    return create_postgres_database(pg)
+        yield f"sqlite:///{folder / 'bench.db'}"
+    else:
+        with postgres_database(pg) as url:
+            yield url
 
 
-def start_fake_slack(rate: float, latency: float = 0.0) -> tuple[subprocess.Popen[str], str]:
-    """The fake Slack Web API in a subprocess, chat.postMessage limited to `rate` a second; (process, URL)."""
+@contextmanager
+def fake_slack_server(rate: float, latency: float = 0.0) -> Iterator[str]:
+    """The fake Slack Web API in a subprocess, chat.postMessage limited to `rate` a second; yields its URL
+    and stops it afterwards."""
     command = [sys.executable, "-m", "tests.support.fake_slack", "--rate-limit", f"chat.postMessage={rate:g}"]
     if latency:
         command += ["--delay", f"chat.postMessage={latency:g}"]
     fake = subprocess.Popen(command, cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    assert fake.stdout is not None
-    return fake, fake.stdout.readline().strip()
+    assert fake.stdout is not None and fake.stdin is not None
+    try:
+        yield fake.stdout.readline().strip()
+    finally:
+        fake.stdin.close()  # the fake exits when its stdin closes
+        fake.wait(timeout=30)
 
 
 def fetch(url: str) -> dict[str, object]:

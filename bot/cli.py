@@ -8,6 +8,7 @@ import os
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from datetime import date
 from functools import cached_property
 from typing import TYPE_CHECKING, Protocol
 
@@ -16,7 +17,7 @@ from sqlalchemy.exc import OperationalError, ProgrammingError
 
 from bot import __version__
 from bot.config import ConfigError, Settings, load_settings, normalise_database_url
-from bot.errors import AdoptbotError, Failure
+from bot.errors import AdoptbotError, Failure, UsageError
 
 if TYPE_CHECKING:
     from bot.content import Library
@@ -101,6 +102,23 @@ def add_db_option(parser: argparse.ArgumentParser) -> None:
         metavar="URL",
         help="database URL (default: DATABASE_URL, else sqlite:///adoptbot.db)",
     )
+
+
+def add_week_option(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W47")
+
+
+def week_monday(week: str | None, settings: Settings) -> date:
+    """Monday of `--week` (UsageError in one sentence if malformed), else of the last complete week."""
+    from bot import clock
+    from bot.services.metrics import last_complete_week
+
+    if not week:
+        return last_complete_week(settings)
+    try:
+        return clock.parse_iso_week(week)
+    except ValueError as error:
+        raise UsageError(f"--week: {error}.") from None
 
 
 def _describe_db(url: str) -> str:

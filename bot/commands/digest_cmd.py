@@ -7,8 +7,8 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
-from bot.errors import Failure, UsageError
+from bot.cli import add_db_option, add_week_option, week_monday
+from bot.errors import Failure
 
 if TYPE_CHECKING:
     from bot.cli import Context
@@ -25,7 +25,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "(needs SLACK_BOT_TOKEN); a digest already sent for that week is not sent again."
         ),
     )
-    parser.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W47")
+    add_week_option(parser)
     parser.add_argument("--send", action="store_true", help="deliver the digests in Slack")
     add_db_option(parser)
     parser.set_defaults(handler=digest)
@@ -37,15 +37,8 @@ def digest(args: argparse.Namespace, ctx: Context) -> int:
     from bot.services import digest_delivery
     from bot.services.digest import ORGANISATION, DigestSource, compose_many
     from bot.services.digest_format import to_text
-    from bot.services.metrics import last_complete_week
 
-    if args.week:
-        try:
-            monday = clock.parse_iso_week(args.week)
-        except ValueError as error:
-            raise UsageError(f"--week: {error}.") from None
-    else:
-        monday = last_complete_week(ctx.settings)
+    monday = week_monday(args.week, ctx.settings)
     if args.send:
         ctx.settings.require("SLACK_BOT_TOKEN")
         return _send(ctx, monday)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
-from bot.errors import UsageError
+from bot.cli import add_db_option, add_week_option, week_monday
 
 if TYPE_CHECKING:
     from bot.cli import Context
@@ -23,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "groups smaller than ADOPTBOT_MIN_GROUP_SIZE are hidden."
         ),
     )
-    parser.add_argument("--week", metavar="YYYY-Www", help="ISO week, e.g. 2026-W47")
+    add_week_option(parser)
     parser.add_argument("--team", metavar="NAME", action="append", help="only this team (repeatable)")
     parser.add_argument("--format", choices=("table", "csv", "json"), default="table", help="output format")
     add_db_option(parser)
@@ -31,18 +30,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def metrics(args: argparse.Namespace, ctx: Context) -> int:
-    from bot import clock
     from bot.db import session_scope
-    from bot.services.metrics import compute_metrics, last_complete_week
+    from bot.services.metrics import compute_metrics
     from bot.services.metrics_format import to_csv, to_json, to_table
 
-    if args.week:
-        try:
-            monday = clock.parse_iso_week(args.week)
-        except ValueError as error:
-            raise UsageError(f"--week: {error}.") from None
-    else:
-        monday = last_complete_week(ctx.settings)
+    monday = week_monday(args.week, ctx.settings)
     with session_scope(ctx.engine(), readonly=True) as session:
         rows = compute_metrics(session, week_monday=monday, settings=ctx.settings, team_names=args.team)
     if args.format == "json":

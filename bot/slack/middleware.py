@@ -58,7 +58,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
-from bot.db import insert_ignore, session_factory
+from bot.db import insert_ignore, session_factory, session_scope
 from bot.models import Person, ProcessedEvent
 from bot.services.permissions import Principal, acting_person, acting_principal
 
@@ -93,16 +93,9 @@ class Runtime:
 
     @contextmanager
     def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
-        """Like `bot.db.session_scope`: commit on success, roll back on any error, always close."""
-        session = self.session(readonly=readonly)
-        try:
+        """`bot.db.session_scope` on this app's engine: commit on success, roll back on any error."""
+        with session_scope(self.engine, readonly=readonly) as session:
             yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
-        finally:
-            session.close()
 
 
 _runtimes: WeakKeyDictionary[App, Runtime] = WeakKeyDictionary()

@@ -24,7 +24,7 @@ from bot.services.profile import team_choices
 from bot.slack import ids, subcommands
 from bot.slack.blocks import wins as blocks
 from bot.slack.blocks.common import Block, matching_options
-from bot.slack.blocks.wins import WinPrefill
+from bot.slack.blocks.wins import WinCard, WinPrefill
 from bot.slack.listeners import home
 from bot.slack.middleware import Scope, listener_scope, runtime_from
 from bot.slack.subcommands import Invocation, Subcommand
@@ -177,6 +177,19 @@ def _refused(scope: Scope) -> str | None:
     return refusal_text("change_manager", "Reviewing wins")
 
 
+def _pending_card(scope: Scope, win_id: int | None) -> tuple[WinCard | None, str | None]:
+    """The win a reviewer clicked, if it still waits for a decision; else why not, in one line."""
+    refused = _refused(scope)
+    if refused is not None:
+        return None, refused
+    card = wins.get_card(scope.session, win_id) if win_id is not None else None
+    if card is None:
+        return None, GONE
+    if card.status != "pending":
+        return None, blocks.already_decided(card)
+    return card, None
+
+
 def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respond) -> None:
     ack()
     win_id, user_id = _clicked_win(body), _user_id(body, context)
@@ -208,17 +221,10 @@ def on_edit(
 ) -> None:
     """Edit: the win in the modal for a light edit; saving it approves it."""
     ack()
-    win_id = _clicked_win(body)
-    answer: str | None = None
     view: dict[str, Any] | None = None
     with listener_scope(context, readonly=True) as scope:
-        answer = _refused(scope)
-        card = wins.get_card(scope.session, win_id) if answer is None and win_id is not None else None
-        if answer is None and card is None:
-            answer = GONE
-        elif card is not None and card.status != "pending":
-            answer = blocks.already_decided(card)
-        elif card is not None:
+        card, answer = _pending_card(scope, _clicked_win(body))
+        if card is not None:
             current = str(card.team_id) if card.team_id is not None else None
             view = blocks.edit_modal(card, teams=team_choices(scope.session), current_team=current)
     if view is not None:
@@ -232,19 +238,12 @@ def on_reject(
 ) -> None:
     """Reject: a small modal asking for the note the author receives."""
     ack()
-    win_id = _clicked_win(body)
     with listener_scope(context, readonly=True) as scope:
-        answer = _refused(scope)
-        card = wins.get_card(scope.session, win_id) if answer is None and win_id is not None else None
-    if answer is None and card is None:
-        answer = GONE
-    elif card is not None and card.status != "pending":
-        answer = blocks.already_decided(card)
-    if answer is not None:
+        card, answer = _pending_card(scope, _clicked_win(body))
+    if card is not None:
+        client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(card.id))
+    elif answer is not None:
         _tell(respond, answer)
-        return
-    assert card is not None
-    client.views_open(trigger_id=body["trigger_id"], view=blocks.reject_modal(card.id))
 
 
 def _metadata_win(view: dict[str, Any]) -> int | None:

@@ -19,7 +19,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.clock import utcnow
 from bot.models import Base
 
-__all__ = ["create_db_engine", "get_engine", "insert_ignore", "session_scope", "utcnow"]
+__all__ = [
+    "create_db_engine",
+    "get_engine",
+    "insert_ignore",
+    "session_scope",
+    "statement_reader",
+    "utcnow",
+]
 
 _engines: dict[tuple[int, str], Engine] = {}
 _lock = threading.Lock()
@@ -72,8 +79,12 @@ def _configure_sqlite(engine: Engine) -> None:
     def _on_begin(conn: Connection) -> None:
         # A deferred transaction that reads and then writes fails at once with "database is locked" when
         # another connection wrote meanwhile; taking the write lock up front makes it wait its turn instead.
-        # Read-only work (reports) opts out with the `readonly` execution option.
-        statement = "BEGIN" if conn.get_execution_options().get("readonly") else "BEGIN IMMEDIATE"
+        # Read-only work (reports) opts out with the `readonly` execution option; single-statement reads
+        # (`statement_reader`) need no transaction at all.
+        options = conn.get_execution_options()
+        if options.get(_STATEMENT_READS):
+            return
+        statement = "BEGIN" if options.get("readonly") else "BEGIN IMMEDIATE"
         # Straight to the driver: every unit of work begins here, and SQLAlchemy's statement machinery
         # (exec_driver_sql) costs more than the BEGIN itself. Errors are wrapped as SQLAlchemy's would be.
         driver = conn.connection.driver_connection
@@ -82,6 +93,23 @@ def _configure_sqlite(engine: Engine) -> None:
             driver.execute(statement)
         except sqlite3.Error as error:
             raise DBAPIError.instance(statement, None, error, sqlite3.Error) from error
+
+
+_STATEMENT_READS = "adoptbot_statement_reads"
+
+
+def statement_reader(engine: Engine) -> Engine:
+    """`engine` for reads that need no transaction around them: each statement sees the database as it
+    is when the statement runs, and nothing is begun or committed around it.
+
+    For the requests Slack waits on (`/adopt help`, menus) that read one or two independent facts. On
+    SQLite this saves the BEGIN and COMMIT, each a call into the library that lets other threads take
+    Python's lock (see benchmarks/ack_latency.py); on PostgreSQL, their round trips (AUTOCOMMIT). Never
+    for writes, nor for reads that must agree with each other: use a session for those.
+    """
+    if is_sqlite(engine):
+        return engine.execution_options(readonly=True, **{_STATEMENT_READS: True})
+    return engine.execution_options(readonly=True, isolation_level="AUTOCOMMIT")
 
 
 def get_engine(url: str) -> Engine:

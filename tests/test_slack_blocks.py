@@ -30,7 +30,7 @@ from bot.slack.blocks.common import (
     select_menu,
 )
 from bot.slack.blocks.home import home_view, profile_section
-from bot.slack.blocks.profile import role_modal, welcome_message
+from bot.slack.blocks.profile import RolePreset, role_button_value, role_modal, role_preset, welcome_message
 from bot.slack.subcommands import Subcommand, help_message, parse
 from bot.slack.text import escape, mention, truncate
 from tests.support.fake_slack import validate_blocks, validate_view
@@ -190,3 +190,11 @@ def test_refusals_name_who_may() -> None:
     )
     with pytest.raises(ValueError):
         refusal_text("everyone", "`/adopt help`")
+
+
+def test_the_role_buttons_value_carries_the_choice_and_anything_else_carries_none() -> None:
+    assert role_preset(role_button_value("sales", 7)) == RolePreset(role="sales", team="7")
+    assert role_preset(role_button_value(None, None)) == RolePreset(role=None, team=None)
+    for value in (None, "", "profile", "{not json", "[1, 2]", '{"role": 5, "team": "7"}', '{"team": true}'):
+        preset = role_preset(value)
+        assert preset is None or preset == RolePreset(role=None, team=None), value

@@ -5,15 +5,19 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import sqlite3
+import time
 from datetime import datetime
 
 from slack_bolt import App
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.db import statement_reader
 from bot.models import OutboxMessage, Person
 from bot.services.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
+from bot.services.profile import TeamMenu
 from bot.slack import outbox, subcommands
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support.fake_slack import FakeSlack
@@ -90,3 +94,44 @@ def test_a_light_subcommand_can_still_write_through_the_session(
 
     payload = wait_for(queued, what="the queued note")
     assert payload is not None and payload["text"] == "change manager: True"
+
+
+def test_the_team_menu_is_read_again_once_older_than_its_max_age(engine: Engine, session: Session) -> None:
+    add_person(session, "U0EMP", team="Sales")
+    now = [100.0]
+    menu = TeamMenu(max_age=30, clock=lambda: now[0])
+    reads: list[int] = []
+
+    def connection() -> Connection:
+        reads.append(1)
+        return session.connection()
+
+    assert [name for _, name in menu.choices(connection)] == ["Sales"]
+    add_person(session, "U0NEW", team="Finance")  # a roster import in another process
+    now[0] += 29
+    assert [name for _, name in menu.choices(connection)] == ["Sales"]
+    assert [name for _, name in menu.choices(connection, fresh=True)] == ["Finance", "Sales"]
+    add_person(session, "U0NEWER", team="Audit")
+    now[0] += 31
+    assert [name for _, name in menu.choices(connection)] == ["Audit", "Finance", "Sales"]
+    assert len(reads) == 3
+
+
+def test_a_light_read_holds_no_transaction_open(engine: Engine, session: Session) -> None:
+    """Each statement of a light scope stands alone: between two of them, nothing is held open."""
+    add_person(session, "U0EMP")
+    session.commit()
+    with statement_reader(engine).connect() as light:
+        assert acting_principal(light, "U0EMP").known
+        if engine.dialect.name == "sqlite":
+            # An open read transaction would pin the WAL: a TRUNCATE checkpoint could not finish.
+            other = sqlite3.connect(str(engine.url.database), isolation_level=None)
+            try:
+                busy, _, _ = other.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            finally:
+                other.close()
+            assert busy == 0
+        else:
+            # In a transaction, now() stays at its start; on its own, each statement has its own now().
+            time.sleep(0.01)
+            assert light.execute(text("SELECT now() = statement_timestamp()")).scalar_one() is True

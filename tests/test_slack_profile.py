@@ -166,16 +166,62 @@ def test_app_home_for_someone_new_asks_them_to_pick_role_and_team(
     assert len(fake_slack.calls_to("views.publish")) == 1  # the Messages tab publishes nothing
 
 
-def test_the_home_button_opens_the_role_modal(
+def test_the_home_button_opens_the_modal_preset_to_what_the_home_shows(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
-    add_person(session, "U0EMP")
+    add_person(session, "U0EMP", team="Sales EMEA", role="sales")
+    add_person(session, "U0OTHER", team="Platform", role="engineering")
+    with SlackAppServer(slack_settings, engine) as server:
+        server.event({"type": "app_home_opened", "user": "U0EMP", "channel": "D0EMP", "tab": "home"})
+        home = wait_for(lambda: fake_slack.home_views.get("U0EMP"), what="the Home tab")
+        button = next(
+            e
+            for b in home["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == ids.OPEN_ROLE_MODAL
+        )
+        click = signing.block_actions_payload(
+            "U0EMP", ids.OPEN_ROLE_MODAL, button["value"], view=home, block_id="home.profile"
+        )
+        status, _ = server.interact(click)
+        view = _opened_modal(fake_slack)
+    assert status == 200
+    assert view["callback_id"] == ids.ROLE_MODAL
+    assert _block(view, ids.ROLE_BLOCK)["element"]["initial_option"]["value"] == "sales"
+    team_menu = _block(view, ids.TEAM_BLOCK)["element"]
+    assert [o["text"]["text"] for o in team_menu["options"]] == ["Platform", "Sales EMEA"]
+    assert team_menu["initial_option"]["text"]["text"] == "Sales EMEA"
+
+
+def test_a_button_that_carries_no_choice_presets_the_modal_from_the_database(
+    slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
+) -> None:
+    """The welcome DM's button, or a Home published before buttons carried the choice."""
+    add_person(session, "U0EMP", team="Support", role="support")
     with SlackAppServer(slack_settings, engine) as server:
         home = {"id": "V0HOME", "type": "home", "blocks": []}
         status, _ = server.interact(signing.block_actions_payload("U0EMP", ids.OPEN_ROLE_MODAL, view=home))
         view = _opened_modal(fake_slack)
     assert status == 200
-    assert view["callback_id"] == ids.ROLE_MODAL
+    assert _block(view, ids.ROLE_BLOCK)["element"]["initial_option"]["value"] == "support"
+    assert _block(view, ids.TEAM_BLOCK)["element"]["initial_option"]["text"]["text"] == "Support"
+
+
+def test_a_modal_opened_before_the_first_team_shows_the_teams_imported_since(
+    slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
+) -> None:
+    """The team menu is kept for a while (TeamMenu); the modal that asks again reads the teams afresh."""
+    with SlackAppServer(slack_settings, engine) as server:
+        server.command("role", user_id="U0FIRST")
+        view = _opened_modal(fake_slack)
+        assert all(b.get("block_id") != ids.TEAM_BLOCK for b in view["blocks"])
+        add_person(session, "U0OTHER", team="Finance", role="finance")  # a roster import, meanwhile
+        status, answer = _submit(server, "U0FIRST", "hr", None, view["blocks"])
+    assert status == 200 and answer["response_action"] == "update"
+    team_menu = _block(answer["view"], ids.TEAM_BLOCK)["element"]
+    assert [o["text"]["text"] for o in team_menu["options"]] == ["Finance"]
+    assert _person(engine, "U0FIRST") is None  # nothing saved until the team is picked
 
 
 def test_more_teams_than_a_menu_holds_are_searched_as_you_type(

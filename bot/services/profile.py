@@ -14,7 +14,8 @@ Slack-free: plain functions of a session and arguments. The rules:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import time
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, cast
@@ -60,6 +61,7 @@ class ProfileSummary:
     timezone: str
     timezone_source: Literal["roster", "slack", "organisation"]
     nudges: str  # one line: when nudges come, or why they do not
+    team_id: int | None = None
 
     @property
     def complete(self) -> bool:
@@ -80,6 +82,37 @@ def team_choices(session: Session | Connection) -> list[tuple[str, str]]:
     """(team id as text, team name) for every team, by name: the choices of the team menu."""
     teams = session.execute(_TEAM_CHOICES).all()
     return sorted(((str(id_), name) for id_, name in teams), key=lambda c: c[1].casefold())
+
+
+# How old the team menu of a role modal may be. Teams come from `adoptbot roster import` (another process,
+# often another machine), a few times a year; a modal opens on every click of "Pick my role and team".
+TEAM_MENU_MAX_AGE = 30.0  # seconds
+
+
+class TeamMenu:
+    """The team menu's choices, read from the database at most once every `max_age` seconds per process.
+
+    A team imported a moment ago shows in menus within `max_age`; a modal that still offers a team since
+    removed gets an inline error on submit (`set_role_and_team` checks the database), never a wrong save.
+    Thread-safe: the choices are replaced whole, and two threads that find them old both read once.
+    """
+
+    def __init__(self, max_age: float = TEAM_MENU_MAX_AGE, clock: Callable[[], float] = time.monotonic):
+        self.max_age = max_age
+        self._clock = clock
+        self._cached: tuple[float, tuple[tuple[str, str], ...]] | None = None
+
+    def choices(
+        self, connection: Callable[[], Session | Connection], *, fresh: bool = False
+    ) -> Sequence[tuple[str, str]]:
+        """The choices, read through `connection()` when they are older than `max_age` (or `fresh`)."""
+        now = self._clock()
+        cached = self._cached
+        if not fresh and cached is not None and now - cached[0] < self.max_age:
+            return cached[1]
+        choices = tuple(team_choices(connection()))
+        self._cached = (now, choices)
+        return choices
 
 
 def role_choices(library: Library) -> list[tuple[str, str]]:
@@ -209,4 +242,5 @@ def profile_summary(
         timezone=person.effective_timezone(settings.timezone),
         timezone_source=source,
         nudges=nudge_status(person, settings, now=now),
+        team_id=person.team.id if person.team is not None else None,
     )

@@ -34,10 +34,11 @@ the database's write lock up front (see bot.db), which readers should not queue 
 Light listeners: `listener_scope(context, readonly=True, person=False)` for a listener that needs no
 `Person` object, only who is acting (`scope.can(...)`, `scope.principal`: role, team, rights) and a few
 Core reads (`scope.connection`). Such a scope loads no ORM object and opens no ORM session: one pooled
-connection, one light query (`bot.services.permissions.acting_principal`). `/adopt help` and the role
-modal's buttons are answered this way, in less than half the CPU of a full scope. `scope.session` and
+connection, opened on first use, whose statements run without a transaction around them
+(`bot.db.statement_reader`), and one light query (`bot.services.permissions.acting_principal`) when
+rights are asked. `/adopt help` and the role modal's buttons are answered this way. `scope.session` and
 `scope.person` still work in a light scope (the session is opened, and the person loaded, on first use;
-the light connection's read transaction is finished first).
+the light connection is handed back first).
 """
 
 from __future__ import annotations
@@ -45,7 +46,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import cached_property
 from typing import TYPE_CHECKING, Any
 from weakref import WeakKeyDictionary
@@ -58,9 +59,10 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
-from bot.db import insert_ignore, session_factory, session_scope
+from bot.db import insert_ignore, session_factory, session_scope, statement_reader
 from bot.models import Person, ProcessedEvent
 from bot.services.permissions import Principal, acting_person, acting_principal
+from bot.services.profile import TeamMenu
 
 if TYPE_CHECKING:
     from bot.slack.listeners.home import HomeSections
@@ -82,11 +84,13 @@ class Runtime:
     library: Library
     subcommands: Registry
     home_sections: HomeSections
+    team_menu: TeamMenu = field(default_factory=TeamMenu)
 
     @cached_property
     def reader(self) -> Engine:
-        """The engine for read-only transactions (on SQLite: no write lock), built once."""
-        return self.engine.execution_options(readonly=True)
+        """The engine for light scopes' reads: one statement at a time, no transaction around them
+        (`bot.db.statement_reader`), built once."""
+        return statement_reader(self.engine)
 
     def session(self, *, readonly: bool = False) -> Session:
         return session_factory(self.engine, readonly=readonly)()
@@ -156,7 +160,7 @@ class Scope:
     def session(self) -> Session:
         """The scope's ORM session (opened on first use; committed when the scope ends)."""
         if self._session is None:
-            if self._connection is not None:  # it only read: end its transaction, the session takes over
+            if self._connection is not None:  # it only read: hand it back, the session takes over
                 connection, self._connection = self._connection, None
                 try:
                     connection.commit()
@@ -168,7 +172,7 @@ class Scope:
     @property
     def connection(self) -> Connection:
         """A connection for Core reads: the session's once it is open, else a light one of the scope's own
-        (read-only: no write lock on SQLite). Writes go through `session`."""
+        (each statement on its own, no transaction, no write lock). Writes go through `session`."""
         if self._session is not None:
             return self._session.connection()
         if self._connection is None:

@@ -26,6 +26,7 @@ from bot.slack.blocks.common import (
     header,
     section,
 )
+from bot.slack.blocks.profile import role_button_value
 from bot.slack.text import escape
 
 _TZ_SOURCE = {
@@ -56,7 +57,10 @@ def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
     )
     label = "Change role or team" if summary.complete else "Pick my role and team"
     style = None if summary.complete else "primary"
-    blocks.append(actions(button(label, ids.OPEN_ROLE_MODAL, style=style), block_id="home.profile"))
+    value = role_button_value(summary.role_id, summary.team_id)
+    blocks.append(
+        actions(button(label, ids.OPEN_ROLE_MODAL, value=value, style=style), block_id="home.profile")
+    )
     blocks.append(context(f"Type `{command} help` in any channel to see everything I can do."))
     return blocks
 

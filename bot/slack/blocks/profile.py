@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from bot.slack import ids
@@ -19,6 +21,38 @@ from bot.slack.blocks.common import (
 from bot.slack.text import escape
 
 ROLE_MODAL_TITLE = "Your role and team"
+
+
+@dataclass(frozen=True)
+class RolePreset:
+    """What the role modal preselects: a role ID and a team ID (as text), either possibly None."""
+
+    role: str | None
+    team: str | None
+
+
+def role_button_value(role_id: str | None, team_id: int | None) -> str:
+    """The value of App Home's "Change role or team" button: the choice the Home shows, so the click can
+    open the modal preset to it without reading the database while Slack's trigger_id ticks."""
+    return json.dumps({"role": role_id, "team": team_id}, separators=(",", ":"))
+
+
+def role_preset(value: object) -> RolePreset | None:
+    """The preset a clicked button carries (`role_button_value`), or None when it carries none (the
+    welcome DM's button, a Home published by an earlier version) or something else."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return None
+    try:
+        carried = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(carried, dict):
+        return None
+    role, team = carried.get("role"), carried.get("team")
+    return RolePreset(
+        role=role if isinstance(role, str) and role else None,
+        team=str(team) if isinstance(team, int) and not isinstance(team, bool) else None,
+    )
 
 
 def role_modal(

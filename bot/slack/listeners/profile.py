@@ -13,7 +13,7 @@ from bot.services.profile import ProfileError, role_choices, set_role_and_team, 
 from bot.services.slack_sync import apply_slack_user
 from bot.slack import ids, subcommands
 from bot.slack.blocks.common import matching_options
-from bot.slack.blocks.profile import role_modal
+from bot.slack.blocks.profile import RolePreset, role_modal, role_preset
 from bot.slack.listeners import home
 from bot.slack.middleware import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
@@ -23,15 +23,20 @@ log = logging.getLogger(__name__)
 _FIELD_BLOCKS = {"role": ids.ROLE_BLOCK, "team": ids.TEAM_BLOCK}
 
 
-def _modal_for(scope: Scope) -> dict[str, Any]:
-    """The role modal, preset to the acting person's present choice. Works in a light scope: the role and
-    team come from `scope.principal`, the teams from a Core read."""
-    me = scope.principal
+def _modal_for(
+    scope: Scope, preset: RolePreset | None = None, *, fresh_teams: bool = False
+) -> dict[str, Any]:
+    """The role modal, preset to `preset` (what the clicked button carries) or else to the acting person's
+    present choice (`scope.principal`, one light read). The team menu comes from the app's `TeamMenu`
+    (read again with `fresh_teams`): with a preset, opening the modal reads nothing from the database."""
+    if preset is None:
+        me = scope.principal
+        preset = RolePreset(role=me.role, team=str(me.team_id) if me.team_id is not None else None)
     return role_modal(
         roles=role_choices(scope.library),
-        teams=team_choices(scope.connection),
-        current_role=me.role,
-        current_team=str(me.team_id) if me.team_id is not None else None,
+        teams=scope.runtime.team_menu.choices(lambda: scope.connection, fresh=fresh_teams),
+        current_role=preset.role,
+        current_team=preset.team,
     )
 
 
@@ -43,8 +48,9 @@ def open_from_command(inv: Invocation) -> None:
 
 def on_open_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     ack()
+    action = (body.get("actions") or [{}])[0]
     with listener_scope(context, readonly=True, person=False) as scope:
-        view = _modal_for(scope)
+        view = _modal_for(scope, role_preset(action.get("value")))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 
@@ -84,7 +90,7 @@ def on_submit(
             ):
                 answer = {"response_action": "errors", "errors": {block_id: str(error)}}
             else:  # the modal predates the first team: show it again, now with the team menu
-                answer = {"response_action": "update", "view": _modal_for(scope)}
+                answer = {"response_action": "update", "view": _modal_for(scope, fresh_teams=True)}
         else:
             scope.person = person
             needs_slack_profile = person.slack_timezone is None

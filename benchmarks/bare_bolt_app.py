@@ -26,7 +26,14 @@ from slack_bolt import Ack, App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
 from slack_sdk import WebClient
 
-from bot.server import DEFAULT_THREADS, DEFAULT_WORKERS, HttpOptions, gunicorn_config, run_gunicorn
+from bot.server import (
+    DEFAULT_THREADS,
+    DEFAULT_WORKERS,
+    LISTENER_THREADS_PER_THREAD,
+    HttpOptions,
+    gunicorn_config,
+    run_gunicorn,
+)
 
 COMMAND = "/adopt"
 ACTION_ID = "profile.open_role_modal"  # the button the benchmark clicks
@@ -46,7 +53,7 @@ def build_bare_app(threads: int, *, open_modal: bool = False) -> SlackRequestHan
         client=WebClient(token=os.environ["SLACK_BOT_TOKEN"], base_url=os.environ["SLACK_API_URL"]),
         signing_secret=os.environ["SLACK_SIGNING_SECRET"],
         token_verification_enabled=False,
-        listener_executor=ThreadPoolExecutor(max_workers=threads * 2),
+        listener_executor=ThreadPoolExecutor(max_workers=threads * LISTENER_THREADS_PER_THREAD),
     )
 
     @app.command(COMMAND)

@@ -85,6 +85,12 @@ HEALTH_PATH = "/healthz"
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kilobytes; refuse anything absurd before reading it
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 8
+# Bolt's listener pool, per server thread. Each request waiting for its ack holds a pool thread, and post-ack
+# work (views.open and other Web API calls) holds one after the ack. With 2, a burst of button clicks
+# filled the pool with post-ack work and new acks queued behind it (the ack's p99 rose to 2-4x its p50 in
+# benchmarks/ack_latency.py, on Adoptbot and on the bare Bolt app alike); with 4, up to three requests'
+# post-ack work per server thread runs before any ack waits for a thread.
+LISTENER_THREADS_PER_THREAD = 4
 GRACEFUL_SECONDS = 25  # PaaS platforms (Heroku, Render, Fly) kill 30 s after SIGTERM
 LEADERSHIP_RETRY_SECONDS = 2.0
 
@@ -366,7 +372,11 @@ def serve_http(
     def factory() -> WsgiApp:
         engine = get_engine(db_url)
         bolt_app = build_app(
-            settings, engine, library, listener_threads=options.threads * 2, verify_token=False
+            settings,
+            engine,
+            library,
+            listener_threads=options.threads * LISTENER_THREADS_PER_THREAD,
+            verify_token=False,
         )
         return WsgiApp(bolt_app, engine)
 

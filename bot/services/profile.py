@@ -94,7 +94,7 @@ class TeamMenu:
 
     A team imported a moment ago shows in menus within `max_age`; a modal that still offers a team since
     removed gets an inline error on submit (`set_role_and_team` checks the database), never a wrong save.
-    Thread-safe: the choices are replaced whole, and two threads that find them old both read once.
+    Thread-safe: the choices are replaced whole; two threads that find them old at once each read them.
     """
 
     def __init__(self, max_age: float = TEAM_MENU_MAX_AGE, clock: Callable[[], float] = time.monotonic):

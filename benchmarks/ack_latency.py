@@ -53,12 +53,13 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
+from bot.slack import ids  # noqa: E402
 from tests.support import signing  # noqa: E402
 
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 USER = "U0BENCH"
-BUTTON = "profile.open_role_modal"  # App Home's "Change role or team"
+BUTTON = ids.OPEN_ROLE_MODAL  # App Home's "Change role or team"
 
 
 @dataclass(frozen=True)

@@ -34,9 +34,10 @@ from bot.server import (
     gunicorn_config,
     run_gunicorn,
 )
+from bot.slack import ids
 
 COMMAND = "/adopt"
-ACTION_ID = "profile.open_role_modal"  # the button the benchmark clicks
+ACTION_ID = ids.OPEN_ROLE_MODAL  # the button the benchmark clicks
 
 
 def _prebuilt_modal() -> dict[str, Any]:

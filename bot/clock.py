@@ -1,12 +1,57 @@
-"""Time helpers. Every timestamp in the database is naive UTC, the same on SQLite and PostgreSQL."""
+"""Time, in one place. Every timestamp the product writes comes from `utcnow()`.
+
+Timestamps in the database are naive UTC, the same on SQLite and PostgreSQL. Tests (and `adoptbot tick
+--now`) set the clock with `set_now()`/`frozen_at()`; nothing else in the product reads the wall clock.
+The clock is process-wide on purpose: a test's server threads see the same time as the test.
+"""
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime, timedelta
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, date, datetime, timedelta, tzinfo
+
+_frozen: datetime | None = None
 
 
 def utcnow() -> datetime:
+    """Now, as naive UTC: the frozen moment when one is set, else the wall clock."""
+    if _frozen is not None:
+        return _frozen
     return datetime.now(UTC).replace(tzinfo=None)
+
+
+def local_today(tz: tzinfo) -> date:
+    """Today's date in `tz`, by this clock."""
+    return utcnow().replace(tzinfo=UTC).astimezone(tz).date()
+
+
+def set_now(moment: datetime | None) -> None:
+    """Freeze the clock at `moment` (aware, or naive UTC); None lets it follow the wall clock again."""
+    global _frozen
+    _frozen = None if moment is None else to_naive_utc(moment)
+
+
+def advance(delta: timedelta) -> datetime:
+    """Move a frozen clock forward by `delta` (freezing it at the wall clock first); returns the new now."""
+    set_now(utcnow() + delta)
+    return utcnow()
+
+
+def is_frozen() -> bool:
+    return _frozen is not None
+
+
+@contextmanager
+def frozen_at(moment: datetime) -> Iterator[datetime]:
+    """Freeze the clock at `moment` for the `with` block, then put back what was there."""
+    global _frozen
+    before = _frozen
+    set_now(moment)
+    try:
+        yield utcnow()
+    finally:
+        _frozen = before
 
 
 def to_naive_utc(moment: datetime) -> datetime:

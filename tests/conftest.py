@@ -13,6 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.config import normalise_database_url
 from bot.db import create_db_engine, dispose_engines
 from bot.migrate import upgrade
@@ -35,6 +36,14 @@ def _clean_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path)
+
+
+@pytest.fixture(autouse=True)
+def _wall_clock() -> Iterator[None]:
+    """Every test starts on the wall clock and leaves it there, whatever it froze."""
+    clock.set_now(None)
+    yield
+    clock.set_now(None)
 
 
 @pytest.fixture(scope="session")

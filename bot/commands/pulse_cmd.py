@@ -61,7 +61,7 @@ def show_status(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
     from bot.services.pulses import local_date_label, run_status
 
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         status = run_status(session, library=ctx.library, now=utcnow())
     if status is None:
         print("No pulse run yet; start one with `adoptbot pulse start`.")

@@ -17,7 +17,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.db import create_db_engine, session_scope
 from bot.migrate import alembic_config, upgrade
-from bot.models import Deactivation, Person, TeamLead
+from bot.models import Deactivation, OutboxMessage, Person, TeamLead
 from bot.services import digest_delivery
 from bot.slack import ids
 from tests.support import signing
@@ -51,6 +51,11 @@ def boss(engine: Engine) -> tuple[bool, bool, bool, list[int], str | None]:
         person = session.scalars(select(Person).where(Person.slack_user_id == "U0BOSS")).one()
         leads = list(session.scalars(select(TeamLead.team_id).where(TeamLead.person_id == person.id)))
         return person.is_active, person.is_change_manager, person.leads_all, leads, person.deactivated_by
+
+
+def person_of(engine: Engine, user_id: str) -> Person | None:
+    with Session(engine) as session:
+        return session.scalars(select(Person).where(Person.slack_user_id == user_id)).first()
 
 
 def role_submission(user_id: str, role: str, team_id: int | None) -> dict[str, Any]:
@@ -137,6 +142,33 @@ def test_slack_deactivation_takes_the_rights_and_the_role_modal_does_not_undo_it
     assert boss(engine) == (False, False, False, [], Deactivation.SLACK)
     assert (status, answer["errors"]) == (200, {ids.ROLE_BLOCK: NOT_ON_ROSTER})
     assert broadcast[1]["text"].startswith("Sorry, `/adopt broadcast` is only for change managers")
+    capsys.readouterr()
+
+
+def test_someone_the_roster_removed_who_joins_slack_is_linked_but_not_welcomed(
+    slack_settings: Settings,
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    with_kim = (
+        ROSTER.replace("change_manager\n", "change_manager,email\n", 1)
+        + ",Kim,Sales,sales,,false,kim@example.com\n"
+    )
+    import_csv(tmp_path, db_url, with_kim)
+    import_csv(tmp_path, db_url, ROSTER, "--prune")  # Kim leaves before ever joining Slack
+    user = {"id": "U0KIM", "name": "kim", "deleted": False, "profile": {"email": "kim@example.com"}}
+    with SlackAppServer(slack_settings, engine) as server:
+        server.event({"type": "team_join", "user": user})
+        wait_for(lambda: person_of(engine, "U0KIM") is not None, what="the link by email")
+        status, answer = server.command("role", user_id="U0KIM")
+    kim = person_of(engine, "U0KIM")
+    assert kim is not None and (kim.is_active, kim.deactivated_by) == (False, Deactivation.ROSTER)
+    assert (status, answer) == (200, {"text": NOT_ON_ROSTER})
+    with Session(engine) as session:
+        assert session.scalars(select(OutboxMessage.key)).all() == []  # no welcome DM
     capsys.readouterr()
 
 

@@ -134,3 +134,24 @@ def test_someone_moved_after_the_invitation_counts_in_the_team_they_were_invited
     tiny, alpha = metrics_row(engine, s, "Tiny"), metrics_row(engine, s, "Alpha")
     assert (tiny["invited"], tiny["respondents"]) == (3, 3)
     assert (alpha["invited"], alpha["respondents"]) == (3, 0)
+
+
+def test_a_change_manager_who_picks_their_own_team_is_invited_with_it(
+    slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
+) -> None:
+    """ADOPTBOT_ADMINS need no roster row; a change manager's choice of team is an administrator's."""
+    s = dataclasses.replace(slack_settings, secret="test-secret", admins=frozenset({"U0ADMIN"}))
+    add_person(session, "U0TINY", team="Tiny", role="legal")
+    tiny = team_id(session, "Tiny")
+    with SlackAppServer(s, engine) as server:
+        admin = submit_role(server, "U0ADMIN", "hr", tiny)
+        employee = submit_role(server, "U0EMPLOYEE", "sales", tiny)
+    assert admin == employee == (200, {})
+    assert person(engine, "U0ADMIN").team_source == TeamSource.CHANGE_MANAGER
+    assert person(engine, "U0EMPLOYEE").team_source == TeamSource.SELF
+    open_run(engine, s)
+    with Session(engine) as check:
+        invited = check.scalars(
+            select(Person.slack_user_id).join(PulseInvitation, PulseInvitation.person_id == Person.id)
+        ).all()
+    assert sorted(invited) == ["U0ADMIN", "U0TINY"]

@@ -192,7 +192,8 @@ def welcome_member(
     """Record a newcomer from a Slack `team_join` user object; None for bots and deactivated accounts.
 
     A person the roster already knows by email is linked to their Slack ID (and keeps team and role);
-    anybody else is added inactive until they pick a role and team.
+    anybody else is added inactive until they pick a role and team. None too for someone the roster
+    deactivated: linked, but not welcomed nor invited to set anything up.
     """
     if not is_human(user) or not user.get("id") or user.get("deleted"):
         return None
@@ -204,7 +205,7 @@ def welcome_member(
         session.add(person)
         session.flush()
         apply_slack_user(session, user, now=now)  # now that the row exists: time zone, name, email, away
-    if person.erased_at is not None:
+    if person.erased_at is not None or (not person.is_active and person.deactivated_by is not None):
         return None
     session.flush()
     return person

@@ -76,6 +76,10 @@ def test_prune_takes_rights_and_leads_and_a_new_import_gives_what_the_file_says(
     import_csv(tmp_path, db_url, WITHOUT_BOSS, "--prune")  # 1 of 5: within the quarter
 
     assert boss(engine) == (False, False, False, [], Deactivation.ROSTER)
+    capsys.readouterr()
+    assert main(["roster", "list", "--all", "--db", db_url]) == 0
+    listed = next(line for line in capsys.readouterr().out.splitlines() if "Bo Sterling" in line)
+    assert listed.rstrip().endswith("deactivated by the roster") and "change manager" not in listed
     with Session(engine) as session:
         leaders = digest_delivery.leaders(session, Settings())
         assert all(leader.slack_user_id != "U0BOSS" for leader in leaders)

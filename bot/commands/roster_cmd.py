@@ -177,9 +177,9 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     rows = []
     for p in people:
-        flags = [
-            flag for flag, on in (("change manager", p.change_manager), ("inactive", not p.active)) if on
-        ]
+        flags = ["change manager"] if p.change_manager else []
+        if p.status:
+            flags.append(p.status)
         if p.away_until:
             flags.append(f"away until {p.away_until:%Y-%m-%d}")
         tz = p.timezone or (f"{p.slack_timezone} (Slack)" if p.slack_timezone else "-")

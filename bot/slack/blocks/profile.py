@@ -34,9 +34,9 @@ class RolePreset:
 
 
 def role_button_value(role_id: str | None, team_id: int | None, *, team_locked: bool = False) -> str:
-    """The value of App Home's "Change role or team" button: the choice the Home shows, so the click can
-    open the modal preset to it without reading the database while Slack's trigger_id ticks. (A stale
-    value cannot move anyone: saving checks the database.)"""
+    """The value of App Home's role button: the choice the Home shows, so the click can open the modal
+    preset to it without reading the database while Slack's trigger_id ticks. (A stale value cannot move
+    anyone: saving checks the database.)"""
     value: dict[str, object] = {"role": role_id, "team": team_id}
     if team_locked:
         value["locked"] = True
@@ -126,8 +126,12 @@ def welcome_message(*, command: str, role_name: str | None, team_name: str | Non
     )
     if role_name and team_name:
         text = f"Welcome! You're set up as {role_name} in {team_name}."
-        setup = f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Not right? Change it here."
-        label, style = "Change role or team", None
+        # Known at joining means the roster set them up: the team is the roster's, the role theirs to pick.
+        setup = (
+            f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Another role fits you better? "
+            "Change it here; your team comes from the roster."
+        )
+        label, style = "Change role", None
     else:
         text = "Welcome! Pick your role and team so my tips fit your work."
         setup = "Pick your role and team, so the tips fit your work. It takes ten seconds."

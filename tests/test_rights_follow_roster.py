@@ -149,6 +149,35 @@ def test_slack_deactivation_takes_the_rights_and_the_role_modal_does_not_undo_it
     capsys.readouterr()
 
 
+def test_roster_sync_takes_the_rights_of_deleted_users_and_nobody_it_deactivated_sets_up_again(
+    slack_settings: Settings,
+    db_url: str,
+    engine: Engine,
+    tmp_path: Path,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import_csv(tmp_path, db_url, ROSTER)
+    with SlackAppServer(slack_settings, engine) as server:
+        server.event({"type": "team_join", "user": {"id": "U0NEWBIE", "name": "newbie", "profile": {}}})
+        wait_for(lambda: person_of(engine, "U0NEWBIE") is not None, what="the newcomer's record")
+        fake_slack.add_user("U0BOSS", deleted=True)
+        fake_slack.add_user("U0NEWBIE", deleted=True)
+        monkeypatch.setenv("SLACK_BOT_TOKEN", slack_settings.slack_bot_token or "")
+        monkeypatch.setenv("SLACK_API_URL", fake_slack.url)
+        assert main(["roster", "sync", "--db", db_url]) == 0
+        with Session(engine) as session:
+            sales = session.scalars(select(Person.team_id).where(Person.slack_user_id == "U0ANA")).one()
+        # Slack lets them back in; setting up again would be the way back without the roster.
+        refused = [server.interact(role_submission(u, "sales", sales)) for u in ("U0BOSS", "U0NEWBIE")]
+    assert boss(engine) == (False, False, False, [], Deactivation.SLACK)
+    newbie = person_of(engine, "U0NEWBIE")
+    assert newbie is not None and (newbie.is_active, newbie.team_id) == (False, None)
+    assert refused == [(200, {"response_action": "errors", "errors": {ids.ROLE_BLOCK: NOT_ON_ROSTER}})] * 2
+    capsys.readouterr()
+
+
 def test_someone_the_roster_removed_who_joins_slack_is_linked_but_not_welcomed(
     slack_settings: Settings,
     db_url: str,

@@ -159,6 +159,8 @@ def _apply(
             person.deactivated_by = Deactivation.SLACK
             person.led_teams = []
             changes.append("deactivated")
+        elif person.deactivated_by is None:
+            person.deactivated_by = Deactivation.SLACK  # a newcomer still setting up: that ends here too
         return changes
     tz = user.get("tz")
     if tz and tz != person.slack_timezone and is_timezone(str(tz)):

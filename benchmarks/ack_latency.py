@@ -18,7 +18,7 @@ What it does, all on loopback:
    requests signed exactly like Slack's from C client threads, each on its own keep-alive connection
    (http.client), and times each request from sending to the complete answer:
    - `/adopt help`: the product reads who is asking, checks what they may use and answers with the help;
-   - a button click (block_actions on App Home's "Change role or team", with the button's value and the
+   - a button click (block_actions on App Home's "Change role", with the button's value and the
      Home view as Slack sends them): the product acks, then opens the role modal (preset to what the
      Home shows, with the teams' menu) with views.open on the fake Slack, after the ack;
    each kind is measured saturated (clients send back to back: capacity) and paced (an open loop at
@@ -59,7 +59,7 @@ from tests.support import signing  # noqa: E402
 SECRET = "bench-signing-secret"
 TOKEN = "xoxb-bench"
 USER = "U0BENCH"
-BUTTON = ids.OPEN_ROLE_MODAL  # App Home's "Change role or team"
+BUTTON = ids.OPEN_ROLE_MODAL  # App Home's "Change role" (the roster set the team)
 
 
 @dataclass(frozen=True)
@@ -123,7 +123,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 def _seed(db_url: str) -> list[dict[str, Any]]:
     """One person with a team and a role; the profile section of their App Home, as Adoptbot renders it
-    (its "Change role or team" button is the one the benchmark clicks)."""
+    (its "Change role" button is the one the benchmark clicks)."""
     from bot.config import load_settings
     from bot.content import load_library
     from bot.db import create_db_engine, session_scope

@@ -39,12 +39,28 @@ class Context:
         """The database, brought up to the newest schema first (safe on several machines at once)."""
         if self._engine is None:
             from bot.db import get_engine
-            from bot.migrate import upgrade
+            from bot.migrate import refuse_foreign_file, sqlite_path, upgrade
 
+            path = sqlite_path(self.db_url)
+            if path is not None:
+                refuse_foreign_file(path)
             engine = get_engine(self.db_url)
             if migrate:
                 upgrade(engine)
             self._engine = engine
+        return self._engine
+
+    def existing_engine(self) -> Engine:
+        """The database as it is, for commands that only read: never created, never migrated.
+
+        UsageError (exit 2) when there is no Adoptbot database at `db_url` or its schema is not the newest.
+        """
+        if self._engine is None:
+            from bot.db import get_engine
+            from bot.migrate import require_current_schema
+
+            require_current_schema(self.db_url, lambda: get_engine(self.db_url))
+            self._engine = get_engine(self.db_url)
         return self._engine
 
     @cached_property

@@ -48,6 +48,8 @@ _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ID_MAX = 80  # nudge, survey and question ids are stored in String(80) columns
 _ROLE_ID_MAX = 64  # Person.role is String(64)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
+# An unencrypted link in text people click: refused, as in `link`.
+_PLAIN_HTTP = re.compile(r"\bhttp://[^\s<>|]*", re.IGNORECASE)
 # What Slack reads inside <...> in mrkdwn: links, mailto, channel/user/group mentions, dates.
 _SLACK_ANGLE = re.compile(r"<(?:https?://|mailto:|#C|@[UW]|!subteam\^|!date\^)[^<>\s|]+(?:\|[^<>]*)?>")
 
@@ -256,6 +258,8 @@ class _Table:
     def mrkdwn(self, key: str, *, required: bool, limit: int, why: str = "") -> str | None:
         value = self.text(key, required=required, limit=limit, why=why)
         if value is not None:
+            if plain := _PLAIN_HTTP.search(value):
+                self.problem(f"{key}: links must use https://, not http:// (near '{plain.group()[:40]}')")
             for match in re.finditer("<", value):
                 if not _SLACK_ANGLE.match(value, match.start()):
                     near = value[match.start() : match.start() + 20].split("\n")[0]
@@ -463,8 +467,10 @@ class _Reader:
         if link is None:
             return None
         parts = urlsplit(link)
-        if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s<>|]", link):
-            table.problem(f"link must be a web address starting with https:// or http://, not '{link}'")
+        if parts.scheme == "http":
+            table.problem(f"link must use https://, not http:// (it would be read unencrypted): '{link}'")
+        elif parts.scheme != "https" or not parts.netloc or re.search(r"[\s<>|]", link):
+            table.problem(f"link must be a web address starting with https://, not '{link}'")
         elif len(link) > URL_MAX:
             table.problem(f"link is {len(link)} characters; Slack allows at most {URL_MAX:,}")
         return link

@@ -8,6 +8,7 @@ Pulse answers are deliberately not linked to people (see PulseResponse).
 from __future__ import annotations
 
 from datetime import date, datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -52,6 +53,22 @@ class Team(Base):
     members: Mapped[list[Person]] = relationship(back_populates="team")
 
 
+class TeamSource(StrEnum):
+    """Who put a person in their team. Survey invitations go only to people whose team an administrator
+    decided, so nobody can join a small team to work out a colleague's answer from its figures."""
+
+    ROSTER = "roster"  # `adoptbot roster import` (and every row written before self-service could be told)
+    CHANGE_MANAGER = "change_manager"  # a change manager picked their own team in Slack
+    SELF = "self"  # the person picked it in the role modal: the roster gave them none
+
+
+class Deactivation(StrEnum):
+    """Who deactivated a person. Only the roster brings such a person back, never their own clicks."""
+
+    ROSTER = "roster"  # `roster import --prune` left them out
+    SLACK = "slack"  # Slack says the account was deactivated or deleted
+
+
 class Person(Base):
     __tablename__ = "people"
     __table_args__ = (Index("ix_people_active_team", "is_active", "team_id"),)
@@ -65,6 +82,10 @@ class Person(Base):
     timezone: Mapped[str | None] = mapped_column(String(64))  # from the roster: wins over Slack's
     slack_timezone: Mapped[str | None] = mapped_column(String(64), index=True)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # A TeamSource; says who set `team_id` (meaningless while it is None).
+    team_source: Mapped[str] = mapped_column(String(16), default=TeamSource.ROSTER, server_default="roster")
+    # A Deactivation, or None for someone never deactivated (a newcomer is inactive until set up).
+    deactivated_by: Mapped[str | None] = mapped_column(String(16))
     is_change_manager: Mapped[bool] = mapped_column(Boolean, default=False)
     leads_all: Mapped[bool] = mapped_column(Boolean, default=False)  # `leads = *`
     unreachable_reason: Mapped[str | None] = mapped_column(String(64))  # set when Slack refuses DMs

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.models import Person, Team
+from bot.models import Person, Team, TeamSource
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack
@@ -23,6 +23,14 @@ def _opened_modal(fake_slack: FakeSlack) -> dict[str, Any]:
 
 def _block(view: dict[str, Any], block_id: str) -> dict[str, Any]:
     return next(b for b in view["blocks"] if b.get("block_id") == block_id)
+
+
+def _picked_own_team(session: Session, *user_ids: str) -> None:
+    """These people chose their team in the modal (the roster gave them none), so they may change it."""
+    session.execute(
+        update(Person).where(Person.slack_user_id.in_(user_ids)).values(team_source=TeamSource.SELF)
+    )
+    session.commit()
 
 
 def _person(engine: Engine, user_id: str) -> Person | None:
@@ -47,6 +55,7 @@ def test_adopt_role_opens_the_modal_with_the_library_roles_and_the_teams_presele
 ) -> None:
     add_person(session, "U0EMP", team="Sales EMEA", role="sales")
     add_person(session, "U0OTHER", team="Platform", role="engineering")
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         status, answer = server.command("role", user_id="U0EMP")
         view = _opened_modal(fake_slack)
@@ -65,6 +74,7 @@ def test_saving_the_modal_persists_role_and_team_and_refreshes_app_home(
 ) -> None:
     add_person(session, "U0EMP", team="Sales EMEA", role="sales")
     platform = add_person(session, "U0OTHER", team="Platform", role="engineering").team_id
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         server.command("role", user_id="U0EMP")
         view = _opened_modal(fake_slack)
@@ -101,6 +111,7 @@ def test_bad_input_is_answered_inline_and_nothing_is_saved(
 ) -> None:
     add_person(session, "U0EMP", team="Sales EMEA", role="sales")
     blocks = [{"type": "input", "block_id": ids.ROLE_BLOCK}, {"type": "input", "block_id": ids.TEAM_BLOCK}]
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         team_id = str(_person(engine, "U0EMP").team_id)  # type: ignore[union-attr]
         unknown_role = _submit(server, "U0EMP", "astronaut", team_id, blocks)
@@ -140,12 +151,12 @@ def test_app_home_shows_the_profile_and_a_button_to_change_it(
     fields = next(b for b in home["blocks"] if b["type"] == "section" and "fields" in b)["fields"]
     shown = {f["text"].split("\n", 1)[0]: f["text"].split("\n", 1)[1] for f in fields}
     assert shown["*Role*"] == "Sales"
-    assert shown["*Team*"] == "Sales &lt;EMEA&gt; &amp; Co"  # typed by a person: escaped
+    assert shown["*Team*"] == "Sales &lt;EMEA&gt; &amp; Co (from the roster)"  # typed by a person: escaped
     assert shown["*Time zone*"] == "UTC (the organisation's default)"
     assert shown["*Nudges*"].startswith("Up to two a week, on Tue and Thu around 10:00")
     buttons = [e for b in home["blocks"] if b["type"] == "actions" for e in b["elements"]]
     profile_buttons = [b["text"]["text"] for b in buttons if b["action_id"] == ids.OPEN_ROLE_MODAL]
-    assert profile_buttons == ["Change role or team"]
+    assert profile_buttons == ["Change role"]  # the team is the roster's
     assert home["blocks"][0] == {
         "type": "header",
         "text": {"type": "plain_text", "text": "Your profile", "emoji": True},
@@ -171,6 +182,7 @@ def test_the_home_button_opens_the_modal_preset_to_what_the_home_shows(
 ) -> None:
     add_person(session, "U0EMP", team="Sales EMEA", role="sales")
     add_person(session, "U0OTHER", team="Platform", role="engineering")
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         server.event({"type": "app_home_opened", "user": "U0EMP", "channel": "D0EMP", "tab": "home"})
         home = wait_for(lambda: fake_slack.home_views.get("U0EMP"), what="the Home tab")
@@ -199,6 +211,7 @@ def test_a_button_that_carries_no_choice_presets_the_modal_from_the_database(
 ) -> None:
     """The welcome DM's button, or a Home published before buttons carried the choice."""
     add_person(session, "U0EMP", team="Support", role="support")
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         home = {"id": "V0HOME", "type": "home", "blocks": []}
         status, _ = server.interact(signing.block_actions_payload("U0EMP", ids.OPEN_ROLE_MODAL, view=home))
@@ -230,6 +243,7 @@ def test_more_teams_than_a_menu_holds_are_searched_as_you_type(
     session.add_all([Team(name=f"Team {n:03d}") for n in range(120)])
     session.commit()
     add_person(session, "U0EMP", team="Team 007")
+    _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
         server.command("role", user_id="U0EMP")
         menu = _block(_opened_modal(fake_slack), ids.TEAM_BLOCK)["element"]

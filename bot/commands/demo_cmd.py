@@ -49,7 +49,11 @@ def run(args: argparse.Namespace, ctx: Context) -> int:
     if out_dir is not None:
         if out_dir.exists() and not out_dir.is_dir():
             raise UsageError(f"--out {out_dir} is a file, not a folder.")
-        out_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            out_dir.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            reason = error.strerror or error
+            raise UsageError(f"--out {out_dir}: cannot create that folder ({reason}).") from None
 
     began = time.perf_counter()
 

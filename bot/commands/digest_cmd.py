@@ -44,7 +44,7 @@ def digest(args: argparse.Namespace, ctx: Context) -> int:
         return _send(ctx, monday)
     settings = digest_delivery.without_ai(ctx.settings)  # showing in a terminal never calls out
     now = clock.utcnow()
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         people = digest_delivery.leaders(session, settings)
         source = DigestSource(session, settings, ctx.library, week_monday=monday, now=now)
         digests = compose_many(source, [ORGANISATION, *(p.audience for p in people)], ai_narrative=False)

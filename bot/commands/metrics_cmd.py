@@ -35,7 +35,7 @@ def metrics(args: argparse.Namespace, ctx: Context) -> int:
     from bot.services.metrics_format import to_csv, to_json, to_table
 
     monday = week_monday(args.week, ctx.settings)
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         rows = compute_metrics(session, week_monday=monday, settings=ctx.settings, team_names=args.team)
     if args.format == "json":
         sys.stdout.write(to_json(rows) + "\n")

@@ -19,8 +19,9 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "start",
         help="open a pulse run now and invite everyone active",
         description=(
-            "Open a pulse run now and invite everyone active. Invitations reach each person at their local "
-            "nudge hour on a working day (or at once during their working day); the run closes after "
+            "Open a pulse run now and invite everyone active whose team the roster (or a change manager) "
+            "set; people who chose their own team are not asked. Invitations reach each person at their "
+            "local nudge hour on a working day (or at once during their working day); the run closes after "
             "ADOPTBOT_PULSE_CLOSE_DAYS days. Messages go out through `adoptbot serve` or `adoptbot tick`."
         ),
     )
@@ -61,7 +62,7 @@ def show_status(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
     from bot.services.pulses import local_date_label, run_status
 
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         status = run_status(session, library=ctx.library, now=utcnow())
     if status is None:
         print("No pulse run yet; start one with `adoptbot pulse start`.")

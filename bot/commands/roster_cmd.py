@@ -14,6 +14,7 @@ from bot.db import session_scope
 
 if TYPE_CHECKING:
     from bot.cli import Context
+    from bot.services.roster import ImportReport
 
 IMPORT_HELP = """\
 Upsert people from a CSV file with a header row. Columns (extra ones are ignored):
@@ -26,7 +27,10 @@ Upsert people from a CSV file with a header row. Columns (extra ones are ignored
   leads           team names separated by `;` whose digest this person gets; `*` = every team
   change_manager  true/false (also yes/no, 1/0; empty = false)
 All or nothing: any bad row aborts with `line N: reason` for every bad row, and nothing changes.
-People are matched by slack_user_id, else by email; their leads become exactly the file's."""
+People are matched by slack_user_id, else by email; their team, role and leads become exactly the file's.
+--prune deactivates active people the file does not list and takes their rights (change manager, leads);
+it refuses to deactivate more than a quarter of the active people unless --force is given.
+--dry-run shows who would be added, updated and deactivated, and changes nothing."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -45,7 +49,17 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     imp.add_argument("file", metavar="FILE.csv", help="the roster file (UTF-8 CSV; `-` reads standard input)")
-    imp.add_argument("--prune", action="store_true", help="deactivate active people the file does not list")
+    imp.add_argument(
+        "--prune",
+        action="store_true",
+        help="deactivate active people the file does not list; they lose their rights",
+    )
+    imp.add_argument(
+        "--force", action="store_true", help="let --prune deactivate more than a quarter of the active people"
+    )
+    imp.add_argument(
+        "--dry-run", action="store_true", help="show what the import would change, and change nothing"
+    )
     add_db_option(imp)
     imp.set_defaults(handler=import_roster)
 
@@ -93,26 +107,50 @@ def import_roster(args: argparse.Namespace, ctx: Context) -> int:
         parsed = parse_roster(decode_csv_bytes(sys.stdin.buffer.read(), "stdin"), roles, source="stdin")
     else:
         parsed = read_roster(Path(args.file), roles)
+    # A dry run is a read: it neither creates nor migrates the database, and rolls its import back.
+    engine = ctx.existing_engine() if args.dry_run else ctx.engine()
     try:
-        with session_scope(ctx.engine()) as session:
-            report = import_roster(session, parsed, prune=args.prune)
+        with session_scope(engine) as session:
+            try:
+                report = import_roster(session, parsed, prune=args.prune, force=args.force or args.dry_run)
+            finally:
+                if args.dry_run:
+                    session.rollback()
     except RosterError as error:
         if len(error.errors) > 1:
             print(f"{args.file}: {len(error.errors)} bad rows:", file=sys.stderr)
             for line in error.errors:
                 print(f"  {line}", file=sys.stderr)
         raise
+    if args.dry_run:
+        _print_dry_run(report, refused=None if args.force else report.prune_needs_force)
+        return 0
     print(report.summary())
     if report.new_teams:
         print(f"New teams ({len(report.new_teams)}): {', '.join(report.new_teams)}")
     return 0
 
 
+def _print_dry_run(report: ImportReport, *, refused: str | None) -> None:
+    print(f"Dry run, nothing was changed. The import would do: {report.summary()}.")
+    if report.new_teams:
+        print(f"New teams ({len(report.new_teams)}): {', '.join(report.new_teams)}")
+    for sign, names in (
+        ("+", report.added_people),
+        ("~", report.updated_people),
+        ("-", report.deactivated_people),
+    ):
+        for name in sorted(names, key=str.casefold):
+            print(f"  {sign} {name}")
+    if refused is not None:
+        print(f"Without --force the import would stop: {refused}")
+
+
 def list_people(args: argparse.Namespace, ctx: Context) -> int:
     from bot.services.people import list_people, text_table
     from bot.services.roster import ROSTER_COLUMNS
 
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         people = list_people(session, team=args.team, include_inactive=args.all)
     if args.format == "csv":
         writer = csv.writer(sys.stdout, lineterminator="\n")
@@ -139,9 +177,9 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     rows = []
     for p in people:
-        flags = [
-            flag for flag, on in (("change manager", p.change_manager), ("inactive", not p.active)) if on
-        ]
+        flags = ["change manager"] if p.change_manager else []
+        if p.status:
+            flags.append(p.status)
         if p.away_until:
             flags.append(f"away until {p.away_until:%Y-%m-%d}")
         tz = p.timezone or (f"{p.slack_timezone} (Slack)" if p.slack_timezone else "-")
@@ -165,7 +203,7 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
 def list_teams(args: argparse.Namespace, ctx: Context) -> int:
     from bot.services.people import counted, org_wide_leaders, team_overview, text_table
 
-    with session_scope(ctx.engine(), readonly=True) as session:
+    with session_scope(ctx.existing_engine(), readonly=True) as session:
         teams = team_overview(session, default_timezone=ctx.settings.timezone)
         everyone = org_wide_leaders(session)
     if args.format == "csv":

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.errors import UsageError
-from bot.models import Person, Team, TeamLead
+from bot.models import Deactivation, Person, Team, TeamLead, TeamSource
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,21 @@ class PersonListing:
     change_manager: bool
     active: bool
     away_until: datetime | None
+    deactivated_by: str | None = None  # a Deactivation
+    team_source: str | None = None  # a TeamSource
+
+    @property
+    def status(self) -> str:
+        """Why someone is inactive, or that they chose their own team; empty for the usual case."""
+        if not self.active:
+            if self.deactivated_by == Deactivation.ROSTER:
+                return "deactivated by the roster"
+            if self.deactivated_by == Deactivation.SLACK:
+                return "deactivated in Slack"
+            return "inactive until they pick role and team"
+        if self.team is not None and self.team_source == TeamSource.SELF:
+            return "chose own team (no survey invitations)"
+        return ""
 
     @property
     def label(self) -> str:
@@ -83,6 +98,8 @@ def list_people(
             change_manager=p.is_change_manager,
             active=p.is_active,
             away_until=p.away_until,
+            deactivated_by=p.deactivated_by,
+            team_source=p.team_source,
         )
         for p, team_name in rows
     ]

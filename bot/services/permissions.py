@@ -5,8 +5,10 @@ Three audiences, as in SPEC.md:
 - `change_manager`: people flagged `is_change_manager` (roster CSV) and everyone in ADOPTBOT_ADMINS;
 - `leader`: people who lead at least one team (`leads` in the roster, `*` = all teams), and change
   managers too (they run the programme, so they may see what leaders see).
-A deactivated or erased person keeps no rights; ADOPTBOT_ADMINS always wins (it is how the first change
-manager gets in before any roster exists).
+A deactivated or erased person keeps no rights (a pruning import or Slack's deactivation also clears the
+flags, see `bot.services.roster.deactivate`), and nothing a person does in Slack gives them back: only the
+roster does. ADOPTBOT_ADMINS always wins (it is how the first change manager gets in before any roster
+exists; removing someone from it is how an installation takes that right away).
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, exists, select
 from sqlalchemy.orm import Session, object_session
 
 from bot.config import Settings
-from bot.models import Person, Team, TeamLead
+from bot.models import Person, Team, TeamLead, TeamSource
 
 Audience = Literal["everyone", "change_manager", "leader"]
 AUDIENCES: Final[tuple[str, ...]] = get_args(Audience)
@@ -122,6 +124,13 @@ class Principal:
     leads: bool  # `leads = *` or at least one team by name
     role: str | None = None
     team_id: int | None = None
+    team_source: str | None = None  # a TeamSource: who set `team_id`
+    deactivated_by: str | None = None  # a Deactivation: only the roster brings this person back
+
+    @property
+    def team_locked(self) -> bool:
+        """The roster (or a change manager) set this person's team: they may not change it themselves."""
+        return self.team_id is not None and self.team_source != TeamSource.SELF
 
     @classmethod
     def of(cls, person: Person | None, *, user_id: str | None, leads_a_team: bool | None) -> Principal:
@@ -136,6 +145,8 @@ class Principal:
             leads=is_leader(person, leads_a_team=leads_a_team),
             role=person.role,
             team_id=person.team_id,
+            team_source=person.team_source,
+            deactivated_by=None if person.is_active else person.deactivated_by,
         )
 
     @classmethod
@@ -170,6 +181,8 @@ _ACTING_PRINCIPAL = select(
     exists().where(_team_leads.c.person_id == _people.c.id),
     _people.c.role,
     _people.c.team_id,
+    _people.c.team_source,
+    _people.c.deactivated_by,
 ).where(_people.c.slack_user_id == bindparam("slack_user_id"))
 
 
@@ -180,7 +193,7 @@ def acting_principal(connection: Connection | Session, slack_user_id: str | None
     row = connection.execute(_ACTING_PRINCIPAL, {"slack_user_id": slack_user_id}).first()
     if row is None or row[1] is not None:
         return Principal.stranger(slack_user_id)
-    active, _erased, flagged, leads_all, leads_a_team, role, team_id = row
+    active, _erased, flagged, leads_all, leads_a_team, role, team_id, team_source, deactivated_by = row
     return Principal(
         user_id=slack_user_id,
         known=True,
@@ -189,6 +202,8 @@ def acting_principal(connection: Connection | Session, slack_user_id: str | None
         leads=bool(active) and (bool(leads_all) or bool(leads_a_team)),  # as `is_leader` says
         role=role,
         team_id=team_id,
+        team_source=team_source,
+        deactivated_by=None if active else deactivated_by,
     )
 
 

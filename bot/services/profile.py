@@ -1,13 +1,17 @@
 """A person's own profile: role and team (picked in Slack), what App Home shows, the welcome for newcomers.
 
 Slack-free: plain functions of a session and arguments. The rules:
-- A person picks their role from the content library and their team from the teams that exist; teams are
-  created by change managers through the roster, never typed in by hand, so `Sales` and `sales team`
-  cannot split one team's figures in two.
+- A person picks their role from the content library. Their team is what the roster says: only someone
+  the roster gave no team picks one, from the teams that exist (created by change managers through the
+  roster, never typed in by hand, so `Sales` and `sales team` cannot split one team's figures in two).
+  A team picked that way counts for nudges and broadcasts but never for survey invitations (see
+  `TeamSource`): otherwise colleagues could join a small team and work out its last member's answers
+  from the team's figures.
 - Somebody who joins the workspace (`team_join`) gets a Person row at once, *inactive* until they have
   both a role and a team. Every fan-out (nudges, pulses, broadcasts) and every metric counts active
   people only, and all of them assume an active person has a team and a role, exactly as a roster import
-  guarantees. Picking role and team in the modal makes them active.
+  guarantees. Picking role and team in the modal makes such a newcomer active, never someone a pruning
+  import or Slack deactivated (`Person.deactivated_by`): only the roster brings them back.
 - Someone already on the roster by email (imported before they had a Slack account) is matched by email
   on `team_join` and keeps the team and role the roster gave them.
 """
@@ -27,7 +31,7 @@ from bot.clock import utcnow
 from bot.config import WEEKDAYS, Settings
 from bot.content import Library
 from bot.errors import UsageError
-from bot.models import Person, Team
+from bot.models import Person, Team, TeamSource
 from bot.services.slack_sync import apply_slack_user, is_human
 
 ProfileField = Literal["role", "team"]
@@ -62,6 +66,8 @@ class ProfileSummary:
     timezone_source: Literal["roster", "slack", "organisation"]
     nudges: str  # one line: when nudges come, or why they do not
     team_id: int | None = None
+    team_locked: bool = False  # the roster (or a change manager) set the team: not theirs to change
+    deactivated: bool = False  # the roster or Slack deactivated them: nothing to set up
 
     @property
     def complete(self) -> bool:
@@ -120,6 +126,13 @@ def role_choices(library: Library) -> list[tuple[str, str]]:
     return sorted(((r.id, r.name) for r in library.roles.values()), key=lambda c: c[1].casefold())
 
 
+NOT_ON_ROSTER = (
+    "You're no longer on Adoptbot's active roster, so there is nothing to set up here. "
+    "If that's a mistake, ask a change manager to add you back."
+)
+TEAM_FROM_ROSTER = "Your team comes from the roster; ask a change manager if it's wrong."
+
+
 def set_role_and_team(
     session: Session,
     *,
@@ -128,33 +141,46 @@ def set_role_and_team(
     team_id: str | None,
     library: Library,
     name: str = "",
+    by_change_manager: bool = False,
 ) -> Person:
-    """Save a person's own choice of role and team (creating their record if Adoptbot has none).
+    """Save a person's own choice of role, and of team when the roster gave them none (creating their
+    record if Adoptbot has none). `by_change_manager`: the person choosing is a change manager, whose
+    choice of team counts as an administrator's.
 
     `team_id` may only be None when no team exists yet (then the role alone is saved and the person stays
-    inactive). Raises ProfileError naming the field at fault; changes nothing then.
+    inactive) or when the team is the roster's (then it stays). A newcomer with role and team becomes
+    active; someone the roster or Slack deactivated is refused (NOT_ON_ROSTER). Raises ProfileError naming
+    the field at fault; changes nothing then.
     """
-    if not role_id or role_id not in library.roles:
-        raise ProfileError("role", "Pick one of the roles in the list.")
-    team: Team | None = None
-    if team_id:
-        team = session.get(Team, int(team_id)) if team_id.isdigit() else None
-        if team is None:
-            raise ProfileError("team", "That team no longer exists; pick another one.")
-    elif session.scalars(select(Team.id).limit(1)).first() is not None:
-        raise ProfileError("team", "Pick your team.")
     person = session.scalars(select(Person).where(Person.slack_user_id == slack_user_id)).first()
     if person is not None and person.erased_at is not None:
         raise ProfileError(
             "role", "Your data was erased at your request; ask a change manager to add you again."
         )
+    if person is not None and not person.is_active and person.deactivated_by is not None:
+        raise ProfileError("role", NOT_ON_ROSTER)
+    if not role_id or role_id not in library.roles:
+        raise ProfileError("role", "Pick one of the roles in the list.")
+    locked = person is not None and person.team_id is not None and person.team_source != TeamSource.SELF
+    team: Team | None = None
+    if locked:
+        assert person is not None
+        if team_id and team_id != str(person.team_id):
+            raise ProfileError("team", TEAM_FROM_ROSTER)
+    elif team_id:
+        team = session.get(Team, int(team_id)) if team_id.isdigit() else None
+        if team is None:
+            raise ProfileError("team", "That team no longer exists; pick another one.")
+    elif session.scalars(select(Team.id).limit(1)).first() is not None:
+        raise ProfileError("team", "Pick your team.")
     if person is None:
         person = Person(slack_user_id=slack_user_id, name=name[:200], is_active=False)
         session.add(person)
     person.role = role_id
     if team is not None:
         person.team = team
-    if person.role and person.team is not None:
+        person.team_source = TeamSource.CHANGE_MANAGER if by_change_manager else TeamSource.SELF
+    if person.role and person.team is not None and person.deactivated_by is None:
         person.is_active = True
     session.flush()
     return person
@@ -166,7 +192,8 @@ def welcome_member(
     """Record a newcomer from a Slack `team_join` user object; None for bots and deactivated accounts.
 
     A person the roster already knows by email is linked to their Slack ID (and keeps team and role);
-    anybody else is added inactive until they pick a role and team.
+    anybody else is added inactive until they pick a role and team. None too for someone the roster
+    deactivated: linked, but not welcomed nor invited to set anything up.
     """
     if not is_human(user) or not user.get("id") or user.get("deleted"):
         return None
@@ -178,7 +205,7 @@ def welcome_member(
         session.add(person)
         session.flush()
         apply_slack_user(session, user, now=now)  # now that the row exists: time zone, name, email, away
-    if person.erased_at is not None:
+    if person.erased_at is not None or (not person.is_active and person.deactivated_by is not None):
         return None
     session.flush()
     return person
@@ -243,4 +270,6 @@ def profile_summary(
         timezone_source=source,
         nudges=nudge_status(person, settings, now=now),
         team_id=person.team.id if person.team is not None else None,
+        team_locked=person.team is not None and person.team_source != TeamSource.SELF,
+        deactivated=not person.is_active and person.deactivated_by is not None,
     )

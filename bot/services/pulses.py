@@ -53,6 +53,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Team,
+    TeamSource,
 )
 from bot.slack import outbox
 from bot.slack.blocks import pulses as blocks
@@ -267,7 +268,9 @@ def _invite_everyone(
 ) -> int:
     """One INSERT ... SELECT for the invitations, then one queued DM each at the person's local time."""
     people = select(literal(run.id), Person.id, Person.team_id, literal(run.opened_at), literal(0)).where(
-        *_reachable()
+        *_reachable(),
+        # Only teams an administrator decided: a self-chosen team could be joined to single someone out.
+        Person.team_source.in_((TeamSource.ROSTER, TeamSource.CHANGE_MANAGER)),
     )
     session.execute(
         insert(PulseInvitation).from_select(

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.errors import UsageError
-from bot.models import Person, Team, TeamLead
+from bot.models import Deactivation, Person, Team, TeamLead, TeamSource
 
 ROSTER_COLUMNS = ("slack_user_id", "email", "name", "team", "role", "timezone", "leads", "change_manager")
 _ALIASES = {"slack_id": "slack_user_id", "time_zone": "timezone", "tz": "timezone"}
@@ -32,6 +32,9 @@ _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 _TRUE = frozenset({"true", "yes", "y", "1"})
 _FALSE = frozenset({"false", "no", "n", "0", ""})
 _CHUNK = 900  # ids per IN (...) list: below SQLite's oldest variable limit
+# `--prune` deactivating more than this share of the active people is far likelier a wrong or truncated
+# file (a header-only export) than a reorganisation: it needs `--force`.
+PRUNE_MAX_SHARE = 0.25
 PEOPLE = cast(Table, Person.__table__)
 TEAMS = cast(Table, Team.__table__)
 TEAM_LEADS = cast(Table, TeamLead.__table__)
@@ -69,6 +72,10 @@ class RosterError(UsageError):
         super().__init__(f"{self.errors[0]}{tail}; nothing was imported.")
 
 
+class PruneRefused(UsageError):
+    """`--prune` would deactivate more than PRUNE_MAX_SHARE of the active people, without `--force`."""
+
+
 @dataclass
 class ImportReport:
     added: int = 0
@@ -76,6 +83,11 @@ class ImportReport:
     unchanged: int = 0
     deactivated: int = 0
     new_teams: list[str] = field(default_factory=list)
+    # Who each count is about (name, else Slack ID, else email), for `--dry-run` to show.
+    added_people: list[str] = field(default_factory=list)
+    updated_people: list[str] = field(default_factory=list)
+    deactivated_people: list[str] = field(default_factory=list)
+    prune_needs_force: str | None = None  # why `--prune` without `--force` would have been refused
 
     def summary(self) -> str:
         return (
@@ -275,17 +287,26 @@ _PERSON_FIELDS = (
     "is_active",
     "is_change_manager",
     "leads_all",
+    "team_source",
+    "deactivated_by",
 )
 
 
 def import_roster(
-    session: Session, parsed: ParsedRoster, *, prune: bool = False, now: datetime | None = None
+    session: Session,
+    parsed: ParsedRoster,
+    *,
+    prune: bool = False,
+    force: bool = False,
+    now: datetime | None = None,
 ) -> ImportReport:
     """Upsert the roster's people in `session`'s transaction; RosterError (nothing written) if a row is bad.
 
     People are matched by Slack user ID, else by email. Teams are matched case-insensitively and created
-    when missing. Each listed person's leads are replaced by the file's. With `prune`, active people
-    the file does not list are deactivated.
+    when missing. Each listed person's leads are replaced by the file's, and their team is the roster's
+    again. With `prune`, active people the file does not list are deactivated and lose their rights (change
+    manager, leads); PruneRefused (nothing written) when that is more than a quarter of the active people,
+    unless `force`.
     """
     now = now or utcnow()
     errors = list(parsed.errors)
@@ -338,8 +359,18 @@ def import_roster(
     if errors:
         errors.sort(key=lambda item: item[0])
         raise RosterError([f"line {line}: {reason}" for line, reason in errors])
+    gone = [p for p in people.values() if p.is_active and p.id not in matched] if prune else []
+    active = sum(1 for p in people.values() if p.is_active)
+    too_many: str | None = None
+    if gone and len(gone) > active * PRUNE_MAX_SHARE:
+        too_many = (
+            f"--prune would deactivate {len(gone):,} of the {active:,} active people, more than a quarter: "
+            "check the file (see them with --dry-run), or add --force to do it; nothing was imported."
+        )
+        if not force:
+            raise PruneRefused(too_many)
 
-    report = ImportReport()
+    report = ImportReport(prune_needs_force=too_many)
     missing_teams = [name for key, name in file_teams.items() if key not in team_ids]
     if missing_teams:
         created = session.execute(
@@ -358,6 +389,7 @@ def import_roster(
         wanted = _person_values(row, team_ids, existing)
         if any(getattr(existing, key) != value for key, value in wanted.items()):
             changes.append({"person_id": existing.id, **{f"new_{k}": v for k, v in wanted.items()}})
+            report.updated_people.append(_label(row.name or existing.name, row.slack_user_id, row.email))
     person_ids = {existing.id: row for row, existing in targets if existing is not None}
     if new_rows:
         # A Core executemany without RETURNING, then one SELECT for the new ids: the fastest path on both
@@ -384,18 +416,43 @@ def import_roster(
 
     changed_leads = _replace_leads(session, person_ids, team_ids)
     report.added = len(new_rows)
-    report.updated = len({c["person_id"] for c in changes} | (changed_leads & matched.keys()))
+    report.added_people = [_label(row.name, row.slack_user_id, row.email) for row in new_rows]
+    updated = {c["person_id"] for c in changes} | (changed_leads & matched.keys())
+    report.updated_people += [
+        _label(people[id_].name, people[id_].slack_user_id, people[id_].email)
+        for id_ in sorted(changed_leads & matched.keys() - {c["person_id"] for c in changes})
+    ]
+    report.updated = len(updated)
     report.unchanged = len(matched) - report.updated
-    if prune:
-        gone = [p.id for p in people.values() if p.is_active and p.id not in matched]
-        for start in range(0, len(gone), _CHUNK):
-            chunk = gone[start : start + _CHUNK]
-            session.execute(
-                update(PEOPLE).where(PEOPLE.c.id.in_(chunk)).values(is_active=False, updated_at=now)
-            )
-        report.deactivated = len(gone)
+    deactivate(session, [p.id for p in gone], by=Deactivation.ROSTER, now=now)
+    report.deactivated = len(gone)
+    report.deactivated_people = [_label(p.name, p.slack_user_id, p.email) for p in gone]
     session.flush()
     return report
+
+
+def deactivate(session: Session, person_ids: Sequence[int], *, by: Deactivation, now: datetime) -> None:
+    """Deactivate these people and take their rights away (change manager, leads): a person who comes
+    back (re-listed in the roster) gets the rights the roster gives them then, not the ones they had."""
+    ids = sorted(person_ids)
+    for start in range(0, len(ids), _CHUNK):
+        chunk = ids[start : start + _CHUNK]
+        session.execute(
+            update(PEOPLE)
+            .where(PEOPLE.c.id.in_(chunk))
+            .values(
+                is_active=False,
+                deactivated_by=by.value,
+                is_change_manager=False,
+                leads_all=False,
+                updated_at=now,
+            )
+        )
+        session.execute(delete(TEAM_LEADS).where(TEAM_LEADS.c.person_id.in_(chunk)))
+
+
+def _label(name: str | None, slack_user_id: str | None, email: str | None) -> str:
+    return name or slack_user_id or email or "?"
 
 
 def _person_values(row: RosterRow, team_ids: dict[str, int], existing: Any) -> dict[str, Any]:
@@ -410,6 +467,8 @@ def _person_values(row: RosterRow, team_ids: dict[str, int], existing: Any) -> d
         "is_active": True,
         "is_change_manager": row.change_manager,
         "leads_all": row.leads_all,
+        "team_source": TeamSource.ROSTER.value,
+        "deactivated_by": None,
     }
 
 

@@ -2,7 +2,8 @@
 
 `sync_from_slack` reads the whole workspace (`adoptbot roster sync`); `apply_slack_user` applies one Slack
 user object, as the `user_change` event delivers it. Both share `_apply`, so they agree on every rule.
-Slack never adds people to the roster: who is in, and in which team and role, is the roster's decision.
+Slack never adds people to the roster, nor brings back anyone it deactivated: who is in, in which team and
+role and with which rights, is the roster's decision.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.db import session_scope
 from bot.errors import Failure
-from bot.models import Person
+from bot.models import Deactivation, Person
 from bot.services.roster import is_timezone
 
 SLACKBOT_ID = "USLACKBOT"
@@ -153,8 +154,13 @@ def _apply(
         changes.append("Slack ID filled")
     if user.get("deleted"):
         if person.is_active:
-            person.is_active = False
+            # No rights survive a departure: if they come back, the roster says which they get.
+            person.is_active = person.is_change_manager = person.leads_all = False
+            person.deactivated_by = Deactivation.SLACK
+            person.led_teams = []
             changes.append("deactivated")
+        elif person.deactivated_by is None:
+            person.deactivated_by = Deactivation.SLACK  # a newcomer still setting up: that ends here too
         return changes
     tz = user.get("tz")
     if tz and tz != person.slack_timezone and is_timezone(str(tz)):

@@ -45,19 +45,26 @@ def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
                 "Pick your role and team, so the tips I send fit your work and your team's figures count you."
             )
         )
+    team = escape(summary.team_name) if summary.team_name else "_not chosen yet_"
     blocks.append(
         fields(
             [
                 ("Role", escape(summary.role_name) if summary.role_name else "_not chosen yet_"),
-                ("Team", escape(summary.team_name) if summary.team_name else "_not chosen yet_"),
+                ("Team", f"{team} (from the roster)" if summary.team_locked else team),
                 ("Time zone", f"{summary.timezone} ({_TZ_SOURCE[summary.timezone_source]})"),
                 ("Nudges", summary.nudges),
             ]
         )
     )
-    label = "Change role or team" if summary.complete else "Pick my role and team"
+    if summary.deactivated:  # only the roster brings them back: nothing for them to change
+        blocks.append(context(f"Type `{command} help` in any channel to see what I can do."))
+        return blocks
+    if summary.team_locked:
+        label = "Change role"
+    else:
+        label = "Change role or team" if summary.complete else "Pick my role and team"
     style = None if summary.complete else "primary"
-    value = role_button_value(summary.role_id, summary.team_id)
+    value = role_button_value(summary.role_id, summary.team_id, team_locked=summary.team_locked)
     blocks.append(
         actions(button(label, ids.OPEN_ROLE_MODAL, value=value, style=style), block_id="home.profile")
     )

@@ -25,16 +25,22 @@ ROLE_MODAL_TITLE = "Your role and team"
 
 @dataclass(frozen=True)
 class RolePreset:
-    """What the role modal preselects: a role ID and a team ID (as text), either possibly None."""
+    """What the role modal preselects: a role ID and a team ID (as text), either possibly None; and
+    whether the team is the roster's (shown, not offered)."""
 
     role: str | None
     team: str | None
+    team_locked: bool = False
 
 
-def role_button_value(role_id: str | None, team_id: int | None) -> str:
-    """The value of App Home's "Change role or team" button: the choice the Home shows, so the click can
-    open the modal preset to it without reading the database while Slack's trigger_id ticks."""
-    return json.dumps({"role": role_id, "team": team_id}, separators=(",", ":"))
+def role_button_value(role_id: str | None, team_id: int | None, *, team_locked: bool = False) -> str:
+    """The value of App Home's role button: the choice the Home shows, so the click can open the modal
+    preset to it without reading the database while Slack's trigger_id ticks. (A stale value cannot move
+    anyone: saving checks the database.)"""
+    value: dict[str, object] = {"role": role_id, "team": team_id}
+    if team_locked:
+        value["locked"] = True
+    return json.dumps(value, separators=(",", ":"))
 
 
 def role_preset(value: object) -> RolePreset | None:
@@ -49,9 +55,11 @@ def role_preset(value: object) -> RolePreset | None:
     if not isinstance(carried, dict):
         return None
     role, team = carried.get("role"), carried.get("team")
+    team_id = str(team) if isinstance(team, int) and not isinstance(team, bool) else None
     return RolePreset(
         role=role if isinstance(role, str) and role else None,
-        team=str(team) if isinstance(team, int) and not isinstance(team, bool) else None,
+        team=team_id,
+        team_locked=team_id is not None and carried.get("locked") is True,
     )
 
 
@@ -61,27 +69,41 @@ def role_modal(
     teams: Sequence[tuple[str, str]],
     current_role: str | None,
     current_team: str | None,
+    team_locked: bool = False,
 ) -> dict[str, Any]:
     """The modal where a person picks their role (from the content library) and their team.
 
     `roles` and `teams` are (value, label) pairs; `current_*` preselect the person's present choice.
-    With no teams yet, the team menu is replaced by a note and only the role is asked for.
+    With `team_locked` (the roster set the team) the team is shown, not offered. With no teams yet, the
+    team menu is replaced by a note and only the role is asked for.
     """
+    intro = (
+        "Tell me what you do, so the tips I send fit your work."
+        if team_locked
+        else "Tell me what you do and which team you are in, so the tips I send fit your work."
+    )
     blocks: list[Block] = [
-        section("Tell me what you do and which team you are in, so the tips I send fit your work."),
+        section(intro),
         input_block(
             ids.ROLE_BLOCK,
             "Your role",
             select_menu(ids.ROLE_SELECT, roles, placeholder="Pick your role", initial=current_role),
         ),
     ]
-    if teams:
+    if team_locked:
+        name = next((label for value, label in teams if value == current_team), None)
+        shown = f"*{escape(name)}*" if name else "the one the roster gives you"
+        blocks.append(
+            section(f"Your team: {shown}. It comes from the roster; ask a change manager if it's wrong.")
+        )
+    elif teams:
         blocks.append(
             input_block(
                 ids.TEAM_BLOCK,
                 "Your team",
                 select_menu(ids.TEAM_SELECT, teams, placeholder="Pick your team", initial=current_team),
-                hint="Your team is missing? A change manager adds teams with the roster.",
+                hint="Your team is missing? A change manager adds teams with the roster. "
+                "Survey invitations need a team set by the roster.",
             )
         )
     else:
@@ -104,8 +126,12 @@ def welcome_message(*, command: str, role_name: str | None, team_name: str | Non
     )
     if role_name and team_name:
         text = f"Welcome! You're set up as {role_name} in {team_name}."
-        setup = f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Not right? Change it here."
-        label, style = "Change role or team", None
+        # Known at joining means the roster set them up: the team is the roster's, the role theirs to pick.
+        setup = (
+            f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Another role fits you better? "
+            "Change it here; your team comes from the roster."
+        )
+        label, style = "Change role", None
     else:
         text = "Welcome! Pick your role and team so my tips fit your work."
         setup = "Pick your role and team, so the tips fit your work. It takes ten seconds."

@@ -9,7 +9,13 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 
-from bot.services.profile import ProfileError, role_choices, set_role_and_team, team_choices
+from bot.services.profile import (
+    NOT_ON_ROSTER,
+    ProfileError,
+    role_choices,
+    set_role_and_team,
+    team_choices,
+)
 from bot.services.slack_sync import apply_slack_user
 from bot.slack import ids, subcommands
 from bot.slack.blocks.common import matching_options
@@ -31,22 +37,32 @@ def _modal_for(
     (read again with `fresh_teams`): with a preset, opening the modal reads nothing from the database."""
     if preset is None:
         me = scope.principal
-        preset = RolePreset(role=me.role, team=str(me.team_id) if me.team_id is not None else None)
+        preset = RolePreset(
+            role=me.role,
+            team=str(me.team_id) if me.team_id is not None else None,
+            team_locked=me.team_locked,
+        )
     return role_modal(
         roles=role_choices(scope.library),
         teams=scope.runtime.team_menu.choices(lambda: scope.connection, fresh=fresh_teams),
         current_role=preset.role,
         current_team=preset.team,
+        team_locked=preset.team_locked,
     )
 
 
 def open_from_command(inv: Invocation) -> None:
+    if inv.scope.principal.deactivated_by is not None:
+        inv.ack(text=NOT_ON_ROSTER)  # nothing opened: saving would be refused anyway
+        return
     view = _modal_for(inv.scope)
     inv.ack()
     inv.client.views_open(trigger_id=inv.trigger_id, view=view)
 
 
 def on_open_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """A button of App Home or the welcome DM. Home shows no such button to a deactivated person; one
+    clicked on an older Home opens the modal, and saving it is refused (`set_role_and_team`)."""
     ack()
     action = (body.get("actions") or [{}])[0]
     with listener_scope(context, readonly=True, person=False) as scope:
@@ -81,6 +97,7 @@ def on_submit(
                 team_id=_selected(values, ids.TEAM_BLOCK, ids.TEAM_SELECT),
                 library=scope.library,
                 name=str(user.get("name") or ""),
+                by_change_manager=scope.can("change_manager"),
             )
         except ProfileError as error:
             block_id = _FIELD_BLOCKS[error.field]

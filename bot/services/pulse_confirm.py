@@ -1,0 +1,133 @@
+"""The daily batch that marks pulse invitations answered and edits their messages to "Answered ✓".
+
+Saving an answer writes the answer sheet only (see bot.services.pulses). Marking the invitation, and
+queueing the edit of its message, at that moment would stamp each person's answer with the second it
+happened, in rows that name them (the invitation, the outbox's id, `created_at`, `sent_at`, the channel's
+pace) and in the same transaction as their sheet; sorted, those rows line up with the sheets.
+
+So once the organisation's day is over (the first tick after its midnight), one transaction confirms every
+sheet submitted on an earlier day whose invitation is not marked yet: `answered_at` becomes the sheet's day,
+and the invitation message's edit is queued, in person-id order. What the database keeps of it says
+"answered on day D" for all of that day's answerers at once, and nothing of the hour or the order. The
+person is not kept waiting for it: the survey modal thanks them at once, and reminders recognise them by
+their respondent key in the meantime.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from bot.config import Settings
+from bot.content import Library
+from bot.jobs import JobContext, claim_slot, register_job
+from bot.models import OutboxMessage, Person, PulseInvitation, PulseResponse, PulseRun
+from bot.services.pulses import (
+    ANSWERED_KIND,
+    _card,
+    _timezone_sql,
+    answer_day,
+    answered_key,
+    invite_key,
+    pulse_secret,
+    respondent_key,
+)
+from bot.slack import outbox
+from bot.slack.blocks import pulses as blocks
+
+CONFIRM_JOB = "pulse-confirm"
+# A run closed longer ago than this has had every day of its answers confirmed (with days to spare for a
+# scheduler that was down), so the batch no longer recomputes the keys of its non-respondents.
+CONFIRM_WINDOW = timedelta(days=8)
+_CHUNK = 500
+
+
+def confirm_answers(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:
+    """Mark the invitations of everyone who answered before today (org time) and queue their edits.
+
+    Once a day across instances (a JobRun slot per org-local date). Returns how many edits were queued.
+    """
+    today = answer_day(now, settings)
+    runs = session.scalars(
+        select(PulseRun)
+        .where(func.coalesce(PulseRun.closed_at, PulseRun.closes_at) > now - CONFIRM_WINDOW)
+        .order_by(PulseRun.id)
+    ).all()
+    if not runs or not claim_slot(session, CONFIRM_JOB, today.date().isoformat()):
+        return 0
+    secret = pulse_secret(session, settings)
+    return sum(_confirm_run(session, run, secret, today, library, settings) for run in runs)
+
+
+def _confirm_run(
+    session: Session, run: PulseRun, secret: bytes, today: datetime, library: Library, settings: Settings
+) -> int:
+    sheets: dict[str, datetime] = {
+        respondent: day
+        for respondent, day in session.execute(
+            select(PulseResponse.respondent, PulseResponse.submitted_at).where(
+                PulseResponse.run_id == run.id, PulseResponse.submitted_at < today
+            )
+        )
+    }
+    if not sheets:
+        return 0
+    waiting = session.execute(
+        select(PulseInvitation.id, PulseInvitation.person_id, _timezone_sql(settings))
+        .join(Person, Person.id == PulseInvitation.person_id)
+        .where(PulseInvitation.run_id == run.id, PulseInvitation.answered_at.is_(None))
+        .order_by(PulseInvitation.person_id)
+    ).all()
+    by_day: dict[datetime, list[int]] = defaultdict(list)
+    answered: list[tuple[int, str]] = []  # (person id, time zone), in person-id order
+    for invitation_id, person_id, tz_name in waiting:
+        if person_id is None:
+            continue
+        day = sheets.get(respondent_key(secret, run.id, person_id))
+        if day is not None:
+            by_day[day].append(invitation_id)
+            answered.append((person_id, tz_name))
+    for day, ids in by_day.items():
+        for start in range(0, len(ids), _CHUNK):
+            session.execute(
+                update(PulseInvitation)
+                .where(PulseInvitation.id.in_(ids[start : start + _CHUNK]))
+                .values(answered_at=day)
+            )
+    return _queue_edits(session, run, answered, library, settings)
+
+
+def _queue_edits(
+    session: Session, run: PulseRun, answered: list[tuple[int, str]], library: Library, settings: Settings
+) -> int:
+    """The "Answered ✓" edit of each invitation message that was queued (erased people's are gone)."""
+    keys = [invite_key(run.id, person_id) for person_id, _ in answered]
+    invited: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        invited.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    survey = library.surveys.get(run.survey_id)
+    queued = 0
+    for person_id, tz_name in answered:
+        if invite_key(run.id, person_id) not in invited:
+            continue
+        card = _card(run, survey, tz_name, settings)
+        queued += outbox.enqueue_update(
+            session,
+            key=answered_key(run.id, person_id),
+            update_of=invite_key(run.id, person_id),
+            text=blocks.answered_text(card),
+            blocks=blocks.answered_blocks(card),
+            kind=ANSWERED_KIND,
+        )
+    return queued
+
+
+def _confirm_job(ctx: JobContext) -> int:
+    return confirm_answers(ctx.session, library=ctx.library, settings=ctx.settings, now=ctx.now)
+
+
+register_job("pulses.confirm", _confirm_job)

@@ -281,7 +281,9 @@ class PulseResponse(Base):
     run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
     respondent: Mapped[str] = mapped_column(String(64))  # hex HMAC-SHA256
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime)  # the day only (pulses.answer_day)
+    # The day its run opened, for every sheet of the run: a day per sheet, matched with the invitations'
+    # `answered_at`, would single out a team's only answerer of that day.
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
 
     answers: Mapped[list[PulseAnswer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True

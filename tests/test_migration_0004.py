@@ -165,6 +165,7 @@ def test_upgrading_a_database_with_answers_gives_them_random_keys_and_keeps_only
     with engine.connect() as connection:
         assert compare_metadata(MigrationContext.configure(connection), Base.metadata) == []
         sheets = dict(connection.execute(text("SELECT id, respondent FROM pulse_responses")).all())
+        days = set(connection.scalars(text("SELECT submitted_at FROM pulse_responses")))
         answers = connection.execute(text("SELECT id, response_id, value, text FROM pulse_answers")).all()
         answered = dict(
             connection.execute(select(PulseInvitation.person_id, PulseInvitation.answered_at)).all()
@@ -188,7 +189,8 @@ def test_upgrading_a_database_with_answers_gives_them_random_keys_and_keeps_only
     for a in answers:
         given[sheets[a.response_id]].add(a.value if a.text is None else a.text)
     assert given == {"sheet-of-1": {1, 2}, "sheet-of-2": {3, 4}, "sheet-of-3": {5, "third"}}
-    # The day of answering only; no "pulse" activity; the sent "answered" edits are gone and the one
+    # A sheet keeps the day its run opened, not its own; an invitation the day of answering only; no
+    # "pulse" activity; the sent "answered" edits are gone and the one
     # still waiting is queued again without its time.
     assert answered == {
         1: datetime(2026, 10, 6),
@@ -196,6 +198,7 @@ def test_upgrading_a_database_with_answers_gives_them_random_keys_and_keeps_only
         3: datetime(2026, 10, 7),
         4: None,
     }
+    assert {str(day)[:19] for day in days} == {"2026-10-05 00:00:00"}
     assert kinds == ["nudge_tried"]
     [edit] = edits
     assert (edit.key, edit.state) == ("pulse-answered:1:3", "pending")

@@ -13,7 +13,16 @@ from sqlalchemy import Engine, select, text
 from bot import clock
 from bot.config import Settings
 from bot.db import session_scope
-from bot.models import Activity, Base, OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse
+from bot.models import (
+    Activity,
+    Base,
+    OutboxMessage,
+    Person,
+    PulseAnswer,
+    PulseInvitation,
+    PulseResponse,
+    PulseRun,
+)
 from bot.services import pulse_confirm, pulses
 from bot.services.metrics import compute_metrics
 from tests.support.fake_slack import FakeSlack
@@ -84,6 +93,10 @@ def test_a_database_copy_shows_neither_the_time_nor_the_order_of_answering(
     assert len(responses) == len(ORDER) and len(answers) == len(ORDER) * 8
     assert all(KEY.match(key) for key in responses + [a.id for a in answers])
     assert {a.response_id for a in answers} == set(responses)
+    with session_scope(engine, readonly=True) as session:  # no day of their own: their run's day
+        opened = session.scalar(select(PulseRun.opened_at).where(PulseRun.id == run))
+        days = set(session.scalars(select(PulseResponse.submitted_at)))
+    assert opened is not None and days == {datetime.combine(opened.date(), time(0))}
     if engine.dialect.name == "sqlite":
         with engine.connect() as connection:
             found = connection.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'"))

@@ -189,7 +189,7 @@ def _one_run(
             answered_here += 1
             response_id = random_key()
             key = pulses.respondent_key(secret, run_id, person_id)
-            responses.append((response_id, run_id, key, team.id, day))
+            responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
             sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
             answers.extend((random_key(), response_id, *row) for row in sheet)
     _bulk_insert(ctx, PulseInvitation, INVITATION_COLUMNS, invitations)

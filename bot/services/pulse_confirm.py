@@ -6,16 +6,16 @@ happened, in rows that name them (the invitation, the outbox's id, `created_at`,
 pace) and in the same transaction as their sheet; sorted, those rows line up with the sheets.
 
 So once the organisation's day is over (the first tick after its midnight), one transaction confirms every
-sheet submitted on an earlier day whose invitation is not marked yet: `answered_at` becomes the sheet's day,
-and the invitation message's edit is queued, in person-id order. What the database keeps of it says
-"answered on day D" for all of that day's answerers at once, and nothing of the hour or the order. The
+sheet whose invitation is not marked yet: `answered_at` becomes the day that just ended (they had answered
+by its end), and the invitation message's edit is queued, in person-id order. What the database keeps of
+it says "answered by the end of day D" for all of that day's answerers at once, nothing of the hour or
+the order; the sheets themselves carry no day of their own (see bot.services.pulses). The
 person is not kept waiting for it: the survey modal thanks them at once, and reminders recognise them by
 their respondent key in the meantime.
 """
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select, update
@@ -51,6 +51,7 @@ def confirm_answers(session: Session, *, library: Library, settings: Settings, n
     Once a day across instances (a JobRun slot per org-local date). Returns how many edits were queued.
     """
     today = answer_day(now, settings)
+    yesterday = today - timedelta(days=1)
     runs = session.scalars(
         select(PulseRun)
         .where(func.coalesce(PulseRun.closed_at, PulseRun.closes_at) > now - CONFIRM_WINDOW)
@@ -59,20 +60,15 @@ def confirm_answers(session: Session, *, library: Library, settings: Settings, n
     if not runs or not claim_slot(session, CONFIRM_JOB, today.date().isoformat()):
         return 0
     secret = pulse_secret(session, settings)
-    return sum(_confirm_run(session, run, secret, today, library, settings) for run in runs)
+    return sum(_confirm_run(session, run, secret, yesterday, library, settings) for run in runs)
 
 
 def _confirm_run(
-    session: Session, run: PulseRun, secret: bytes, today: datetime, library: Library, settings: Settings
+    session: Session, run: PulseRun, secret: bytes, day: datetime, library: Library, settings: Settings
 ) -> int:
-    sheets: dict[str, datetime] = {
-        respondent: day
-        for respondent, day in session.execute(
-            select(PulseResponse.respondent, PulseResponse.submitted_at).where(
-                PulseResponse.run_id == run.id, PulseResponse.submitted_at < today
-            )
-        )
-    }
+    """Mark `day` on the invitation of everyone whose sheet is in (a sheet saved in the minutes between
+    midnight and the batch counts for the day before: the day is all the batch can know of it)."""
+    sheets = set(session.scalars(select(PulseResponse.respondent).where(PulseResponse.run_id == run.id)))
     if not sheets:
         return 0
     waiting = session.execute(
@@ -81,22 +77,18 @@ def _confirm_run(
         .where(PulseInvitation.run_id == run.id, PulseInvitation.answered_at.is_(None))
         .order_by(PulseInvitation.person_id)
     ).all()
-    by_day: dict[datetime, list[int]] = defaultdict(list)
+    ids: list[int] = []
     answered: list[tuple[int, str]] = []  # (person id, time zone), in person-id order
     for invitation_id, person_id, tz_name in waiting:
-        if person_id is None:
-            continue
-        day = sheets.get(respondent_key(secret, run.id, person_id))
-        if day is not None:
-            by_day[day].append(invitation_id)
+        if person_id is not None and respondent_key(secret, run.id, person_id) in sheets:
+            ids.append(invitation_id)
             answered.append((person_id, tz_name))
-    for day, ids in by_day.items():
-        for start in range(0, len(ids), _CHUNK):
-            session.execute(
-                update(PulseInvitation)
-                .where(PulseInvitation.id.in_(ids[start : start + _CHUNK]))
-                .values(answered_at=day)
-            )
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(
+            update(PulseInvitation)
+            .where(PulseInvitation.id.in_(ids[start : start + _CHUNK]))
+            .values(answered_at=day)
+        )
     return _queue_edits(session, run, answered, library, settings)
 
 

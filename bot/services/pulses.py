@@ -4,14 +4,15 @@ Privacy by construction:
 - An answer sheet (`PulseResponse`) is keyed by `HMAC-SHA256(secret, "<run>:<person>")`: one sheet per
   person and run, replaceable by that person while the run is open, and not joinable to anyone by any
   query the product runs. It carries the team the person was invited with (so team figures and response
-  rates agree) and the day it was submitted (`answer_day`), never the time. Sheets and answers have
-  random keys (bot.models.random_key), so their order says nothing of the order people answered in.
+  rates agree) and the day its run opened, the same for every sheet of the run: not the day it was
+  submitted, which would single out whoever was their team's only answerer that day. Sheets and answers
+  have random keys (bot.models.random_key), so their order says nothing of the order people answered in.
 - Saving answers writes the answer sheet and nothing else: no invitation update, no activity row, no
   outbox message, no log line. Anything written in that transaction that names the person would carry
   the moment (a timestamp, a counter, PostgreSQL's transaction id) that links them to the sheet.
-- `PulseInvitation.answered_at` records *that* someone answered, and on which day: the daily batch
-  (bot.services.pulse_confirm) sets it once the day is over, for all of that day's answerers at once,
-  and queues the "Answered ✓" edits of their invitations then. Until that batch, reminders recognise
+- `PulseInvitation.answered_at` records *that* someone answered, and by the end of which day: the daily
+  batch (bot.services.pulse_confirm) sets it once the day is over, for all of that day's answerers at
+  once, and queues the "Answered ✓" edits of their invitations then. Until that batch, reminders recognise
   who answered by recomputing their key (`_answered_keys`). A pulse answer is not "engaged" activity:
   it counts in the response rate only.
 - The secret is ADOPTBOT_SECRET when set. Otherwise a random one is generated once and kept in the
@@ -175,8 +176,8 @@ def reminder_times(
 def answer_day(moment: datetime, settings: Settings) -> datetime:
     """The day of naive-UTC `moment` in the organisation's time zone, as that date at 00:00.
 
-    What the database keeps of when someone answered (`PulseResponse.submitted_at`,
-    `PulseInvitation.answered_at`): a day, the same for everyone who answered on it, and not an instant.
+    A day, not an instant: `PulseInvitation.answered_at` (the day by whose end someone had answered) and
+    `PulseResponse.submitted_at` (the day its run opened) are such days.
     """
     local = moment.replace(tzinfo=UTC).astimezone(settings.tz)
     return datetime.combine(local.date(), time(0))
@@ -444,7 +445,7 @@ def record_answers(
     if errors:
         raise InvalidAnswers(errors)
     key = respondent_key(pulse_secret(session, settings), run.id, person.id)
-    day = answer_day(now, settings)
+    day = answer_day(run.opened_at, settings)
     first = insert_ignore(
         session,
         PulseResponse,
@@ -462,7 +463,6 @@ def record_answers(
     response_id = session.scalars(
         select(PulseResponse.id).where(PulseResponse.run_id == run.id, PulseResponse.respondent == key)
     ).one()
-    session.execute(update(PulseResponse).where(PulseResponse.id == response_id).values(submitted_at=day))
     session.execute(delete(PulseAnswer).where(PulseAnswer.response_id == response_id))
     if rows:
         session.execute(

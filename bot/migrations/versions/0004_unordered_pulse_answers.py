@@ -9,7 +9,9 @@ did the seconds in `pulse_invitations.answered_at`, in `activity` rows of kind "
 "answered" edits: joining them linked every person to their answers. This revision
 - rebuilds pulse_responses and pulse_answers with random 32-hex keys (answers re-pointed), written in the
   order of those keys, WITHOUT ROWID on SQLite;
-- keeps only the day (UTC, as `submitted_at` already did) of `pulse_invitations.answered_at`;
+- keeps only the day (UTC, as `submitted_at` did) of `pulse_invitations.answered_at`, and sets every
+  sheet's `submitted_at` to the day its run opened (a day per sheet, matched with the invitations' days,
+  singled out a team's only answerer of a day);
 - deletes the "pulse" activity rows (no longer counted as engaged) and the "answered" edits already sent;
   those still waiting are queued again in person order with day-only times;
 - forgets the per-channel send times (they held the moment of the last message to each person).
@@ -93,11 +95,13 @@ def _create_tables(key: sa.types.TypeEngine[Any], *, without_rowid: bool) -> Non
     )
 
 
-def _rebuild(new_response_id: str, new_answer_id: str, order: str, key: sa.types.TypeEngine[Any]) -> None:
+def _rebuild(
+    new_response_id: str, new_answer_id: str, submitted: str, order: str, key: sa.types.TypeEngine[Any]
+) -> None:
     """Copy both tables aside with new keys, recreate them, and write the rows back in `order`."""
     op.execute(
         f"CREATE TABLE {_RESPONSES} AS SELECT {new_response_id} AS new_id, id AS old_id, "
-        "run_id, respondent, team_id, submitted_at FROM pulse_responses"
+        f"run_id, respondent, team_id, {submitted} AS submitted_at FROM pulse_responses"
     )
     op.execute(
         f"CREATE TABLE {_ANSWERS} AS SELECT {new_answer_id} AS new_id, r.new_id AS response_id, "
@@ -123,7 +127,10 @@ def _rebuild(new_response_id: str, new_answer_id: str, order: str, key: sa.types
 def upgrade() -> None:
     dialect = op.get_bind().dialect.name
     key = _random_key(dialect)
-    _rebuild(key, key, "new_id", sa.String(length=32))
+    run_day = (
+        f"(SELECT {_day(dialect, 'opened_at')} FROM pulse_runs WHERE pulse_runs.id = pulse_responses.run_id)"
+    )
+    _rebuild(key, key, run_day, "new_id", sa.String(length=32))
     op.execute(
         f"UPDATE pulse_invitations SET answered_at = {_day(dialect, 'answered_at')} "
         "WHERE answered_at IS NOT NULL"
@@ -158,4 +165,4 @@ def _requeue_answered_edits() -> None:
 def downgrade() -> None:
     # Integer keys again, numbered in the order of the random keys (which says nothing of who answered).
     numbered = "ROW_NUMBER() OVER (ORDER BY id)"
-    _rebuild(numbered, numbered, "new_id", sa.Integer())
+    _rebuild(numbered, numbered, "submitted_at", "new_id", sa.Integer())

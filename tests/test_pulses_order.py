@@ -122,6 +122,14 @@ def test_a_database_copy_shows_neither_the_time_nor_the_order_of_answering(
         people = dict(session.execute(select(Person.slack_user_id, Person.id)).all())
     assert [e.person_id for e in edits] == sorted(people[u] for u in users)  # roster order, not answer order
     assert len({(e.created_at, e.not_before) for e in edits}) == 1  # one moment for all: the batch's
+    if engine.dialect.name == "postgresql":
+        # Rows come out of a plain SELECT (and a pg_dump) in the order they sit on disk, each with the id
+        # of the transaction that wrote it: after the batch, key order and one transaction for all.
+        with engine.connect() as connection:
+            for table in ("pulse_responses", "pulse_answers"):
+                rows = connection.execute(text(f"SELECT id, xmin::text FROM {table}")).all()
+                assert [r.id for r in rows] == sorted(r.id for r in rows), table
+                assert len({r.xmin for r in rows}) == 1, table
 
     # Nowhere in the database is there a time of day on the day of answering, not even after the batch.
     on_the_day = [

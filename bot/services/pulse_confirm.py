@@ -9,22 +9,28 @@ So once the organisation's day is over (the first tick after its midnight), one 
 sheet whose invitation is not marked yet: `answered_at` becomes the day that just ended (they had answered
 by its end), and the invitation message's edit is queued, in person-id order. What the database keeps of
 it says "answered by the end of day D" for all of that day's answerers at once, nothing of the hour or
-the order; the sheets themselves carry no day of their own (see bot.services.pulses). The
-person is not kept waiting for it: the survey modal thanks them at once, and reminders recognise them by
-their respondent key in the meantime.
+the order; the sheets themselves carry no day of their own (see bot.services.pulses). The person is not
+kept waiting for it: the survey modal thanks them at once, and reminders recognise them by their respondent
+key in the meantime.
+
+On PostgreSQL the batch also writes the runs' sheets and answers again, in the order of their random keys
+(`_rewrite_in_key_order`): a table's rows sit on disk, and come out of a plain SELECT or a `pg_dump`, in the
+order they were written, and each carries the id of the transaction that wrote it (`xmin`). Left alone,
+both would give the sheets' order of answering, and counting the invitations marked each day would then
+give each sheet its day. SQLite lists a WITHOUT ROWID table in key order, so it needs none of this.
 """
 
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import Library
 from bot.jobs import JobContext, claim_slot, register_job
-from bot.models import OutboxMessage, Person, PulseInvitation, PulseResponse, PulseRun
+from bot.models import OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse, PulseRun
 from bot.services.pulses import (
     ANSWERED_KIND,
     _card,
@@ -60,7 +66,43 @@ def confirm_answers(session: Session, *, library: Library, settings: Settings, n
     if not runs or not claim_slot(session, CONFIRM_JOB, today.date().isoformat()):
         return 0
     secret = pulse_secret(session, settings)
-    return sum(_confirm_run(session, run, secret, yesterday, library, settings) for run in runs)
+    queued = sum(_confirm_run(session, run, secret, yesterday, library, settings) for run in runs)
+    if session.get_bind().dialect.name == "postgresql":
+        _rewrite_in_key_order(session, [run.id for run in runs])
+    return queued
+
+
+def _rewrite_in_key_order(session: Session, run_ids: list[int]) -> None:
+    """Delete the runs' sheets and answers and insert them again in key order, in this transaction.
+
+    Afterwards they share one transaction id and, appended to the tables in key order, one order on disk
+    that says nothing of time. (The old row versions stay in the table's files until vacuumed, like any
+    deleted row: see README, "What a copy of the database can and cannot reveal".)
+    """
+    sheets = ", ".join(column.name for column in PulseResponse.__table__.columns)
+    answers = ", ".join(column.name for column in PulseAnswer.__table__.columns)
+    runs = {"runs": run_ids}
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE pulse_sheets_again ON COMMIT DROP AS SELECT {sheets} "
+            "FROM pulse_responses WHERE run_id = ANY(:runs)"
+        ),
+        runs,
+    )
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE pulse_answers_again ON COMMIT DROP AS SELECT {answers} "
+            "FROM pulse_answers WHERE response_id IN (SELECT id FROM pulse_sheets_again)"
+        )
+    )
+    # Deleting a sheet deletes its answers (ON DELETE CASCADE).
+    session.execute(text("DELETE FROM pulse_responses WHERE run_id = ANY(:runs)"), runs)
+    session.execute(
+        text(f"INSERT INTO pulse_responses ({sheets}) SELECT {sheets} FROM pulse_sheets_again ORDER BY id")
+    )
+    session.execute(
+        text(f"INSERT INTO pulse_answers ({answers}) SELECT {answers} FROM pulse_answers_again ORDER BY id")
+    )
 
 
 def _confirm_run(

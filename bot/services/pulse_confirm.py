@@ -82,6 +82,9 @@ def _rewrite_in_key_order(session: Session, run_ids: list[int]) -> None:
     sheets = ", ".join(column.name for column in PulseResponse.__table__.columns)
     answers = ", ".join(column.name for column in PulseAnswer.__table__.columns)
     runs = {"runs": run_ids}
+    # Someone changing their answer meanwhile waits for this transaction (readers do not): the copy below
+    # then holds their change, instead of writing their old answers back over it.
+    session.execute(text("LOCK TABLE pulse_responses, pulse_answers IN SHARE ROW EXCLUSIVE MODE"))
     session.execute(
         text(
             f"CREATE TEMPORARY TABLE pulse_sheets_again ON COMMIT DROP AS SELECT {sheets} "

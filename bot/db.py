@@ -46,20 +46,36 @@ PG_CONNECT_TIMEOUT = 5  # seconds; `?connect_timeout=N` in DATABASE_URL override
 
 
 def create_db_engine(url: str) -> Engine:
-    """A new engine. SQLite gets foreign keys, WAL, a busy timeout and write-locking transactions."""
+    """A new engine. SQLite gets foreign keys, WAL, a busy timeout and write-locking transactions.
+
+    Both hide the statement's parameters from their exceptions: those are people's answers, comments and
+    IDs, and an exception's text ends up in logs.
+    """
     if is_sqlite(url):
         parsed = make_url(url)
         in_memory = parsed.database in (None, "", ":memory:") or parsed.query.get("mode") == "memory"
         pool: dict[str, Any] = (
             {} if in_memory else {"pool_size": SQLITE_POOL_SIZE, "max_overflow": SQLITE_POOL_SIZE}
         )
-        engine = create_engine(url, connect_args={"timeout": 30, "check_same_thread": False}, **pool)
+        engine = create_engine(
+            url,
+            connect_args={"timeout": 30, "check_same_thread": False},
+            hide_parameters=True,
+            **pool,
+        )
         _configure_sqlite(engine)
         return engine
     # libpq waits forever for a server that accepts the connection but never answers (a half-dead host, a
     # blackholing firewall); a bounded connect lets /healthz say 503 and a request fail in one sentence.
     timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT}
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=timeout)
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args=timeout,
+        hide_parameters=True,
+    )
 
 
 def _configure_sqlite(engine: Engine) -> None:

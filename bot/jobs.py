@@ -73,9 +73,9 @@ def claim_slot(session: Session, job: str, slot: str) -> bool:
 def _job_modules() -> list[ModuleType]:
     """Feature modules whose import registers their jobs. Add yours here, e.g.
     `from bot.services import nudges` and `nudges` in the list."""
-    from bot.services import broadcasts, digest_delivery, nudges, pulses, wins
+    from bot.services import broadcasts, digest_delivery, nudges, pulse_confirm, pulses, wins
 
-    modules: list[ModuleType] = [pulses, nudges, broadcasts, wins, digest_delivery]
+    modules: list[ModuleType] = [pulses, pulse_confirm, nudges, broadcasts, wins, digest_delivery]
     return modules
 
 

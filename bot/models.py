@@ -7,6 +7,7 @@ Pulse answers are deliberately not linked to people (see PulseResponse).
 
 from __future__ import annotations
 
+import uuid
 from datetime import date, datetime
 from enum import StrEnum
 from typing import Any
@@ -200,10 +201,11 @@ class JobRun(Base):
 
 
 class Activity(Base):
-    """Something a person did (for `engaged`): nudge button, pulse answer, win, acknowledgement.
+    """Something a person did (for `engaged`): nudge button, win, acknowledgement.
 
     The team is captured when it happens, so metrics for past weeks stay true after people move.
-    Never records what a pulse answer said.
+    A pulse answer is not recorded here: a row per answer would say to the second when each person
+    answered (rows of kind "pulse" from older versions are ignored by the metrics).
     """
 
     __tablename__ = "activity"
@@ -255,7 +257,11 @@ class PulseRun(Base):
 
 
 class PulseInvitation(Base):
-    """That a person was invited and *that* they answered; never what they answered."""
+    """That a person was invited and *that* they answered; never what they answered.
+
+    `answered_at` is set by the daily batch (bot.services.pulse_confirm) once the day of answering is
+    over, to that day (`bot.services.pulses.answer_day`): never the moment, nor the order of answering.
+    """
 
     __tablename__ = "pulse_invitations"
     __table_args__ = (
@@ -272,20 +278,33 @@ class PulseInvitation(Base):
     reminders_sent: Mapped[int] = mapped_column(Integer, default=0)
 
 
+def random_key() -> str:
+    """A random primary key (32 hex characters): it tells nothing about when, or in which order, its row
+    was written, unlike a counter."""
+    return uuid.uuid4().hex
+
+
 class PulseResponse(Base):
-    """One person's answers to one run, keyed by an HMAC of (run, person): unlinkable without the secret."""
+    """One person's answers to one run, keyed by an HMAC of (run, person): unlinkable without the secret.
+
+    Its key is random and SQLite stores it WITHOUT ROWID (no hidden counter either), so no ordering of
+    the answer sheets follows the order people answered in.
+    """
 
     __tablename__ = "pulse_responses"
     __table_args__ = (
         UniqueConstraint("run_id", "respondent"),
         Index("ix_pulse_resp_run_team", "run_id", "team_id"),
+        {"sqlite_with_rowid": False},
     )
 
-    id: Mapped[int] = mapped_column(primary_key=True)
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
     run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"))
     respondent: Mapped[str] = mapped_column(String(64))  # hex HMAC-SHA256
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
-    submitted_at: Mapped[datetime] = mapped_column(DateTime)  # rounded to the day: no timing joins
+    # The day its run opened, for every sheet of the run: a day per sheet, matched with the invitations'
+    # `answered_at`, would single out a team's only answerer of that day.
+    submitted_at: Mapped[datetime] = mapped_column(DateTime)
 
     answers: Mapped[list[PulseAnswer]] = relationship(
         back_populates="response", cascade="all, delete-orphan", passive_deletes=True
@@ -293,11 +312,13 @@ class PulseResponse(Base):
 
 
 class PulseAnswer(Base):
-    __tablename__ = "pulse_answers"
-    __table_args__ = (UniqueConstraint("response_id", "question_id"),)
+    """One answer of a sheet; random key, WITHOUT ROWID on SQLite, like its PulseResponse."""
 
-    id: Mapped[int] = mapped_column(primary_key=True)
-    response_id: Mapped[int] = mapped_column(ForeignKey("pulse_responses.id", ondelete="CASCADE"))
+    __tablename__ = "pulse_answers"
+    __table_args__ = (UniqueConstraint("response_id", "question_id"), {"sqlite_with_rowid": False})
+
+    id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
+    response_id: Mapped[str] = mapped_column(String(32), ForeignKey("pulse_responses.id", ondelete="CASCADE"))
     question_id: Mapped[str] = mapped_column(String(80))
     stage: Mapped[str | None] = mapped_column(String(16))  # ADKAR element a scale question measures
     metric: Mapped[str | None] = mapped_column(String(16))  # "usage" on the usage question

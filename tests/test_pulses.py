@@ -27,7 +27,7 @@ from bot.models import (
     PulseRun,
     Team,
 )
-from bot.services import pulses
+from bot.services import pulse_confirm, pulses
 from bot.services.metrics import compute_metrics
 from bot.slack.outbox import drain
 from tests.support.fake_slack import FakeSlack
@@ -99,6 +99,12 @@ def answer(
         return pulses.record_answers(
             session, run_id=run_id, person=person, raw=answers, library=LIBRARY, settings=s, now=now
         )
+
+
+def confirm(engine: Engine, s: Settings, now: datetime) -> int:
+    """The daily batch: mark the invitations of everyone who answered before `now`'s day, edit them."""
+    with session_scope(engine) as session:
+        return pulse_confirm.confirm_answers(session, library=LIBRARY, settings=s, now=now)
 
 
 def metrics_row(engine: Engine, s: Settings, team: str) -> dict[str, object]:
@@ -199,12 +205,15 @@ def test_modal_answers_give_exact_means_and_a_changed_answer_replaces_the_first(
     with session_scope(engine, readonly=True) as session:
         assert session.scalar(select(func.count()).select_from(PulseResponse)) == 5
         assert session.scalar(select(func.count()).select_from(PulseAnswer)) == 5 * 7 + 1  # one comment
-        invitation = session.scalars(
-            select(PulseInvitation).where(PulseInvitation.person_id == people[2])
-        ).one()
-        assert invitation.answered_at == day  # *that* they answered, first time; nothing about what
-        kinds = session.scalars(select(Activity.kind).where(Activity.person_id == people[2])).all()
-        assert kinds == ["pulse", "pulse"]
+        # Nothing else was written: the invitation is marked by the next day's batch, and a pulse answer
+        # is no "engaged" activity.
+        assert session.scalars(select(PulseInvitation.answered_at)).all() == [None] * 6
+        assert session.scalar(select(func.count()).select_from(Activity)) == 0
+    confirm(engine, s, OPEN + timedelta(days=2))
+    with session_scope(engine, readonly=True) as session:
+        answered = dict(session.execute(select(PulseInvitation.person_id, PulseInvitation.answered_at)).all())
+    # *That* they had answered by the end of the day before the batch; nothing about what, nor the time.
+    assert answered == {**dict.fromkeys(people[:5], datetime(2026, 10, 6)), people[5]: None}
 
 
 def test_answer_sheets_cannot_be_joined_to_people_without_the_secret(engine: Engine) -> None:
@@ -318,6 +327,7 @@ def test_reminders_reach_only_people_who_have_not_answered_and_stop_at_close(
     answer(engine, s, run, ids[2], raw(3, 3, 3, 3, 3, 3, 1), OPEN + timedelta(days=3, hours=4))
     assert remind(OPEN + timedelta(days=4)) == 1  # Friday (day 5 is a Saturday): only the last one
     assert remind(OPEN + timedelta(days=6, hours=23)) == 0
+    confirm(engine, s, OPEN + timedelta(days=6, hours=23))  # the invitations of those who answered
     _send(engine, s, slack_client)
 
     def texts(pid: int) -> list[str]:
@@ -400,7 +410,7 @@ def test_cli_pulse_start_prints_the_run_and_invited_count_and_refuses_a_second(
 def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(engine: Engine) -> None:
     from bot.jobs import registered_jobs, run_due_jobs
 
-    assert {"pulses.close", "pulses.open", "pulses.remind"} <= set(registered_jobs())
+    assert {"pulses.close", "pulses.open", "pulses.remind", "pulses.confirm"} <= set(registered_jobs())
     s = settings(timezone="Europe/Berlin")
     with session_scope(engine) as session:
         people = [p.id for p in add_people(session, "Sales", 2)]
@@ -410,7 +420,8 @@ def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(engine: E
         run = session.scalars(select(PulseRun)).one().id
     answer(engine, s, run, people[0], raw(4, 4, 4, 4, 4, 4, 1), OPEN + timedelta(days=1))
     report = run_due_jobs(engine, s, LIBRARY, OPEN + timedelta(days=3))
-    assert dict((j.name, j.queued) for j in report.jobs)["pulses.remind"] == 1
+    queued = dict((j.name, j.queued) for j in report.jobs)
+    assert queued["pulses.remind"] == 1 and queued["pulses.confirm"] == 1  # Tuesday's answer, edited now
     report = run_due_jobs(engine, s, LIBRARY, OPEN + timedelta(days=4))  # Friday: the second reminder
     assert dict((j.name, j.queued) for j in report.jobs)["pulses.remind"] == 1
     run_due_jobs(engine, s, LIBRARY, OPEN + timedelta(days=7))
@@ -422,7 +433,7 @@ def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(engine: E
     assert keys == [
         f"pulse-invite:{run}:{people[0]}",
         f"pulse-invite:{run}:{people[1]}",
-        f"pulse-answered:{run}:{people[0]}",
         f"pulse-remind:{run}:{people[1]}:1",
+        f"pulse-answered:{run}:{people[0]}",
         f"pulse-remind:{run}:{people[1]}:2",
     ]

@@ -13,7 +13,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import OutboxMessage, PulseResponse, PulseRun
-from bot.services import pulses
+from bot.services import pulse_confirm, pulses
 from bot.services.metrics import compute_metrics
 from bot.slack import ids
 from bot.slack.client import make_web_client
@@ -186,7 +186,12 @@ def test_answers_given_in_the_modal_give_exact_means_and_can_be_changed(
             0.6,
         )
 
-        # The DM now says "Answered ✓" and offers to change the answer; the modal shows my own answers.
+        # The next day's batch edits the DM to "Answered ✓", offering to change the answer; the modal
+        # shows my own answers.
+        with session_scope(engine) as session:
+            pulse_confirm.confirm_answers(
+                session, library=library(), settings=settings, now=utcnow() + timedelta(days=1)
+            )
         drain(engine, make_web_client(settings), settings)
         message = _message(fake_slack, users[2])
         assert message.text.startswith("Answered ✓") and message.updates == 1

@@ -4,8 +4,8 @@ The story the numbers tell: readiness grows unevenly from run to run, each team 
 is stuck at a knowledge barrier (people want AI but don't know how to use it for their work); and one
 team is too small to show: it never reaches k answers, so its survey figures stay hidden, and so does the
 next smallest team's (complementary suppression, see bot.services.metrics). Answers are stored exactly as
-the product stores them (keyed hashes, team captured, the day only). Bulk inserts only: 10,000 people,
-100 teams and 26 weeks take seconds.
+the product stores them (keyed hashes, random keys, team captured, the day only, no "pulse" activity).
+Bulk inserts only: 10,000 people, 100 teams and 26 weeks take seconds.
 """
 
 from __future__ import annotations
@@ -19,14 +19,22 @@ from sqlalchemy import Table, func, insert, select
 
 from bot.clock import to_naive_utc
 from bot.content import Question, Survey
-from bot.models import Activity, Base, PulseAnswer, PulseInvitation, PulseResponse, PulseRun, Win
+from bot.models import (
+    Activity,
+    Base,
+    PulseAnswer,
+    PulseInvitation,
+    PulseResponse,
+    PulseRun,
+    Win,
+    random_key,
+)
 from bot.services import demo, pulses
 from bot.services.demo import DemoContext, DemoTeam, demo_step, report_section
 from bot.services.metrics import compute_metrics
 from bot.services.metrics_format import run_still_open, to_table
 
 _BATCH = 5_000
-RESPONSES = cast(Table, PulseResponse.__table__)  # Core table: one multi-row INSERT ... RETURNING per batch
 CADENCE_WEEKS = 2
 COMMENTS = (
     "More hands-on training for our own tools would help.",
@@ -160,9 +168,8 @@ def _one_run(
     usage_question = next((q for q in survey.questions if q.metric == "usage"), None)
     comment_question = next((q for q in survey.questions if q.kind == "text"), None)
     invitations: list[tuple[object, ...]] = []
-    responses: list[dict[str, object]] = []
-    sheets: dict[str, list[tuple[object, ...]]] = {}
-    activity: list[tuple[object, ...]] = []
+    responses: list[tuple[object, ...]] = []
+    answers: list[tuple[object, ...]] = []
     for team in ctx.teams:
         profile = profiles[team.id]
         rate = min(0.92, profile.response + 0.02 * index)
@@ -173,39 +180,28 @@ def _one_run(
                 continue
             will_answer = rng.random() < rate and (profile.cap is None or answered_here < profile.cap)
             delay = timedelta(days=rng.choice((0, 0, 0, 1, 1, 2, 3, 4, 5)), hours=rng.randrange(0, 8))
-            answered_at = opened + delay if will_answer and opened + delay < min(closes, ctx.now) else None
-            reminders = sum(1 for d in settings.pulse_reminder_days if answered_at is None or delay.days >= d)
-            invitations.append((run_id, person_id, team.id, opened, answered_at, reminders))
-            if answered_at is None:
+            answered = opened + delay if will_answer and opened + delay < min(closes, ctx.now) else None
+            reminders = sum(1 for d in settings.pulse_reminder_days if answered is None or delay.days >= d)
+            day = pulses.answer_day(answered, settings) if answered is not None else None
+            invitations.append((run_id, person_id, team.id, opened, day, reminders))
+            if day is None:
                 continue
             answered_here += 1
+            response_id = random_key()
             key = pulses.respondent_key(secret, run_id, person_id)
-            responses.append(
-                {
-                    "run_id": run_id,
-                    "respondent": key,
-                    "team_id": team.id,
-                    "submitted_at": datetime.combine(answered_at.date(), time(0)),
-                }
-            )
-            sheets[key] = _sheet(rng, survey, profile, index, usage_question, comment_question)
-            activity.append((person_id, team.id, "pulse", answered_at))
+            responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
+            sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
+            answers.extend((random_key(), response_id, *row) for row in sheet)
     _bulk_insert(ctx, PulseInvitation, INVITATION_COLUMNS, invitations)
-    answers: list[tuple[object, ...]] = []
-    for start in range(0, len(responses), _BATCH):
-        created = ctx.session.execute(
-            insert(RESPONSES).returning(RESPONSES.c.id, RESPONSES.c.respondent),
-            responses[start : start + _BATCH],
-        )
-        for response_id, key in created:
-            answers.extend((response_id, *row) for row in sheets[key])
-    _bulk_insert(ctx, PulseAnswer, ANSWER_COLUMNS, answers, dates=False)
-    _bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
+    # In the order of their random keys, as a database's own index would list them.
+    _bulk_insert(ctx, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
+    _bulk_insert(ctx, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False)
     return len(invitations), len(responses), len(answers)
 
 
 INVITATION_COLUMNS = ("run_id", "person_id", "team_id", "invited_at", "answered_at", "reminders_sent")
-ANSWER_COLUMNS = ("response_id", "question_id", "stage", "metric", "value", "text")
+RESPONSE_COLUMNS = ("id", "run_id", "respondent", "team_id", "submitted_at")
+ANSWER_COLUMNS = ("id", "response_id", "question_id", "stage", "metric", "value", "text")
 ACTIVITY_COLUMNS = ("person_id", "team_id", "kind", "occurred_at")
 WIN_COLUMNS = (
     "author_id",

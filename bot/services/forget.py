@@ -275,13 +275,8 @@ def _unlink_pulse_answers(
         report.runs_opened = _rowcount(opened)
     if person_id is None:
         return
-    runs = list(
-        session.scalars(
-            select(PulseInvitation.run_id).where(
-                PulseInvitation.person_id == person_id, PulseInvitation.answered_at.is_not(None)
-            )
-        )
-    )
+    # Every run they were invited to: an answer given today is not marked on its invitation yet.
+    runs = list(session.scalars(select(PulseInvitation.run_id).where(PulseInvitation.person_id == person_id)))
     secret = settings.secret or session.scalar(select(AppState.value).where(AppState.key == SECRET_KEY))
     if not runs or not secret:
         return

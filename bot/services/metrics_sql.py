@@ -127,8 +127,12 @@ def nudges(
 
 
 def engaged(session: Session, start: datetime, end: datetime) -> tuple[dict[TeamKey, int], int]:
-    """Distinct people with any activity in the window, per team (as captured) and overall."""
-    in_week = and_(Activity.occurred_at >= start, Activity.occurred_at < end)
+    """Distinct people with any activity in the window, per team (as captured) and overall.
+
+    A pulse answer is not engagement (it counts in the response rate): activity rows of kind "pulse",
+    written by older versions, are left out.
+    """
+    in_week = and_(Activity.occurred_at >= start, Activity.occurred_at < end, Activity.kind != "pulse")
     people = func.count(func.distinct(Activity.person_id))
     per_team = (
         select(literal_column("'team'", String).label("scope"), Activity.team_id, people.label("n"))

@@ -1,12 +1,20 @@
 """Pulse runs: open, invite, record answers, remind non-respondents, close. Jobs for `adoptbot tick`.
 
-Privacy by construction (issue 5, item 3):
+Privacy by construction:
 - An answer sheet (`PulseResponse`) is keyed by `HMAC-SHA256(secret, "<run>:<person>")`: one sheet per
   person and run, replaceable by that person while the run is open, and not joinable to anyone by any
   query the product runs. It carries the team the person was invited with (so team figures and response
-  rates agree) and the day it was submitted, never the time.
-- `PulseInvitation.answered_at` records *that* someone answered (for reminders and response rates); the
-  `Activity` row of kind "pulse" counts them as engaged. Neither says what they answered.
+  rates agree) and the day its run opened, the same for every sheet of the run: not the day it was
+  submitted, which would single out whoever was their team's only answerer that day. Sheets and answers
+  have random keys (bot.models.random_key), so their order says nothing of the order people answered in.
+- Saving answers writes the answer sheet and nothing else: no invitation update, no activity row, no
+  outbox message, no log line. Anything written in that transaction that names the person would carry
+  the moment (a timestamp, a counter, PostgreSQL's transaction id) that links them to the sheet.
+- `PulseInvitation.answered_at` records *that* someone answered, and by the end of which day: the daily
+  batch (bot.services.pulse_confirm) sets it once the day is over, for all of that day's answerers at
+  once, and queues the "Answered ✓" edits of their invitations then. Until that batch, reminders recognise
+  who answered by recomputing their key (`_answered_keys`). A pulse answer is not "engaged" activity:
+  it counts in the response rate only.
 - The secret is ADOPTBOT_SECRET when set. Otherwise a random one is generated once and kept in the
   database (AppState `pulse_secret`). Trade-off: with the generated secret, someone holding a copy of the
   database can recompute every key and link answers to people; with ADOPTBOT_SECRET kept outside the
@@ -44,9 +52,7 @@ from bot.db import insert_ignore
 from bot.errors import UsageError
 from bot.jobs import JobContext, claim_slot, register_job
 from bot.models import (
-    Activity,
     AppState,
-    OutboxMessage,
     Person,
     PulseAnswer,
     PulseInvitation,
@@ -54,6 +60,7 @@ from bot.models import (
     PulseRun,
     Team,
     TeamSource,
+    random_key,
 )
 from bot.slack import outbox
 from bot.slack.blocks import pulses as blocks
@@ -165,6 +172,16 @@ def reminder_times(
         earliest = day
         times.append(to_naive_utc(datetime.combine(day, time(settings.nudge_hour), tzinfo=tz)))
     return times
+
+
+def answer_day(moment: datetime, settings: Settings) -> datetime:
+    """The day of naive-UTC `moment` in the organisation's time zone, as that date at 00:00.
+
+    A day, not an instant: `PulseInvitation.answered_at` (the day by whose end someone had answered) and
+    `PulseResponse.submitted_at` (the day its run opened) are such days.
+    """
+    local = moment.replace(tzinfo=UTC).astimezone(settings.tz)
+    return datetime.combine(local.date(), time(0))
 
 
 def local_date_label(moment: datetime, tz_name: str) -> str:
@@ -405,9 +422,11 @@ def record_answers(
     settings: Settings,
     now: datetime,
 ) -> Recorded:
-    """Store (or replace) this person's answers; mark the invitation answered and update its message.
+    """Store (or replace) this person's answers, and nothing else (see the module's docstring).
 
-    Raises InvalidAnswers (question id -> message) or PulseUnavailable (closed, not invited, ...).
+    The invitation is marked answered, and its message edited, by the next day's batch
+    (bot.services.pulse_confirm). Raises InvalidAnswers (question id -> message) or PulseUnavailable
+    (closed, not invited, ...).
     """
     run, invitation, survey = _answerable(session, run_id, person, library, settings, now)
     rows: list[dict[str, object]] = []
@@ -429,38 +448,32 @@ def record_answers(
     if errors:
         raise InvalidAnswers(errors)
     key = respondent_key(pulse_secret(session, settings), run.id, person.id)
-    day = datetime.combine(now.date(), time(0))
-    insert_ignore(
+    day = answer_day(run.opened_at, settings)
+    first = insert_ignore(
         session,
         PulseResponse,
-        [{"run_id": run.id, "respondent": key, "team_id": invitation.team_id, "submitted_at": day}],
+        [
+            {
+                "id": random_key(),
+                "run_id": run.id,
+                "respondent": key,
+                "team_id": invitation.team_id,
+                "submitted_at": day,
+            }
+        ],
         conflict=["run_id", "respondent"],
     )
     response_id = session.scalars(
         select(PulseResponse.id).where(PulseResponse.run_id == run.id, PulseResponse.respondent == key)
     ).one()
-    session.execute(update(PulseResponse).where(PulseResponse.id == response_id).values(submitted_at=day))
     session.execute(delete(PulseAnswer).where(PulseAnswer.response_id == response_id))
     if rows:
-        session.execute(insert(PulseAnswer), [{"response_id": response_id, **row} for row in rows])
-    first = invitation.answered_at is None
-    if first:
-        invitation.answered_at = now
-    session.add(Activity(person_id=person.id, team_id=person.team_id, kind="pulse", occurred_at=now))
-    tz_name = person.effective_timezone(settings.timezone)
-    card = _card(run, survey, tz_name, settings)
-    invitation_message = select(OutboxMessage.id).where(OutboxMessage.key == invite_key(run.id, person.id))
-    if session.scalar(invitation_message) is not None:
-        outbox.enqueue_update(
-            session,
-            key=answered_key(run.id, person.id),
-            update_of=invite_key(run.id, person.id),
-            text=blocks.answered_text(card),
-            blocks=blocks.answered_blocks(card),
-            kind=ANSWERED_KIND,
+        session.execute(
+            insert(PulseAnswer), [{"id": random_key(), "response_id": response_id, **row} for row in rows]
         )
     session.flush()
-    return Recorded(first=first, closes_on=card.closes_on)
+    card = _card(run, survey, person.effective_timezone(settings.timezone), settings)
+    return Recorded(first=bool(first), closes_on=card.closes_on)
 
 
 # --- status ------------------------------------------------------------------------------------------
@@ -479,20 +492,38 @@ class RunStatus:
 
 
 def run_status(session: Session, *, library: Library, now: datetime) -> RunStatus | None:
-    """The latest run with invited and answered counts per team (counts only), or None if none yet."""
+    """The latest run with invited and answered counts per team (counts only), or None if none yet.
+
+    Answered counts the answer sheets (each carries the team its person was invited with): invitations
+    are marked answered only by the next day's batch.
+    """
     run = session.scalars(
         select(PulseRun).order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(1)
     ).first()
     if run is None:
         return None
-    stmt = (
-        select(Team.name, func.count(), func.count(PulseInvitation.answered_at))
-        .select_from(PulseInvitation)
-        .outerjoin(Team, Team.id == PulseInvitation.team_id)
-        .where(PulseInvitation.run_id == run.id)
-        .group_by(Team.name)
+    invited = dict(
+        session.execute(
+            select(PulseInvitation.team_id, func.count())
+            .where(PulseInvitation.run_id == run.id)
+            .group_by(PulseInvitation.team_id)
+        ).all()
     )
-    teams = [blocks.TeamCount(name or "(no team)", int(n), int(a)) for name, n, a in session.execute(stmt)]
+    answered = dict(
+        session.execute(
+            select(PulseResponse.team_id, func.count())
+            .where(PulseResponse.run_id == run.id)
+            .group_by(PulseResponse.team_id)
+        ).all()
+    )
+    team_ids = [team for team in invited if team is not None]
+    names: dict[int | None, str] = dict(
+        session.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids))).all()
+    )
+    teams = [
+        blocks.TeamCount(names.get(team) or "(no team)", int(n), int(answered.get(team, 0)))
+        for team, n in invited.items()
+    ]
     teams.sort(key=lambda t: (t.team == "(no team)", t.team.casefold()))
     survey = library.surveys.get(run.survey_id)
     return RunStatus(
@@ -547,14 +578,25 @@ def open_due_runs(session: Session, *, library: Library, settings: Settings, now
     return queued
 
 
+def _answered_keys(session: Session, run_id: int) -> set[str]:
+    """The respondent keys of the run's answer sheets (to tell who answered before the daily batch)."""
+    return set(session.scalars(select(PulseResponse.respondent).where(PulseResponse.run_id == run_id)))
+
+
 def send_reminders(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:
-    """Queue reminder n to everyone invited who has not answered, once its local time has come."""
+    """Queue reminder n to everyone invited who has not answered, once its local time has come.
+
+    Someone who answered today is not marked on their invitation yet (the daily batch does that), so
+    each candidate's respondent key is recomputed and looked up among the run's sheets.
+    """
     if not settings.pulse_reminder_days:
         return 0
     queued = 0
     tz = _timezone_sql(settings)
     total = len(settings.pulse_reminder_days)
-    for run in open_runs(session, now):
+    runs = open_runs(session, now)
+    secret = pulse_secret(session, settings) if runs else b""
+    for run in runs:
         waiting = [
             PulseInvitation.run_id == run.id,
             PulseInvitation.answered_at.is_(None),
@@ -578,8 +620,15 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
             if number:
                 due_zones[number].append(tz_name)
         survey = library.surveys.get(run.survey_id)
+        answered = _answered_keys(session, run.id) if due_zones else set()
         for number, names in sorted(due_zones.items()):
-            found = session.execute(base.where(PulseInvitation.reminders_sent < number, tz.in_(names))).all()
+            found = [
+                row
+                for row in session.execute(
+                    base.where(PulseInvitation.reminders_sent < number, tz.in_(names))
+                ).all()
+                if respondent_key(secret, run.id, row[1]) not in answered
+            ]
             for _invitation, person_id, user_id, tz_name in found:
                 card = _card(run, survey, tz_name, settings)
                 if outbox.enqueue(

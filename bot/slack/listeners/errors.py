@@ -1,5 +1,11 @@
 """The one error handler: log the failure with its context, tell the person in one line, never a traceback.
 
+What it logs names the request (its type and action, callback or command) and the exception: its class,
+the classes it was raised from, and where (file, line, function of each frame). Never the exception's
+message nor who was acting: a database error's message quotes the failing row (PostgreSQL: "Failing row
+contains ..."), so a failed pulse submission would put a person's scores and comment in the log next to
+their user ID.
+
 How the person is told depends on where they were and whether Slack has had its ack yet:
 - slash command not yet acked: the ack itself carries the sentence (an ephemeral reply);
 - a modal submission not yet acked: the modal turns into a one-line "please try again" view;
@@ -16,6 +22,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import traceback
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
@@ -51,6 +58,24 @@ def describe(body: dict[str, Any]) -> tuple[str, str]:
     return kind, str(body.get("callback_id") or "?")
 
 
+def _classes(error: BaseException) -> str:
+    """`IntegrityError (from CheckViolation)`: the exception and what it was raised from, classes only."""
+    names = [type(error).__name__]
+    seen = {id(error)}
+    cause = error.__cause__ or error.__context__
+    while cause is not None and id(cause) not in seen:
+        seen.add(id(cause))
+        names.append(type(cause).__name__)
+        cause = cause.__cause__ or cause.__context__
+    return names[0] + "".join(f" (from {name})" for name in names[1:])
+
+
+def _where(error: BaseException) -> str:
+    """The frames the exception passed through (file, line, function), without its message or values."""
+    frames = traceback.extract_tb(error.__traceback__)
+    return "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
+
+
 def error_modal() -> dict[str, Any]:
     return modal("Adoptbot", [section(SORRY)], callback_id=ids.ERROR_MODAL, close="Close")
 
@@ -63,15 +88,7 @@ def handle_error(
     client: WebClient,
 ) -> BoltResponse | None:
     kind, what = describe(body)
-    log.error(
-        "%s %s by user %s failed: %s: %s",
-        kind,
-        what,
-        context.user_id or "-",
-        type(error).__name__,
-        error,
-        exc_info=error,
-    )
+    log.error("%s %s failed: %s\n%s", kind, what, _classes(error), _where(error))
     if response is None:  # acked before it failed: let that ack reach Slack before Bolt clears it
         answered = context.get(ANSWERED_KEY)
         if isinstance(answered, threading.Event):
@@ -88,7 +105,7 @@ def handle_error(
     try:
         _tell(body, context, client)
     except (SlackClientError, OSError) as failure:
-        log.warning("could not tell user %s about the failure: %s", context.user_id or "-", failure)
+        log.warning("could not tell the person about the failure: %s", type(failure).__name__)
     return BoltResponse(status=200, body="") if not_acked else None
 
 

@@ -1,8 +1,9 @@
 """The pulse survey in Slack: "Answer (1 minute)" opens the modal, its submission is saved,
 and `/adopt pulse start|status` for change managers.
 
-Thin: ack, parse, one service call (bot.services.pulses), render with bot.slack.blocks.pulses. The DM's
-"Answered ✓" update is queued by the service through the outbox in the same transaction as the answers.
+Thin: ack, parse, one service call (bot.services.pulses), render with bot.slack.blocks.pulses. The modal
+itself confirms a submission; the DM's "Answered ✓" edit comes with the next day's batch
+(bot.services.pulse_confirm), so that nothing records the moment someone answered.
 """
 
 from __future__ import annotations
@@ -99,7 +100,9 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
                 text = (
                     f"✅ Thank you, your answers are {verb}. "
                     f"You can change them until {recorded.closes_on}.\n"
-                    "Your team's results are shared only when enough people have answered, never with names."
+                    "Your team's results are shared only when enough people have answered, never with names. "
+                    "The invitation in your messages shows “Answered” from tomorrow: Adoptbot keeps "
+                    "only the day you answered, not the time."
                 )
                 reply = {"response_action": "update", "view": blocks.info_modal("Thank you", text)}
     ack(**reply)

@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 
+from bot.csv_safe import cell
 from bot.services.metrics import FIELDS, MetricsRow
 
 NULL = "–"
@@ -19,7 +20,8 @@ def to_json(rows: Sequence[MetricsRow]) -> str:
 
 
 def to_csv(rows: Sequence[MetricsRow]) -> str:
-    """The same columns as JSON; null is an empty cell, booleans are `true`/`false`."""
+    """The same columns as JSON; null is an empty cell, booleans are `true`/`false`, and text that a
+    spreadsheet would run as a formula (a team named `=HYPERLINK(…)`) is neutralised (`bot.csv_safe`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
@@ -33,7 +35,7 @@ def _csv_cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(cell(value))
 
 
 def _percent(value: float | None) -> str:

@@ -1,4 +1,4 @@
-"""Metrics rows as JSON, CSV (SPEC's field names, same columns) and a terminal table for people."""
+"""Metrics rows as JSON, CSV (the public field names, same columns) and a terminal table for people."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ HIDDEN = "hidden"
 
 
 def to_json(rows: Sequence[MetricsRow]) -> str:
-    """A list of row objects with exactly SPEC's field names."""
+    """A list of row objects with exactly the public field names (README: Metrics)."""
     return json.dumps([r.to_dict() for r in rows], indent=2)
 
 
@@ -103,7 +103,9 @@ def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
     legend = (
         "A D K Ab R: ADKAR means 1-5 (awareness, desire, knowledge, ability, reinforcement). "
         f"'{HIDDEN}': fewer than {min_group_size} answers, hidden so that no small group can be "
-        "worked out from the others, or the pulse run is still open. *: the whole organisation."
+        f"worked out from the others, or the pulse run is still open. '{NULL}' in a survey column: no "
+        f"answers, or fewer than {min_group_size} answers to that question (counted figure by figure). "
+        "*: the whole organisation."
     )
     return "\n".join([title, "", *lines, "", legend]) + "\n"
 

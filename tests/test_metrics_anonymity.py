@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.models import PulseAnswer, PulseResponse, PulseRun
-from bot.services.digest import ORGANISATION, DigestSource, compose
+from bot.services.digest import ORGANISATION, Audience, DigestSource, compose
 from bot.services.metrics import ADKAR_STAGES, compute_metrics, team_barriers
 from bot.slack.blocks.digest import digest_message
 from tests.support.slack_app import library
@@ -221,3 +221,30 @@ def test_per_figure_suppression_reaches_barriers_digests_and_exports(
     assert (line.survey, line.readiness, line.usage_rate, line.barrier) == ("shown", None, None, None)
     text = json.dumps(digest_message(digest, command="/adopt")[1])
     assert "barrier *desire*" not in text and "used AI 40%" not in text
+
+
+def test_a_several_team_change_compares_only_teams_showing_that_figure_in_both_runs(
+    session: Session,
+) -> None:
+    org = Org(session)
+    before = org.run(datetime(2026, 2, 17, 9))
+    org.same(before, "Ops", 4, 5, usage=0)  # nobody in Ops used AI then
+    org.same(before, "Sales", 3, 6, usage=2)
+    org.same(before, "Gamma", 3, 6, usage=2)
+    now = org.run(datetime(2026, 3, 3, 9))
+    others = dict.fromkeys(STAGES, 4)
+    org.answer(now, "Ops", others, usage=3)
+    org.answer(now, "Ops", others, usage=3)
+    for _ in range(3):
+        org.answer(now, "Ops", others)  # the usage question skipped: 2 answers in Ops
+    org.same(now, "Sales", 3, 6, usage=2)
+    org.same(now, "Gamma", 3, 6, usage=2)
+    session.commit()
+    source = DigestSource(session, settings(k=5), library(), week_monday=WEEK, now=datetime(2026, 3, 16, 10))
+    ops_and_sales = Audience("Lee", (org.teams["Ops"].id, org.teams["Sales"].id))
+    digest = compose(source, ops_and_sales)
+    by_name = {t.name: t for t in digest.teams}
+    assert by_name["Ops"].usage_rate is None and by_name["Sales"].usage_rate == 1.0
+    # Sales used AI fully both times: no change. Comparing Sales now with Ops and Sales before would
+    # show a rise of 45 points that nobody made.
+    assert digest.headline.usage_rate.value == 1.0 and digest.headline.usage_rate.change == 0.0

@@ -157,6 +157,11 @@ def _diff(a: float | None, b: float | None, places: int) -> float | None:
     return None if a is None or b is None else round(a - b, places)
 
 
+def _row_value(rows: Mapping[str, MetricsRow] | None, name: str, field_name: str) -> Any:
+    row = rows.get(name) if rows else None
+    return getattr(row, field_name) if row is not None else None
+
+
 def _survey_change(
     now_rows: Mapping[str, MetricsRow] | None,
     then_rows: Mapping[str, MetricsRow] | None,
@@ -171,7 +176,15 @@ def _survey_change(
     if now is None or then is None:
         return None
     if not whole:
-        both = [n for n in names if n in now.shown and n in then.shown]
+        # Teams that show this very figure in both runs (a shown row may still hide one figure).
+        both = [
+            n
+            for n in names
+            if n in now.shown
+            and n in then.shown
+            and _row_value(now_rows, n, field_name) is not None
+            and _row_value(then_rows, n, field_name) is not None
+        ]
         now, then = _survey(now_rows, both, False), _survey(then_rows, both, False)
         if now is None or then is None:
             return None

@@ -12,12 +12,14 @@ from __future__ import annotations
 import dataclasses
 import json
 import re
+from pathlib import Path
 
 import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot import clock
+from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
 from bot.jobs import run_due_jobs
@@ -182,3 +184,21 @@ def test_the_rest_of_the_organisation_is_summarised_only_when_it_holds_k_comment
         # Beta's 2 comments are the whole rest: under k, so they reach no one.
         assert set(parts) == {"Alpha", "Tiny"}
         assert all("layoffs" not in p.text for p in parts.values())
+
+
+def test_the_demo_prints_comment_summaries_per_team_without_counting_phrases(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
+    out = capsys.readouterr().out
+    start = out.index("Comments (a summary per team")
+    lines = out[start:].split("\n\n", 1)[0].splitlines()[1:]
+    assert lines, out
+    teams = [line.split(":", 1)[0].strip("• ") for line in lines]
+    assert teams[-1] == OTHER_TEAMS and len(set(teams)) == len(teams)
+    for line in lines:
+        count = int(re.search(r": (\d+) comments", line).group(1))  # type: ignore[union-attr]
+        assert count >= 5, line
+    assert not PER_PHRASE_COUNT.search(out)
+    blocks = json.loads((tmp_path / "demo" / "digest.json").read_text())["blocks"]
+    assert not PER_PHRASE_COUNT.search(json.dumps(blocks, ensure_ascii=False))

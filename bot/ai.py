@@ -4,11 +4,12 @@ Every feature works without it: `complete()` returns None when AI is off or anyt
 caller keeps its template. What this module guarantees for each request it makes:
 
 - **Redaction** (`redact()`): before anything leaves the process, e-mail addresses, Slack mentions and
-  user IDs, phone numbers, names from the roster (any capitalised word that is part of a known person's
-  name) and honorific-led names ("Dr Smith") are replaced by placeholders. This is a pattern filter, not
-  a guarantee: a name that is neither in the roster nor written after an honorific can pass through, so
-  callers send only what the feature needs (content text, role and team names), never free text they
-  don't have to.
+  user IDs, phone numbers, names from the roster (any word that is part of a known person's name, in any
+  capitalisation and with or without accents: "Priya", "priya", "PRIYA", "raman's") and honorific-led
+  names ("Dr Smith") are replaced by placeholders. Every request is redacted against the whole roster,
+  whether or not the caller passes names. This is a pattern filter, not a guarantee: a name that is
+  neither in the roster nor written after an honorific can pass through, so callers send only what the
+  feature needs (content text, role and team names), never free text they don't have to.
 - **A hard time limit**: one attempt (`max_retries=0`) with a 10-second timeout by default.
 - **An audit row** (`AiCall`) for every call and every cache hit: purpose, model, tokens, latency and
   outcome (`ok`, `cache`, `timeout`, `rejected:<why>`, `error:<type>`); never the prompt or the answer.
@@ -23,6 +24,7 @@ import logging
 import re
 import threading
 import time
+import unicodedata
 from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
@@ -46,20 +48,30 @@ _MENTION = re.compile(r"<[@!#][^>]*>|\b[UW][A-Z0-9]{8,}\b")
 _PHONE = re.compile(r"(?<![\w.])\+?\d[\d ()./-]{6,}\d(?![\w.])")
 _HONORIFIC = re.compile(r"\b(?:Mr|Mrs|Ms|Mx|Dr|Prof|Sir|Dame)\.?\s+[A-Z][\w'-]+(?:\s+[A-Z][\w'-]+)?")
 _HANDLE = re.compile(r"(?<![\w@])@[A-Za-z][\w.-]{1,}")
-_CAPITALISED = re.compile(r"\b[^\W\d_][\w'-]*", re.UNICODE)
+_LETTERS = re.compile(r"[^\W\d_]+", re.UNICODE)  # a run of letters: names are matched word by word
 
 _clients: dict[tuple[str, str | None, float], OpenAI] = {}
 _clients_lock = threading.Lock()
 
 
+def _fold(word: str) -> str:
+    """A word compared without case or accents ("José", "JOSE" and "jose" are one name)."""
+    decomposed = unicodedata.normalize("NFKD", word.casefold())
+    return "".join(c for c in decomposed if not unicodedata.combining(c))
+
+
 def name_parts(names: Iterable[str]) -> frozenset[str]:
-    """The lower-cased words of people's names (two letters or more) that `redact()` removes."""
+    """The folded words of people's names (two letters or more) that `redact()` removes.
+
+    A name is cut at anything that is not a letter, so "Anne-Marie O'Neil" gives "anne", "marie" and
+    "neil": each of them is removed wherever it appears, however it is written.
+    """
     parts: set[str] = set()
     for name in names:
-        for word in re.split(r"[\s,]+", name):
-            word = word.strip(".()\"'")
-            if len(word) >= 2 and word[0].isalpha():
-                parts.add(word.lower())
+        for word in _LETTERS.findall(name):
+            folded = _fold(word)
+            if len(folded) >= 2:
+                parts.add(folded)
     return frozenset(parts)
 
 
@@ -72,9 +84,10 @@ def roster_name_parts(session: Session) -> frozenset[str]:
 def redact(text: str, names: frozenset[str] = frozenset()) -> str:
     """`text` without e-mails, mentions, phone numbers, honorific names and roster names (see module doc).
 
-    Roster names are matched only where capitalised, so the verb "will" survives while the name "Will" goes;
-    a capitalised common word that is also someone's name (e.g. "May" in a date) is removed too: over-
-    removal costs a little polish, under-removal would leak a person.
+    A roster name is removed in any capitalisation ("ask priya raman" as well as "Ask Priya Raman"),
+    also inside longer tokens such as "priya_raman" or "Raman's". That removes a common word that is
+    also someone's name ("will", "mark") too: over-removal costs a little polish, under-removal would
+    leak a person.
     """
     text = _EMAIL.sub("[email]", text)
     text = _MENTION.sub("[person]", text)
@@ -85,12 +98,9 @@ def redact(text: str, names: frozenset[str] = frozenset()) -> str:
 
         def _name(match: re.Match[str]) -> str:
             word = match.group(0)
-            base = word[:-2] if word.endswith(("'s", "’s")) else word
-            if word[0].isupper() and base.lower() in names:
-                return "[name]" + word[len(base) :]
-            return word
+            return "[name]" if _fold(word) in names else word
 
-        text = _CAPITALISED.sub(_name, text)
+        text = _LETTERS.sub(_name, text)
     return text
 
 
@@ -145,13 +155,14 @@ def complete(
     max_words: int | None = None,
     max_tokens: int | None = None,
     cache_key: str | None = None,
-    names: frozenset[str] = frozenset(),
+    names: frozenset[str] | None = None,
     timeout: float = DEFAULT_TIMEOUT,
 ) -> str | None:
     """The model's answer to `prompt` (redacted first), or None when AI is off or the call fails.
 
-    `max_words` rejects longer answers (the caller's template wins); `names` are extra name words to
-    redact (see `roster_name_parts`); `cache_key` reuses an earlier answer for the same key.
+    `max_words` rejects longer answers (the caller's template wins); `names` are the roster's name words
+    to redact (`roster_name_parts`, which is read here when the caller has not loaded it already);
+    `cache_key` reuses an earlier answer for the same key.
     """
     if not settings.ai_enabled:
         return None
@@ -163,6 +174,8 @@ def complete(
             return cached.value
     if max_tokens is None and max_words is not None:
         max_tokens = max_words * 2 + 20
+    if names is None:
+        names = roster_name_parts(session)
     try:
         response = _client(settings, timeout).chat.completions.create(
             model=settings.openai_model,

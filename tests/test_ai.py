@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -110,12 +111,36 @@ def test_prompts_leave_without_names_or_emails(session: Session, fake_openai: Fa
     assert "she will reply" in sent
 
 
-def test_redact_keeps_ordinary_words() -> None:
+def test_redact_removes_roster_names_in_any_case_and_keeps_other_words() -> None:
     names = ai.name_parts(["Will Mark", "Ann O'Neil"])
-    assert ai.redact("Will will mark the annual report with O'Neil.", names) == (
-        "[name] will mark the annual report with [name]."
+    # In lower case a name cannot be told from the word: both go, rather than leak a person.
+    assert ai.redact("Will will mark the annual report with O'Neil and o'neil.", names) == (
+        "[name] [name] [name] the annual report with O'[name] and o'[name]."
     )
     assert (
         ai.redact("Ask @jane.doe or write to jane@corp.io", frozenset()) == "Ask [person] or write to [email]"
     )
     assert ai.redact("Version 2.10.3 ships in 2026.", frozenset()) == "Version 2.10.3 ships in 2026."
+
+
+def test_names_leave_no_trace_in_the_request_whatever_their_case(
+    session: Session, fake_openai: FakeOpenAI
+) -> None:
+    session.add_all(
+        [
+            Person(name="Priya Raman", email="priya.raman@corp.example", slack_user_id="U0PRIYA01"),
+            Person(name="José Núñez-García", email="jose@corp.example", slack_user_id="U0JOSE001"),
+        ]
+    )
+    session.flush()
+    prompt = (
+        "ask priya raman, PRIYA or raman's team; priya_raman wrote it with jose nunez-garcia "
+        "(Núñez too), cc <@U0PRIYA01> and priya.raman@corp.example"
+    )
+    # The caller passes no names: the request is redacted against the roster all the same.
+    ai.complete(session, _settings(fake_openai), purpose="p", system="Help José.", prompt=prompt)
+    [request] = fake_openai.requests
+    sent = json.dumps(request.body, ensure_ascii=False).casefold()
+    for name in ("priya", "raman", "josé", "jose", "núñez", "nunez", "garcía", "garcia", "u0priya01", "corp"):
+        assert name not in sent, name
+    assert "ask [name] [name], [name] or [name]'s team; [name]_[name] wrote it" in request.text

@@ -326,7 +326,7 @@ def test_a_team_under_k_shows_no_survey_figure_in_any_part_of_its_leaders_digest
     [line] = digest.teams
     assert (line.survey, line.readiness, line.usage_rate, line.barrier) == ("hidden", None, None, None)
     assert digest.barriers == ()
-    assert digest.comments is None  # 4 comments: under k
+    assert digest.comments == ()  # 4 comments: under k
     # The chart's data: the survey lines are all gaps.
     assert digest.trend.readiness and all(v is None for v in digest.trend.readiness)
     assert all(v is None for v in digest.trend.usage_rate)
@@ -368,7 +368,8 @@ def test_the_org_wide_digest_shows_the_whole_but_never_a_hidden_team(source: Dig
     rows = {r.team: r for r in digest.csv_rows}
     assert set(rows) == {"Alpha", "Beta", "Tiny", "Solo", "*"}
     assert rows["Tiny"].readiness is None and rows["Solo"].usage_rate is None and rows["*"].readiness
-    assert digest.comments is not None and digest.comments.startswith("12 comments")
+    # Alpha's 8 comments on their own; Tiny's 4 are the whole rest: under k, so not summarised at all.
+    assert [(c.group, c.comments) for c in digest.comments] == [("Alpha", 8)]
     check_blocks(json.loads(payload_text(digest))["blocks"])
 
 

@@ -2,14 +2,21 @@
 
 from __future__ import annotations
 
+import csv
+import io
+import json
 from datetime import datetime
 
 import pytest
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from bot.models import PulseAnswer, PulseResponse
-from bot.services.metrics import ADKAR_STAGES, compute_metrics
+from bot.cli import main
+from bot.models import PulseAnswer, PulseResponse, PulseRun
+from bot.services.digest import ORGANISATION, Audience, DigestSource, compose
+from bot.services.metrics import ADKAR_STAGES, compute_metrics, team_barriers
+from bot.slack.blocks.digest import digest_message
+from tests.support.slack_app import library
 from tests.test_metrics import STAGES, WEEK, Org, by_team, settings
 
 SURVEY_FIGURES = (*ADKAR_STAGES, "readiness", "barrier", "usage_rate", "readiness_change")
@@ -153,3 +160,91 @@ def test_an_open_run_shows_no_survey_figure_so_two_outputs_cannot_be_subtracted(
     )
     assert closed["Ops"]["suppressed"] is False
     assert closed["Ops"]["readiness"] == round((4 * 5 + 1) / 6 + 1e-9, 2)
+
+
+def _optional_answers(org: Org, run: PulseRun) -> None:
+    """Ops: 5 respondents, but only one answered the optional desire question and two the usage one.
+    Sales: 6 respondents who answered everything."""
+    others = {s: 4 for s in STAGES if s != "desire"}
+    org.answer(run, "Ops", {**others, "desire": 1}, usage=0)
+    org.answer(run, "Ops", others, usage=3)
+    for _ in range(3):
+        org.answer(run, "Ops", others)
+    org.same(run, "Sales", 3, 6, usage=2)
+
+
+def test_an_optional_question_answered_by_one_person_shows_no_figure_from_that_answer(
+    session: Session,
+) -> None:
+    org = Org(session)
+    run = org.run(datetime(2026, 3, 3, 9))
+    _optional_answers(org, run)
+    session.commit()
+    rows = by_team(compute_metrics(session, week_monday=WEEK, settings=settings(k=5)))
+
+    ops = rows["Ops"]
+    assert ops["suppressed"] is False and ops["respondents"] == 5  # the row: 5 answer sheets
+    assert [ops[s] for s in STAGES if s != "desire"] == [4.0] * 4  # 5 answers behind each
+    # One person's desire answer (1) would be the team's mean, and pull readiness and the barrier.
+    assert ops["desire"] is None and ops["readiness"] is None and ops["barrier"] is None
+    assert ops["usage_rate"] is None  # two answers to the usage question
+    # Complementary, figure by figure: `*` minus Sales would give Ops's one desire answer and two usage
+    # answers, so Sales hides exactly those two figures, and keeps the rest.
+    sales = rows["Sales"]
+    assert sales["desire"] is None and sales["usage_rate"] is None and sales["readiness"] is None
+    assert sales["awareness"] == 3.0 and sales["suppressed"] is False
+    everyone = rows["*"]
+    assert everyone["desire"] == round((1 + 6 * 3) / 7 + 1e-9, 2)  # 7 people behind it
+    assert everyone["usage_rate"] == round(7 / 8 + 1e-9, 3)  # 8 people: 1 + 6 used AI
+    assert everyone["readiness"] is not None
+
+
+def test_per_figure_suppression_reaches_barriers_digests_and_exports(
+    session: Session, capsys: pytest.CaptureFixture[str], db_url: str
+) -> None:
+    org = Org(session)
+    run = org.run(datetime(2026, 3, 3, 9))
+    _optional_answers(org, run)
+    session.commit()
+    # Nudge targeting (a closed run): Ops's barrier would be desire, from one answer; it is not used.
+    assert team_barriers(session, settings(k=5), now=datetime(2026, 3, 11)) == {}
+    session.commit()  # end the read: SQLite sessions here take the write lock when they begin
+    code = main(["metrics", "--db", db_url, "--week", "2026-W10", "--format", "csv"])
+    out = capsys.readouterr().out
+    assert code == 0
+    exported = {row["team"]: row for row in csv.DictReader(io.StringIO(out))}
+    assert exported["Ops"]["desire"] == "" and exported["Ops"]["usage_rate"] == ""
+    assert exported["Ops"]["awareness"] == "4.0"
+    source = DigestSource(session, settings(k=5), library(), week_monday=WEEK, now=datetime(2026, 3, 16, 10))
+    digest = compose(source, ORGANISATION)
+    line = next(t for t in digest.teams if t.name == "Ops")
+    assert (line.survey, line.readiness, line.usage_rate, line.barrier) == ("shown", None, None, None)
+    text = json.dumps(digest_message(digest, command="/adopt")[1])
+    assert "barrier *desire*" not in text and "used AI 40%" not in text
+
+
+def test_a_several_team_change_compares_only_teams_showing_that_figure_in_both_runs(
+    session: Session,
+) -> None:
+    org = Org(session)
+    before = org.run(datetime(2026, 2, 17, 9))
+    org.same(before, "Ops", 4, 5, usage=0)  # nobody in Ops used AI then
+    org.same(before, "Sales", 3, 6, usage=2)
+    org.same(before, "Gamma", 3, 6, usage=2)
+    now = org.run(datetime(2026, 3, 3, 9))
+    others = dict.fromkeys(STAGES, 4)
+    org.answer(now, "Ops", others, usage=3)
+    org.answer(now, "Ops", others, usage=3)
+    for _ in range(3):
+        org.answer(now, "Ops", others)  # the usage question skipped: 2 answers in Ops
+    org.same(now, "Sales", 3, 6, usage=2)
+    org.same(now, "Gamma", 3, 6, usage=2)
+    session.commit()
+    source = DigestSource(session, settings(k=5), library(), week_monday=WEEK, now=datetime(2026, 3, 16, 10))
+    ops_and_sales = Audience("Lee", (org.teams["Ops"].id, org.teams["Sales"].id))
+    digest = compose(source, ops_and_sales)
+    by_name = {t.name: t for t in digest.teams}
+    assert by_name["Ops"].usage_rate is None and by_name["Sales"].usage_rate == 1.0
+    # Sales used AI fully both times: no change. Comparing Sales now with Ops and Sales before would
+    # show a rise of 45 points that nobody made.
+    assert digest.headline.usage_rate.value == 1.0 and digest.headline.usage_rate.change == 0.0

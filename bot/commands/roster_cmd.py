@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import csv
 import logging
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import csv_safe
 from bot.cli import add_db_option
 from bot.db import session_scope
 
@@ -153,7 +153,7 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
     with session_scope(ctx.existing_engine(), readonly=True) as session:
         people = list_people(session, team=args.team, include_inactive=args.all)
     if args.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_safe.writer(sys.stdout)
         writer.writerow([*ROSTER_COLUMNS, "active", "slack_timezone", "away_until"])
         for p in people:
             writer.writerow(
@@ -207,7 +207,7 @@ def list_teams(args: argparse.Namespace, ctx: Context) -> int:
         teams = team_overview(session, default_timezone=ctx.settings.timezone)
         everyone = org_wide_leaders(session)
     if args.format == "csv":
-        writer = csv.writer(sys.stdout, lineterminator="\n")
+        writer = csv_safe.writer(sys.stdout)
         writer.writerow(["team", "members", "inactive", "roles", "timezones", "leaders"])
         for t in teams:
             writer.writerow(

@@ -1,11 +1,19 @@
-"""Pulse comments for leaders: only ever a summary over at least k comments, never a comment itself.
+"""Pulse comments for leaders: only ever summaries over at least k comments, never a comment itself.
 
-`summarise_comments` returns None under k comments. Otherwise, with OPENAI_API_KEY, an AI summary of the
-themes (through `bot.ai.complete`: names, e-mails and mentions redacted, the call audited, a 10-second
-limit); an answer that repeats any comment's wording at length is thrown away. Without a key, or when
-the AI call fails or is refused, the summary is built here: how many comments, and the phrases (one to
-four words, stop words aside) that recur in at least two different comments. A phrase that is a whole
-comment is never shown, nor a word from anyone's name.
+*A fixed partition.* A run's comments are summarised in fixed parts and nowhere else: each team with at
+least k comments is a part of its own, and everything else (teams with fewer than k comments, people
+without a team) is one part, "other teams", that exists only when it holds at least k comments. A view
+of several teams shows its teams' own parts side by side (the whole organisation adds "other teams"); it
+is never summarised over the union. Summarising a union would let a leader of Alpha and Tiny subtract
+Alpha's summary from Alpha+Tiny's and read what Tiny's three people wrote; a part is the same in every
+view, so no two views differ by fewer than k comments. No per-phrase counts are shown either.
+
+Each part is summarised on its own (`summaries`). With OPENAI_API_KEY, an AI summary of the themes
+(through `bot.ai.complete`: only that part's comments, names, e-mails and mentions redacted, the call
+audited, a 10-second limit); an answer that repeats any comment's wording at length is thrown away.
+Without a key, or when the AI call fails or is refused, the summary is built here: how many comments,
+and the phrases (one to four words, stop words aside) that recur in at least two different comments,
+most frequent first. A phrase that is a whole comment is never shown, nor a word from anyone's name.
 
 The text returned is plain and unescaped: escape it (`bot.slack.text.escape`) before putting it in Slack.
 """
@@ -14,14 +22,15 @@ from __future__ import annotations
 
 import hashlib
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import dataclass
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot import ai
 from bot.config import Settings
-from bot.models import PulseAnswer, PulseResponse
+from bot.models import PulseAnswer, PulseResponse, Team
 
 MAX_PHRASES = 6
 MAX_NGRAM = 4
@@ -55,31 +64,92 @@ SYSTEM_PROMPT = (
 )
 
 
-def comments_for(session: Session, run_id: int, team_ids: Sequence[int] | None) -> list[str]:
-    """The non-empty comments of a run (optionally of some teams), in no meaningful order."""
+OTHER_TEAMS = "Other teams"
+
+
+@dataclass(frozen=True)
+class CommentSummary:
+    """The summary of one part of a run's comments (module docstring)."""
+
+    team_id: int | None  # None: the "other teams" part
+    group: str  # the team's name, or OTHER_TEAMS
+    comments: int
+    text: str  # plain, unescaped
+
+
+def comment_parts(session: Session, run_id: int, k: int) -> dict[int | None, list[str]]:
+    """The run's non-empty comments by part: a team's own when it has at least k, the rest under None
+    when they are at least k together (module docstring). Each part in no meaningful order."""
     stmt = (
-        select(PulseAnswer.text)
+        select(PulseResponse.team_id, PulseAnswer.text)
         .join(PulseResponse, PulseResponse.id == PulseAnswer.response_id)
         .where(PulseResponse.run_id == run_id, PulseAnswer.text.is_not(None))
     )
-    if team_ids is not None:
-        stmt = stmt.where(PulseResponse.team_id.in_(list(team_ids)))
-    return sorted(t.strip() for t in session.scalars(stmt) if t and t.strip())
+    by_team: dict[int | None, list[str]] = {}
+    for team_id, text in session.execute(stmt):
+        if text and text.strip():
+            by_team.setdefault(team_id, []).append(text.strip())
+    parts: dict[int | None, list[str]] = {}
+    rest: list[str] = []
+    for team_id, texts in by_team.items():
+        if team_id is not None and len(texts) >= k:
+            parts[team_id] = sorted(texts)
+        else:
+            rest += texts
+    if len(rest) >= k:
+        parts[None] = sorted(rest)
+    return parts
 
 
-def summarise_comments(
-    session: Session, run_id: int, team_ids: Sequence[int] | None, settings: Settings
-) -> str | None:
-    """A summary of the run's comments (all teams when `team_ids` is None), or None under k comments."""
-    comments = comments_for(session, run_id, team_ids)
-    if len(comments) < settings.min_group_size:
-        return None
-    names = ai.roster_name_parts(session)
-    if settings.ai_enabled:
-        summary = _ai_summary(session, settings, run_id, comments, names)
-        if summary is not None:
-            return f"{len(comments)} comments. {summary}"
-    return phrase_summary(comments, names)
+def summaries(
+    session: Session,
+    run_id: int,
+    settings: Settings,
+    *,
+    only: Collection[int | None] | None = None,
+    team_names: Mapping[int, str] | None = None,
+    names: frozenset[str] | None = None,
+    use_ai: bool | None = None,
+    parts: Mapping[int | None, list[str]] | None = None,
+    memo: dict[tuple[int, int | None, bool], CommentSummary] | None = None,
+) -> tuple[CommentSummary, ...]:
+    """The summaries of the run's comment parts: teams by name, "other teams" last.
+
+    `only` picks parts by key (a team id; None for "other teams"), e.g. `audience_parts(team_ids)`;
+    `use_ai` (default: whether AI is configured) asks the model for each part's themes; `names` are the
+    roster's name words (loaded when not given), never shown in a summary. `parts` and `memo` let a
+    caller that shows many views partition and summarise each part once.
+    """
+    if parts is None:
+        parts = comment_parts(session, run_id, settings.min_group_size)
+    keys = [key for key in parts if only is None or key in only]
+    if not keys:
+        return ()
+    if team_names is None:
+        team_names = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
+    ai_on = settings.ai_enabled if use_ai is None else use_ai and settings.ai_enabled
+    found = []
+    for key in keys:
+        done = memo.get((run_id, key, ai_on)) if memo is not None else None
+        if done is None:
+            if names is None:
+                names = ai.roster_name_parts(session)
+            texts = parts[key]
+            text = _ai_summary(session, settings, run_id, texts, names) if ai_on else None
+            text = f"{len(texts)} comments. {text}" if text is not None else phrase_summary(texts, names)
+            group = OTHER_TEAMS if key is None else team_names.get(key, OTHER_TEAMS)
+            done = CommentSummary(key, group, len(texts), text)
+            if memo is not None:
+                memo[(run_id, key, ai_on)] = done
+        found.append(done)
+    found.sort(key=lambda c: (c.team_id is None, c.group.casefold(), c.group))
+    return tuple(found)
+
+
+def audience_parts(team_ids: Collection[int] | None) -> Collection[int | None] | None:
+    """The parts a view shows: its teams' own; the whole organisation (`team_ids` None) every part,
+    "other teams" included. Never a summary over the view's own union of teams."""
+    return None if team_ids is None else set(team_ids)
 
 
 def _ai_summary(
@@ -189,8 +259,9 @@ def _join_overlaps(
 
 
 def phrase_summary(comments: Sequence[str], names: frozenset[str] = frozenset()) -> str:
+    """How many comments, and their recurring phrases, most frequent first (never how often each)."""
     phrases = recurring_phrases(comments, names)
     if not phrases:
         return f"{len(comments)} comments; no phrase recurs across them."
-    listed = ", ".join(f"“{p}” ({n})" for p, n in phrases)
-    return f"{len(comments)} comments. Recurring phrases (number of comments): {listed}."
+    listed = ", ".join(f"“{p}”" for p, _ in phrases)
+    return f"{len(comments)} comments. Phrases that recur across them: {listed}."

@@ -20,7 +20,9 @@ nothing here reads a pulse answer. What this module adds, and why it stays anony
   nothing (and the digest says how many are hidden). Changes are differences of two shown figures (for
   several teams, over the teams shown in both). A function of shown figures reveals nothing more than the
   shown figures themselves, so no figure from fewer than k people can be recovered from a digest.
-- *Comments* reach leaders only through `comments.summarise_comments`, which says nothing under k.
+- *Comments* reach leaders only as the summaries of a fixed partition (`bot.services.comments`): each
+  team with k comments or more on its own, the rest of the organisation together when that is k or more.
+  A view of several teams shows its teams' parts side by side, never one summary over their union.
 - *Wins* come from approved, public wins only; anonymous ones carry no author.
 
 Headline changes: engagement, wins and hours compare with the week before; readiness and AI use compare
@@ -155,6 +157,11 @@ def _diff(a: float | None, b: float | None, places: int) -> float | None:
     return None if a is None or b is None else round(a - b, places)
 
 
+def _row_value(rows: Mapping[str, MetricsRow] | None, name: str, field_name: str) -> Any:
+    row = rows.get(name) if rows else None
+    return getattr(row, field_name) if row is not None else None
+
+
 def _survey_change(
     now_rows: Mapping[str, MetricsRow] | None,
     then_rows: Mapping[str, MetricsRow] | None,
@@ -169,7 +176,15 @@ def _survey_change(
     if now is None or then is None:
         return None
     if not whole:
-        both = [n for n in names if n in now.shown and n in then.shown]
+        # Teams that show this very figure in both runs (a shown row may still hide one figure).
+        both = [
+            n
+            for n in names
+            if n in now.shown
+            and n in then.shown
+            and _row_value(now_rows, n, field_name) is not None
+            and _row_value(then_rows, n, field_name) is not None
+        ]
         now, then = _survey(now_rows, both, False), _survey(then_rows, both, False)
         if now is None or then is None:
             return None
@@ -327,16 +342,6 @@ def _top_wins(
     return tuple(best), this_week
 
 
-def _comment_summary(source: DigestSource, run_id: int, team_ids: list[int] | None) -> str | None:
-    """`comments.summarise_comments`, with the roster's name words loaded once for every audience."""
-    if source.settings.ai_enabled:
-        return comments.summarise_comments(source.session, run_id, team_ids, source.settings)
-    found = comments.comments_for(source.session, run_id, team_ids)
-    if len(found) < source.settings.min_group_size:
-        return None  # the same rule as summarise_comments: nothing under k comments
-    return comments.phrase_summary(found, source.name_parts())
-
-
 def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeries:
     weeks: list[str] = []
     engaged: list[float | None] = []
@@ -434,7 +439,8 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     csv_rows: tuple[MetricsRow, ...] = ()
     top: tuple[WinSnippet, ...] = ()
     cases: tuple[UseCase, ...] = ()
-    this_week, without, summary = 0, 0, None
+    this_week, without = 0, 0
+    summary: tuple[comments.CommentSummary, ...] = ()
     trend = TrendSeries((), (), (), ())
     if not brief:
         csv_names = [*names, ALL_TEAMS] if whole else names
@@ -446,7 +452,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         top, this_week = _top_wins(session, source, team_ids)
         wanted = None if team_ids is None else set(team_ids)
         cases, without = use_cases(w for w in source.public_wins() if wanted is None or w.team_id in wanted)
-        summary = _comment_summary(source, run.id, team_ids) if run else None
+        summary = source.comment_summaries(run.id, team_ids) if run else ()
         trend = _trend(source, names, whole)
     pulse = None
     if run is not None and survey is not None:

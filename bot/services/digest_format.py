@@ -164,7 +164,8 @@ def to_text(digest: Digest) -> str:
         tools = ", ".join(f"{c.tool} ({c.wins})" for c in digest.use_cases)
         parts.append(f"\nAI tools in wins, last {len(digest.trend.weeks)} weeks: {tools}")
     if digest.comments:
-        parts.append(f"\nComments: {digest.comments}")
+        parts.append("\nComments (a summary per team with enough comments; single comments are never shown):")
+        parts += [f"  • {c.group}: {c.text}" for c in digest.comments]
     return "\n".join(parts) + "\n"
 
 

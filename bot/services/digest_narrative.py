@@ -152,9 +152,8 @@ def polish(session: Session, settings: Settings, digest: Digest) -> Digest:
     """
     if not settings.ai_enabled:
         return digest
-    if digest.pulse is not None and digest.comments is not None:
-        team_ids = None if digest.audience.team_ids is None else list(digest.audience.team_ids)
-        digest = replace(
-            digest, comments=comments.summarise_comments(session, digest.pulse.run_id, team_ids, settings)
-        )
+    if digest.pulse is not None and digest.comments:
+        shown = {c.team_id for c in digest.comments}  # the same parts, now with the model's themes
+        found = comments.summaries(session, digest.pulse.run_id, settings, only=shown, use_ai=True)
+        digest = replace(digest, comments=found)
     return narrate(session, settings, digest, names=ai.roster_name_parts(session))

@@ -15,6 +15,8 @@ from bot import ai, clock
 from bot.config import Settings
 from bot.content import Library
 from bot.models import PulseRun, Team, Win
+from bot.services import comments
+from bot.services.comments import CommentSummary
 from bot.services.metrics import ALL_TEAMS, MetricsRow, compute_metrics
 from bot.services.metrics_sql import week_window
 from bot.services.pulses import is_open
@@ -74,6 +76,8 @@ class DigestSource:
         ]
         self._public_wins: list[PublicWin] | None = None
         self._names: frozenset[str] | None = None
+        self._comment_parts: dict[int, dict[int | None, list[str]]] = {}
+        self._comment_summaries: dict[tuple[int, int | None, bool], CommentSummary] = {}
 
     def end_of(self, monday: date) -> datetime:
         return week_window(monday, self.settings.tz)[1]
@@ -137,6 +141,23 @@ class DigestSource:
                 for team, tool, polished, what, hours in self.session.execute(query)
             ]
         return self._public_wins
+
+    def comment_summaries(self, run_id: int, team_ids: list[int] | None) -> tuple[CommentSummary, ...]:
+        """The audience's parts of the run's comment partition; each part summarised once for all."""
+        parts = self._comment_parts.get(run_id)
+        if parts is None:
+            parts = comments.comment_parts(self.session, run_id, self.settings.min_group_size)
+            self._comment_parts[run_id] = parts
+        return comments.summaries(
+            self.session,
+            run_id,
+            self.settings,
+            only=comments.audience_parts(team_ids),
+            team_names=self.teams,
+            names=self.name_parts(),
+            parts=parts,
+            memo=self._comment_summaries,
+        )
 
     def name_parts(self) -> frozenset[str]:
         if self._names is None:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.services.chart import TrendSeries
+from bot.services.comments import CommentSummary
 from bot.services.metrics import MetricsRow
 from bot.slack.blocks.wins import WinSnippet
 
@@ -116,7 +117,7 @@ class Digest:
     wins_from_this_week: int  # how many of top_wins were submitted in W (the rest: earlier weeks)
     use_cases: tuple[UseCase, ...]
     wins_without_tool: int
-    comments: str | None  # a summary over at least k comments, or None (plain text: escape it)
+    comments: tuple[CommentSummary, ...]  # one per part of the comment partition shown (escape the text)
     narrative: str  # three sentences (plain text)
     narrative_by_ai: bool
     trend: TrendSeries

@@ -1,4 +1,4 @@
-"""Per-team adoption metrics for an ISO week, exactly as SPEC's Metrics table defines them.
+"""Per-team adoption metrics for an ISO week, exactly as the README's Metrics table defines them.
 
 Week W runs from Monday 00:00 to the next Monday 00:00 in ADOPTBOT_TIMEZONE, converted to UTC.
 The numbers come from a handful of GROUP BY statements (`bot.services.metrics_sql`); this module only
@@ -9,12 +9,13 @@ their current team, and were added before the end of W (someone erased after W: 
 Everything else uses the team captured on the row when it happened (delivery, activity, invitation,
 answer, win), so past weeks stay true after moves.
 
-Anonymity (SPEC: no survey figure from fewer than k people, none recoverable by subtraction)
-------------------------------------------------------------------------------------------------
+Anonymity (no survey figure from fewer than k people, none recoverable by subtraction)
+--------------------------------------------------------------------------------------
 *Survey figures* are the five ADKAR means, `readiness`, `barrier`, `usage_rate` and `readiness_change`:
-they say what people answered. `invited`, `respondents` and `response_rate` are participation counts
-(*that* people answered, which invitations record anyway and `/adopt pulse status` shows); they are
-always shown, so a reader can see why a row is suppressed, and they reveal no answer.
+they say what people answered, and each needs at least k people behind it (rule 3). `invited`,
+`respondents` and `response_rate` are participation counts (*that* people answered, which invitations
+record anyway and `/adopt pulse status` shows); they are always shown, so a reader can see why a row is
+suppressed, and they reveal no answer.
 
 1. Primary suppression: a team with fewer than k respondents in the run gets `suppressed = true` and
    null survey figures. The `*` row (everyone, including people without a team) likewise when the whole
@@ -29,10 +30,21 @@ always shown, so a reader can see why a row is suppressed, and they reveal no an
    it has k or more respondents.
    The decision is made over every team, before `--team` filters rows, so combining the outputs of
    several `--team` calls reveals nothing a full call would not.
-3. `readiness_change` is shown only when the team is shown for both runs, each decided by rules 1 and 2
-   for its own run; so the previous run's readiness can be recovered only where it was shown itself.
+3. k counts the answers behind each figure, not just the answer sheets. Questions may be optional, so
+   a team of 5 respondents may have only 1 answer to the desire question; its desire mean would be that
+   one person's answer. Rules 1 and 2 are therefore applied again for each figure of a shown row, on the
+   number of respondents who answered what it is built from: each ADKAR element (its questions, pooled)
+   and the usage question. An element with fewer than k of them is null for that team; the
+   complementary step runs per figure over those counts (the `*` row minus the teams that show the
+   figure must leave 0 or at least k answerers behind), and `*` shows a figure only when k or more
+   people in all answered it. `readiness` and `barrier` are functions of every answered element, so
+   they are null unless each element the team answered is shown. `suppressed` stays the row-level
+   decision (rules 1 and 2 on respondents); a row that is not suppressed may still have null figures.
+4. `readiness_change` is shown only when the team's readiness is shown for both runs, each decided by
+   rules 1 to 3 for its own run; so the previous run's readiness can be recovered only where it was
+   shown itself.
 
-4. A run still open (answers still arriving) shows no survey figures at all: `suppressed = true` and null
+5. A run still open (answers still arriving) shows no survey figures at all: `suppressed = true` and null
    scores until it closes, for every team and `*`. Otherwise two outputs taken an answer apart would give
    that one answer by subtraction (5 respondents averaging X, then 6 averaging Y: the sixth answered
    6Y - 5X). Participation counts still show, so a reader can follow the run. Once closed, a run's figures
@@ -41,7 +53,7 @@ always shown, so a reader can see why a row is suppressed, and they reveal no an
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
@@ -65,7 +77,7 @@ BARRIER_THRESHOLD = 3  # an element scoring above this is not a barrier
 
 @dataclass
 class MetricsRow:
-    """One row of SPEC's Metrics table; field names are the public JSON/CSV names, in order."""
+    """One row of the README's Metrics table; field names are the public JSON/CSV names, in order."""
 
     week: str
     team: str
@@ -120,29 +132,49 @@ def _ratio(numerator: int, denominator: int, places: int) -> float | None:
     return round_half_up(Fraction(numerator, denominator), places) if denominator else None
 
 
-def scores(tally: SurveyTally) -> SurveyScores:
-    """Means per ADKAR element (pooled over its questions), readiness, barrier and usage for one tally."""
+FIGURES: tuple[str, ...] = (*ADKAR_STAGES, "usage")  # the figures k is counted for, one by one
+
+
+def scores(tally: SurveyTally, shown: Collection[str] | None = None) -> SurveyScores:
+    """Means per ADKAR element (pooled over its questions), readiness, barrier and usage for one tally.
+
+    `shown` (default: all) names the figures (ADKAR elements, "usage") that may be shown; a hidden
+    element's mean is left out, and readiness and barrier are left out too unless every element that was
+    answered is shown (each is a function of all of them, so it would carry the hidden one).
+    """
+    answered = [stage for stage in ADKAR_STAGES if tally.stage_count.get(stage)]
     stages = {
         stage: round_half_up(Fraction(tally.stage_sum[stage], tally.stage_count[stage]), 2)
-        for stage in ADKAR_STAGES
-        if tally.stage_count.get(stage)
+        for stage in answered
+        if shown is None or stage in shown
     }
     readiness: float | None = None
     barrier: str | None = None
-    if stages:
+    if stages and len(stages) == len(answered):
         readiness = round_half_up(sum((Fraction(v) for v in stages.values()), Fraction(0)) / len(stages), 2)
         # Decided on the shown (rounded) values so the table reads consistently; ADKAR order breaks ties.
         lowest = min(stages, key=lambda s: (stages[s], ADKAR_STAGES.index(s)))
         barrier = lowest if stages[lowest] <= BARRIER_THRESHOLD else None
-    usage = _ratio(tally.usage_used, tally.usage_answers, 3)
+    usage = _ratio(tally.usage_used, tally.usage_answers, 3) if shown is None or "usage" in shown else None
     return SurveyScores(stages, readiness, barrier, usage)
 
 
 def visible_groups(
-    respondents: Mapping[TeamKey, int], team_ids: Iterable[int], names: Mapping[int, str], k: int
+    respondents: Mapping[TeamKey, int],
+    team_ids: Iterable[int],
+    names: Mapping[int, str],
+    k: int,
+    *,
+    eligible: Collection[int] | None = None,
 ) -> tuple[set[int], bool]:
-    """Which teams may show survey figures for a run, and whether the `*` row may (module docstring)."""
-    shown = {team for team in team_ids if respondents.get(team, 0) >= k}
+    """Which teams may show a figure for a run, and whether the `*` row may (module docstring).
+
+    `respondents` counts, per group, the people behind the figure; `eligible` (default: every team)
+    limits the teams that may show it at all (for one figure: the teams whose row is shown).
+    """
+    shown = {
+        team for team in team_ids if respondents.get(team, 0) >= k and (eligible is None or team in eligible)
+    }
     hidden_total = sum(n for team, n in respondents.items() if team not in shown)
     while 0 < hidden_total < k and shown:
         smallest = min(shown, key=lambda team: (respondents.get(team, 0), names.get(team, ""), team))
@@ -153,35 +185,48 @@ def visible_groups(
 
 @dataclass
 class _RunView:
-    """One run's tallies per team and overall, with the suppression decision applied."""
+    """One run's tallies per team and overall, with the suppression decisions applied."""
 
     run_id: int
     tallies: dict[TeamKey, SurveyTally]
     total: SurveyTally
-    shown: set[int]
+    shown: set[int]  # teams whose row shows survey figures (rules 1 and 2 on respondents)
     total_shown: bool
+    figures: dict[TeamKey, set[str]]  # per shown team (None = `*`): the figures that may be shown (rule 3)
 
     def scores_for(self, team: int | None) -> SurveyScores | None:
-        """Scores for a team (None = the `*` row), or None when they must not be shown."""
+        """Scores for a team (None = the `*` row), or None when they must not be shown; a figure hidden
+        by rule 3 is None in them."""
         if team is None:
-            return scores(self.total) if self.total_shown else None
+            return scores(self.total, self.figures.get(None, set())) if self.total_shown else None
         if team not in self.shown:
             return None
-        return scores(self.tallies.get(team, SurveyTally()))
+        return scores(self.tallies.get(team, SurveyTally()), self.figures.get(team, set()))
+
+
+def _run_view(
+    run_id: int, per_team: dict[TeamKey, SurveyTally], teams: Mapping[int, str], k: int
+) -> _RunView:
+    total = SurveyTally()
+    for tally in per_team.values():
+        total.add(tally)
+    respondents = {team: tally.respondents for team, tally in per_team.items()}
+    shown, total_shown = visible_groups(respondents, teams.keys(), teams, k)
+    figures: dict[TeamKey, set[str]] = {team: set() for team in shown}
+    figures[None] = set()
+    for figure in FIGURES:
+        behind = {team: tally.people_behind(figure) for team, tally in per_team.items()}
+        with_figure, total_with = visible_groups(behind, teams.keys(), teams, k, eligible=shown)
+        for team in with_figure:
+            figures[team].add(figure)
+        if total_with:
+            figures[None].add(figure)
+    return _RunView(run_id, per_team, total, shown, total_shown, figures)
 
 
 def _run_views(session: Session, run_ids: Sequence[int], teams: Mapping[int, str], k: int) -> list[_RunView]:
     tallies = metrics_sql.survey_tallies(session, run_ids)
-    views = []
-    for run_id in run_ids:
-        per_team = tallies.get(run_id, {})
-        total = SurveyTally()
-        for tally in per_team.values():
-            total.add(tally)
-        respondents = {team: tally.respondents for team, tally in per_team.items()}
-        shown, total_shown = visible_groups(respondents, teams.keys(), teams, k)
-        views.append(_RunView(run_id, per_team, total, shown, total_shown))
-    return views
+    return [_run_view(run_id, tallies.get(run_id, {}), teams, k) for run_id in run_ids]
 
 
 def last_complete_week(settings: Settings, now: datetime | None = None) -> date:
@@ -205,7 +250,7 @@ def compute_metrics(
     team_names: list[str] | None = None,
     now: datetime | None = None,
 ) -> list[MetricsRow]:
-    """SPEC's metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
+    """The metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
 
     `team_names` limits the team rows shown (the `*` row is always the whole organisation); an unknown
     name raises UsageError. Suppression is decided over all teams first (see the module docstring).

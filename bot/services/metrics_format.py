@@ -1,4 +1,4 @@
-"""Metrics rows as JSON, CSV (SPEC's field names, same columns) and a terminal table for people."""
+"""Metrics rows as JSON, CSV (the public field names, same columns) and a terminal table for people."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import io
 import json
 from collections.abc import Callable, Sequence
 
+from bot.csv_safe import cell
 from bot.services.metrics import FIELDS, MetricsRow
 
 NULL = "–"
@@ -14,12 +15,13 @@ HIDDEN = "hidden"
 
 
 def to_json(rows: Sequence[MetricsRow]) -> str:
-    """A list of row objects with exactly SPEC's field names."""
+    """A list of row objects with exactly the public field names (README: Metrics)."""
     return json.dumps([r.to_dict() for r in rows], indent=2)
 
 
 def to_csv(rows: Sequence[MetricsRow]) -> str:
-    """The same columns as JSON; null is an empty cell, booleans are `true`/`false`."""
+    """The same columns as JSON; null is an empty cell, booleans are `true`/`false`, and text that a
+    spreadsheet would run as a formula (a team named `=HYPERLINK(…)`) is neutralised (`bot.csv_safe`)."""
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     writer.writerow(FIELDS)
@@ -33,7 +35,7 @@ def _csv_cell(value: object) -> str:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return str(value)
+    return str(cell(value))
 
 
 def _percent(value: float | None) -> str:
@@ -101,7 +103,9 @@ def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
     legend = (
         "A D K Ab R: ADKAR means 1-5 (awareness, desire, knowledge, ability, reinforcement). "
         f"'{HIDDEN}': fewer than {min_group_size} answers, hidden so that no small group can be "
-        "worked out from the others, or the pulse run is still open. *: the whole organisation."
+        f"worked out from the others, or the pulse run is still open. '{NULL}' in a survey column: no "
+        f"answers, or fewer than {min_group_size} answers to that question (counted figure by figure). "
+        "*: the whole organisation."
     )
     return "\n".join([title, "", *lines, "", legend]) + "\n"
 

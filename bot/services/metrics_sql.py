@@ -60,18 +60,26 @@ class SurveyTally:
 
     respondents: int = 0
     stage_sum: dict[str, int] = field(default_factory=dict)
-    stage_count: dict[str, int] = field(default_factory=dict)
-    usage_answers: int = 0
+    stage_count: dict[str, int] = field(default_factory=dict)  # answers (an element may have 2 questions)
+    stage_people: dict[str, int] = field(default_factory=dict)  # respondents who answered the element
+    usage_answers: int = 0  # one usage question: also the respondents who answered it
     usage_used: int = 0
 
     def add(self, other: SurveyTally) -> None:
         self.respondents += other.respondents
-        for stage, total in other.stage_sum.items():
-            self.stage_sum[stage] = self.stage_sum.get(stage, 0) + total
-        for stage, count in other.stage_count.items():
-            self.stage_count[stage] = self.stage_count.get(stage, 0) + count
+        for mine, theirs in (
+            (self.stage_sum, other.stage_sum),
+            (self.stage_count, other.stage_count),
+            (self.stage_people, other.stage_people),
+        ):
+            for stage, value in theirs.items():
+                mine[stage] = mine.get(stage, 0) + value
         self.usage_answers += other.usage_answers
         self.usage_used += other.usage_used
+
+    def people_behind(self, figure: str) -> int:
+        """How many respondents answered what `figure` (an ADKAR element, or "usage") is built from."""
+        return self.usage_answers if figure == "usage" else self.stage_people.get(figure, 0)
 
 
 def members(session: Session, end: datetime) -> dict[TeamKey, int]:
@@ -190,7 +198,8 @@ def invited(session: Session, run_id: int) -> dict[TeamKey, int]:
 
 
 def survey_tallies(session: Session, run_ids: Sequence[int]) -> dict[int, dict[TeamKey, SurveyTally]]:
-    """Per run and team: respondents, ADKAR sums and counts, usage answers. Two statements in all."""
+    """Per run and team: respondents, ADKAR sums, answer and respondent counts, usage answers. Two
+    statements in all."""
     result: dict[int, dict[TeamKey, SurveyTally]] = defaultdict(dict)
     if not run_ids:
         return result
@@ -210,6 +219,7 @@ def survey_tallies(session: Session, run_ids: Sequence[int]) -> dict[int, dict[T
             func.count(PulseAnswer.value),
             func.sum(PulseAnswer.value),
             func.sum(case((PulseAnswer.value > 0, 1), else_=0)),
+            func.count(func.distinct(PulseResponse.id)),
         )
         .join(PulseResponse, PulseResponse.id == PulseAnswer.response_id)
         .where(
@@ -219,11 +229,12 @@ def survey_tallies(session: Session, run_ids: Sequence[int]) -> dict[int, dict[T
         )
         .group_by(PulseResponse.run_id, PulseResponse.team_id, PulseAnswer.stage, PulseAnswer.metric)
     )
-    for run_id, team, stage, metric, count, total, positive in session.execute(answers):
+    for run_id, team, stage, metric, count, total, positive, people in session.execute(answers):
         tally = result[run_id].setdefault(team, SurveyTally())
         if stage is not None:
             tally.stage_sum[stage] = tally.stage_sum.get(stage, 0) + int(total or 0)
             tally.stage_count[stage] = tally.stage_count.get(stage, 0) + int(count)
+            tally.stage_people[stage] = tally.stage_people.get(stage, 0) + int(people)
         if metric == "usage":
             # Choice answers store the option's index: 0 is the first option ("never").
             tally.usage_answers += int(count)

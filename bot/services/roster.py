@@ -22,6 +22,7 @@ from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.csv_safe import restore
 from bot.errors import UsageError
 from bot.models import Deactivation, Person, Team, TeamLead, TeamSource
 
@@ -152,7 +153,8 @@ def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -
                 )
             )
             continue
-        values = {name: record[i].strip() if i < len(record) else "" for name, i in columns.items()}
+        # `restore`: a roster exported by `roster list --format csv` has formula-like cells quoted.
+        values = {name: restore(record[i].strip()) if i < len(record) else "" for name, i in columns.items()}
         row, reason = _parse_row(line, values, known_roles, roles)
         if row is None:
             parsed.errors.append((line, reason))

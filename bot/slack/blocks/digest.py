@@ -44,6 +44,8 @@ from bot.slack.text import escape, one_line, truncate
 
 TEAMS_SHOWN: Final = 10  # team lines in a digest message; the CSV has every team
 HOME_TEAMS_SHOWN: Final = 8
+COMMENT_GROUPS_SHOWN: Final = 6  # comment summaries in a digest message (one team's: `digest TEAM`)
+COMMENT_SUMMARY_MAX: Final = 1400
 NAMES_PER_BARRIER: Final = 6
 TEAM_NAME_MAX: Final = 60
 STAGE_NAMES: Final = {
@@ -208,12 +210,28 @@ def _wins(digest: Digest, command: str) -> list[Block]:
     return blocks
 
 
-def _comments(digest: Digest) -> list[Block]:
+def _comments(digest: Digest, command: str) -> list[Block]:
     if not digest.comments:
         return []
     run = f" in pulse #{digest.pulse.run_id}" if digest.pulse else ""
-    title = f"*What people said{run}* (a summary; single comments are never shown)"
-    return [_verbatim(f"{title}\n{escape(digest.comments)}")]
+    title = (
+        f"*What people said{run}* (a summary per team with at least {digest.min_group_size} comments; "
+        "single comments are never shown)"
+    )
+    shown = digest.comments[:COMMENT_GROUPS_SHOWN]
+    lines = [
+        f"*{team_name(c.group)}*"
+        + (" (teams with fewer comments, together)" if c.team_id is None else "")
+        + f"\n{escape(truncate(c.text, COMMENT_SUMMARY_MAX))}"
+        for c in shown
+    ]
+    blocks = _packed(lines, title=title)
+    more = len(digest.comments) - len(shown)
+    if more > 0:
+        blocks.append(
+            context(f"…and {more:,} more team summar{'ies' if more != 1 else 'y'}: `{command} digest TEAM`.")
+        )
+    return blocks
 
 
 def _footer(mode: Mode, command: str) -> str:
@@ -248,7 +266,7 @@ def digest_message(digest: Digest, *, command: str, mode: Mode = "dm") -> tuple[
         _headline(digest),
         context(pulse_note(digest)),
     ]
-    for part in (_teams(digest), _barriers(digest), _wins(digest, command), _comments(digest)):
+    for part in (_teams(digest), _barriers(digest), _wins(digest, command), _comments(digest, command)):
         if part:
             blocks.append(divider())
             blocks.extend(part)

@@ -2,8 +2,8 @@
 
 A failed message is one of two sorts, told apart by its recipient, not by its error text:
 - *unreachable*: a DM to a person Slack will not deliver to (deleted, deactivated: the person is marked
-  unreachable when Slack says so). Sending again would fail again, so a retry leaves it alone; once the
-  person is reachable again (re-activated in Slack and synced) it counts as an ordinary failure.
+  unreachable when Slack says so). Sending again would fail again, so a retry leaves it alone, for as long
+  as the person is marked so.
 - everything else: out of attempts after 5xx or network errors, or refused for a reason an admin can mend
   (the bot was not in the channel, the channel was archived). A retry sends it again.
 

@@ -75,7 +75,7 @@ def _send(ctx: Context, monday: date) -> int:
     client = make_web_client(ctx.settings, retry_rate_limits=False)
     report = drain(engine, client, ctx.settings, keys=plan.keys)
     with session_scope(engine, readonly=True) as session:
-        result = outbox_admin.outcome(session, plan.keys)
+        result = outbox_admin.results(session, plan.keys)
     notes = [
         f"{n} {label}"
         for n, label in (

@@ -156,7 +156,7 @@ def retry_failed(args: argparse.Namespace, ctx: Context) -> int:
     client = make_web_client(ctx.settings, retry_rate_limits=False)
     report = drain(engine, client, ctx.settings, keys=requeued.keys)
     with session_scope(engine, readonly=True) as session:
-        result = outbox_admin.outcome(session, requeued.keys)
+        result = outbox_admin.results(session, requeued.keys)
     print(f"Retried {len(requeued.keys)}: sent {result.sent}{left}.")
     if report.halted:
         raise Failure(f"Slack refused to send ({report.halted}); the messages stay queued for the next tick.")

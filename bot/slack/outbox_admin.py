@@ -148,7 +148,7 @@ def requeue_keys(session: Session, keys: list[str], *, now: datetime) -> list[st
 
 
 @dataclass
-class Outcome:
+class SendResult:
     """Where a set of messages stands after a send: what a command reports and exits on."""
 
     sent: int = 0
@@ -174,9 +174,9 @@ class Outcome:
         return ", ".join(parts)
 
 
-def outcome(session: Session, keys: list[str]) -> Outcome:
+def results(session: Session, keys: list[str]) -> SendResult:
     """Where the messages with these keys stand now."""
-    result = Outcome()
+    result = SendResult()
     per_state: dict[str, int] = defaultdict(int)
     for start in range(0, len(keys), 1000):
         rows = session.execute(

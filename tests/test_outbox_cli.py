@@ -95,6 +95,11 @@ def test_outbox_status_reads_only_and_names_a_missing_database(
 
     assert capsys.readouterr().err == f"adoptbot: no Adoptbot database at sqlite:///{missing}.\n"
     assert not missing.exists()
+    roster = tmp_path / "people.csv"
+    roster.write_text("slack_user_id,name,team,role\nU1,Ada,Sales,sales\n")
+    assert main(["outbox", "status", "--db", f"sqlite:///{roster}"]) == 2
+    assert capsys.readouterr().err == f"adoptbot: no Adoptbot database at sqlite:///{roster}.\n"
+    assert roster.read_text().startswith("slack_user_id,name")
 
 
 def test_outbox_retry_sends_failed_messages_again_once_and_leaves_unreachable_people_alone(

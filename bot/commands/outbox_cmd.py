@@ -65,6 +65,7 @@ def existing_database(ctx: Context) -> Engine:
     """The database at `--db`, as it is: never created nor migrated. UsageError when there is none."""
     from sqlalchemy import inspect
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import DatabaseError, OperationalError
 
     url = make_url(ctx.db_url)
     where = url.render_as_string(hide_password=True)
@@ -73,7 +74,13 @@ def existing_database(ctx: Context) -> Engine:
         if path in ("", ":memory:") or not Path(path).is_file():
             raise UsageError(f"no Adoptbot database at {where}.")
     engine = ctx.engine(migrate=False)
-    if not inspect(engine).has_table("outbox"):
+    try:
+        found = inspect(engine).has_table("outbox")
+    except DatabaseError as error:
+        if isinstance(error, OperationalError):  # the server or file could not be reached: not our call
+            raise
+        found = False  # a file that is no database at all (a CSV given as --db)
+    if not found:
         raise UsageError(f"no Adoptbot database at {where}.")
     return engine
 

@@ -31,7 +31,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.slack import outbox_claim, outbox_record
-from bot.slack.outbox_admin import by_count
+from bot.slack.outbox_admin import by_count, short_reason
 from bot.slack.outbox_send import (
     Failed,
     Halt,
@@ -77,7 +77,7 @@ class DrainReport:
     def count_failure(self, error: str) -> None:
         with self._lock:
             self.failed += 1
-            self.reasons[error.split(":", 1)[0]] += 1
+            self.reasons[short_reason(error)] += 1
 
     def failure_summary(self) -> str:
         """`3 messages failed (user_not_found: 2, gave up after 6 attempts: 1)`."""

@@ -332,8 +332,9 @@ def queue_week(
     """Queue the week's digests for every leader (and the org channel) who has not been sent theirs.
 
     A digest that failed is queued again (its message, chart or CSV that failed: never what was sent), and
-    one still waiting in the outbox is sent with the rest; only a digest that reached Slack counts as
-    already delivered. Returns the keys to send, so the caller sends these and nothing else.
+    one still waiting in the outbox is sent with the rest; a digest counts as already delivered only when
+    none of its messages failed or waits (they were sent, or skipped because Slack could not reach the
+    leader then). Returns the keys to send, so the caller sends these and nothing else.
     """
     week = iso_week(monday)
     people = leaders(session, settings)

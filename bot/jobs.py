@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.db import session_factory, session_scope
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.slack import outbox_record, outbox_store
+from bot.slack.outbox_drain import due_moment
 from bot.slack.outbox_send import real_now
 
 if TYPE_CHECKING:
@@ -178,12 +179,12 @@ def _dry_run(engine: Engine, settings: Settings, library: Library, report: TickR
 
 
 def due_by(now: datetime) -> datetime:
-    """What a tick at `now` sends: every message due by then (or by the product's clock, when later).
+    """What a tick at `now` sends: every message due by then (or by the clock, when that is later).
 
     The dry run lists exactly these and the real run's drain claims exactly these, so both agree; a
     `--now` later than the clock sends what is due by `--now`, not only what is due by the clock.
     """
-    return max(to_naive_utc(now), utcnow())
+    return due_moment(to_naive_utc(now))
 
 
 def _would_send(session: Session, until: datetime) -> list[Preview]:

@@ -18,6 +18,7 @@ from bot.content import load_library
 from bot.db import session_scope
 from bot.models import OutboxMessage, Person
 from bot.services import pulses
+from bot.slack import outbox
 from bot.slack.client import make_web_client
 from bot.slack.outbox import drain
 from tests.support.fake_slack import FakeSlack
@@ -61,11 +62,42 @@ def test_tick_now_sends_exactly_the_invitations_its_dry_run_lists(
     listed = [line.split()[:2] for line in capsys.readouterr().out.splitlines()[:-1]]
     assert main(["tick", "--now", LATER_THAT_MORNING, "--db", db_url]) == 0
 
-    assert listed == [["pulse_invite", "UBER1"], ["pulse_invite", "UBER2"]]
-    assert capsys.readouterr().out.strip() == "queued 0, sent 2, failed 0"
-    assert invited_in_slack(fake_slack, ["UBER1", "UBER2", "UNYC1"]) == ["UBER1", "UBER2"]
-    assert main(["tick", "--now", "2026-10-07T14:00:00Z", "--db", db_url]) == 0  # 10:00 in New York
+    # New York's invitation (10:00 there) is listed and sent too: the clock was set back to that morning,
+    # and what is due by the real time, later, goes as well (the outbox times its own retries in real
+    # seconds, so it never waits for a clock that stands still).
+    assert listed == [["pulse_invite", "UBER1"], ["pulse_invite", "UBER2"], ["pulse_invite", "UNYC1"]]
+    assert capsys.readouterr().out.strip() == "queued 0, sent 3, failed 0"
     assert invited_in_slack(fake_slack, ["UBER1", "UBER2", "UNYC1"]) == ["UBER1", "UBER2", "UNYC1"]
+
+
+def test_a_tick_at_a_later_moment_sends_what_is_due_by_then_as_its_dry_run_lists(
+    db_url: str,
+    engine: Engine,
+    fake_slack: FakeSlack,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    slack_env(monkeypatch, fake_slack)
+    now = clock.utcnow()
+    with session_scope(engine) as session:
+        for hours in (1, 3):
+            outbox.enqueue(
+                session,
+                key=f"later:{hours}",
+                kind="broadcast",
+                channel=f"C0IN{hours}H",
+                text=f"in {hours} hours",
+                not_before=now + timedelta(hours=hours),
+            )
+    later = (now + timedelta(hours=2)).isoformat()
+
+    assert main(["tick", "--now", later, "--dry-run", "--db", db_url]) == 0
+    listed = [line.split()[:2] for line in capsys.readouterr().out.splitlines()[:-1]]
+    assert main(["tick", "--now", later, "--db", db_url]) == 0
+
+    assert listed == [["broadcast", "C0IN1H"]]
+    assert capsys.readouterr().out.strip() == "queued 0, sent 1, failed 0"
+    assert [m.text for m in fake_slack.messages()] == ["in 1 hours"]
 
 
 def test_no_reminder_reaches_someone_whose_invitation_failed_or_is_still_queued(

@@ -169,11 +169,23 @@ def drain(
     (without one: within OWN_RETRY_WAIT seconds). On `stop`, messages whose call to Slack has begun are
     finished and recorded; the others go back to `pending`.
 
-    `due_by` (naive UTC): also send what is due by then, when it is later than now (`adoptbot tick --now`).
-    `keys`: send only the messages with these keys (what a command queued), none of the rest.
+    `due_by` (naive UTC): also send what is due by then, when it is later than now (`adoptbot tick --now`);
+    see `due_moment`. `keys`: send only the messages with these keys (what a command queued), none of the
+    rest.
     """
     drainer = _Drainer(engine, client, settings, stop or threading.Event(), due_by=due_by, keys=keys)
     return drainer.run(deadline)
+
+
+def due_moment(due_by: datetime | None = None) -> datetime:
+    """The moment by which a message is due: `due_by`, the product's clock, or the real time, the latest.
+
+    The product's clock (`bot.clock`) decides what is due, and `adoptbot tick --now` may move it ahead.
+    The real time is a floor: what the outbox put back itself (a channel's next free second, Slack's
+    Retry-After, a back-off) is timed in real seconds, and must come due even while the product's clock
+    is set to an earlier moment.
+    """
+    return max(moment for moment in (due_by, utcnow(), real_now()) if moment is not None)
 
 
 class _Drainer:
@@ -229,7 +241,7 @@ class _Drainer:
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                     continue
                 claimed_at = real_now()
-                due_by = utcnow() if self.due_by is None else max(self.due_by, utcnow())
+                due_by = due_moment(self.due_by)
                 with session_scope(self.engine) as session:
                     result = outbox_claim.claim(
                         session,

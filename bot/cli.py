@@ -78,6 +78,7 @@ def _command_modules() -> list[CommandModule]:
         digest_cmd,
         forget_cmd,
         metrics_cmd,
+        outbox_cmd,
         pulse_cmd,
         roster_cmd,
         serve_cmd,
@@ -94,6 +95,7 @@ def _command_modules() -> list[CommandModule]:
         pulse_cmd,
         forget_cmd,
         tick_cmd,
+        outbox_cmd,
         serve_cmd,
     ]
 

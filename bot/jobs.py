@@ -27,6 +27,8 @@ from bot.config import Settings
 from bot.db import session_factory, session_scope
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.slack import outbox_record, outbox_store
+from bot.slack.outbox_drain import due_moment
+from bot.slack.outbox_send import real_now
 
 if TYPE_CHECKING:
     from bot.content import Library
@@ -170,10 +172,19 @@ def _dry_run(engine: Engine, settings: Settings, library: Library, report: TickR
             else:
                 savepoint.commit()
                 report.jobs.append(JobOutcome(name, queued=int(queued or 0)))
-        report.preview = _would_send(session, max(report.now, utcnow()))
+        report.preview = _would_send(session, due_by(report.now))
     finally:
         session.rollback()
         session.close()
+
+
+def due_by(now: datetime) -> datetime:
+    """What a tick at `now` sends: every message due by then (or by the clock, when that is later).
+
+    The dry run lists exactly these and the real run's drain claims exactly these, so both agree; a
+    `--now` later than the clock sends what is due by `--now`, not only what is due by the clock.
+    """
+    return due_moment(to_naive_utc(now))
 
 
 def _would_send(session: Session, until: datetime) -> list[Preview]:
@@ -205,14 +216,14 @@ def _forget_processed_events(ctx: JobContext) -> int:
 
 
 def _release_stale_claims(ctx: JobContext) -> int:
-    released = outbox_record.release_stale(ctx.session, utcnow())
+    released = outbox_record.release_stale(ctx.session, real_now())
     if released:
         log.info("released %d stale outbox claims for a re-check", released)
     return 0
 
 
 def _prune_channel_paces(ctx: JobContext) -> int:
-    outbox_record.prune_paces(ctx.session, utcnow() - timedelta(days=1))
+    outbox_record.prune_paces(ctx.session, real_now() - timedelta(days=1))
     return 0
 
 

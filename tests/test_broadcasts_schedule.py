@@ -176,12 +176,16 @@ def test_a_reminder_goes_once_to_those_who_have_not_pressed_got_it(
         tick(db_url, started + timedelta(days=2), capsys)  # once only
         assert reminded(fake_slack) == ["USALES2"]
 
-        [reminder] = [m for m in fake_slack.messages("USALES2") if "remind" in str(m.payload.get("key"))]
+        [reminder] = [
+            m for m in fake_slack.messages("USALES2") if "broadcast-remind" in str(m.payload.get("key"))
+        ]
         assert "Confirm the new expense rules" in reminder.block_text()
         click(server, reminder, ids.BROADCAST_GOT_IT, "USALES2")
         wait_for(lambda: acked(engine) == {"USALES1", "USALES2"}, what="the second acknowledgement")
         send_queued(engine, settings)
-    for message in fake_slack.messages("USALES2"):  # the DM and its reminder both say so now
+    letters = [m for m in fake_slack.messages("USALES2") if str(m.payload.get("key")).startswith("broadcast")]
+    assert len(letters) == 2  # (the ticks a day later also sent the pulse the schedule opened then)
+    for message in letters:  # the DM and its reminder both say so now
         assert "✓ Acknowledged" in message.block_text() and ids.BROADCAST_GOT_IT not in buttons(message)
 
 

@@ -362,6 +362,46 @@ def test_digest_send_needs_a_token_and_sends_each_digest_once(
     assert set(digest_messages(fake_slack).values()) == {1} and len(digest_messages(fake_slack)) == 4
 
 
+def test_a_failed_digest_send_exits_1_and_a_rerun_sends_it_again_and_nothing_else(
+    db_url: str,
+    engine: Engine,
+    fake_slack: FakeSlack,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    build_world(engine)
+    with session_scope(engine) as session:
+        outbox.enqueue(session, key="nudge:unrelated", kind="nudge", channel="C0OTHER", text="a nudge")
+    for name, value in {
+        "ADOPTBOT_MIN_GROUP_SIZE": str(K),
+        "SLACK_BOT_TOKEN": "xoxb-test",
+        "SLACK_API_URL": fake_slack.url,
+        "ADOPTBOT_SEND_MAX_ATTEMPTS": "1",
+    }.items():
+        monkeypatch.setenv(name, value)
+    fake_slack.fail_next("chat.postMessage", status=500, times=4)  # every leader's digest message
+
+    assert main(["digest", "--db", db_url, "--week", "2026-W47", "--send"]) == 1
+    out, err = capsys.readouterr()
+    assert out == "Week 2026-W47: queued 12 messages for 4 leaders; sent 8, failed 4.\n"
+    assert err == (
+        "adoptbot: not every digest went out: 4 failed (gave up after 1 attempts: 4); run "
+        "`adoptbot digest --week 2026-W47 --send` again to retry them, or see `adoptbot outbox status`.\n"
+    )
+    assert not digest_messages(fake_slack)
+
+    assert main(["digest", "--db", db_url, "--week", "2026-W47", "--send"]) == 0
+    assert capsys.readouterr().out == (
+        "Week 2026-W47: queued 0 messages for 0 leaders (4 failed before, sent again); sent 4, failed 0.\n"
+    )
+    assert set(digest_messages(fake_slack).values()) == {1} and len(digest_messages(fake_slack)) == 4
+    assert main(["digest", "--db", db_url, "--week", "2026-W47", "--send"]) == 0
+    assert "(4 already had it)" in capsys.readouterr().out
+    with Session(engine) as session:
+        nudge = session.scalars(select(OutboxMessage).where(OutboxMessage.key == "nudge:unrelated")).one()
+    assert nudge.state == "pending" and not fake_slack.messages("C0OTHER")  # not the command's to send
+
+
 def test_a_bad_week_is_a_usage_error(db_url: str, capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["digest", "--db", db_url, "--week", "2026-47"]) == 2
     assert capsys.readouterr().err == "adoptbot: --week: '2026-47' is not an ISO week like 2026-W47.\n"

@@ -407,15 +407,21 @@ def test_cli_pulse_start_prints_the_run_and_invited_count_and_refuses_a_second(
     assert "Answered: 0/4 (0%)" in status and "Legal  0/1 (0%)" in status
 
 
-def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(engine: Engine) -> None:
+def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(
+    engine: Engine, db_url: str, fake_slack: FakeSlack, slack_client: WebClient
+) -> None:
     from bot.jobs import registered_jobs, run_due_jobs
 
     assert {"pulses.close", "pulses.open", "pulses.remind", "pulses.confirm"} <= set(registered_jobs())
-    s = settings(timezone="Europe/Berlin")
+    s = settings(timezone="Europe/Berlin", database_url=db_url)
     with session_scope(engine) as session:
-        people = [p.id for p in add_people(session, "Sales", 2)]
+        added = {p.id: str(p.slack_user_id) for p in add_people(session, "Sales", 2)}
+    people = list(added)
+    for user in added.values():
+        fake_slack.add_user(user, tz="Europe/Berlin")
     report = run_due_jobs(engine, s, LIBRARY, OPEN)  # Monday 10:00 Berlin: the first run opens
     assert report.failed_jobs == [] and dict((j.name, j.queued) for j in report.jobs)["pulses.open"] == 2
+    _send(engine, s, slack_client)  # reminders follow invitations that reached Slack
     with session_scope(engine, readonly=True) as session:
         run = session.scalars(select(PulseRun)).one().id
     answer(engine, s, run, people[0], raw(4, 4, 4, 4, 4, 4, 1), OPEN + timedelta(days=1))

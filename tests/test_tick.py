@@ -171,7 +171,7 @@ def test_a_failing_job_is_rolled_back_reported_and_the_others_still_run(
     assert count(engine, OutboxMessage, OutboxMessage.key == "half-done") == 0
 
 
-def test_a_deactivated_person_is_counted_as_failed_not_as_a_tick_failure(
+def test_a_message_that_failed_makes_the_tick_exit_1_and_say_why(
     db_url: str,
     engine: Engine,
     fake_slack: FakeSlack,
@@ -184,8 +184,14 @@ def test_a_deactivated_person_is_counted_as_failed_not_as_a_tick_failure(
     add_job(jobs, "test.greet", greet)
     slack_env(monkeypatch, fake_slack)
 
-    assert main(["tick", "--now", QUIET, "--db", db_url]) == 0
-    assert capsys.readouterr().out.strip() == "queued 2, sent 1, failed 1"
+    assert main(["tick", "--now", QUIET, "--db", db_url]) == 1
+    out, err = capsys.readouterr()
+    assert out.strip() == "queued 2, sent 1, failed 1"
+    assert err == (
+        "adoptbot: 1 message failed (user_disabled: 1); `adoptbot outbox status` lists them, "
+        "`adoptbot outbox retry` sends them again.\n"
+    )
+    assert main(["tick", "--now", "2026-11-24T09:31:00Z", "--db", db_url]) == 0  # nothing new failed
 
 
 def test_a_revoked_token_exits_1_and_keeps_the_messages_queued(

@@ -22,7 +22,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "Shows the weekly digest of every leader (their teams, headline figures with their change, "
             "one row per team) and the org-wide one, for an ISO week (default: the last complete week in "
             "ADOPTBOT_TIMEZONE). With --send it delivers them in Slack now, with the trend chart and CSV "
-            "(needs SLACK_BOT_TOKEN); a digest already sent for that week is not sent again."
+            "(needs SLACK_BOT_TOKEN), and nothing else that is queued; a digest already sent for that week "
+            "is not sent again, one whose sending failed is. Exit 1 when any digest could not be delivered."
         ),
     )
     add_week_option(parser)
@@ -58,9 +59,11 @@ def digest(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def _send(ctx: Context, monday: date) -> int:
+    """Queue the week's digests not yet delivered (a failed one again), send exactly those, report."""
     from bot import clock
     from bot.db import session_scope
     from bot.services import digest_delivery
+    from bot.slack import outbox_admin
     from bot.slack.client import make_web_client
     from bot.slack.outbox import drain
 
@@ -68,18 +71,31 @@ def _send(ctx: Context, monday: date) -> int:
     engine = ctx.engine()
     week = clock.iso_week(monday)
     with session_scope(engine) as session:
-        people = digest_delivery.leaders(session, ctx.settings)
-        due = digest_delivery.leaders(session, ctx.settings, not_sent_week=week)
-        queued = digest_delivery.send_leader_digests(session, ctx.settings, ctx.library, now, {monday: due})
-        queued += digest_delivery.send_org_digest(session, ctx.settings, ctx.library, now, monday)
+        plan = digest_delivery.queue_week(session, ctx.settings, ctx.library, now, monday)
     client = make_web_client(ctx.settings, retry_rate_limits=False)
-    report = drain(engine, client, ctx.settings)
-    already = len(people) - len(due)
+    report = drain(engine, client, ctx.settings, keys=plan.keys)
+    with session_scope(engine, readonly=True) as session:
+        result = outbox_admin.results(session, plan.keys)
+    notes = [
+        f"{n} {label}"
+        for n, label in (
+            (plan.already, "already had it"),
+            (plan.again, "failed before, sent again"),
+            (plan.unreachable, "cannot be reached in Slack"),
+        )
+        if n
+    ]
     print(
-        f"Week {week}: queued {queued} messages for {len(due)} leader{'s' if len(due) != 1 else ''}"
-        + (f" ({already} already had it)" if already else "")
-        + f"; sent {report.sent}, failed {report.failed}."
+        f"Week {week}: queued {plan.queued} messages for {plan.leaders} "
+        f"leader{'s' if plan.leaders != 1 else ''}"
+        + (f" ({', '.join(notes)})" if notes else "")
+        + f"; sent {result.sent}, failed {result.failed}."
     )
     if report.halted:
         raise Failure(f"Slack refused to send ({report.halted}); the digests stay queued for the next tick.")
+    if not result.all_sent:
+        raise Failure(
+            f"not every digest went out: {result.problems()}; run `adoptbot digest --week {week} --send` "
+            "again to retry them, or see `adoptbot outbox status`."
+        )
     return 0

@@ -1,9 +1,12 @@
 """`adoptbot tick [--now ISO8601] [--dry-run]`: do the scheduled work that is due, once, then send it.
 
-Exit codes: 0 when every job ran and the outbox was drained, even if some messages failed for good (a
-deactivated person is routine; the summary counts them and `outbox.error` says why); 1 when a job raised
-or Slack refused the token or a scope (the messages stay queued); 2 for a bad `--now`, or a missing
-SLACK_BOT_TOKEN when there is something to send.
+It sends what is due at NOW, the same messages `--dry-run` lists: with a NOW later than the clock,
+everything scheduled until then goes now.
+
+Exit codes: 0 when every job ran and everything due was sent (or is being retried); 1 when a job raised,
+a message failed for good (the line on stderr counts them by reason; `adoptbot outbox status` lists them,
+`adoptbot outbox retry` sends them again), or Slack refused the token or a scope (the messages stay
+queued); 2 for a bad `--now`, or a missing SLACK_BOT_TOKEN when there is something to send.
 """
 
 from __future__ import annotations
@@ -60,7 +63,7 @@ def parse_now(raw: str | None) -> datetime:
 
 def tick(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
-    from bot.jobs import run_due_jobs
+    from bot.jobs import due_by, run_due_jobs
     from bot.slack.client import make_web_client
     from bot.slack.outbox import DrainReport, drain
     from bot.slack.outbox_record import due_count
@@ -77,17 +80,22 @@ def tick(args: argparse.Namespace, ctx: Context) -> int:
         return 0
     drained = DrainReport()
     with session_scope(engine, readonly=True) as session:
-        due = due_count(session, utcnow())
+        due = due_count(session, due_by(now))
     if due:
         ctx.settings.require("SLACK_BOT_TOKEN")
         client = make_web_client(ctx.settings, retry_rate_limits=False)
         with _stop_on_signals() as stop:
-            drained = drain(engine, client, ctx.settings, stop=stop)
+            drained = drain(engine, client, ctx.settings, stop=stop, due_by=now)
     print(_summary(report, drained))
     _fail_on_jobs(report)
     if drained.halted:
         raise Failure(
             f"Slack refused to send ({drained.halted}); the messages stay queued for the next tick."
+        )
+    if drained.failed:
+        raise Failure(
+            f"{drained.failure_summary()}; `adoptbot outbox status` lists them, "
+            "`adoptbot outbox retry` sends them again."
         )
     return 0
 

@@ -38,7 +38,7 @@ from bot.services.metrics_format import to_csv
 from bot.services.metrics_sql import week_window
 from bot.services.nudge_schedule import local_now, zone
 from bot.services.permissions import is_change_manager, led_team_ids
-from bot.slack import outbox
+from bot.slack import outbox, outbox_admin
 from bot.slack.blocks.digest import (
     LatestDigest,
     Mode,
@@ -47,7 +47,7 @@ from bot.slack.blocks.digest import (
     chart_title,
     digest_message,
 )
-from bot.slack.outbox_store import SENT
+from bot.slack.outbox_store import FAILED, PENDING, SENDING, SENT
 
 log = logging.getLogger(__name__)
 
@@ -307,6 +307,92 @@ def send_org_digest(
         charts=ChartCache(),
         mode="channel",
     )
+
+
+def digest_keys(key: str) -> tuple[str, str, str]:
+    """The digest message's key and those of its chart and CSV (queued with it when there is data)."""
+    return key, f"{key}:chart", f"{key}:csv"
+
+
+@dataclass
+class WeekDelivery:
+    """What `adoptbot digest --send` sends for a week, and why."""
+
+    keys: list[str]  # the messages to send now: just queued, failed before and queued again, or waiting
+    queued: int = 0  # messages queued for the first time
+    leaders: int = 0  # leaders whose digest is queued for the first time
+    again: int = 0  # leaders whose digest failed before and is sent again
+    already: int = 0  # leaders who were sent it
+    unreachable: int = 0  # leaders whose digest failed and whom Slack cannot reach now
+
+
+def queue_week(
+    session: Session, settings: Settings, library: Library, now: datetime, monday: date
+) -> WeekDelivery:
+    """Queue the week's digests for every leader (and the org channel) who has not been sent theirs.
+
+    A digest that failed is queued again (its message, chart or CSV that failed: never what was sent), and
+    one still waiting in the outbox is sent with the rest; a digest counts as already delivered only when
+    none of its messages failed or waits (they were sent, or skipped because Slack could not reach the
+    leader then). Returns the keys to send, so the caller sends these and nothing else.
+    """
+    week = iso_week(monday)
+    people = leaders(session, settings)
+    sets = {person.id: digest_keys(leader_key(person.id, week)) for person in people}
+    org = digest_keys(org_key(week)) if settings.digest_channel else ()
+    states = _states(session, [key for keys in sets.values() for key in keys] + list(org))
+    plan = WeekDelivery(keys=[])
+    failed: list[str] = []
+    new: list[Leader] = []
+    for person in people:
+        known = [key for key in sets[person.id] if key in states]
+        if not known:
+            new.append(person)
+            continue
+        failed += [key for key in known if states[key] == FAILED]
+        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
+        if any(states[key] == FAILED for key in known):
+            plan.again += 1
+        elif not any(states[key] in (PENDING, SENDING) for key in known):
+            plan.already += 1
+    if org:
+        known = [key for key in org if key in states]
+        failed += [key for key in known if states[key] == FAILED]
+        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
+    plan.keys += outbox_admin.requeue_keys(session, failed, now=now)
+    before = len(outbox.queued_in(session))
+    plan.queued = send_leader_digests(session, settings, library, now, {monday: new}) if new else 0
+    if org and org[0] not in states:
+        plan.queued += send_org_digest(session, settings, library, now, monday)
+    plan.keys += [queued.key for queued in outbox.queued_in(session)[before:]]
+    plan.leaders = len(new)
+    plan.unreachable = int(
+        session.scalar(
+            select(func.count())
+            .select_from(OutboxMessage)
+            .join(Person, Person.id == OutboxMessage.person_id)
+            .where(
+                OutboxMessage.kind == DIGEST_KIND,
+                OutboxMessage.key.like(f"digest:%:{week}"),
+                OutboxMessage.state == FAILED,
+                Person.unreachable_reason.is_not(None),
+            )
+        )
+        or 0
+    )
+    return plan
+
+
+def _states(session: Session, keys: list[str]) -> dict[str, str]:
+    found: dict[str, str] = {}
+    for start in range(0, len(keys), 1000):
+        rows = session.execute(
+            select(OutboxMessage.key, OutboxMessage.state).where(
+                OutboxMessage.key.in_(keys[start : start + 1000])
+            )
+        )
+        found.update((key, state) for key, state in rows)
+    return found
 
 
 def org_digest_week(settings: Settings, now: datetime) -> date | None:

@@ -42,7 +42,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy import ColumnElement, delete, func, insert, literal, select, update
+from sqlalchemy import ColumnElement, String, cast, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc
@@ -53,6 +53,7 @@ from bot.errors import UsageError
 from bot.jobs import JobContext, claim_slot, register_job
 from bot.models import (
     AppState,
+    OutboxMessage,
     Person,
     PulseAnswer,
     PulseInvitation,
@@ -65,6 +66,7 @@ from bot.models import (
 from bot.slack import outbox
 from bot.slack.blocks import pulses as blocks
 from bot.slack.blocks.pulses import COMMENT_MAX, PulseCard
+from bot.slack.outbox_store import SENT
 
 log = logging.getLogger(__name__)
 
@@ -583,11 +585,19 @@ def _answered_keys(session: Session, run_id: int) -> set[str]:
     return set(session.scalars(select(PulseResponse.respondent).where(PulseResponse.run_id == run_id)))
 
 
+def _invitation_sent(run_id: int) -> ColumnElement[bool]:
+    """The person's invitation to `run_id` reached Slack (not still queued, failed or skipped)."""
+    key = literal(invite_key(run_id, 0).removesuffix("0")) + cast(PulseInvitation.person_id, String)
+    return exists().where(OutboxMessage.key == key, OutboxMessage.state == SENT)
+
+
 def send_reminders(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:
     """Queue reminder n to everyone invited who has not answered, once its local time has come.
 
     Someone who answered today is not marked on their invitation yet (the daily batch does that), so
-    each candidate's respondent key is recomputed and looked up among the run's sheets.
+    each candidate's respondent key is recomputed and looked up among the run's sheets. Only people whose
+    invitation was sent are reminded: a reminder of a survey someone never got (their invitation failed,
+    or is still queued) would make no sense; once it is sent, the reminders due from then on go.
     """
     if not settings.pulse_reminder_days:
         return 0
@@ -602,6 +612,7 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
             PulseInvitation.answered_at.is_(None),
             PulseInvitation.reminders_sent < total,
             *_reachable(),
+            _invitation_sent(run.id),
         ]
         base = (
             select(PulseInvitation.id, Person.id, Person.slack_user_id, tz)

@@ -19,6 +19,9 @@ A feature calls `enqueue()` (or `enqueue_update()`, or `enqueue_file()` for a ch
   person cannot receive (`user_not_found`, `user_disabled`, `account_inactive`, `cannot_dm_bot`, ...) the
   person is marked unreachable (`people.unreachable_reason`) and their other pending DMs are `skipped`.
   Token and scope errors (`invalid_auth`, `missing_scope`, ...) stop the drain and keep every message.
+- `drain(keys=...)` sends only those messages (a command sends what it queued); `drain(due_by=...)` also
+  what is due by a later moment (`adoptbot tick --now`). `outbox_admin` counts the outbox by kind and puts
+  failed messages back in the queue for `adoptbot outbox retry`.
 
 Exactly once, and the one window left (for the README)
 ------------------------------------------------------

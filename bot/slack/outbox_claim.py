@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -47,13 +48,23 @@ def claim(
     horizon: float,
     min_batch: int,
     max_batch: int,
+    due_by: datetime | None = None,
+    keys: Collection[str] | None = None,
 ) -> ClaimResult:
     """Claim due messages and reserve each a send time, atomically, for `worker`.
 
     Send times honour the global rate (the `*` ChannelPace row: slots `max(now, next_at) + i/rate`, shared
     by every instance through the database) and one message a second per channel; only slots within
     `horizon` seconds are handed out, so claims never outlive their lease.
+
+    `now` is the real time (slots, the lease). A message is due when its `not_before` is at or before
+    `due_by` (default `now`): the moment the product acts at, which `adoptbot tick --now` may set apart
+    from the real time. One the outbox already tried and put back (a back-off) also waits until its
+    `not_before` has really come. `keys`: only messages with these keys are claimed (a command sending
+    what it queued itself, not the rest of the outbox).
     """
+    due_at = due_by if due_by is not None else now
+    chosen = _chosen(now, due_at, keys)
     step = timedelta(seconds=1.0 / rate)
     end = now + timedelta(seconds=horizon)
     # The first slot is a moment ahead, so the sender is at its mark when it comes, not late by this commit.
@@ -62,14 +73,14 @@ def claim(
     want = max(1, min(min_batch, max_batch))
     if free < want:
         # Other instances (or our own earlier claims) hold the next slots: come back when `want` are free.
-        if not _any_due(session, now):
+        if not _any_due(session, chosen):
             return ClaimResult([])
         return ClaimResult([], wait_until=start - timedelta(seconds=horizon) + (want - 1) * step)
-    rows = _claim_rows(session, worker=worker, now=now, limit=min(free, max_batch))
+    rows = _claim_rows(session, worker=worker, now=now, chosen=chosen, limit=min(free, max_batch))
     if not rows:
         return ClaimResult([])
     result = ClaimResult([])
-    rows, targets = _settle_updates(session, rows, now, result)
+    rows, targets = _settle_updates(session, rows, due_at, result)
     rows = _skip_unreachable(session, rows, result)
     paces = _channel_paces(session, {r.channel for r in rows})
     kept: list[Claimed] = []
@@ -127,16 +138,25 @@ def _lock_global_pace(session: Session, now: datetime) -> datetime:
     return next_at
 
 
-def _any_due(session: Session, now: datetime) -> bool:
-    query = (
-        select(OutboxMessage.id)
-        .where(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now)
-        .limit(1)
-    )
+def _chosen(now: datetime, due_at: datetime, keys: Collection[str] | None) -> list[ColumnElement[bool]]:
+    """The pending messages a claim may take: due by `due_at` (and, once tried, by `now` too), and among
+    `keys` when given."""
+    where = [OutboxMessage.state == PENDING, OutboxMessage.not_before <= due_at]
+    if due_at > now:
+        where.append(or_(OutboxMessage.attempts == 0, OutboxMessage.not_before <= now))
+    if keys is not None:
+        where.append(OutboxMessage.key.in_(list(keys)))
+    return where
+
+
+def _any_due(session: Session, chosen: list[ColumnElement[bool]]) -> bool:
+    query = select(OutboxMessage.id).where(*chosen).limit(1)
     return session.execute(query).first() is not None
 
 
-def _claim_rows(session: Session, *, worker: str, now: datetime, limit: int) -> list[Any]:
+def _claim_rows(
+    session: Session, *, worker: str, now: datetime, chosen: list[ColumnElement[bool]], limit: int
+) -> list[Any]:
     """One statement: the due rows nobody holds become `sending` for `worker` (SKIP LOCKED on PostgreSQL)."""
     outbox = OutboxMessage
     original, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
@@ -150,7 +170,7 @@ def _claim_rows(session: Session, *, worker: str, now: datetime, limit: int) -> 
     )
     due = (
         select(outbox.id)
-        .where(outbox.state == PENDING, outbox.not_before <= now, or_(outbox.method != UPDATE, update_ready))
+        .where(*chosen, or_(outbox.method != UPDATE, update_ready))
         .order_by(outbox.not_before, outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=outbox)

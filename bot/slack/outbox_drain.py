@@ -16,6 +16,8 @@ import secrets
 import socket
 import threading
 import time
+from collections import Counter
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -29,6 +31,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.slack import outbox_claim, outbox_record
+from bot.slack.outbox_admin import by_count, short_reason
 from bot.slack.outbox_send import (
     Failed,
     Halt,
@@ -40,6 +43,7 @@ from bot.slack.outbox_send import (
     epoch,
     find_posted,
     from_epoch,
+    real_now,
 )
 from bot.slack.outbox_store import CHANNEL_INTERVAL, LEASE, NEW_MESSAGES, Claimed
 
@@ -63,11 +67,24 @@ class DrainReport:
     rate_limited: int = 0  # 429s: rescheduled after Retry-After
     halted: str | None = None  # Slack refused the token or a scope: draining stopped, nothing lost
     released: int = 0  # claims given back unsent (stop, lease nearly over, Slack's pause): pending again
+    reasons: Counter[str] = field(default_factory=Counter)  # why messages failed: short reason -> count
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def count(self, name: str, n: int = 1) -> None:
         with self._lock:
             setattr(self, name, getattr(self, name) + n)
+
+    def count_failure(self, error: str) -> None:
+        with self._lock:
+            self.failed += 1
+            self.reasons[short_reason(error)] += 1
+
+    def failure_summary(self) -> str:
+        """`3 messages failed (user_not_found: 2, gave up after 6 attempts: 1)`."""
+        with self._lock:
+            why = ", ".join(f"{reason}: {n}" for reason, n in by_count(self.reasons))
+            failed = self.failed
+        return f"{failed} message{'s' if failed != 1 else ''} failed" + (f" ({why})" if why else "")
 
 
 # --- who holds a claim ---------------------------------------------------------------------------------
@@ -143,19 +160,48 @@ def drain(
     *,
     deadline: float | None = None,
     stop: threading.Event | None = None,
+    due_by: datetime | None = None,
+    keys: Collection[str] | None = None,
 ) -> DrainReport:
     """Send everything due, paced; return when nothing is due (or at `deadline`, a time.time(), or `stop`).
 
     Retries it scheduled itself (5xx, 429, channel pacing) are waited for when due before `deadline`
     (without one: within OWN_RETRY_WAIT seconds). On `stop`, messages whose call to Slack has begun are
     finished and recorded; the others go back to `pending`.
+
+    `due_by` (naive UTC): also send what is due by then, when it is later than now (`adoptbot tick --now`);
+    see `due_moment`. `keys`: send only the messages with these keys (what a command queued), none of the
+    rest.
     """
-    return _Drainer(engine, client, settings, stop or threading.Event()).run(deadline)
+    drainer = _Drainer(engine, client, settings, stop or threading.Event(), due_by=due_by, keys=keys)
+    return drainer.run(deadline)
+
+
+def due_moment(due_by: datetime | None = None) -> datetime:
+    """The moment by which a message is due: `due_by`, the product's clock, or the real time, the latest.
+
+    The product's clock (`bot.clock`) decides what is due, and `adoptbot tick --now` may move it ahead.
+    The real time is a floor: what the outbox put back itself (a channel's next free second, Slack's
+    Retry-After, a back-off) is timed in real seconds, and must come due even while the product's clock
+    is set to an earlier moment.
+    """
+    return max(moment for moment in (due_by, utcnow(), real_now()) if moment is not None)
 
 
 class _Drainer:
-    def __init__(self, engine: Engine, client: WebClient, settings: Settings, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        settings: Settings,
+        stop: threading.Event,
+        *,
+        due_by: datetime | None = None,
+        keys: Collection[str] | None = None,
+    ) -> None:
         self.engine = engine
+        self.due_by = due_by
+        self.keys = frozenset(keys) if keys is not None else None
         self.client = _without_retries(client)
         self.rate = settings.send_rate
         self.max_attempts = settings.send_max_attempts
@@ -173,9 +219,11 @@ class _Drainer:
         self.lease_budget = LEASE.total_seconds() - float(getattr(client, "timeout", 30) or 30) - 5.0
 
     def run(self, deadline: float | None) -> DrainReport:
+        if self.keys is not None and not self.keys:
+            return self.report
         with session_scope(self.engine) as session:
             released = outbox_record.release_stale(
-                session, utcnow(), dead_workers=dead_workers(outbox_record.claim_holders(session))
+                session, real_now(), dead_workers=dead_workers(outbox_record.claim_holders(session))
             )
         if released:
             log.info("outbox: %d stale claims released for a re-check", released)
@@ -192,7 +240,8 @@ class _Drainer:
                 ):  # the senders are behind: claim no further ahead
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                     continue
-                claimed_at = utcnow()
+                claimed_at = real_now()
+                due_by = due_moment(self.due_by)
                 with session_scope(self.engine) as session:
                     result = outbox_claim.claim(
                         session,
@@ -202,6 +251,8 @@ class _Drainer:
                         horizon=HORIZON,
                         min_batch=self.min_batch,
                         max_batch=self.batch,
+                        due_by=due_by,
+                        keys=self.keys,
                     )
                 if result.skipped:
                     self.report.count("skipped", result.skipped)
@@ -305,11 +356,11 @@ class _Drainer:
         return Failed(f"gave up after {message.attempts} attempts: {retry.error}")
 
     def _record(self, message: Claimed, outcome: Outcome) -> None:
-        now = utcnow()
+        now = real_now()  # back-off and pauses run in real seconds; `sent_at` is the product's time
         with session_scope(self.engine) as session:
             if isinstance(outcome, Sent):
                 if outbox_record.record_sent(
-                    session, message, self.worker, channel=outcome.channel, ts=outcome.ts, now=now
+                    session, message, self.worker, channel=outcome.channel, ts=outcome.ts, now=utcnow()
                 ):
                     self.report.count("sent")
             elif isinstance(outcome, Retry) and outcome.rate_limited:
@@ -347,7 +398,7 @@ class _Drainer:
                 skipped = outbox_record.record_failed(
                     session, message, self.worker, error=outcome.error, unreachable=outcome.unreachable
                 )
-                self.report.count("failed")
+                self.report.count_failure(outcome.error)
                 self.report.count("skipped", skipped)
                 log.warning("outbox: %s failed: %s", message.key, outcome.error)
             elif isinstance(outcome, Skipped):

@@ -120,6 +120,16 @@ def from_epoch(seconds: float) -> datetime:
     return _EPOCH + timedelta(seconds=seconds)
 
 
+def real_now() -> datetime:
+    """The real time as naive UTC, for pacing, back-off and claim leases only.
+
+    Those are real seconds shared with Slack's limits and with other instances, so they follow the wall
+    clock even while the product's clock (`bot.clock`) is set to another moment, by a test or by
+    `adoptbot tick --now`. Whatever the product records (when a message was sent) uses `bot.clock`.
+    """
+    return from_epoch(time.time())
+
+
 def deliver(client: WebClient, message: Claimed, *, verify: bool, post_by: float | None = None) -> Outcome:
     """Send `message` once. With `verify` (an earlier attempt may have reached Slack) look for it first.
 

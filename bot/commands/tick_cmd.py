@@ -17,6 +17,7 @@ from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from bot import clock
 from bot.cli import add_db_option
 from bot.clock import to_naive_utc, utcnow
 from bot.errors import Failure, UsageError
@@ -59,13 +60,22 @@ def parse_now(raw: str | None) -> datetime:
 
 
 def tick(args: argparse.Namespace, ctx: Context) -> int:
+    now = parse_now(args.now)
+    if args.now is None:
+        return _tick(args, ctx, now)
+    # Everything this tick stamps (sends, claims, job slots) reads the clock it was asked to act at; the
+    # clock runs on from there, so the outbox's pacing still sees time pass.
+    with clock.running_from(now):
+        return _tick(args, ctx, now)
+
+
+def _tick(args: argparse.Namespace, ctx: Context, now: datetime) -> int:
     from bot.db import session_scope
     from bot.jobs import run_due_jobs
     from bot.slack.client import make_web_client
     from bot.slack.outbox import DrainReport, drain
     from bot.slack.outbox_record import due_count
 
-    now = parse_now(args.now)
     engine = ctx.engine()
     report = run_due_jobs(engine, ctx.settings, ctx.library, now, dry_run=args.dry_run)
     if args.dry_run:

@@ -37,9 +37,7 @@ from bot.slack.outbox_send import (
     Sent,
     Skipped,
     deliver,
-    epoch,
     find_posted,
-    from_epoch,
 )
 from bot.slack.outbox_store import CHANNEL_INTERVAL, LEASE, NEW_MESSAGES, Claimed
 
@@ -133,6 +131,15 @@ def _without_retries(client: WebClient) -> WebClient:
     return bare
 
 
+def _on_wall(moment: datetime, claimed_at: datetime, claimed_wall: float) -> float:
+    """`moment` (by `bot.clock`, like the claim's `claimed_at`) as a `time.time()` of this process.
+
+    Claims and stamps follow `bot.clock`, which a test or `tick --now` may have set away from the wall
+    clock (and frozen); the waits and the lease are measured on this process's own clock from the claim.
+    """
+    return claimed_wall + (moment - claimed_at).total_seconds()
+
+
 # --- the drain -----------------------------------------------------------------------------------------
 
 
@@ -192,7 +199,7 @@ class _Drainer:
                 ):  # the senders are behind: claim no further ahead
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                     continue
-                claimed_at = utcnow()
+                claimed_at, claimed_wall = utcnow(), time.time()
                 with session_scope(self.engine) as session:
                     result = outbox_claim.claim(
                         session,
@@ -208,16 +215,19 @@ class _Drainer:
                 for moment in result.deferred:
                     self._due_again(moment)
                 if result.messages:
-                    inflight.update(pool.submit(self._send, message) for message in result.messages)
+                    inflight.update(
+                        pool.submit(self._send, message, claimed_wall) for message in result.messages
+                    )
                 elif result.skipped:
                     continue  # skipping may have unblocked others (a superseded update): claim again
                 elif result.wait_until is not None:
-                    self._sleep_until(epoch(result.wait_until), deadline)
+                    self._sleep_until(_on_wall(result.wait_until, claimed_at, claimed_wall), deadline)
                 elif inflight:
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                 else:
                     limit = deadline if deadline is not None else started + OWN_RETRY_WAIT
-                    again = self._next_own_due(seen=claimed_at)
+                    due = self._next_own_due(seen=claimed_at)
+                    again = None if due is None else _on_wall(due, claimed_at, claimed_wall)
                     if again is None or again > limit:
                         break
                     self._sleep_until(again, deadline)
@@ -237,37 +247,38 @@ class _Drainer:
         with self.lock:
             self.own_due.append(moment)
 
-    def _next_own_due(self, *, seen: datetime) -> float | None:
+    def _next_own_due(self, *, seen: datetime) -> datetime | None:
         """The earliest of our put-back messages that the claim made at `seen` could not take yet."""
         with self.lock:
             self.own_due = [m for m in self.own_due if m > seen]
-            return epoch(min(self.own_due)) if self.own_due else None
+            return min(self.own_due) if self.own_due else None
 
     # --- one message, on a sender thread ---------------------------------------------------------------
 
-    def _send(self, message: Claimed) -> None:
+    def _send(self, message: Claimed, claimed_wall: float) -> None:
         try:
-            self._send_one(message)
+            self._send_one(message, claimed_wall)
         except Exception:
             # Not recorded: the claim stays until its lease runs out; the next attempt looks in Slack first.
             log.exception("outbox: %s could not be recorded; it is re-checked after the lease", message.key)
 
-    def _send_one(self, message: Claimed) -> None:
-        while not self.abort.is_set() and not self.stop.is_set() and time.time() < epoch(message.slot):
-            self.abort.wait(min(_POLL, epoch(message.slot) - time.time()))
+    def _send_one(self, message: Claimed, claimed_wall: float) -> None:
+        slot = _on_wall(message.slot, message.claimed_at, claimed_wall)
+        while not self.abort.is_set() and not self.stop.is_set() and time.time() < slot:
+            self.abort.wait(min(_POLL, slot - time.time()))
         if self.abort.is_set() or self.stop.is_set():
             self._release(message)
             return
         if self.paused_until > time.time():
-            self._release(message, not_before=from_epoch(self.paused_until))
+            self._release(message, not_before=utcnow() + timedelta(seconds=self.paused_until - time.time()))
             return
-        if time.time() - epoch(message.claimed_at) > self.lease_budget:
+        if time.time() - claimed_wall > self.lease_budget:
             self._release(message)  # too late to finish inside the lease: someone else could take it over
             return
         if not self._channel_turn(message.channel):
             self._release(message)
             return
-        post_by = epoch(message.claimed_at) + self.lease_budget
+        post_by = claimed_wall + self.lease_budget
         outcome = deliver(self.client, message, verify=message.attempts > 1, post_by=post_by)
         if isinstance(outcome, Retry) and outcome.counted and message.attempts >= self.max_attempts:
             outcome = self._last_look(message, outcome)

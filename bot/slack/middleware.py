@@ -73,6 +73,8 @@ log = logging.getLogger(__name__)
 CONTEXT_KEY = "adoptbot"
 PERSON_KEY = "person"
 ANSWERED_KEY = "adoptbot.answered"  # a threading.Event set once Slack's request has been answered
+# processed_events keys of handled modal submissions (event IDs start "Ev")
+VIEW_KEY_PREFIX = "view:"
 
 
 @dataclass
@@ -225,6 +227,28 @@ class Scope:
         if allowed is None:  # once per audience and request
             allowed = self._allowed[audience] = self.principal.can(audience, self.settings)
         return allowed
+
+    def first_submission(self, view: dict[str, Any]) -> bool:
+        """Whether this is the first time a submission of `view` does its work; False for a replay.
+
+        Call it right before the side effect (after validation: a submission answered with field errors
+        keeps its view ID and may come again, corrected). The view's ID is recorded in processed_events
+        in this scope's transaction, so it is kept exactly when the side effect is: a rolled-back attempt
+        can be submitted again, and of two copies of one request (a replay of a signed request, on any
+        instance) the database lets one through.
+        """
+        view_id = view.get("id")
+        if not isinstance(view_id, str) or not view_id:
+            return True
+        key = f"{VIEW_KEY_PREFIX}{view_id}"[:64]
+        return bool(
+            insert_ignore(
+                self.session,
+                ProcessedEvent,
+                [{"event_id": key, "received_at": utcnow()}],
+                conflict=["event_id"],
+            )
+        )
 
     def after_commit(self, callback: Callable[[], object]) -> None:
         """Run `callback` once this scope's work is committed (never if it rolls back).

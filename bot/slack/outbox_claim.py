@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, exists, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
@@ -47,12 +48,14 @@ def claim(
     horizon: float,
     min_batch: int,
     max_batch: int,
+    keys: Collection[str] | None = None,
 ) -> ClaimResult:
     """Claim due messages and reserve each a send time, atomically, for `worker`.
 
     Send times honour the global rate (the `*` ChannelPace row: slots `max(now, next_at) + i/rate`, shared
     by every instance through the database) and one message a second per channel; only slots within
-    `horizon` seconds are handed out, so claims never outlive their lease.
+    `horizon` seconds are handed out, so claims never outlive their lease. `keys`: only messages with
+    these keys are claimed (what one request queued), none of the rest.
     """
     step = timedelta(seconds=1.0 / rate)
     end = now + timedelta(seconds=horizon)
@@ -62,10 +65,10 @@ def claim(
     want = max(1, min(min_batch, max_batch))
     if free < want:
         # Other instances (or our own earlier claims) hold the next slots: come back when `want` are free.
-        if not _any_due(session, now):
+        if not _any_due(session, now, keys):
             return ClaimResult([])
         return ClaimResult([], wait_until=start - timedelta(seconds=horizon) + (want - 1) * step)
-    rows = _claim_rows(session, worker=worker, now=now, limit=min(free, max_batch))
+    rows = _claim_rows(session, worker=worker, now=now, limit=min(free, max_batch), keys=keys)
     if not rows:
         return ClaimResult([])
     result = ClaimResult([])
@@ -127,16 +130,22 @@ def _lock_global_pace(session: Session, now: datetime) -> datetime:
     return next_at
 
 
-def _any_due(session: Session, now: datetime) -> bool:
+def _any_due(session: Session, now: datetime, keys: Collection[str] | None) -> bool:
     query = (
         select(OutboxMessage.id)
-        .where(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now)
+        .where(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now, *_among(keys))
         .limit(1)
     )
     return session.execute(query).first() is not None
 
 
-def _claim_rows(session: Session, *, worker: str, now: datetime, limit: int) -> list[Any]:
+def _among(keys: Collection[str] | None) -> list[ColumnElement[bool]]:
+    return [] if keys is None else [OutboxMessage.key.in_(list(keys))]
+
+
+def _claim_rows(
+    session: Session, *, worker: str, now: datetime, limit: int, keys: Collection[str] | None = None
+) -> list[Any]:
     """One statement: the due rows nobody holds become `sending` for `worker` (SKIP LOCKED on PostgreSQL)."""
     outbox = OutboxMessage
     original, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
@@ -150,7 +159,12 @@ def _claim_rows(session: Session, *, worker: str, now: datetime, limit: int) -> 
     )
     due = (
         select(outbox.id)
-        .where(outbox.state == PENDING, outbox.not_before <= now, or_(outbox.method != UPDATE, update_ready))
+        .where(
+            outbox.state == PENDING,
+            outbox.not_before <= now,
+            or_(outbox.method != UPDATE, update_ready),
+            *_among(keys),
+        )
         .order_by(outbox.not_before, outbox.id)
         .limit(limit)
         .with_for_update(skip_locked=True, of=outbox)

@@ -16,6 +16,7 @@ import secrets
 import socket
 import threading
 import time
+from collections.abc import Collection
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -150,19 +151,30 @@ def drain(
     *,
     deadline: float | None = None,
     stop: threading.Event | None = None,
+    keys: Collection[str] | None = None,
 ) -> DrainReport:
     """Send everything due, paced; return when nothing is due (or at `deadline`, a time.time(), or `stop`).
 
     Retries it scheduled itself (5xx, 429, channel pacing) are waited for when due before `deadline`
     (without one: within OWN_RETRY_WAIT seconds). On `stop`, messages whose call to Slack has begun are
-    finished and recorded; the others go back to `pending`.
+    finished and recorded; the others go back to `pending`. `keys`: send only the messages with these keys
+    (what one request queued), none of the rest.
     """
-    return _Drainer(engine, client, settings, stop or threading.Event()).run(deadline)
+    return _Drainer(engine, client, settings, stop or threading.Event(), keys=keys).run(deadline)
 
 
 class _Drainer:
-    def __init__(self, engine: Engine, client: WebClient, settings: Settings, stop: threading.Event) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        client: WebClient,
+        settings: Settings,
+        stop: threading.Event,
+        *,
+        keys: Collection[str] | None = None,
+    ) -> None:
         self.engine = engine
+        self.keys = frozenset(keys) if keys is not None else None
         self.client = _without_retries(client)
         self.rate = settings.send_rate
         self.max_attempts = settings.send_max_attempts
@@ -180,6 +192,8 @@ class _Drainer:
         self.lease_budget = LEASE.total_seconds() - float(getattr(client, "timeout", 30) or 30) - 5.0
 
     def run(self, deadline: float | None) -> DrainReport:
+        if self.keys is not None and not self.keys:
+            return self.report
         with session_scope(self.engine) as session:
             released = outbox_record.release_stale(
                 session, utcnow(), dead_workers=dead_workers(outbox_record.claim_holders(session))
@@ -209,6 +223,7 @@ class _Drainer:
                         horizon=HORIZON,
                         min_batch=self.min_batch,
                         max_batch=self.batch,
+                        keys=self.keys,
                     )
                 if result.skipped:
                     self.report.count("skipped", result.skipped)

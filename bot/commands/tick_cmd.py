@@ -45,7 +45,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--dry-run", action="store_true", help="print what would be sent; change nothing and send nothing"
     )
     add_db_option(parser)
-    parser.set_defaults(handler=tick)
+    parser.set_defaults(handler=tick_at_its_now)
 
 
 def parse_now(raw: str | None) -> datetime:
@@ -59,23 +59,23 @@ def parse_now(raw: str | None) -> datetime:
     return to_naive_utc(moment)
 
 
-def tick(args: argparse.Namespace, ctx: Context) -> int:
-    now = parse_now(args.now)
+def tick_at_its_now(args: argparse.Namespace, ctx: Context) -> int:
+    """`tick`, with `--now` as the product's clock for the whole run: everything it records (job slots,
+    answers, when a message was sent) is stamped at that moment, as if the tick ran then."""
     if args.now is None:
-        return _tick(args, ctx, now)
-    # Everything this tick stamps (sends, claims, job slots) reads the clock it was asked to act at; the
-    # clock runs on from there, so the outbox's pacing still sees time pass.
-    with clock.running_from(now):
-        return _tick(args, ctx, now)
+        return tick(args, ctx)
+    with clock.frozen_at(parse_now(args.now)):
+        return tick(args, ctx)
 
 
-def _tick(args: argparse.Namespace, ctx: Context, now: datetime) -> int:
+def tick(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
     from bot.jobs import run_due_jobs
     from bot.slack.client import make_web_client
     from bot.slack.outbox import DrainReport, drain
     from bot.slack.outbox_record import due_count
 
+    now = parse_now(args.now)
     engine = ctx.engine()
     report = run_due_jobs(engine, ctx.settings, ctx.library, now, dry_run=args.dry_run)
     if args.dry_run:

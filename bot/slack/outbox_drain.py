@@ -38,7 +38,9 @@ from bot.slack.outbox_send import (
     Sent,
     Skipped,
     deliver,
+    epoch,
     find_posted,
+    from_epoch,
 )
 from bot.slack.outbox_store import CHANNEL_INTERVAL, LEASE, NEW_MESSAGES, Claimed
 
@@ -132,13 +134,9 @@ def _without_retries(client: WebClient) -> WebClient:
     return bare
 
 
-def _on_wall(moment: datetime, claimed_at: datetime, claimed_wall: float) -> float:
-    """`moment` (by `bot.clock`, like the claim's `claimed_at`) as a `time.time()` of this process.
-
-    Claims and stamps follow `bot.clock`, which a test or `tick --now` may have set away from the wall
-    clock (and frozen); the waits and the lease are measured on this process's own clock from the claim.
-    """
-    return claimed_wall + (moment - claimed_at).total_seconds()
+def _real_now() -> datetime:
+    """The wall clock as naive UTC: for claims, send slots, leases and back-offs only (see `drain`)."""
+    return from_epoch(time.time())
 
 
 # --- the drain -----------------------------------------------------------------------------------------
@@ -159,6 +157,10 @@ def drain(
     (without one: within OWN_RETRY_WAIT seconds). On `stop`, messages whose call to Slack has begun are
     finished and recorded; the others go back to `pending`. `keys`: send only the messages with these keys
     (what one request queued), none of the rest.
+
+    Claims, send slots, leases and back-offs are real seconds, shared with Slack's limits and with other
+    instances: they follow the wall clock even while `bot.clock` is set to another moment (by a test, or
+    `adoptbot tick --now`). What the product records about a message, when it was sent, reads `bot.clock`.
     """
     return _Drainer(engine, client, settings, stop or threading.Event(), keys=keys).run(deadline)
 
@@ -196,7 +198,7 @@ class _Drainer:
             return self.report
         with session_scope(self.engine) as session:
             released = outbox_record.release_stale(
-                session, utcnow(), dead_workers=dead_workers(outbox_record.claim_holders(session))
+                session, _real_now(), dead_workers=dead_workers(outbox_record.claim_holders(session))
             )
         if released:
             log.info("outbox: %d stale claims released for a re-check", released)
@@ -213,7 +215,7 @@ class _Drainer:
                 ):  # the senders are behind: claim no further ahead
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                     continue
-                claimed_at, claimed_wall = utcnow(), time.time()
+                claimed_at = _real_now()
                 with session_scope(self.engine) as session:
                     result = outbox_claim.claim(
                         session,
@@ -230,19 +232,16 @@ class _Drainer:
                 for moment in result.deferred:
                     self._due_again(moment)
                 if result.messages:
-                    inflight.update(
-                        pool.submit(self._send, message, claimed_wall) for message in result.messages
-                    )
+                    inflight.update(pool.submit(self._send, message) for message in result.messages)
                 elif result.skipped:
                     continue  # skipping may have unblocked others (a superseded update): claim again
                 elif result.wait_until is not None:
-                    self._sleep_until(_on_wall(result.wait_until, claimed_at, claimed_wall), deadline)
+                    self._sleep_until(epoch(result.wait_until), deadline)
                 elif inflight:
                     wait(inflight, timeout=_POLL, return_when=FIRST_COMPLETED)
                 else:
                     limit = deadline if deadline is not None else started + OWN_RETRY_WAIT
-                    due = self._next_own_due(seen=claimed_at)
-                    again = None if due is None else _on_wall(due, claimed_at, claimed_wall)
+                    again = self._next_own_due(seen=claimed_at)
                     if again is None or again > limit:
                         break
                     self._sleep_until(again, deadline)
@@ -262,38 +261,37 @@ class _Drainer:
         with self.lock:
             self.own_due.append(moment)
 
-    def _next_own_due(self, *, seen: datetime) -> datetime | None:
+    def _next_own_due(self, *, seen: datetime) -> float | None:
         """The earliest of our put-back messages that the claim made at `seen` could not take yet."""
         with self.lock:
             self.own_due = [m for m in self.own_due if m > seen]
-            return min(self.own_due) if self.own_due else None
+            return epoch(min(self.own_due)) if self.own_due else None
 
     # --- one message, on a sender thread ---------------------------------------------------------------
 
-    def _send(self, message: Claimed, claimed_wall: float) -> None:
+    def _send(self, message: Claimed) -> None:
         try:
-            self._send_one(message, claimed_wall)
+            self._send_one(message)
         except Exception:
             # Not recorded: the claim stays until its lease runs out; the next attempt looks in Slack first.
             log.exception("outbox: %s could not be recorded; it is re-checked after the lease", message.key)
 
-    def _send_one(self, message: Claimed, claimed_wall: float) -> None:
-        slot = _on_wall(message.slot, message.claimed_at, claimed_wall)
-        while not self.abort.is_set() and not self.stop.is_set() and time.time() < slot:
-            self.abort.wait(min(_POLL, slot - time.time()))
+    def _send_one(self, message: Claimed) -> None:
+        while not self.abort.is_set() and not self.stop.is_set() and time.time() < epoch(message.slot):
+            self.abort.wait(min(_POLL, epoch(message.slot) - time.time()))
         if self.abort.is_set() or self.stop.is_set():
             self._release(message)
             return
         if self.paused_until > time.time():
-            self._release(message, not_before=utcnow() + timedelta(seconds=self.paused_until - time.time()))
+            self._release(message, not_before=from_epoch(self.paused_until))
             return
-        if time.time() - claimed_wall > self.lease_budget:
+        if time.time() - epoch(message.claimed_at) > self.lease_budget:
             self._release(message)  # too late to finish inside the lease: someone else could take it over
             return
         if not self._channel_turn(message.channel):
             self._release(message)
             return
-        post_by = claimed_wall + self.lease_budget
+        post_by = epoch(message.claimed_at) + self.lease_budget
         outcome = deliver(self.client, message, verify=message.attempts > 1, post_by=post_by)
         if isinstance(outcome, Retry) and outcome.counted and message.attempts >= self.max_attempts:
             outcome = self._last_look(message, outcome)
@@ -331,11 +329,11 @@ class _Drainer:
         return Failed(f"gave up after {message.attempts} attempts: {retry.error}")
 
     def _record(self, message: Claimed, outcome: Outcome) -> None:
-        now = utcnow()
+        now = _real_now()  # back-off and pauses run in real seconds
         with session_scope(self.engine) as session:
             if isinstance(outcome, Sent):
                 if outbox_record.record_sent(
-                    session, message, self.worker, channel=outcome.channel, ts=outcome.ts, now=now
+                    session, message, self.worker, channel=outcome.channel, ts=outcome.ts, now=utcnow()
                 ):
                     self.report.count("sent")
             elif isinstance(outcome, Retry) and outcome.rate_limited:

@@ -31,6 +31,9 @@ log = logging.getLogger("bot.slack.outbox")
 ANSWER_WAIT_SECONDS = 5.0  # Bolt answers within 3 s; after that, send anyway
 SEND_BUDGET_SECONDS = 30.0  # a click queues a few messages; what is not out by then waits for the next drain
 THREADS = 4
+# A click that fans out (a broadcast's Send) queues thousands: the first few hundred go at once, the rest with
+# the outbox worker or the next tick, so one request never holds a web thread for a whole broadcast.
+MAX_KEYS = 200
 
 
 class ReplySender:
@@ -48,13 +51,14 @@ class ReplySender:
         return make_web_client(self.settings, retry_rate_limits=False)
 
     def send_after(self, keys: Collection[str], answered: threading.Event | None) -> None:
-        """Send the messages queued as `keys` once `answered` is set (at once without it)."""
+        """Send the messages queued as `keys` (the first MAX_KEYS) once `answered` is set (at once without
+        it)."""
         if not keys:
             return
         with self._lock:
             if self._closed:
                 return  # stopping: the outbox worker or the next tick sends them
-            self._pool.submit(self._send, frozenset(keys), answered)
+            self._pool.submit(self._send, frozenset(list(keys)[:MAX_KEYS]), answered)
 
     def _send(self, keys: frozenset[str], answered: threading.Event | None) -> None:
         if answered is not None:

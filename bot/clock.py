@@ -1,7 +1,9 @@
 """Time, in one place. Every timestamp the product writes comes from `utcnow()`.
 
 Timestamps in the database are naive UTC, the same on SQLite and PostgreSQL. Tests (and `adoptbot tick
---now`) set the clock with `set_now()`/`frozen_at()`; nothing else in the product reads the wall clock.
+--now`) set the clock: `set_now()`/`frozen_at()` make it stand still, `start_at()`/`running_from()` start
+it at a moment and let it run on at the wall clock's pace (the outbox's pacing, one message a second per
+channel, needs time to pass). Nothing else in the product reads the wall clock.
 The clock is process-wide on purpose: a test's server threads see the same time as the test.
 """
 
@@ -12,13 +14,20 @@ from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
 
 _frozen: datetime | None = None
+_offset: timedelta | None = None  # a running clock: the wall clock plus this
+
+
+def _wall() -> datetime:
+    return datetime.now(UTC).replace(tzinfo=None)
 
 
 def utcnow() -> datetime:
-    """Now, as naive UTC: the frozen moment when one is set, else the wall clock."""
+    """Now, as naive UTC: the frozen moment when one is set, else the (possibly shifted) wall clock."""
     if _frozen is not None:
         return _frozen
-    return datetime.now(UTC).replace(tzinfo=None)
+    if _offset is not None:
+        return _wall() + _offset
+    return _wall()
 
 
 def local_today(tz: tzinfo) -> date:
@@ -28,13 +37,24 @@ def local_today(tz: tzinfo) -> date:
 
 def set_now(moment: datetime | None) -> None:
     """Freeze the clock at `moment` (aware, or naive UTC); None lets it follow the wall clock again."""
-    global _frozen
-    _frozen = None if moment is None else to_naive_utc(moment)
+    global _frozen, _offset
+    _frozen, _offset = (None if moment is None else to_naive_utc(moment)), None
+
+
+def start_at(moment: datetime) -> None:
+    """Set the clock to `moment` (aware, or naive UTC) and let it run on from there."""
+    global _frozen, _offset
+    _frozen, _offset = None, to_naive_utc(moment) - _wall()
 
 
 def advance(delta: timedelta) -> datetime:
-    """Move a frozen clock forward by `delta` (freezing it at the wall clock first); returns the new now."""
-    set_now(utcnow() + delta)
+    """Move the clock forward by `delta`: a running clock keeps running, any other is frozen there;
+    returns the new now."""
+    global _offset
+    if _offset is not None:
+        _offset += delta
+    else:
+        set_now(utcnow() + delta)
     return utcnow()
 
 
@@ -42,16 +62,33 @@ def is_frozen() -> bool:
     return _frozen is not None
 
 
+def is_set() -> bool:
+    """Whether the clock was set (frozen or shifted) rather than following the wall clock."""
+    return _frozen is not None or _offset is not None
+
+
 @contextmanager
 def frozen_at(moment: datetime) -> Iterator[datetime]:
     """Freeze the clock at `moment` for the `with` block, then put back what was there."""
-    global _frozen
-    before = _frozen
+    global _frozen, _offset
+    before = _frozen, _offset
     set_now(moment)
     try:
         yield utcnow()
     finally:
-        _frozen = before
+        _frozen, _offset = before
+
+
+@contextmanager
+def running_from(moment: datetime) -> Iterator[datetime]:
+    """`start_at(moment)` for the `with` block, then put back what was there."""
+    global _frozen, _offset
+    before = _frozen, _offset
+    start_at(moment)
+    try:
+        yield utcnow()
+    finally:
+        _frozen, _offset = before
 
 
 def to_naive_utc(moment: datetime) -> datetime:

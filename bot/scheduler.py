@@ -42,6 +42,7 @@ def tick_once(engine: Engine, settings: Settings, library: Library) -> None:
 def start_scheduler(engine: Engine, settings: Settings, library: Library) -> BackgroundScheduler:
     """Start a background scheduler that calls `tick_once` every minute, aligned to the minute."""
     scheduler = BackgroundScheduler(timezone=UTC)
+    # APScheduler fires by the wall clock, so its first run is placed on the wall clock too.
     now = datetime.now(UTC)
     first = now.replace(second=0, microsecond=0) + timedelta(minutes=1)
     scheduler.add_job(

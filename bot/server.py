@@ -2,8 +2,9 @@
 
 HTTP mode
 ---------
-`WsgiApp` answers `POST /slack/events` through Bolt's own WSGI adapter (every request signature-checked;
-forged, unsigned or stale requests get 401 before any listener runs), `GET /healthz` with the database's
+`WsgiApp` answers `POST /slack/events` through Bolt's own WSGI adapter, after checking the signature on the
+raw body before anything parses it (forged, unsigned or stale requests get 401, signed bodies that are not
+a Slack payload 400; neither reaches a listener), `GET /healthz` with the database's
 state (200 or 503, JSON), and 404 otherwise. It runs on gunicorn's threaded workers (`gthread`) through
 `gunicorn.app.base.BaseApplication`: measured best for a Bolt app (DESIGN.md, "Serving: a measured
 fact"), 2 processes x 8 threads by default (`WEB_CONCURRENCY` / `ADOPTBOT_THREADS` or `--workers` /
@@ -47,6 +48,9 @@ from __future__ import annotations
 
 import fcntl
 import gc
+import hashlib
+import hmac
+import io
 import json
 import logging
 import os
@@ -61,6 +65,8 @@ from typing import TYPE_CHECKING, Any
 
 from slack_bolt import App
 from slack_bolt.adapter.wsgi import SlackRequestHandler
+from slack_bolt.request.internals import parse_body
+from slack_sdk.signature import SignatureVerifier
 from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -70,6 +76,7 @@ from bot.content import Library
 from bot.errors import Failure
 from bot.slack.app import build_app, shutdown_listeners
 from bot.slack.client import make_web_client
+from bot.slack.middleware import runtime_of
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -82,6 +89,7 @@ log = logging.getLogger("bot.server")
 
 EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
+SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kilobytes; refuse anything absurd before reading it
 DEFAULT_WORKERS = 2
 DEFAULT_THREADS = 8
@@ -132,6 +140,8 @@ class WsgiApp:
         self.engine = engine
         self.mode = mode
         self._slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
+        self._secret = (runtime_of(bolt_app).settings.slack_signing_secret or "").encode()
+        self._verifier = SignatureVerifier(self._secret.decode())  # its clock is the one Bolt checks with
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -143,10 +153,37 @@ class WsgiApp:
             length = environ.get("CONTENT_LENGTH") or "0"
             if not length.isdigit() or int(length) > MAX_BODY_BYTES:
                 return _reply(start_response, "413 Content Too Large", {"error": "request body too large"})
-            return self._slack(environ, start_response)
+            return self.slack_request(environ, start_response, int(length))
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self.health(start_response, head=method == "HEAD")
         return _reply(start_response, "404 Not Found", {"error": "not found"})
+
+    def slack_request(
+        self, environ: WSGIEnvironment, start_response: StartResponse, length: int
+    ) -> Iterable[bytes]:
+        """Check the signature on the raw bytes before anything parses them, then hand a well-formed
+        request to Bolt: forged, unsigned or stale -> 401, signed but not a Slack payload -> 400; neither
+        reaches a listener, the database or the log as a traceback."""
+        raw = environ["wsgi.input"].read(length) if length else b""
+        if not self._signed(
+            raw, environ.get("HTTP_X_SLACK_REQUEST_TIMESTAMP"), environ.get("HTTP_X_SLACK_SIGNATURE")
+        ):
+            return _reply(start_response, "401 Unauthorized", {"error": "invalid request signature"})
+        if not _well_formed(raw, environ.get("CONTENT_TYPE")):
+            log.warning("a signed Slack request had a body that is not a Slack payload; answered 400")
+            return _reply(start_response, "400 Bad Request", {"error": "malformed request body"})
+        return self._slack({**environ, "wsgi.input": io.BytesIO(raw)}, start_response)
+
+    def _signed(self, raw: bytes, timestamp: str | None, signature: str | None) -> bool:
+        """Slack's v0 signature over the raw bytes, sent within the last 5 minutes (Bolt's own check, on
+        bytes: slack_sdk's verifier decodes the body first and raises on a body that is not UTF-8)."""
+        if not timestamp or not signature or not timestamp.isdigit():
+            return False
+        if abs(self._verifier.clock.now() - int(timestamp)) > SIGNATURE_MAX_AGE_SECONDS:
+            return False
+        base = b"v0:" + timestamp.encode() + b":" + raw
+        expected = "v0=" + hmac.new(self._secret, base, hashlib.sha256).hexdigest()
+        return hmac.compare_digest(expected, signature)
 
     def health(self, start_response: StartResponse, *, head: bool = False) -> Iterable[bytes]:
         ok = database_ok(self.engine)
@@ -164,6 +201,16 @@ class WsgiApp:
         shutdown_listeners(self.bolt_app, wait=True)
         if dispose:
             self.engine.dispose()
+
+
+def _well_formed(raw: bytes, content_type: str | None) -> bool:
+    """Whether Bolt can read `raw` as Slack's payloads are written: a JSON object (Events API), or a form
+    (slash commands) whose `payload` field, when there is one, is a JSON object (interactivity)."""
+    try:
+        parsed = parse_body(raw.decode("utf-8"), content_type)
+    except ValueError:  # not UTF-8, not JSON
+        return False
+    return isinstance(parsed, dict)  # an interactivity form comes back as its `payload` object
 
 
 def _reply(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
@@ -23,3 +24,18 @@ def test_frozen_at_puts_back_the_clock_it_found() -> None:
     with clock.frozen_at(datetime(2030, 6, 1, 9, tzinfo=ZoneInfo("Europe/Berlin"))) as now:
         assert now == datetime(2030, 6, 1, 7) == clock.utcnow()
     assert clock.utcnow() == datetime(2030, 1, 1, 12)
+
+
+def test_a_clock_started_at_a_moment_runs_on_from_it() -> None:
+    clock.start_at(datetime(2031, 10, 26, 0, 59, 59, tzinfo=UTC))
+    first = clock.utcnow()
+    time.sleep(0.05)
+    later = clock.utcnow()
+    assert datetime(2031, 10, 26, 0, 59, 59) <= first < later < datetime(2031, 10, 26, 1, 0, 5)
+    assert clock.advance(timedelta(hours=1)) >= datetime(2031, 10, 26, 1, 59, 59)
+    assert not clock.is_frozen() and clock.is_set()
+    with clock.frozen_at(datetime(2030, 1, 1)):
+        assert clock.utcnow() == datetime(2030, 1, 1)
+    assert clock.utcnow() > datetime(2031, 10, 26, 1, 59, 59)
+    clock.set_now(None)
+    assert not clock.is_set()

@@ -7,6 +7,7 @@ from typing import Any
 
 from sqlalchemy import Engine, select
 
+from bot import clock
 from bot.config import Settings
 from bot.db import session_scope
 from bot.jobs import run_due_jobs
@@ -86,8 +87,10 @@ def test_tried_it_updates_the_message_and_counts_in_the_metrics(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     person = _berliner(engine)
+    clock.start_at(TUESDAY_10_BERLIN)  # the send and the clicks happen in the week the metrics read
     _tick_and_send(engine, slack_settings, TUESDAY_10_BERLIN)
     message = _nudge_message(fake_slack, "UBERLIN01")
+    clock.advance(timedelta(minutes=20))
     with SlackAppServer(slack_settings, engine, content=LIBRARY) as server:
         _click(server, message, "UBERLIN01", ids.NUDGE_TRIED)
         wait_for(lambda: deliveries(engine, person)[0].status == "tried", what="the click to be recorded")

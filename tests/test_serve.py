@@ -168,7 +168,7 @@ def _environment(fake_slack: FakeSlack, **extra: str) -> dict[str, str]:
         SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,
         SLACK_SIGNING_SECRET=SLACK_SIGNING_SECRET,
         SLACK_API_URL=fake_slack.url,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
         **extra,
     )
     return env
@@ -434,7 +434,7 @@ def test_socket_mode_answers_over_the_websocket_and_closes_cleanly_on_sigterm(tm
         SLACK_BOT_TOKEN=SLACK_BOT_TOKEN,
         SLACK_APP_TOKEN="xapp-test",
         SLACK_API_URL=slack.api_url,
-        PYTHONPATH=str(ROOT),
+        PYTHONPATH=os.pathsep.join(p for p in (str(ROOT), os.environ.get("PYTHONPATH")) if p),
     )
     command = [
         sys.executable,

@@ -16,6 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from bot import clock
 from bot.cli import main
 from bot.clock import iso_week, utcnow
 from bot.config import Settings
@@ -109,7 +110,7 @@ def test_dry_run_prints_each_message_and_changes_nothing(
     db_url: str, engine: Engine, fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str], jobs: list[str]
 ) -> None:
     people(engine, "Ada", "Grace")
-    with session_scope(engine) as session:
+    with clock.frozen_at(datetime(2026, 11, 24, 8, 0)), session_scope(engine) as session:  # queued before
         outbox.enqueue(session, key="earlier", kind="digest", channel="C0DIGEST", text="Weekly digest\nmore")
     add_job(jobs, "test.greet", greet)
 
@@ -137,7 +138,7 @@ def test_the_token_is_needed_only_when_there_is_something_to_send(
     assert main(["tick", "--now", QUIET, "--db", db_url]) == 0
     assert capsys.readouterr().out.strip() == "queued 0, sent 0, failed 0"
 
-    with session_scope(engine) as session:
+    with clock.frozen_at(datetime(2026, 11, 24, 9)), session_scope(engine) as session:  # due at QUIET
         outbox.enqueue(session, key="k", kind="test", channel="U1", text="hi")
     assert main(["tick", "--now", QUIET, "--db", db_url]) == 2
     assert "SLACK_BOT_TOKEN is not set" in capsys.readouterr().err

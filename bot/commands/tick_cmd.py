@@ -20,6 +20,7 @@ from datetime import datetime
 from types import FrameType
 from typing import TYPE_CHECKING
 
+from bot import clock
 from bot.cli import add_db_option
 from bot.clock import to_naive_utc, utcnow
 from bot.errors import Failure, UsageError
@@ -47,7 +48,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--dry-run", action="store_true", help="print what would be sent; change nothing and send nothing"
     )
     add_db_option(parser)
-    parser.set_defaults(handler=tick)
+    parser.set_defaults(handler=tick_at_its_now)
 
 
 def parse_now(raw: str | None) -> datetime:
@@ -59,6 +60,15 @@ def parse_now(raw: str | None) -> datetime:
     except ValueError:
         raise UsageError(f"--now must be an ISO 8601 time like 2026-11-24T09:00:00Z, not {raw!r}.") from None
     return to_naive_utc(moment)
+
+
+def tick_at_its_now(args: argparse.Namespace, ctx: Context) -> int:
+    """`tick`, with `--now` as the product's clock for the whole run: everything it records (job slots,
+    answers, when a message was sent) is stamped at that moment, as if the tick ran then."""
+    if args.now is None:
+        return tick(args, ctx)
+    with clock.frozen_at(parse_now(args.now)):
+        return tick(args, ctx)
 
 
 def tick(args: argparse.Namespace, ctx: Context) -> int:

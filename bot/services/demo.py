@@ -35,7 +35,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot.clock import to_naive_utc
+from bot.clock import local_today, to_naive_utc
 from bot.config import Settings
 from bot.db import session_scope
 from bot.errors import UsageError
@@ -150,8 +150,8 @@ def load_demo_modules() -> None:
 
 def demo_now(settings: Settings, today: date | None = None) -> datetime:
     """Monday of the current ISO week, 09:00 in the org time zone, as naive UTC."""
-    local_today = today or datetime.now(settings.tz).date()
-    monday = local_today - timedelta(days=local_today.weekday())
+    day = today or local_today(settings.tz)
+    monday = day - timedelta(days=day.weekday())
     return to_naive_utc(datetime(monday.year, monday.month, monday.day, 9, tzinfo=settings.tz))
 
 

@@ -41,6 +41,7 @@ from bot.slack.middleware import (
     runtime_of,
     skip_duplicate_events,
 )
+from bot.slack.replies import ReplySender
 from bot.slack.subcommands import Registry
 
 LISTENER_MODULES: Final[tuple[str, ...]] = (
@@ -124,6 +125,7 @@ def build_app(
     socket_mode: bool = False,
     listener_threads: int = DEFAULT_LISTENER_THREADS,
     verify_token: bool = True,
+    send_replies: bool = True,
 ) -> App:
     """The Bolt app with every listener registered.
 
@@ -131,6 +133,9 @@ def build_app(
     refused. `serve` checks the token once at startup and builds each gunicorn worker's app with
     `verify_token=False` (auth.test then happens on the worker's first request): a worker that cannot reach
     Slack while it boots must not take the whole server down with it.
+
+    With `send_replies` (the default) the messages a request queued are sent right after its answer by
+    this app (`bot.slack.replies`); without, they wait for the outbox worker or the next tick.
     """
     if not settings.slack_bot_token:
         raise ConfigError("SLACK_BOT_TOKEN is not set; the Slack app needs it (see README, Configuration).")
@@ -159,6 +164,7 @@ def build_app(
         library=library,
         subcommands=Registry(),
         home_sections=HomeSections(),
+        replies=ReplySender(engine, settings) if send_replies else None,
     )
     bind_runtime(app, runtime)
     app.middleware(skip_duplicate_events(runtime))
@@ -173,3 +179,6 @@ def shutdown_listeners(app: App, *, wait: bool = True) -> None:
     executor = app.listener_runner.listener_executor
     if isinstance(executor, ThreadPoolExecutor):
         executor.shutdown(wait=wait)
+    replies = runtime_of(app).replies
+    if replies is not None:
+        replies.shutdown(wait=wait)  # after the listeners: they may still hand over what they queued

@@ -16,8 +16,8 @@ worse, shared across threads) by then. So:
   work, resolves the acting person (by Slack user ID; None when Adoptbot has no record of them) into
   `scope.person` and `context["person"]`, commits when the block ends (rolls back on error), then runs
   what was registered with `scope.after_commit(...)` (answers that report what was saved).
-  Messages enqueued in the scope (`outbox.enqueue`) wake this process's outbox worker on commit (under
-  `serve` the worker lives in the gunicorn master and finds them on its next poll, within 1.5 s).
+  Messages enqueued in the scope (`outbox.enqueue`) are sent by this instance as soon as Slack has had
+  its answer (`bot.slack.replies`), with or without a scheduler, through the outbox's normal claim.
 
 A listener, in full (ack first; slow work after the ack runs on Bolt's pool, still inside the scope):
 
@@ -44,6 +44,7 @@ the light connection is handed back first).
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -63,9 +64,11 @@ from bot.db import insert_ignore, session_factory, session_scope, statement_read
 from bot.models import Person, ProcessedEvent
 from bot.services.permissions import Principal, acting_person, acting_principal
 from bot.services.profile import TeamMenu
+from bot.slack.outbox import queued_in
 
 if TYPE_CHECKING:
     from bot.slack.listeners.home import HomeSections
+    from bot.slack.replies import ReplySender
     from bot.slack.subcommands import Registry
 
 log = logging.getLogger(__name__)
@@ -73,6 +76,8 @@ log = logging.getLogger(__name__)
 CONTEXT_KEY = "adoptbot"
 PERSON_KEY = "person"
 ANSWERED_KEY = "adoptbot.answered"  # a threading.Event set once Slack's request has been answered
+# processed_events keys of handled modal submissions (event IDs start "Ev")
+VIEW_KEY_PREFIX = "view:"
 
 
 @dataclass
@@ -85,6 +90,7 @@ class Runtime:
     subcommands: Registry
     home_sections: HomeSections
     team_menu: TeamMenu = field(default_factory=TeamMenu)
+    replies: ReplySender | None = None  # sends what a request queued right after its answer
 
     @cached_property
     def reader(self) -> Engine:
@@ -226,6 +232,28 @@ class Scope:
             allowed = self._allowed[audience] = self.principal.can(audience, self.settings)
         return allowed
 
+    def first_submission(self, view: dict[str, Any]) -> bool:
+        """Whether this is the first time a submission of `view` does its work; False for a replay.
+
+        Call it right before the side effect (after validation: a submission answered with field errors
+        keeps its view ID and may come again, corrected). The view's ID is recorded in processed_events
+        in this scope's transaction, so it is kept exactly when the side effect is: a rolled-back attempt
+        can be submitted again, and of two copies of one request (a replay of a signed request, on any
+        instance) the database lets one through.
+        """
+        view_id = view.get("id")
+        if not isinstance(view_id, str) or not view_id:
+            return True
+        key = f"{VIEW_KEY_PREFIX}{view_id}"[:64]
+        return bool(
+            insert_ignore(
+                self.session,
+                ProcessedEvent,
+                [{"event_id": key, "received_at": utcnow()}],
+                conflict=["event_id"],
+            )
+        )
+
     def after_commit(self, callback: Callable[[], object]) -> None:
         """Run `callback` once this scope's work is committed (never if it rolls back).
 
@@ -265,16 +293,22 @@ def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool
     `can`/`principal` come from one Core query instead.
     """
     scope = Scope(runtime_from(context), context.user_id, readonly=readonly, context=context)
+    queued: list[str] = []
     try:
         if person:
             scope.person  # noqa: B018 - one query: the person, and whether they lead a team
         yield scope
+        if scope._session is not None:
+            queued = [q.key for q in queued_in(scope._session)]
         scope._commit()
     except BaseException:
         scope._rollback()
         raise
     finally:
         scope._close()
+    if queued and scope.runtime.replies is not None:
+        answered = context.get(ANSWERED_KEY)
+        scope.runtime.replies.send_after(queued, answered if isinstance(answered, threading.Event) else None)
     for callback in scope._after_commit:
         callback()
 

@@ -14,7 +14,9 @@ Use it from any test module:
             status, answer = server.command("pause 2", user_id="U1", response_url=sink.url("r1"))
 
 Post-ack work (views.open, respond(), the outbox) happens on Bolt's threads after the answer: wait for its
-effect with `wait_for(...)`, never with a fixed sleep.
+effect with `wait_for(...)`, never with a fixed sleep. Messages a request queues stay in the outbox until
+the test drains it (`bot.slack.outbox.drain`), so a test decides when they go and can count them;
+`send_replies=True` makes the app send them right after the answer, as `adoptbot serve` does.
 """
 
 from __future__ import annotations
@@ -96,9 +98,10 @@ class SlackAppServer:
         *,
         customize: Callable[[App], None] | None = None,
         content: Library | None = None,
+        send_replies: bool = False,
     ) -> None:
         self.settings = settings
-        self.bolt_app = build_app(settings, engine, content or library())
+        self.bolt_app = build_app(settings, engine, content or library(), send_replies=send_replies)
         if customize is not None:
             customize(self.bolt_app)
         self.wsgi = WsgiApp(self.bolt_app, engine)

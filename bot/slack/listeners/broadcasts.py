@@ -112,6 +112,9 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
                 draft = broadcasts.check_draft(
                     scope.session, values, library=scope.library, timezone=timezone, now=utcnow()
                 )
+                if not scope.first_submission(view):
+                    ack()  # a replayed request: the draft and its preview exist already
+                    return
                 broadcasts.save_draft(
                     scope.session,
                     draft,

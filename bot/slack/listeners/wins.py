@@ -147,9 +147,10 @@ def on_submit(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
             except wins.InvalidWin as invalid:
                 reply = _errors_for(view, invalid.errors)
             else:
-                win_id = wins.submit(
-                    scope.session, author=scope.person, data=data, settings=scope.settings
-                ).id
+                if scope.first_submission(view):  # a replayed request thanks again and stores nothing
+                    win_id = wins.submit(
+                        scope.session, author=scope.person, data=data, settings=scope.settings
+                    ).id
                 reply = {"response_action": "update", "view": blocks.info_modal("Thank you", THANKS)}
     ack(**reply)
     if win_id is not None and runtime.settings.ai_enabled:

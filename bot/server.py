@@ -6,10 +6,11 @@ HTTP mode
 raw body before anything parses it (forged, unsigned or stale requests get 401, signed bodies that are not
 a Slack payload 400; neither reaches a listener), `GET /healthz` with the database's
 state (200 or 503, JSON), and 404 otherwise. It runs on gunicorn's threaded workers (`gthread`) through
-`gunicorn.app.base.BaseApplication`: measured best for a Bolt app (DESIGN.md, "Serving: a measured
-fact"), 2 processes x 8 threads by default (`WEB_CONCURRENCY` / `ADOPTBOT_THREADS` or `--workers` /
-`--threads`). The app is not preloaded: each worker process builds its own Bolt app and database engine
-after the fork (`bot.db.get_engine` is keyed by process ID), so no connection ever crosses a fork.
+`gunicorn.app.base.BaseApplication`: measured best for a Bolt app (against waitress, sync workers and
+uvicorn on this kind of machine), 2 processes x 8 threads by default (`WEB_CONCURRENCY` /
+`ADOPTBOT_THREADS` or `--workers` / `--threads`). The app is not preloaded: each worker process builds its
+own Bolt app and database engine after the fork (`bot.db.get_engine` is keyed by process ID), so no
+connection ever crosses a fork.
 
 Where the background work runs: one gunicorn worker, elected by a file lock
 --------------------------------------------------------------------------

@@ -1,4 +1,4 @@
-"""The content library: the bundled starter library meets the SPEC, and every broken edit is reported with
+"""The content library: the bundled starter library is complete, and every broken edit is reported with
 its file and entry (all problems at once), by `load_library` and by `adoptbot content check`."""
 
 from __future__ import annotations

@@ -43,7 +43,7 @@ def test_the_demo_writes_the_digest_files_and_prints_the_digest(
     text = json.dumps(payload["blocks"], ensure_ascii=False)
     assert "⚠️ stuck" in text and "barrier *knowledge*" in text  # one team is stuck at knowledge
     assert "survey hidden" in text  # and one is too small to show
-    # metrics.csv: SPEC's columns, one row per team and the whole organisation.
+    # metrics.csv: the metrics columns, one row per team and the whole organisation.
     rows = list(csv.DictReader(io.StringIO((out_dir / "metrics.csv").read_text())))
     assert list(rows[0]) == list(FIELDS)
     assert len(rows) == 7 and rows[-1]["team"] == "*"

@@ -1,4 +1,4 @@
-"""Per-team metrics: every SPEC field computed exactly, week boundaries in the org's time zone, formats."""
+"""Per-team metrics: every field computed exactly, week boundaries in the org's time zone, formats."""
 
 from __future__ import annotations
 
@@ -31,7 +31,7 @@ from bot.services.metrics import compute_metrics, last_complete_week, team_barri
 WEEK = date(2026, 3, 2)  # Monday of 2026-W10
 EARLY = datetime(2026, 1, 5)
 STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
-SPEC_FIELDS = [
+DOCUMENTED_FIELDS = [
     "week",
     "team",
     "members",
@@ -331,7 +331,7 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "hours_saved": 3.5,
         "readiness_change": 0.58,
     }
-    assert list(rows[0].to_dict()) == SPEC_FIELDS
+    assert list(rows[0].to_dict()) == DOCUMENTED_FIELDS
 
 
 def test_week_boundaries_are_local_mondays_across_a_dst_change(session: Session) -> None:
@@ -444,7 +444,7 @@ def test_cli_json_and_csv_carry_spec_fields_and_never_a_person(
     code, csv_out, err = _run_cli(capsys, "metrics", "--db", db_url, "--week", "2026-w10", "--format", "csv")
     assert code == 0, err
     table = list(csv.DictReader(io.StringIO(csv_out)))
-    assert list(table[0]) == SPEC_FIELDS
+    assert list(table[0]) == DOCUMENTED_FIELDS
     assert [r["team"] for r in table] == ["Sales", "Support", "*"]
     assert table[0]["readiness"] == "3.67" and table[0]["suppressed"] == "false"
     assert table[2]["response_rate"] == "0.857"

@@ -8,7 +8,7 @@ folder, writes there:
 - `digest.json`: the exact Block Kit payload (`{"text": ..., "blocks": [...]}`) of the DM the leader of
   every team receives (the org-wide digest);
 - `digest.png`: its 8-week trend chart;
-- `metrics.csv`: the CSV attached to it (SPEC's metrics columns, one row per team and `*`).
+- `metrics.csv`: the CSV attached to it (the `metrics` columns, one row per team and `*`).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """Who may do what. Slack-free: listeners, subcommands and App Home sections all ask here.
 
-Three audiences, as in SPEC.md:
+Three audiences:
 - `everyone`: any Slack user of the workspace, even one Adoptbot has no record of yet;
 - `change_manager`: people flagged `is_change_manager` (roster CSV) and everyone in ADOPTBOT_ADMINS;
 - `leader`: people who lead at least one team (`leads` in the roster, `*` = all teams), and change

@@ -5,7 +5,7 @@ to, and two features can never collide. Feature helpers add a section here for t
 to them by name from both the block builders (bot/slack/blocks/<feature>.py) and the listeners
 (bot/slack/listeners/<feature>.py); never spell an ID as a literal elsewhere.
 
-Public names (from SPEC.md, also in manifest.yml): the message shortcut `share_win`.
+Public names (documented in the README, also in manifest.yml): the message shortcut `share_win`.
 """
 
 from __future__ import annotations

@@ -30,7 +30,7 @@ Handler contract:
 - `readonly=True` for subcommands that never write (on SQLite they then skip the write lock);
 - `person=False` for subcommands that need no `Person` object, only who is acting (`inv.scope.can`,
   `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.middleware).
-Audience "leader" means team leaders *and* change managers (SPEC: `digest` is for both).
+Audience "leader" means team leaders *and* change managers (`digest` is for both).
 """
 
 from __future__ import annotations

@@ -71,27 +71,30 @@ def is_set() -> bool:
 
 
 @contextmanager
-def frozen_at(moment: datetime) -> Iterator[datetime]:
-    """Freeze the clock at `moment` for the `with` block, then put back what was there."""
+def _restoring() -> Iterator[None]:
+    """Put back, after the block, whatever clock was there before it."""
     global _frozen, _offset
     before = _frozen, _offset
-    set_now(moment)
     try:
-        yield utcnow()
+        yield
     finally:
         _frozen, _offset = before
 
 
 @contextmanager
+def frozen_at(moment: datetime) -> Iterator[datetime]:
+    """Freeze the clock at `moment` for the `with` block, then put back what was there."""
+    with _restoring():
+        set_now(moment)
+        yield utcnow()
+
+
+@contextmanager
 def running_from(moment: datetime) -> Iterator[datetime]:
     """`start_at(moment)` for the `with` block, then put back what was there."""
-    global _frozen, _offset
-    before = _frozen, _offset
-    start_at(moment)
-    try:
+    with _restoring():
+        start_at(moment)
         yield utcnow()
-    finally:
-        _frozen, _offset = before
 
 
 def to_naive_utc(moment: datetime) -> datetime:

@@ -638,6 +638,9 @@ def _status_error(status: int) -> str:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     allow_reuse_address = True
+    # Senders open a connection per call; a slow moment in this process must not overflow the listen
+    # queue (socketserver's default is 5), where the kernel resets connections Slack itself would take.
+    request_queue_size = 128
 
     def __init__(self, address: tuple[str, int], fake: FakeSlack) -> None:
         self.fake = fake

@@ -206,7 +206,9 @@ def test_the_status_message_shows_progress_while_the_broadcast_goes_out(
     client = make_web_client(settings)
     drain(engine, client, settings)  # the preview, before anyone presses Send
     send(engine, broadcast_id)
+    started = time.monotonic()
     drain(engine, client, settings)
+    took = time.monotonic() - started
 
     [status] = [
         m for m in fake_slack.messages(SENDER) if m.payload.get("key") == f"broadcast-status:{broadcast_id}"
@@ -216,7 +218,8 @@ def test_the_status_message_shows_progress_while_the_broadcast_goes_out(
     assert shown[-1] == f"Broadcast #{broadcast_id}: Delivered to all 200 · 0 acknowledged"
     during = [int(t.split("Delivered ")[1].split(" of")[0]) for t in shown[1:-1]]
     assert during and all(0 < n < 200 for n in during)  # edited in place as it went
-    assert len(shown) <= 2 + 8 / broadcasts.STATUS_EVERY.total_seconds()  # at most one edit per 5 s
+    # at most one edit per 5 s while sending (a slow machine takes longer than 8 s, so it may show more)
+    assert len(shown) <= 2 + took / broadcasts.STATUS_EVERY.total_seconds()
 
 
 def tick_process(db_url: str, fake: FakeSlack, tmp_path: Path) -> subprocess.Popen[str]:

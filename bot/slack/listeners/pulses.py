@@ -124,10 +124,10 @@ def pulse_command(inv: Invocation) -> None:
                 opened_by=inv.user_id,
             )
         except UsageError as error:
-            inv.respond(text=f"Not started: {error}", response_type="ephemeral")
+            inv.reply(text=f"Not started: {error}")
             return
         closes = pulses.local_date_label(opened.closes_at, inv.scope.settings.timezone)
-        inv.respond(
+        inv.reply(
             text=f"📋 Pulse #{opened.run_id} is open: {opened.invited} people are invited, each during "
             f"their own working day. It closes {closes}. "
             f"`{inv.slash} pulse status` shows how many have answered.",

@@ -129,8 +129,8 @@ def _seed(db_url: str) -> list[dict[str, Any]]:
     from bot.db import create_db_engine, session_scope
     from bot.migrate import upgrade
     from bot.models import Person, Team
-    from bot.services.profile import profile_summary
-    from bot.slack.blocks.home import profile_section
+    from bot.people.profile import profile_summary
+    from bot.slack.home_blocks import profile_section
 
     engine = create_db_engine(db_url)
     upgrade(engine)

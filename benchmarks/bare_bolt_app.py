@@ -42,8 +42,8 @@ ACTION_ID = ids.OPEN_ROLE_MODAL  # the button the benchmark clicks
 
 def _prebuilt_modal() -> dict[str, Any]:
     from bot.content import load_library
-    from bot.services.profile import role_choices
-    from bot.slack.blocks.profile import role_modal
+    from bot.people.blocks import role_modal
+    from bot.people.profile import role_choices
 
     teams = [("1", "Benchmark team"), ("2", "Another team")]
     return role_modal(roles=role_choices(load_library()), teams=teams, current_role="sales", current_team="1")

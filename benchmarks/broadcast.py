@@ -35,14 +35,14 @@ sys.path.insert(0, str(ROOT))
 from scratch import fake_slack_server, fetch, scratch_database  # noqa: E402
 from sqlalchemy import func, insert, select  # noqa: E402
 
+from bot import outbox  # noqa: E402
+from bot.broadcasts import service as broadcasts  # noqa: E402
 from bot.clock import utcnow  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.content import load_library  # noqa: E402
 from bot.db import create_db_engine, session_scope  # noqa: E402
 from bot.migrate import upgrade  # noqa: E402
 from bot.models import BroadcastRecipient, OutboxMessage, Person, Team  # noqa: E402
-from bot.services import broadcasts  # noqa: E402
-from bot.slack import outbox  # noqa: E402
 from bot.slack.client import make_web_client  # noqa: E402
 
 SENDER = "UBENCHCM1"

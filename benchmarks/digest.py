@@ -43,12 +43,12 @@ from sqlalchemy.orm import Session  # noqa: E402
 from bot.config import Settings  # noqa: E402
 from bot.content import load_library  # noqa: E402
 from bot.db import create_db_engine  # noqa: E402
-from bot.services import digest_delivery  # noqa: E402
-from bot.services.chart import render_trend  # noqa: E402
-from bot.services.digest import ORGANISATION, DigestSource, compose_many  # noqa: E402
-from bot.services.metrics import compute_metrics, last_complete_week  # noqa: E402
-from bot.services.metrics_format import to_csv  # noqa: E402
-from bot.slack.blocks.digest import chart_title, digest_message  # noqa: E402
+from bot.digest import delivery as digest_delivery  # noqa: E402
+from bot.digest.blocks import chart_title, digest_message  # noqa: E402
+from bot.digest.chart import render_trend  # noqa: E402
+from bot.digest.service import ORGANISATION, DigestSource, compose_many  # noqa: E402
+from bot.metrics.format import to_csv  # noqa: E402
+from bot.metrics.service import compute_metrics, last_complete_week  # noqa: E402
 
 GOAL_SECONDS = 5.0
 RUNS = 3

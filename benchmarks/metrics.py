@@ -44,9 +44,9 @@ from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import Settings, normalise_database_url  # noqa: E402
 from bot.db import create_db_engine  # noqa: E402
-from bot.services import metrics_sql  # noqa: E402
-from bot.services.metrics import compute_metrics, last_complete_week  # noqa: E402
-from bot.services.metrics_format import to_json  # noqa: E402
+from bot.metrics import sql as metrics_sql  # noqa: E402
+from bot.metrics.format import to_json  # noqa: E402
+from bot.metrics.service import compute_metrics, last_complete_week  # noqa: E402
 
 GOAL_SECONDS = 2.0
 GOAL_RATIO = 1.5

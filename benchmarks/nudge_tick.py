@@ -1,6 +1,6 @@
 """Benchmark: one tick's nudge work among 50,000 people, 10,000 of them due, on SQLite and PostgreSQL.
 
-Target: at most 1 s per tick, excluding Slack. Measures `bot.services.nudges.deliver_due` in its own
+Target: at most 1 s per tick, excluding Slack. Measures `bot.nudges.service.deliver_due` in its own
 transaction, as the `nudges` job runs it: find who is due (time zones at the slot hour, holidays, pause,
 away, start week, this week's count), read their nudge history, the teams' ADKAR barriers from the latest
 pulse, choose each person's nudge, insert the deliveries and queue 10,000 outbox messages, commit.
@@ -34,14 +34,14 @@ from scratch import postgres_database
 from sqlalchemy import func, select, text
 from sqlalchemy.engine import Engine
 
+from bot import outbox
 from bot.config import Settings
 from bot.content import ADKAR_STAGES, Library, load_library
 from bot.db import create_db_engine, session_factory, session_scope
 from bot.migrate import upgrade
 from bot.models import NudgeDelivery, OutboxMessage, Person, PulseAnswer, PulseResponse, PulseRun, Team
-from bot.services import nudge_schedule
-from bot.services.nudges import deliver_due, plan_nudges
-from bot.slack import outbox
+from bot.nudges import schedule as nudge_schedule
+from bot.nudges.service import deliver_due, plan_nudges
 
 TARGET_SECONDS = 1.0
 NOW = datetime(2026, 11, 24, 9, 10)  # Tuesday: 10:10 in Central Europe

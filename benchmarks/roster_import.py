@@ -27,7 +27,7 @@ from bot.content import load_library
 from bot.db import create_db_engine, session_scope
 from bot.migrate import upgrade
 from bot.models import Person
-from bot.services.roster import ROSTER_COLUMNS, import_roster, read_roster
+from bot.people.roster import ROSTER_COLUMNS, import_roster, read_roster
 
 TARGET_SECONDS = 10.0
 ZONES = (

@@ -26,9 +26,10 @@ from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.db import session_factory, session_scope
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
-from bot.slack import outbox_record, outbox_store
-from bot.slack.outbox_drain import due_moment
-from bot.slack.outbox_send import real_now
+from bot.outbox import record as outbox_record
+from bot.outbox import store as outbox_store
+from bot.outbox.drain import due_moment
+from bot.outbox.send import real_now
 
 if TYPE_CHECKING:
     from bot.content import Library
@@ -75,7 +76,12 @@ def claim_slot(session: Session, job: str, slot: str) -> bool:
 def _job_modules() -> list[ModuleType]:
     """Feature modules whose import registers their jobs. Add yours here, e.g.
     `from bot.services import nudges` and `nudges` in the list."""
-    from bot.services import broadcasts, digest_delivery, nudges, pulse_confirm, pulses, wins
+    from bot.broadcasts import service as broadcasts
+    from bot.digest import delivery as digest_delivery
+    from bot.nudges import service as nudges
+    from bot.pulses import confirm as pulse_confirm
+    from bot.pulses import service as pulses
+    from bot.wins import service as wins
 
     modules: list[ModuleType] = [pulses, pulse_confirm, nudges, broadcasts, wins, digest_delivery]
     return modules

@@ -259,8 +259,8 @@ class PulseRun(Base):
 class PulseInvitation(Base):
     """That a person was invited and *that* they answered; never what they answered.
 
-    `answered_at` is set by the daily batch (bot.services.pulse_confirm) once the day of answering is
-    over, to that day (`bot.services.pulses.answer_day`): never the moment, nor the order of answering.
+    `answered_at` is set by the daily batch (bot.pulses.confirm) once the day of answering is
+    over, to that day (`bot.pulses.service.answer_day`): never the moment, nor the order of answering.
     """
 
     __tablename__ = "pulse_invitations"

@@ -18,7 +18,7 @@ from sqlalchemy import Engine
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.jobs import run_due_jobs
-from bot.slack.outbox import wake
+from bot.outbox import wake
 
 if TYPE_CHECKING:
     from bot.content import Library

@@ -84,7 +84,7 @@ if TYPE_CHECKING:
 
     from apscheduler.schedulers.background import BackgroundScheduler
 
-    from bot.slack.outbox import OutboxWorker
+    from bot.outbox import OutboxWorker
 
 log = logging.getLogger("bot.server")
 
@@ -237,8 +237,8 @@ class Background:
         self._lock = threading.Lock()
 
     def start(self) -> None:
+        from bot.outbox import OutboxWorker
         from bot.scheduler import start_scheduler
-        from bot.slack.outbox import OutboxWorker
 
         with self._lock:
             if self._outbox is None:

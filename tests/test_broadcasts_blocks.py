@@ -8,12 +8,12 @@ from datetime import datetime
 import pytest
 from sqlalchemy import Engine
 
+from bot.broadcasts import blocks
+from bot.broadcasts import service as broadcasts
+from bot.broadcasts.blocks import ComposerValues, HomeItem, Letter, Progress
 from bot.db import session_scope
 from bot.models import Team
-from bot.services import broadcasts
 from bot.slack import ids
-from bot.slack.blocks import broadcasts as blocks
-from bot.slack.blocks.broadcasts import ComposerValues, HomeItem, Letter, Progress
 from tests.support.fake_slack import validate_blocks, validate_view
 from tests.support.slack_app import library
 

@@ -15,14 +15,14 @@ from pathlib import Path
 
 from sqlalchemy import Engine, func, select
 
+from bot.broadcasts import service as broadcasts
+from bot.broadcasts.service import Audience, Draft
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Activity, Broadcast, BroadcastRecipient, OutboxMessage, Person, Team
-from bot.services import broadcasts
-from bot.services.broadcasts import Audience, Draft
+from bot.outbox import drain
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import library
 

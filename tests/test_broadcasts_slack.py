@@ -14,9 +14,9 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Activity, Broadcast, BroadcastRecipient, OutboxMessage
+from bot.outbox import drain
 from bot.slack import ids
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from matplotlib.image import imread
 
-from bot.services.chart import (
+from bot.digest.chart import (
     DPI,
     HEIGHT_IN,
     LINES,

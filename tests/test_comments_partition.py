@@ -18,16 +18,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, outbox
 from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
+from bot.digest.format import to_text
+from bot.digest.service import ORGANISATION, Digest, DigestSource, compose, compose_many
 from bot.jobs import run_due_jobs
 from bot.models import PulseAnswer, PulseResponse
-from bot.services.comments import OTHER_TEAMS, CommentSummary
-from bot.services.digest import ORGANISATION, Digest, DigestSource, compose, compose_many
-from bot.services.digest_format import to_text
-from bot.slack import outbox
+from bot.pulses.comments import OTHER_TEAMS, CommentSummary
 from bot.slack.client import make_web_client
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack

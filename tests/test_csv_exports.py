@@ -11,10 +11,10 @@ import pytest
 from sqlalchemy import Engine, update
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.config import Settings
 from bot.jobs import run_due_jobs
 from bot.models import Team
-from bot.slack import outbox
 from bot.slack.client import make_web_client
 from tests.support.fake_slack import FakeSlack
 from tests.test_digest import NOW, K, build_world, library

@@ -14,9 +14,9 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.config import Settings
 from bot.db import create_db_engine
+from bot.demo import service as demo
 from bot.models import Person, Team, TeamLead
-from bot.services import demo
-from bot.services.roster import is_timezone
+from bot.people.roster import is_timezone
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -27,6 +27,12 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.db import session_scope
+from bot.digest import delivery as digest_delivery
+from bot.digest.blocks import digest_message
+from bot.digest.narrative import narrative_prompt
+from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose
+from bot.metrics.format import to_csv
+from bot.metrics.service import FIELDS, compute_metrics
 from bot.models import (
     Activity,
     Person,
@@ -38,12 +44,6 @@ from bot.models import (
     TeamLead,
     Win,
 )
-from bot.services import digest_delivery
-from bot.services.digest import ORGANISATION, Audience, Digest, DigestSource, compose
-from bot.services.digest_narrative import narrative_prompt
-from bot.services.metrics import FIELDS, compute_metrics
-from bot.services.metrics_format import to_csv
-from bot.slack.blocks.digest import digest_message
 from tests.support.fake_slack import validate_blocks
 from tests.support.slack_app import library
 
@@ -409,7 +409,7 @@ def test_the_narrative_prompt_holds_only_figures_the_digest_shows(source: Digest
 def test_the_digest_fits_slacks_limits_for_any_number_of_teams(
     teams: int, engine: Engine, tmp_path: object
 ) -> None:
-    from bot.services.demo import DemoOptions, run_demo
+    from bot.demo.service import DemoOptions, run_demo
 
     settings = world_settings()
     run_demo(

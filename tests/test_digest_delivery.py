@@ -12,16 +12,16 @@ import pytest
 from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
+from bot.digest import delivery as digest_delivery
+from bot.digest.delivery import due_zones, leader_key, org_key
+from bot.digest.service import DigestSource, compose_many, narrate
 from bot.jobs import registered_jobs, run_due_jobs
+from bot.metrics.service import FIELDS
 from bot.models import AiCall, OutboxMessage, Person
-from bot.services import digest_delivery
-from bot.services.digest import DigestSource, compose_many, narrate
-from bot.services.digest_delivery import due_zones, leader_key, org_key
-from bot.services.metrics import FIELDS
-from bot.slack import outbox
 from bot.slack.client import make_web_client
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, Message

@@ -13,7 +13,7 @@ import pytest
 from matplotlib.image import imread
 
 from bot.cli import main
-from bot.services.metrics import FIELDS
+from bot.metrics.service import FIELDS
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import validate_blocks
 

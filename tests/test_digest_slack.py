@@ -14,8 +14,8 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import OutboxMessage
+from bot.outbox.store import SENT
 from bot.slack import ids
-from bot.slack.outbox_store import SENT
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, validate_blocks, validate_view
 from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for

@@ -15,10 +15,14 @@ import pytest
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, outbox
+from bot.broadcasts import service as broadcasts
+from bot.broadcasts.service import Audience, Draft
 from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
+from bot.forget.service import forget
+from bot.metrics.service import last_complete_week
 from bot.models import (
     AiCache,
     AppState,
@@ -32,13 +36,9 @@ from bot.models import (
     Team,
     Win,
 )
-from bot.services import broadcasts, wins
-from bot.services.broadcasts import Audience, Draft
-from bot.services.forget import forget
-from bot.services.metrics import last_complete_week
-from bot.services.pulses import SECRET_KEY, respondent_key
-from bot.services.wins import WinInput
-from bot.slack import outbox
+from bot.pulses.service import SECRET_KEY, respondent_key
+from bot.wins import service as wins
+from bot.wins.service import WinInput
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import add_person, library
 from tests.test_wins_slack import send, text_of

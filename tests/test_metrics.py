@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.config import Settings
+from bot.metrics.service import compute_metrics, last_complete_week, team_barriers
 from bot.models import (
     Activity,
     NudgeDelivery,
@@ -26,7 +27,6 @@ from bot.models import (
     Team,
     Win,
 )
-from bot.services.metrics import compute_metrics, last_complete_week, team_barriers
 
 WEEK = date(2026, 3, 2)  # Monday of 2026-W10
 EARLY = datetime(2026, 1, 5)

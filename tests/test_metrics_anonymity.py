@@ -12,10 +12,10 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.digest.blocks import digest_message
+from bot.digest.service import ORGANISATION, Audience, DigestSource, compose
+from bot.metrics.service import ADKAR_STAGES, compute_metrics, team_barriers
 from bot.models import PulseAnswer, PulseResponse, PulseRun
-from bot.services.digest import ORGANISATION, Audience, DigestSource, compose
-from bot.services.metrics import ADKAR_STAGES, compute_metrics, team_barriers
-from bot.slack.blocks.digest import digest_message
 from tests.support.slack_app import library
 from tests.test_metrics import STAGES, WEEK, Org, by_team, settings
 

@@ -11,8 +11,8 @@ import pytest
 from sqlalchemy.orm import Session
 
 from bot.db import create_db_engine
-from bot.services.metrics import compute_metrics
-from bot.services.metrics_format import to_csv, to_json
+from bot.metrics.format import to_csv, to_json
+from bot.metrics.service import compute_metrics
 from tests.conftest import PG_SKIP, PG_URL, _truncate_all
 from tests.test_metrics import WEEK, seed_reference_org, settings
 

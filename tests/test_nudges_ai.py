@@ -7,11 +7,11 @@ from datetime import datetime
 
 from sqlalchemy import Engine, select
 
+from bot import outbox
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import AiCall, OutboxMessage
-from bot.services.nudges import AI_PURPOSE, deliver_due
-from bot.slack import outbox
+from bot.nudges.service import AI_PURPOSE, deliver_due
 from tests.support.fake_openai import FakeOpenAI
 from tests.test_nudges_world import add_person, add_team, make_library
 

@@ -15,7 +15,7 @@ from sqlalchemy import Engine, func, select
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import NudgeDelivery
-from bot.services.nudges import deliver_due
+from bot.nudges.service import deliver_due
 from tests.support.fake_slack import FakeSlack
 from tests.test_nudges_world import add_person, add_team, deliver, make_library, nudge_keys
 

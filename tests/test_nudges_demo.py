@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import load_library
+from bot.demo import service as demo
 from bot.models import Activity, NudgeDelivery, Person
-from bot.services import demo
-from bot.services.nudges import deliver_due
+from bot.nudges.service import deliver_due
 
 NOW = datetime(2026, 11, 23, 8)  # Monday 09:00 in Berlin
 SETTINGS = dataclasses.replace(Settings(), timezone="Europe/Berlin")

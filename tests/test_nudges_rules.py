@@ -9,10 +9,9 @@ from datetime import date, datetime
 import pytest
 
 from bot.config import Settings
-from bot.services import nudge_schedule as schedule
-from bot.services.nudges import choose_nudge, parse_pause_weeks, streak
+from bot.nudges import blocks, schedule
+from bot.nudges.service import choose_nudge, parse_pause_weeks, streak
 from bot.slack import ids
-from bot.slack.blocks import nudges as blocks
 from tests.test_nudges_world import make_library, nudge
 
 SETTINGS = Settings()  # Tuesday and Thursday at 10:00, two a week

@@ -11,11 +11,11 @@ from bot import clock
 from bot.config import Settings
 from bot.db import session_scope
 from bot.jobs import run_due_jobs
+from bot.metrics.service import compute_metrics
 from bot.models import Activity, NudgeDelivery, OutboxMessage, Person
-from bot.services.metrics import compute_metrics
+from bot.outbox import drain
 from bot.slack import ids
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
@@ -146,7 +146,7 @@ def test_remind_me_later_brings_the_same_nudge_back_at_the_next_slot(
 def test_two_tried_move_a_person_up_a_level(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
-    from bot.services.nudges import record_click
+    from bot.nudges.service import record_click
 
     person = _berliner(engine)
     with session_scope(engine) as session:

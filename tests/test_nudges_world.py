@@ -89,7 +89,7 @@ def add_person(
 
 def deliver(engine: Engine, settings: Settings, library: Library, now: datetime) -> int:
     """One tick's nudge work, in a transaction of its own (what the job does)."""
-    from bot.services.nudges import deliver_due
+    from bot.nudges.service import deliver_due
 
     with session_scope(engine) as session:
         return deliver_due(session, settings, library, now)

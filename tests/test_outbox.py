@@ -18,16 +18,16 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import create_db_engine, session_scope
 from bot.models import AppState, ChannelPace, OutboxBody, OutboxMessage, Person
-from bot.slack import outbox
-from bot.slack.blocks.common import FilledBlocks
+from bot.outbox.drain import worker_id
+from bot.outbox.send import Retry, deliver
+from bot.outbox.store import Claimed
+from bot.slack.blocks import FilledBlocks
 from bot.slack.client import make_web_client
-from bot.slack.outbox_drain import worker_id
-from bot.slack.outbox_send import Retry, deliver
-from bot.slack.outbox_store import Claimed
 from tests.support.fake_slack import Call, FakeSlack
 
 

@@ -9,10 +9,10 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.cli import main
 from bot.db import session_scope
 from bot.models import OutboxMessage, Person
-from bot.slack import outbox
 from tests.support.fake_slack import FakeSlack
 
 

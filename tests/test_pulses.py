@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.content import Library, load_library
 from bot.db import session_scope
+from bot.metrics.service import compute_metrics
 from bot.models import (
     Activity,
     AppState,
@@ -27,9 +28,9 @@ from bot.models import (
     PulseRun,
     Team,
 )
-from bot.services import pulse_confirm, pulses
-from bot.services.metrics import compute_metrics
-from bot.slack.outbox import drain
+from bot.outbox import drain
+from bot.pulses import confirm as pulse_confirm
+from bot.pulses import service as pulses
 from tests.support.fake_slack import FakeSlack
 
 OPEN = datetime(2026, 10, 5, 8, 0)  # Monday 10:00 in Berlin (CEST)

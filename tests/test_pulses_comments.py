@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.models import AiCache, AiCall, Person
-from bot.services.comments import (
+from bot.pulses.comments import (
     OTHER_TEAMS,
     CommentSummary,
     phrase_summary,

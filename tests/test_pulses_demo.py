@@ -13,9 +13,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import load_library
+from bot.demo import service as demo
+from bot.metrics.service import compute_metrics
 from bot.models import AppState, PulseInvitation, PulseResponse, PulseRun, Win
-from bot.services import demo
-from bot.services.metrics import compute_metrics
 
 NOW = datetime(2026, 11, 23, 8)  # Monday 09:00 in Berlin
 

@@ -13,6 +13,7 @@ from sqlalchemy import Engine, select, text
 from bot import clock
 from bot.config import Settings
 from bot.db import session_scope
+from bot.metrics.service import compute_metrics
 from bot.models import (
     Activity,
     Base,
@@ -23,8 +24,8 @@ from bot.models import (
     PulseResponse,
     PulseRun,
 )
-from bot.services import pulse_confirm, pulses
-from bot.services.metrics import compute_metrics
+from bot.pulses import confirm as pulse_confirm
+from bot.pulses import service as pulses
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, library
 from tests.test_pulses import add_people, answer, raw

@@ -12,12 +12,13 @@ from sqlalchemy import Engine, func, select, update
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
+from bot.metrics.service import compute_metrics
 from bot.models import OutboxMessage, PulseResponse, PulseRun
-from bot.services import pulse_confirm, pulses
-from bot.services.metrics import compute_metrics
+from bot.outbox import drain
+from bot.pulses import confirm as pulse_confirm
+from bot.pulses import service as pulses
 from bot.slack import ids
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, library, wait_for

@@ -16,9 +16,9 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.config import Settings
 from bot.db import create_db_engine, session_scope
+from bot.digest import delivery as digest_delivery
 from bot.migrate import alembic_config, upgrade
 from bot.models import Deactivation, OutboxMessage, Person, TeamLead
-from bot.services import digest_delivery
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack

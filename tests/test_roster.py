@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.models import Person, Team, TeamLead
-from bot.services.roster import import_roster, parse_roster
+from bot.people.roster import import_roster, parse_roster
 
 ROLES = ("sales", "engineering", "support", "leadership")
 

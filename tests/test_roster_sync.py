@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from bot.cli import main
 from bot.clock import utcnow
 from bot.models import Person, Team
-from bot.services.slack_sync import AWAY_WITHOUT_EXPIRY, apply_slack_user
+from bot.people.slack_sync import AWAY_WITHOUT_EXPIRY, apply_slack_user
 from tests.support.fake_slack import FakeSlack
 from tests.support.fixtures import SLACK_BOT_TOKEN
 

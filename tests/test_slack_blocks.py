@@ -9,7 +9,8 @@ from slack_sdk.models.blocks import Block as SdkBlock
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.services.permissions import (
+from bot.people.blocks import RolePreset, role_button_value, role_modal, role_preset, welcome_message
+from bot.people.permissions import (
     acting_person,
     can_use,
     is_change_manager,
@@ -17,9 +18,9 @@ from bot.services.permissions import (
     led_team_ids,
     refusal_text,
 )
-from bot.services.profile import ProfileSummary
+from bot.people.profile import ProfileSummary
 from bot.slack import ids
-from bot.slack.blocks.common import (
+from bot.slack.blocks import (
     VIEW_BLOCKS_MAX,
     button,
     divider,
@@ -29,8 +30,7 @@ from bot.slack.blocks.common import (
     section,
     select_menu,
 )
-from bot.slack.blocks.home import home_view, profile_section
-from bot.slack.blocks.profile import RolePreset, role_button_value, role_modal, role_preset, welcome_message
+from bot.slack.home_blocks import home_view, profile_section
 from bot.slack.subcommands import Subcommand, help_message, parse
 from bot.slack.text import escape, mention, truncate
 from tests.support.fake_slack import validate_blocks, validate_view

@@ -11,10 +11,11 @@ from slack_bolt import Ack, App
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.config import Settings
 from bot.models import OutboxMessage, Team
-from bot.slack import outbox, subcommands
-from bot.slack.listeners.errors import SORRY
+from bot.slack import subcommands
+from bot.slack.errors import SORRY
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack

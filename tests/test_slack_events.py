@@ -8,9 +8,10 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.config import Settings
 from bot.models import OutboxMessage, Person, ProcessedEvent
-from bot.slack import ids, outbox
+from bot.slack import ids
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, add_person, wait_for
 

@@ -13,12 +13,13 @@ from slack_bolt import App
 from sqlalchemy import Connection, Engine, select, text, update
 from sqlalchemy.orm import Session
 
+from bot import outbox
 from bot.config import Settings
 from bot.db import statement_reader
 from bot.models import OutboxMessage, Person
-from bot.services.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
-from bot.services.profile import TeamMenu
-from bot.slack import outbox, subcommands
+from bot.people.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
+from bot.people.profile import TeamMenu
+from bot.slack import subcommands
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, add_person, wait_for

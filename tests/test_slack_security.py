@@ -13,8 +13,8 @@ from sqlalchemy import Engine, func, select
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Base, Broadcast, Person, ProcessedEvent, Win
+from bot.outbox import drain
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests import test_broadcasts_slack as broadcasts_slack
 from tests import test_wins_slack as wins_slack
 from tests.support import signing

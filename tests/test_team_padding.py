@@ -16,7 +16,7 @@ from bot import clock
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Person, PulseInvitation, Team, TeamSource
-from bot.services import pulses
+from bot.pulses import service as pulses
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack

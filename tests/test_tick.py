@@ -16,7 +16,7 @@ import pytest
 from sqlalchemy import Engine, func, select, update
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, outbox
 from bot.cli import main
 from bot.clock import iso_week, utcnow
 from bot.config import Settings
@@ -25,7 +25,6 @@ from bot.db import session_scope
 from bot.jobs import JobContext, claim_slot, register_job, run_due_jobs, unregister_job
 from bot.models import AppState, JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.scheduler import JOB_ID, start_scheduler, stop_scheduler
-from bot.slack import outbox
 from tests.support.fake_slack import FakeSlack
 
 TOKEN = "xoxb-test"

@@ -11,16 +11,15 @@ import pytest
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, outbox
 from bot.cli import main
 from bot.config import Settings
 from bot.content import load_library
 from bot.db import session_scope
 from bot.models import OutboxMessage, Person
-from bot.services import pulses
-from bot.slack import outbox
+from bot.outbox import drain
+from bot.pulses import service as pulses
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support.fake_slack import FakeSlack
 
 LIBRARY = load_library()

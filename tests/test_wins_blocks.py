@@ -12,10 +12,10 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Person
-from bot.services import wins
 from bot.slack import ids
-from bot.slack.blocks import wins as blocks
-from bot.slack.blocks.wins import MyWins, RawWin, TeamWins, WinCard
+from bot.wins import blocks
+from bot.wins import service as wins
+from bot.wins.blocks import MyWins, RawWin, TeamWins, WinCard
 from tests.support.fake_slack import validate_blocks, validate_view
 
 NASTY = ("<!channel> & <http://evil.example|click> " * 60)[:2000]

@@ -17,9 +17,9 @@ from bot.content import Holiday
 from bot.db import session_scope
 from bot.jobs import registered_jobs
 from bot.models import AiCall, OutboxMessage, Person, Team, Win
-from bot.services import wins
 from bot.slack import ids
-from bot.slack.blocks.wins import digest_lines
+from bot.wins import service as wins
+from bot.wins.blocks import digest_lines
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import SlackAppServer, wait_for

@@ -18,9 +18,9 @@ from sqlalchemy import Engine, func, select
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Activity, OutboxMessage, Win
+from bot.outbox import drain
 from bot.slack import ids
 from bot.slack.client import make_web_client
-from bot.slack.outbox import drain
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for

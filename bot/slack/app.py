@@ -5,7 +5,7 @@ Adding a feature's listeners: write `bot/slack/listeners/<feature>.py` with
     def register(app: App) -> None:
         app.action(ids.NUDGE_TRIED)(on_tried)                      # Bolt's own decorators, IDs from ids.py
         subcommands.add(app, Subcommand(name="pause", ...))         # /adopt pause (see bot.slack.subcommands)
-        home.add_section(app, home.HomeSection(name="nudges", ...)) # App Home (see bot.slack.listeners.home)
+        home.add_section(app, home.HomeSection(name="nudges", ...)) # App Home (see bot.slack.home)
 
 and add its dotted name to LISTENER_MODULES below (one line). Inside a listener, get the database and the
 acting person with `with listener_scope(context) as scope:` (see bot.slack.middleware).
@@ -32,7 +32,7 @@ from sqlalchemy import Engine
 from bot.config import ConfigError, Settings
 from bot.content import Library
 from bot.slack.client import make_web_client
-from bot.slack.listeners.home import HomeSections
+from bot.slack.home import HomeSections
 from bot.slack.middleware import (
     ANSWERED_KEY,
     CONTEXT_KEY,
@@ -45,16 +45,16 @@ from bot.slack.replies import ReplySender
 from bot.slack.subcommands import Registry
 
 LISTENER_MODULES: Final[tuple[str, ...]] = (
-    "bot.slack.listeners.errors",
-    "bot.slack.listeners.commands",
-    "bot.slack.listeners.profile",
-    "bot.slack.listeners.home",
-    "bot.slack.listeners.events",
-    "bot.slack.listeners.nudges",
-    "bot.slack.listeners.wins",
-    "bot.slack.listeners.pulses",
-    "bot.slack.listeners.broadcasts",
-    "bot.slack.listeners.digest",
+    "bot.slack.errors",
+    "bot.slack.commands",
+    "bot.people.listeners",
+    "bot.slack.home",
+    "bot.people.events",
+    "bot.nudges.listeners",
+    "bot.wins.listeners",
+    "bot.pulses.listeners",
+    "bot.broadcasts.listeners",
+    "bot.digest.listeners",
 )
 
 # Threads running listeners after the ack. Each in-flight request holds one (waiting for its listener to

@@ -26,7 +26,7 @@ OPEN_ROLE_MODAL: Final = "profile.open_role_modal"  # button (App Home, welcome 
 # --- Errors ---------------------------------------------------------------------------------------
 ERROR_MODAL: Final = "errors.modal"  # the one-line "please try again" view shown instead of a modal
 
-# --- Nudges (bot/slack/blocks/nudges.py, bot/slack/listeners/nudges.py) --------------------------
+# --- Nudges (bot/nudges/blocks.py, bot/nudges/listeners.py) --------------------------
 NUDGE_ACTIONS_BLOCK: Final = "nudges.actions"  # Tried it / Not for me / Remind me later / Share a win
 NUDGE_RATING_BLOCK: Final = "nudges.rating"  # helpful / not helpful
 NUDGE_OUTCOME_BLOCK: Final = "nudges.outcome"  # what the person chose, shown after a click
@@ -40,14 +40,14 @@ NUDGE_PAUSE: Final = "nudges.pause"  # App Home: pause nudges for two weeks
 NUDGE_RESUME: Final = "nudges.resume"  # App Home: resume nudges
 NUDGE_HOME_BLOCK: Final = "nudges.home"  # App Home: the pause / resume button
 
-# --- Pulses (bot/slack/blocks/pulses.py, bot/slack/listeners/pulses.py) -------------------------
+# --- Pulses (bot/pulses/blocks.py, bot/pulses/listeners.py) -------------------------
 PULSE_ANSWER: Final = "pulses.answer"  # "Answer (1 minute)" / "Change my answer" button; value = run id
 PULSE_MODAL: Final = "pulses.modal"  # callback_id of the survey modal; private_metadata = run id
 PULSE_QUESTION_BLOCK: Final = "pulses.q."  # prefix: block_id of a question's input block + question id
 PULSE_QUESTION_INPUT: Final = "pulses.input"  # action_id of every question's input element
 PULSE_INFO_MODAL: Final = "pulses.info"  # the information-only modal (closed, not invited, ...)
 
-# --- Broadcasts (bot/slack/blocks/broadcasts.py, bot/slack/listeners/broadcasts.py) -------------
+# --- Broadcasts (bot/broadcasts/blocks/__init__.py, bot/broadcasts/listeners.py) -------------
 BROADCAST_MODAL: Final = "broadcasts.modal"  # callback_id of the composer; private_metadata = draft id or ""
 BROADCAST_INPUT: Final = "broadcasts.input"  # action_id of every composer input except the team menu
 BROADCAST_TEAMS_SELECT: Final = "broadcasts.teams_select"  # team menu (external beyond 100 teams)
@@ -68,7 +68,7 @@ BROADCAST_CANCEL: Final = "broadcasts.cancel"  # preview DM, and App Home's list
 BROADCAST_GOT_IT: Final = "broadcasts.got_it"  # a recipient's "Got it" (DM and reminder)
 BROADCAST_GOT_IT_BLOCK: Final = "broadcasts.got_it_block"
 
-# --- Wins (bot/slack/blocks/wins.py, bot/slack/listeners/wins.py) ---------------------------------
+# --- Wins (bot/wins/blocks/__init__.py, bot/wins/listeners.py) ---------------------------------
 WIN_MODAL: Final = "wins.modal"  # callback_id of "Share a win"; private_metadata = JSON (source link)
 WIN_EDIT_MODAL: Final = "wins.edit_modal"  # a change manager's light edit; private_metadata = win id
 WIN_REJECT_MODAL: Final = "wins.reject_modal"  # the reason for a rejection; private_metadata = win id
@@ -95,7 +95,7 @@ WIN_USE_POLISHED: Final = "wins.use_polished"  # author's confirmation DM; value
 WIN_KEEP_MINE: Final = "wins.keep_mine"
 WIN_POLISH_BLOCK: Final = "wins.polish"  # the actions block holding those two buttons
 
-# --- Digest and dashboards (bot/slack/blocks/digest.py, bot/slack/listeners/digest.py) -------------
+# --- Digest and dashboards (bot/digest/blocks.py, bot/digest/listeners.py) -------------
 DIGEST_PREVIEW: Final = "digest.preview"  # App Home: "Preview this week's digest" (opens a modal)
 DIGEST_OPEN_LATEST: Final = "digest.open_latest"  # App Home: link button to the latest digest DM
 DIGEST_HOME_BLOCK: Final = "digest.home"  # the actions block holding the preview button

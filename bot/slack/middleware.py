@@ -35,7 +35,7 @@ Light listeners: `listener_scope(context, readonly=True, person=False)` for a li
 `Person` object, only who is acting (`scope.can(...)`, `scope.principal`: role, team, rights) and a few
 Core reads (`scope.connection`). Such a scope loads no ORM object and opens no ORM session: one pooled
 connection, opened on first use, whose statements run without a transaction around them
-(`bot.db.statement_reader`), and one light query (`bot.services.permissions.acting_principal`) when
+(`bot.db.statement_reader`), and one light query (`bot.people.permissions.acting_principal`) when
 rights are asked. `/adopt help` and the role modal's buttons are answered this way. `scope.session` and
 `scope.person` still work in a light scope (the session is opened, and the person loaded, on first use;
 the light connection is handed back first).
@@ -62,12 +62,12 @@ from bot.config import Settings
 from bot.content import Library
 from bot.db import insert_ignore, session_factory, session_scope, statement_reader
 from bot.models import Person, ProcessedEvent
-from bot.services.permissions import Principal, acting_person, acting_principal
-from bot.services.profile import TeamMenu
-from bot.slack.outbox import queued_in
+from bot.outbox import queued_in
+from bot.people.permissions import Principal, acting_person, acting_principal
+from bot.people.profile import TeamMenu
 
 if TYPE_CHECKING:
-    from bot.slack.listeners.home import HomeSections
+    from bot.slack.home import HomeSections
     from bot.slack.replies import ReplySender
     from bot.slack.subcommands import Registry
 

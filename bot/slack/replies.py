@@ -23,10 +23,10 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.outbox.drain import drain
 from bot.slack.client import make_web_client
-from bot.slack.outbox_drain import drain
 
-log = logging.getLogger("bot.slack.outbox")
+log = logging.getLogger("bot.outbox")
 
 ANSWER_WAIT_SECONDS = 5.0  # Bolt answers within 3 s; after that, send anyway
 SEND_BUDGET_SECONDS = 30.0  # a click queues a few messages; what is not out by then waits for the next drain

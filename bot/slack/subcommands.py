@@ -1,6 +1,6 @@
 """The `/adopt SUBCOMMAND` registry: name, one-line summary, usage, audience, handler.
 
-The slash command itself is one Bolt listener (bot.slack.listeners.commands); it parses the text, finds
+The slash command itself is one Bolt listener (bot.slack.commands); it parses the text, finds
 the subcommand here, checks the audience (a short ephemeral refusal otherwise: nothing is opened or sent),
 opens the listener scope and calls the handler. `help` lists only what the asking person may use;
 unknown subcommands get the help too.
@@ -43,8 +43,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.services.permissions import AUDIENCES, Audience
-from bot.slack.blocks.common import Block, context, section
+from bot.people.permissions import AUDIENCES, Audience
+from bot.slack.blocks import Block, context, section
 from bot.slack.middleware import Scope, runtime_of
 from bot.slack.text import escape, truncate
 

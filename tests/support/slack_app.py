@@ -15,7 +15,7 @@ Use it from any test module:
 
 Post-ack work (views.open, respond(), the outbox) happens on Bolt's threads after the answer: wait for its
 effect with `wait_for(...)`, never with a fixed sleep. Messages a request queues stay in the outbox until
-the test drains it (`bot.slack.outbox.drain`), so a test decides when they go and can count them;
+the test drains it (`bot.outbox.drain`), so a test decides when they go and can count them;
 `send_replies=True` makes the app send them right after the answer, as `adoptbot serve` does.
 """
 

@@ -1,0 +1,235 @@
+"""Block Kit for broadcasts: the sender's preview DM and the change managers' App Home section. Pure builders.
+
+This is the module to import for every broadcast builder (`from bot.slack.blocks import broadcasts as
+blocks`): it re-exports those beside it, `broadcast_composer` (the composer modal), `broadcast_letter`
+(what each recipient gets, and where a typed message is escaped) and `broadcast_status` (the live status
+message and `/adopt broadcast status`). The preview shows the letter built by the same code that builds
+each recipient's DM, so what the sender approves is what people get.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.broadcasts.blocks.composer import (
+    COMPOSER_TITLE,
+    FIELD_BLOCKS,
+    MESSAGE_MAX,
+    REMINDER_CHOICES,
+    ComposerValues,
+    composer_modal,
+    field_errors,
+    values_from_state,
+)
+from bot.broadcasts.blocks.letter import (
+    ACKNOWLEDGED,
+    GOT_IT,
+    Letter,
+    body,
+    channel_blocks,
+    letter_blocks,
+    letter_text,
+    reminder_blocks,
+    reminder_text,
+)
+from bot.broadcasts.blocks.status import (
+    AckReport,
+    HomeItem,
+    Progress,
+    TeamAcks,
+    ack_report_blocks,
+    count,
+    excerpt,
+    progress_line,
+    status_blocks,
+    status_list_blocks,
+    status_text,
+)
+from bot.slack import ids
+from bot.slack.blocks import Block, actions, button, context, divider, fields, header, plain, section
+
+__all__ = [
+    "ACKNOWLEDGED",
+    "COMPOSER_TITLE",
+    "FIELD_BLOCKS",
+    "GOT_IT",
+    "MESSAGE_MAX",
+    "REMINDER_CHOICES",
+    "AckReport",
+    "ComposerValues",
+    "HomeItem",
+    "Letter",
+    "PreviewCard",
+    "Progress",
+    "TeamAcks",
+    "ack_report_blocks",
+    "body",
+    "channel_blocks",
+    "composer_modal",
+    "count",
+    "excerpt",
+    "field_errors",
+    "home_section",
+    "letter_blocks",
+    "letter_text",
+    "preview_blocks",
+    "preview_text",
+    "progress_line",
+    "reach_line",
+    "reminder_blocks",
+    "reminder_text",
+    "status_blocks",
+    "status_list_blocks",
+    "status_text",
+    "values_from_state",
+]
+
+
+def _people(n: int) -> str:
+    return f"{count(n)} {'person' if n == 1 else 'people'}"
+
+
+# --- the preview DM to the sender ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PreviewCard:
+    letter: Letter
+    audience: str  # e.g. "Teams: Sales, Support · Roles: Engineering" (escaped by the builder)
+    reach: int  # people it will reach now
+    skipped: int  # people in the audience who are inactive or can't get DMs
+    when: str | None  # None: when Send is pressed; else e.g. "Tue 3 Mar 2026, 09:00 (Europe/Paris)"
+    channel: str | None
+    reminder_days: int | None
+    state: str  # draft, scheduled, sending, sent, cancelled
+    note: str | None = None  # what happened, e.g. "Cancelled Tue 3 Mar, 10:12"
+
+
+def reach_line(reach: int, skipped: int) -> str:
+    line = f"Will reach {_people(reach)}"
+    if skipped:
+        line += f" · {count(skipped)} unreachable or inactive skipped"
+    return line
+
+
+def preview_text(card: PreviewCard) -> str:
+    if card.state == "cancelled":
+        return "Broadcast cancelled; nothing was sent."
+    return f"Preview of your broadcast: {reach_line(card.reach, card.skipped)}."
+
+
+def _confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[str, Any]:
+    confirm: dict[str, Any] = {
+        "title": plain(title, 100),
+        "text": plain(text, 300),
+        "confirm": plain(yes, 30),
+        "deny": plain("Go back", 30),
+    }
+    if danger:
+        confirm["style"] = "danger"
+    return confirm
+
+
+def _button_with_confirm(element: dict[str, Any], confirm: dict[str, Any]) -> dict[str, Any]:
+    return {**element, "confirm": confirm}
+
+
+def _ack_summary(card: PreviewCard) -> str:
+    if not card.letter.ask_ack:
+        return "Not asked"
+    if card.reminder_days:
+        days = card.reminder_days
+        return f"“Got it” button; reminder after {days} day{'s' if days > 1 else ''} to those who haven't"
+    return "“Got it” button"
+
+
+def preview_blocks(card: PreviewCard) -> list[Block]:
+    """The preview: the message exactly as recipients get it, then audience, timing and the buttons."""
+    bid = str(card.letter.broadcast_id)
+    blocks: list[Block] = [
+        header(f"Broadcast #{bid}: preview"),
+        context("This is exactly what each person will get:"),
+        divider(),
+        *letter_blocks(card.letter)[:2],
+    ]
+    if card.letter.ask_ack:
+        blocks.append(context(f"_Each person gets a *{GOT_IT}* button here._"))
+    blocks.append(divider())
+    facts = [
+        ("Audience", card.audience),
+        ("Reach", reach_line(card.reach, card.skipped)),
+        ("When", card.when or "As soon as you press Send"),
+        ("Acknowledgement", _ack_summary(card)),
+    ]
+    if card.channel:
+        facts.append(("Also posted in", f"<#{card.channel}>"))
+    blocks.append(fields(facts))
+    if card.state == "draft":
+        send_label = "Schedule" if card.when else "Send"
+        send_text = (
+            f"It goes to {_people(card.reach)} at {card.when}."
+            if card.when
+            else f"It goes to {_people(card.reach)} now."
+        )
+        blocks.append(
+            actions(
+                _button_with_confirm(
+                    button(send_label, ids.BROADCAST_SEND, value=bid, style="primary"),
+                    _confirm(f"{send_label} this broadcast?", send_text, send_label),
+                ),
+                button("Edit", ids.BROADCAST_EDIT, value=bid),
+                button("Cancel", ids.BROADCAST_CANCEL, value=bid, style="danger"),
+                block_id=ids.BROADCAST_PREVIEW_BLOCK,
+            )
+        )
+        blocks.append(context("The audience is counted again when it is sent."))
+    elif card.state == "scheduled":
+        blocks.append(section(f"⏰ *Scheduled* for {card.when}. {card.note or ''}".strip()))
+        blocks.append(
+            actions(
+                _button_with_confirm(
+                    button("Cancel", ids.BROADCAST_CANCEL, value=bid, style="danger"),
+                    _confirm("Cancel this broadcast?", "Nobody will get it.", "Cancel it", danger=True),
+                ),
+                block_id=ids.BROADCAST_PREVIEW_BLOCK,
+            )
+        )
+    elif card.state == "cancelled":
+        blocks.append(section(f"✖️ *Cancelled.* {card.note or 'Nothing was sent.'}"))
+    else:
+        blocks.append(section(f"📣 *Sent.* {card.note or 'Progress is in the status message below.'}"))
+    return blocks
+
+
+# --- App Home: change managers ---------------------------------------------------------------------------
+
+
+def home_section(
+    scheduled: Sequence[HomeItem], recent: Sequence[HomeItem], *, more_scheduled: int, command: str
+) -> list[Block]:
+    """Scheduled broadcasts (each with Cancel) and the latest ones sent, with their figures."""
+    blocks: list[Block] = [header("Broadcasts")]
+    if scheduled:
+        for item in scheduled:
+            by = f" · by {item.sender}" if item.sender else ""
+            cancel = _button_with_confirm(
+                button("Cancel", ids.BROADCAST_CANCEL, value=str(item.broadcast_id), style="danger"),
+                _confirm("Cancel this broadcast?", "Nobody will get it.", "Cancel it", danger=True),
+            )
+            blocks.append(
+                section(
+                    f"⏰ *{item.when}*{by}\n“{item.excerpt}”\n{item.line}",
+                    accessory=cancel,
+                    block_id=f"{ids.BROADCAST_CANCEL}.{item.broadcast_id}",
+                )
+            )
+        if more_scheduled:
+            blocks.append(context(f"…and {count(more_scheduled)} more scheduled."))
+    else:
+        blocks.append(context(f"Nothing scheduled. Type `{command} broadcast` to write one."))
+    if recent:
+        lines = [f"• *#{i.broadcast_id}* {i.when} “{i.excerpt}” — {i.line}" for i in recent]
+        blocks.append(section("*Recently sent*\n" + "\n".join(lines)))
+    return blocks

@@ -1,0 +1,83 @@
+"""`adoptbot demo`: the AI tools behind the demo's wins, then the leaders' weekly digest, offline.
+
+The digest section composes the digest of the last complete week exactly as the weekly job does (same
+`compose`, same Block Kit builder), with AI switched off whatever the environment says: the demo never
+calls Slack or OpenAI. It prints the org-wide digest as a terminal table and, when there is an output
+folder, writes there:
+
+- `digest.json`: the exact Block Kit payload (`{"text": ..., "blocks": [...]}`) of the DM the leader of
+  every team receives (the org-wide digest);
+- `digest.png`: its 8-week trend chart;
+- `metrics.csv`: the CSV attached to it (the `metrics` columns, one row per team and `*`).
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import timedelta
+
+from sqlalchemy import select, update
+
+from bot.demo.service import DemoContext, demo_step, report_section
+from bot.digest import delivery as digest_delivery
+from bot.digest.blocks import digest_message
+from bot.digest.format import to_text
+from bot.digest.service import ORGANISATION, Audience, DigestSource, compose
+from bot.metrics.format import to_csv
+from bot.models import Person, Win
+
+# What the demo's win stories were done with (bot.demo.pulses.WINS); others get the fallback.
+WIN_TOOLS = {
+    "Drafted the quarterly business review deck from my notes": "Microsoft Copilot",
+    "Summarised a 40-page RFP into a one-page brief": "ChatGPT Enterprise",
+    "Wrote first replies to the support backlog, then edited them": "Zendesk AI",
+    "Turned meeting transcripts into action lists": "Microsoft Copilot",
+    "Generated test cases for the billing service": "GitHub Copilot",
+    "Cleaned up the month-end reconciliation notes": "ChatGPT Enterprise",
+    "Translated onboarding guides for the Berlin office": "DeepL",
+    "Drafted job descriptions from the hiring manager's bullet points": "ChatGPT Enterprise",
+    "Compared three vendor contracts clause by clause": "Claude",
+    "Wrote the first draft of the release notes": "GitHub Copilot",
+}
+FALLBACK_TOOL = "ChatGPT Enterprise"
+FILES = ("digest.json", "digest.png", "metrics.csv")
+
+
+@demo_step
+def win_tools(ctx: DemoContext) -> None:
+    """AI tools: which tool each demo win was done with."""
+    for what, tool in WIN_TOOLS.items():
+        ctx.session.execute(update(Win).where(Win.what == what, Win.tool.is_(None)).values(tool=tool))
+    ctx.session.execute(update(Win).where(Win.tool.is_(None)).values(tool=FALLBACK_TOOL))
+
+
+@report_section("Weekly digest (org-wide, last complete week)")
+def digest_section(ctx: DemoContext) -> str:
+    """The org-wide digest as the leader of every team gets it, and the files it is made of."""
+    began = time.perf_counter()
+    settings = digest_delivery.without_ai(ctx.settings)
+    ctx.session.flush()
+    source = DigestSource(
+        ctx.session, settings, ctx.library, week_monday=ctx.end - timedelta(weeks=1), now=ctx.now
+    )
+    sponsor = ctx.session.scalar(select(Person.name).where(Person.id == ctx.org_leader_id))
+    audience = Audience(name=sponsor, team_ids=None, person_id=ctx.org_leader_id) if sponsor else ORGANISATION
+    digest = compose(source, audience)
+    leaders = len(digest_delivery.leaders(ctx.session, settings))
+    ctx.progress(f"digest composed ({time.perf_counter() - began:.1f} s)")
+    lines = [to_text(digest).rstrip()]
+    lines.append(
+        f"\n{leaders} leaders get their own digest (their teams only): adoptbot digest --db URL shows each."
+    )
+    if ctx.out_dir is not None:
+        drawn = time.perf_counter()
+        text, blocks = digest_message(digest, command=settings.command, mode="dm")
+        (ctx.out_dir / "digest.json").write_text(
+            json.dumps({"text": text, "blocks": blocks}, indent=2, ensure_ascii=False) + "\n"
+        )
+        (ctx.out_dir / "metrics.csv").write_text(to_csv(digest.csv_rows))
+        (ctx.out_dir / "digest.png").write_bytes(digest_delivery.ChartCache().png(digest))
+        ctx.progress(f"trend chart drawn ({time.perf_counter() - drawn:.1f} s)")
+        lines.append(f"Wrote {', '.join(FILES)} to {ctx.out_dir}.")
+    return "\n".join(lines)

@@ -1,0 +1,233 @@
+"""`adoptbot demo`: nudge history (who got which nudge, who tried it) and its summary.
+
+Follows the real rules (bot.nudges.service): the configured weekdays and count per week, nudges for the
+person's role and `*` in level order, never the same one twice, a level up after two tried at a level or
+when a level runs out, nothing before a person's start week. Adoption grows unevenly: each team has its
+own starting rate and pace (a few stall), each person their own keenness. Bulk inserts only, so 10,000
+people × 26 weeks take seconds.
+"""
+
+from __future__ import annotations
+
+import random
+from collections import defaultdict
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from typing import cast
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import Table, case, func, select, update
+
+from bot.clock import to_naive_utc
+from bot.content import Nudge
+from bot.demo.service import DemoContext, demo_step, report_section
+from bot.models import Activity, Base, NudgeDelivery, Person
+from bot.nudges.service import TRIED_TO_LEVEL_UP
+from bot.people.directory import text_table
+
+_BATCH = 10_000
+
+
+@dataclass
+class _Ladder:
+    """One role's nudges by level, in the order the bot gives them."""
+
+    by_level: dict[int, list[Nudge]]
+
+    @classmethod
+    def of(cls, nudges: list[Nudge]) -> _Ladder:
+        levels: dict[int, list[Nudge]] = defaultdict(list)
+        for nudge in nudges:
+            levels[nudge.level].append(nudge)
+        return cls(dict(sorted(levels.items())))
+
+
+@dataclass
+class _Learner:
+    level: int = 1
+    taken: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # level -> how many given
+    tried_at_level: int = 0
+
+    def next(self, ladder: _Ladder) -> Nudge | None:
+        """The same choice as `nudges.choose_nudge` (without team targeting), in O(levels)."""
+        levels = list(ladder.by_level)
+        order = [lv for lv in levels if lv >= self.level] + [lv for lv in reversed(levels) if lv < self.level]
+        for level in order:
+            given = self.taken[level]
+            if given < len(ladder.by_level[level]):
+                self.taken[level] += 1
+                if level > self.level:
+                    self.level, self.tried_at_level = level, 0
+                return ladder.by_level[level][given]
+        return None
+
+    def tried(self, nudge: Nudge, top: int) -> None:
+        if nudge.level == self.level:
+            self.tried_at_level += 1
+            if self.tried_at_level >= TRIED_TO_LEVEL_UP and self.level < top:
+                self.level, self.tried_at_level = self.level + 1, 0
+
+
+def _table(model: type[Base]) -> Table:
+    """The model's Core table: plain executemany INSERTs, faster than the ORM's bulk path for 100,000s."""
+    return cast(Table, model.__table__)
+
+
+def _slot_moment(day: date, hour: int, tz_name: str, cache: dict[tuple[str, date], datetime]) -> datetime:
+    key = (tz_name, day)
+    moment = cache.get(key)
+    if moment is None:
+        moment = cache[key] = to_naive_utc(datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)))
+    return moment
+
+
+@demo_step
+def nudge_history(ctx: DemoContext) -> None:
+    """Nudge history: who got which nudge, who tried it."""
+    rng: random.Random = ctx.rng
+    settings = ctx.settings
+    days = sorted(settings.nudge_days)[: max(settings.nudges_per_week, 0)]
+    ladders = {role: _Ladder.of(ctx.library.nudges_for(role)) for role in ctx.library.roles}
+    tops = {role: max(ladder.by_level, default=1) for role, ladder in ladders.items()}
+    # Uneven adoption: a starting tried-rate and a weekly gain per team; a few teams stall.
+    team_curve = {
+        team.id: (rng.uniform(0.12, 0.4), 0.0 if rng.random() < 0.2 else rng.uniform(0.01, 0.05))
+        for team in ctx.teams
+    }
+    learners = {person_id: _Learner() for person_id in ctx.persons}
+    keenness = {person_id: rng.uniform(0.5, 1.5) for person_id in ctx.persons}
+    moments: dict[tuple[str, date], datetime] = {}
+    deliveries: list[dict[str, object]] = []
+    activity: list[dict[str, object]] = []
+    learning = [p for p in ctx.persons.values() if p.role in ladders]
+    for week_index, monday in enumerate(ctx.week_starts):
+        for day in (monday + timedelta(days=d) for d in days):
+            slot = day.isoformat()
+            done: set[int] = set()
+            for person in learning:
+                if person.started_on > day:
+                    continue
+                learner = learners[person.id]
+                nudge = learner.next(ladders[person.role])
+                if nudge is None:
+                    done.add(person.id)  # the library is exhausted for them: nothing is ever repeated
+                    continue
+                sent_at = _slot_moment(day, settings.nudge_hour, person.timezone, moments)
+                base, gain = team_curve[person.team_id]
+                chance = min(0.92, (base + gain * week_index) * keenness[person.id])
+                roll = rng.random()
+                status = "tried" if roll < chance else "not_for_me" if roll < chance + 0.06 else "sent"
+                clicked_at = sent_at + timedelta(minutes=rng.randrange(3, 360)) if status != "sent" else None
+                rating = None
+                if status == "tried":
+                    learner.tried(nudge, tops[person.role])
+                    if rng.random() < 0.55:
+                        rating = "helpful" if rng.random() < 0.85 else "not_helpful"
+                deliveries.append(
+                    {
+                        "person_id": person.id,
+                        "team_id": person.team_id,
+                        "nudge_id": nudge.id,
+                        "role": person.role,
+                        "level": nudge.level,
+                        "stage": nudge.stage,
+                        "slot": slot,
+                        "outbox_key": f"nudge:{person.id}:{slot}",
+                        "created_at": sent_at,
+                        "sent_at": sent_at,
+                        "status": status,
+                        "rating": rating,
+                        "clicked_at": clicked_at,
+                        "tried_at": clicked_at if status == "tried" else None,
+                    }
+                )
+                if clicked_at is not None:
+                    activity.append(
+                        {
+                            "person_id": person.id,
+                            "team_id": person.team_id,
+                            "kind": f"nudge_{status}",
+                            "occurred_at": clicked_at,
+                        }
+                    )
+            if done:
+                learning = [p for p in learning if p.id not in done]
+    for start in range(0, len(deliveries), _BATCH):
+        ctx.session.execute(_table(NudgeDelivery).insert(), deliveries[start : start + _BATCH])
+    for start in range(0, len(activity), _BATCH):
+        ctx.session.execute(_table(Activity).insert(), activity[start : start + _BATCH])
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for person_id, learner in learners.items():
+        if learner.level > 1:
+            by_level[learner.level].append(person_id)
+    for level, person_ids in by_level.items():
+        for start in range(0, len(person_ids), 900):
+            ctx.session.execute(
+                update(Person).where(Person.id.in_(person_ids[start : start + 900])).values(nudge_level=level)
+            )
+    ctx.progress(
+        f"{len(deliveries):,} nudges delivered, "
+        f"{sum(1 for d in deliveries if d['status'] == 'tried'):,} tried"
+    )
+
+
+def _rate(tried: int, sent: int) -> str:
+    return f"{tried / sent:.0%}" if sent else "-"
+
+
+@report_section("Nudges")
+def nudge_summary(ctx: DemoContext) -> str:
+    """Per team: nudges sent and tried over the whole history, and the tried rate first week vs last."""
+    first, last = ctx.week_starts[0].isoformat(), ctx.week_starts[-1].isoformat()
+    first_end = (ctx.week_starts[0] + timedelta(days=7)).isoformat()
+    tried = case((NudgeDelivery.status == "tried", 1), else_=0)
+    in_first = NudgeDelivery.slot < first_end
+    in_last = NudgeDelivery.slot >= last
+    rows = ctx.session.execute(
+        select(
+            NudgeDelivery.team_id,
+            func.count(),
+            func.sum(tried),
+            func.sum(case((in_first, 1), else_=0)),
+            func.sum(case((in_first, tried), else_=0)),
+            func.sum(case((in_last, 1), else_=0)),
+            func.sum(case((in_last, tried), else_=0)),
+        )
+        .where(NudgeDelivery.slot >= first)
+        .group_by(NudgeDelivery.team_id)
+    ).all()
+    by_team = {row[0]: [int(v or 0) for v in row[1:]] for row in rows}
+    table = []
+    totals = [0] * 6
+    for team in sorted(ctx.teams, key=lambda t: t.name):
+        sent, tried_n, f_sent, f_tried, l_sent, l_tried = by_team.get(team.id, [0] * 6)
+        totals = [
+            a + b for a, b in zip(totals, (sent, tried_n, f_sent, f_tried, l_sent, l_tried), strict=True)
+        ]
+        table.append(
+            [
+                team.name,
+                f"{sent:,}",
+                f"{tried_n:,}",
+                _rate(tried_n, sent),
+                _rate(f_tried, f_sent),
+                _rate(l_tried, l_sent),
+            ]
+        )
+    sent, tried_n, f_sent, f_tried, l_sent, l_tried = totals
+    table.append(
+        [
+            "All teams",
+            f"{sent:,}",
+            f"{tried_n:,}",
+            _rate(tried_n, sent),
+            _rate(f_tried, f_sent),
+            _rate(l_tried, l_sent),
+        ]
+    )
+    return (
+        text_table(["team", "nudges sent", "tried", "tried rate", "first week", "last week"], table)
+        + f"\n\n{ctx.settings.nudges_per_week} nudges a week on "
+        + ", ".join(f"{date(2026, 1, 5 + d):%A}" for d in sorted(ctx.settings.nudge_days))
+        + f" at {ctx.settings.nudge_hour}:00 local time, over {ctx.weeks} weeks."
+    )

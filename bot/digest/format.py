@@ -1,0 +1,198 @@
+"""How digest figures read, in Slack and in the terminal: percentages, changes, a plain-text table.
+
+Changes carry an arrow shape (▲ ▼), never only a colour, so they read for everyone.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any
+
+from bot.digest.types import Digest, Figure, TeamLine
+from bot.people.directory import text_table
+
+NULL = "–"
+HIDDEN = "hidden"
+NO_PULSE = "no pulse"
+
+
+def percent(value: float | None) -> str:
+    return NULL if value is None else f"{value * 100:.0f}%"
+
+
+def score(value: float | None) -> str:
+    return NULL if value is None else f"{value:.2f}"
+
+
+def _arrow(change: float) -> str:
+    return "▲" if change > 0 else "▼"
+
+
+def points_change(change: float | None) -> str:
+    """A change of a rate in percentage points: "▲ 5 pts", "▼ 1 pt", "= 0 pts"."""
+    if change is None:
+        return NULL
+    points = round(change * 100)
+    if points == 0:
+        return "= 0 pts"
+    return f"{_arrow(change)} {abs(points)} pt{'s' if abs(points) != 1 else ''}"
+
+
+def score_change(change: float | None) -> str:
+    if change is None:
+        return NULL
+    if round(change, 2) == 0:
+        return "= 0.00"
+    return f"{_arrow(change)} {abs(change):.2f}"
+
+
+def count_change(change: float | None, unit: str = "") -> str:
+    if change is None:
+        return NULL
+    if round(change, 1) == 0:
+        return f"= 0{unit}"
+    return f"{_arrow(change)} {abs(change):g}{unit}"
+
+
+def hours(value: float | None) -> str:
+    return NULL if value is None else f"{value:g} h"
+
+
+def hours_change(change: float | None) -> str:
+    return count_change(change, " h")
+
+
+_CHANGES = {"rate": points_change, "score": score_change, "count": count_change, "hours": hours_change}
+
+
+def figure_changes(figure: Figure, kind: str, *, against: str) -> str:
+    """ "▲ 5 pts vs last week · ▲ 12 pts since baseline" (parts without a value are left out).
+
+    `kind`: "rate" (percentage points), "score" (1-5), "count" or "hours".
+    """
+    render = _CHANGES[kind]
+    parts = [(render(figure.change), against), (render(figure.since_baseline), "since baseline")]
+    return " · ".join(f"{value} {label}" for value, label in parts if value != NULL)
+
+
+def survey_cell(line: TeamLine, value: str) -> str:
+    if line.survey == "hidden":
+        return HIDDEN
+    if line.survey == "none":
+        return NO_PULSE
+    return value
+
+
+# --- the terminal ------------------------------------------------------------------------------------
+
+
+def _survey_value(digest: Digest, shown: str) -> str:
+    """A headline survey figure, or `hidden` when the anonymity rules hide it (not a missing value)."""
+    if shown == NULL and digest.pulse is not None and digest.headline.hidden_teams:
+        return HIDDEN
+    return shown
+
+
+def headline_lines(digest: Digest) -> list[str]:
+    h = digest.headline
+    rows = [
+        (
+            "Engaged",
+            percent(h.engaged_rate.value),
+            figure_changes(h.engaged_rate, "rate", against="vs last week"),
+        ),
+        (
+            "Readiness",
+            _survey_value(digest, score(h.readiness.value)),
+            figure_changes(h.readiness, "score", against="vs last pulse"),
+        ),
+        (
+            "Used AI",
+            _survey_value(digest, percent(h.usage_rate.value)),
+            figure_changes(h.usage_rate, "rate", against="vs last pulse"),
+        ),
+        ("Wins", f"{h.wins.value or 0:g}", figure_changes(h.wins, "count", against="vs last week")),
+        (
+            "Hours saved",
+            hours(h.hours_saved.value),
+            figure_changes(h.hours_saved, "hours", against="vs last week"),
+        ),
+    ]
+    width = max(len(label) for label, _, _ in rows)
+    return [f"  {label.ljust(width)}  {value:>6}  {changes}".rstrip() for label, value, changes in rows]
+
+
+def team_table(lines: Sequence[TeamLine]) -> str:
+    rows = [
+        [
+            line.name,
+            line.members,
+            percent(line.engaged_rate),
+            points_change(line.engaged_change),
+            survey_cell(line, score(line.readiness)),
+            survey_cell(line, score_change(line.readiness_change)),
+            survey_cell(line, percent(line.usage_rate)),
+            survey_cell(line, (line.barrier or NULL) + (" (stuck)" if line.stuck else "")),
+            line.wins,
+            f"{line.hours_saved:g}",
+        ]
+        for line in lines
+    ]
+    headers = ["team", "members", "engaged", "vs last wk", "readiness", "vs last pulse", "used AI", "barrier"]
+    return text_table([*headers, "wins", "hours/wk"], rows)
+
+
+def to_text(digest: Digest) -> str:
+    """The digest for a terminal: who it is for, the headline, every team, barriers, wins, narrative."""
+    teams = (
+        "all teams"
+        if digest.audience.whole
+        else f"{digest.teams_total} team" + ("s" if digest.teams_total != 1 else "")
+    )
+    title = f"{digest.audience.name} ({teams}), week {digest.week}"
+    parts = [title, "-" * len(title), digest.narrative, "", *headline_lines(digest), ""]
+    parts.append(pulse_note(digest))
+    parts += ["", team_table(digest.teams)]
+    for group in digest.barriers:
+        action = f": {group.action}" if group.action else ""
+        parts.append(f"\nBarrier {group.stage} ({', '.join(group.teams)}){action}")
+    if digest.top_wins:
+        parts.append("\nTop wins:")
+        parts += [f"  • {w.text} ({w.team or 'no team'}, {w.hours:g} h a week)" for w in digest.top_wins]
+    if digest.use_cases:
+        tools = ", ".join(f"{c.tool} ({c.wins})" for c in digest.use_cases)
+        parts.append(f"\nAI tools in wins, last {len(digest.trend.weeks)} weeks: {tools}")
+    if digest.comments:
+        parts.append("\nComments (a summary per team with enough comments; single comments are never shown):")
+        parts += [f"  • {c.group}: {c.text}" for c in digest.comments]
+    return "\n".join(parts) + "\n"
+
+
+def pulse_note(digest: Digest) -> str:
+    """Which pulse the survey figures describe, the baseline, and what is hidden."""
+    k = digest.min_group_size
+    if digest.pulse is None:
+        note = "Survey: no pulse has closed yet."
+    else:
+        p = digest.pulse
+        note = (
+            f"Survey: pulse #{p.run_id}, closed {p.closed_on:%-d %b %Y}, "
+            f"{p.respondents:,} of {p.invited:,} answered."
+        )
+        if digest.baseline_run is not None and digest.baseline_run != p.run_id:
+            note += f" Baseline: pulse #{digest.baseline_run} (week {digest.baseline_week})."
+        if p.open_run is not None:
+            note += f" Pulse #{p.open_run} is still open; its results appear once it closes."
+    hidden = digest.headline.hidden_teams
+    if hidden:
+        team = "team is" if hidden == 1 else "teams are"
+        note += (
+            f" {hidden} {team} hidden: fewer than {k} answers, or hidden so that no small group can be "
+            "worked out from the others."
+        )
+    return note
+
+
+def payload_json(payload: dict[str, Any]) -> str:
+    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -1,0 +1,496 @@
+"""The leaders' weekly digest, composed as plain data (Slack-free): what a leader reads in a minute.
+
+A digest describes one ISO week W (normally the last complete one) for an audience: a leader's teams,
+or the whole organisation (the org-wide digest, and leaders with `leads = *`). It holds headline figures
+with their change, a per-team view ordered stuck-first, each barrier with a suggested action from the
+content library, the top wins, the AI tools people use, a comment summary, a trend and a narrative.
+Builders turn it into Block Kit (`bot.digest.blocks`), a terminal table (`digest_format`), a CSV
+and a chart (`bot.digest.chart`).
+
+Every figure comes from `compute_metrics` (`bot.metrics.service`), whose rows are already suppressed;
+nothing here reads a pulse answer. What this module adds, and why it stays anonymous:
+
+- *Closed runs only.* Survey figures (readiness, ADKAR, usage, barrier) are those of the latest pulse run
+  that had closed when the digest is composed, as `compute_metrics` reports it for the week that run
+  opened. A run still open moves with every answer, and two digests taken a day apart would reveal the
+  answers in between (the residual risk `bot.metrics.service` names); a closed run never moves.
+  Activity (members, engaged, wins, hours) is week W's own.
+- *Derived figures use shown figures only.* A leader of several (not all) teams gets, for readiness and
+  AI use, the mean of their teams' shown figures weighted by respondents; a hidden team contributes
+  nothing (and the digest says how many are hidden). Changes are differences of two shown figures (for
+  several teams, over the teams shown in both). A function of shown figures reveals nothing more than the
+  shown figures themselves, so no figure from fewer than k people can be recovered from a digest.
+- *Comments* reach leaders only as the summaries of a fixed partition (`bot.pulses.comments`): each
+  team with k comments or more on its own, the rest of the organisation together when that is k or more.
+  A view of several teams shows its teams' parts side by side, never one summary over their union.
+- *Wins* come from approved, public wins only; anonymous ones carry no author.
+
+Headline changes: engagement, wins and hours compare with the week before; readiness and AI use compare
+with the previous pulse (they only change when a pulse closes). "Since the baseline" compares with the
+first pulse run: its survey figures, and the activity of the week it opened.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
+from datetime import UTC, date, timedelta
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.content import ADKAR_STAGES, Library
+from bot.digest.chart import TrendSeries
+from bot.digest.narrative import narrate, polish, template_narrative
+from bot.digest.source import DigestSource, PublicWin
+from bot.digest.types import (
+    ORGANISATION,
+    Audience,
+    BarrierGroup,
+    Digest,
+    Figure,
+    Headline,
+    PulseInfo,
+    TeamLine,
+    UseCase,
+)
+from bot.metrics.service import ALL_TEAMS, MetricsRow
+from bot.metrics.sql import week_window
+from bot.pulses import comments
+from bot.wins import service as wins
+from bot.wins.blocks import WinSnippet
+
+__all__ = [
+    "ORGANISATION",
+    "Audience",
+    "BarrierGroup",
+    "Digest",
+    "DigestSource",
+    "Figure",
+    "Headline",
+    "PulseInfo",
+    "TeamLine",
+    "UseCase",
+    "compose",
+    "compose_many",
+    "narrate",
+    "polish",
+]
+
+TOP_WINS = 3
+TOP_TOOLS = 5
+STUCK_GAIN = 0.1  # a barrier element that rose less than this since the previous pulse has not moved
+EXAMPLE_CHARS = 90
+
+# The MetricsRow fields that describe a pulse run: taken from the closed run's rows (module docstring).
+SURVEY_FIELDS = (
+    "pulse",
+    "invited",
+    "respondents",
+    "response_rate",
+    "suppressed",
+    *ADKAR_STAGES,
+    "readiness",
+    "barrier",
+    "usage_rate",
+    "readiness_change",
+)
+
+
+# --- composing ---------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Survey:
+    """An audience's survey figures for one run (from shown figures only)."""
+
+    readiness: float | None
+    usage_rate: float | None
+    shown: frozenset[str]
+    hidden: int
+    respondents: int
+    invited: int
+
+
+def _survey(rows: Mapping[str, MetricsRow] | None, names: Sequence[str], whole: bool) -> _Survey | None:
+    if rows is None:
+        return None
+    team_rows = [rows[n] for n in names if n in rows]
+    shown = [r for r in team_rows if r.pulse is not None and not r.suppressed]
+    hidden = sum(1 for r in team_rows if r.pulse is not None and r.suppressed)
+    respondents = sum(r.respondents or 0 for r in team_rows)
+    invited = sum(r.invited or 0 for r in team_rows)
+    total = rows.get(ALL_TEAMS)
+    if whole and total is not None:
+        shown_total = total.pulse is not None and not total.suppressed
+        return _Survey(
+            total.readiness if shown_total else None,
+            total.usage_rate if shown_total else None,
+            frozenset(r.team for r in shown),
+            hidden,
+            total.respondents or 0,
+            total.invited or 0,
+        )
+    return _Survey(
+        _weighted(shown, "readiness", 2),
+        _weighted(shown, "usage_rate", 3),
+        frozenset(r.team for r in shown),
+        hidden,
+        respondents,
+        invited,
+    )
+
+
+def _weighted(rows: Sequence[MetricsRow], name: str, places: int) -> float | None:
+    """Mean of a shown figure over teams, weighted by respondents (one team: its own figure)."""
+    pairs = [(getattr(r, name), r.respondents or 0) for r in rows if getattr(r, name) is not None]
+    weight = sum(n for _, n in pairs)
+    if not pairs or weight == 0:
+        return None
+    if len(pairs) == 1:
+        return float(pairs[0][0])
+    return round(float(sum(v * n for v, n in pairs)) / weight, places)
+
+
+def _diff(a: float | None, b: float | None, places: int) -> float | None:
+    return None if a is None or b is None else round(a - b, places)
+
+
+def _row_value(rows: Mapping[str, MetricsRow] | None, name: str, field_name: str) -> Any:
+    row = rows.get(name) if rows else None
+    return getattr(row, field_name) if row is not None else None
+
+
+def _survey_change(
+    now_rows: Mapping[str, MetricsRow] | None,
+    then_rows: Mapping[str, MetricsRow] | None,
+    names: Sequence[str],
+    whole: bool,
+    field_name: str,
+    places: int,
+) -> float | None:
+    """A survey figure's change between two runs: over the teams shown in both (whole org: `*` rows)."""
+    now = _survey(now_rows, names, whole)
+    then = _survey(then_rows, names, whole)
+    if now is None or then is None:
+        return None
+    if not whole:
+        # Teams that show this very figure in both runs (a shown row may still hide one figure).
+        both = [
+            n
+            for n in names
+            if n in now.shown
+            and n in then.shown
+            and _row_value(now_rows, n, field_name) is not None
+            and _row_value(then_rows, n, field_name) is not None
+        ]
+        now, then = _survey(now_rows, both, False), _survey(then_rows, both, False)
+        if now is None or then is None:
+            return None
+    return _diff(getattr(now, field_name), getattr(then, field_name), places)
+
+
+@dataclass(frozen=True)
+class _Activity:
+    members: int
+    engaged: int
+    wins: int
+    hours: float
+
+    @property
+    def engaged_rate(self) -> float | None:
+        return round(self.engaged / self.members, 3) if self.members else None
+
+
+def _activity(rows: Mapping[str, MetricsRow], names: Sequence[str], whole: bool) -> _Activity:
+    if whole and ALL_TEAMS in rows:
+        t = rows[ALL_TEAMS]
+        return _Activity(t.members, t.engaged, t.wins, t.hours_saved)
+    picked = [rows[n] for n in names if n in rows]
+    return _Activity(
+        sum(r.members for r in picked),
+        sum(r.engaged for r in picked),
+        sum(r.wins for r in picked),
+        round(sum(r.hours_saved for r in picked), 2),
+    )
+
+
+def _composite(activity: MetricsRow, survey: MetricsRow | None) -> MetricsRow:
+    """Week W's activity with the closed run's survey fields (blank when there is no closed run)."""
+    values: dict[str, Any] = {name: getattr(survey, name) if survey else None for name in SURVEY_FIELDS}
+    values["suppressed"] = bool(survey.suppressed) if survey else False
+    return replace(activity, **values)
+
+
+def _stage_score(row: MetricsRow | None, stage: str | None) -> float | None:
+    if row is None or stage is None or row.suppressed:
+        return None
+    value: float | None = getattr(row, stage)
+    return value
+
+
+def _team_line(
+    name: str,
+    now: MetricsRow,
+    before: MetricsRow | None,
+    survey: MetricsRow | None,
+    previous_survey: MetricsRow | None,
+) -> TeamLine:
+    rate = round(now.engaged / now.members, 3) if now.members else None
+    before_rate = round(before.engaged / before.members, 3) if before and before.members else None
+    state = "none"
+    if survey is not None and survey.pulse is not None:
+        state = "hidden" if survey.suppressed else "shown"
+    shown = survey if state == "shown" else None
+    barrier = shown.barrier if shown else None
+    score = _stage_score(shown, barrier)
+    stuck = False
+    if barrier is not None and previous_survey is not None and not previous_survey.suppressed:
+        earlier = _stage_score(previous_survey, barrier)
+        stuck = (
+            previous_survey.barrier == barrier
+            and score is not None
+            and earlier is not None
+            and score - earlier < STUCK_GAIN
+        )
+    return TeamLine(
+        name=name,
+        members=now.members,
+        engaged_rate=rate,
+        engaged_change=_diff(rate, before_rate, 3),
+        survey=state,
+        readiness=shown.readiness if shown else None,
+        readiness_change=shown.readiness_change if shown else None,
+        usage_rate=shown.usage_rate if shown else None,
+        barrier=barrier,
+        barrier_score=score,
+        stuck=stuck,
+        wins=now.wins,
+        hours_saved=now.hours_saved,
+    )
+
+
+def team_order(line: TeamLine) -> tuple[int, float, float, str]:
+    """Stuck teams first (lowest barrier first), then the largest movers, then by name."""
+    if line.stuck:
+        return (0, line.barrier_score if line.barrier_score is not None else 5.0, 0.0, line.name.casefold())
+    return (1, 0.0, -line.movement, line.name.casefold())
+
+
+def suggested_action(library: Library, stage: str, week_monday: date) -> str | None:
+    """One of the stage's suggested actions, a different one each week (the ISO week picks it)."""
+    choices = library.actions.get(stage, ())
+    if not choices:
+        return None
+    return choices[week_monday.isocalendar()[1] % len(choices)]
+
+
+def _barriers(lines: Sequence[TeamLine], library: Library, week_monday: date) -> tuple[BarrierGroup, ...]:
+    groups = []
+    for stage in ADKAR_STAGES:
+        teams = tuple(line.name for line in lines if line.barrier == stage)
+        if teams:
+            groups.append(BarrierGroup(stage, teams, suggested_action(library, stage, week_monday)))
+    return tuple(groups)
+
+
+def tool_name_key(tool: str) -> str:
+    return " ".join(tool.split()).casefold()
+
+
+def use_cases(found: Iterable[PublicWin], *, top: int = TOP_TOOLS) -> tuple[tuple[UseCase, ...], int]:
+    """The AI tools named in wins, most wins first (then hours), each with a short example; and how many
+    wins named no tool."""
+    groups: dict[str, list[PublicWin]] = defaultdict(list)
+    without = 0
+    for win in found:
+        key = tool_name_key(win.tool) if win.tool else ""
+        if key:
+            groups[key].append(win)
+        else:
+            without += 1
+    cases = []
+    for items in groups.values():
+        spelling = Counter(" ".join(str(w.tool).split()) for w in items).most_common(1)[0][0]
+        best = max(items, key=lambda w: (w.hours, -len(w.text)))
+        cases.append(
+            UseCase(spelling, len(items), round(sum(w.hours for w in items), 1), _example(best.text))
+        )
+    cases.sort(key=lambda c: (-c.wins, -c.hours, c.tool.casefold()))
+    return tuple(cases[:top]), without
+
+
+def _example(text: str) -> str:
+    one = " ".join(text.split())
+    if len(one) <= EXAMPLE_CHARS:
+        return one
+    cut = one[: EXAMPLE_CHARS - 1].rsplit(" ", 1)[0]
+    return cut.rstrip(",;:.") + "…"
+
+
+def _top_wins(
+    session: Session, source: DigestSource, team_ids: list[int] | None
+) -> tuple[tuple[WinSnippet, ...], int]:
+    start, end = week_window(source.week_monday, source.settings.tz)
+    best = wins.shareable_wins(session, start=start, end=end, team_ids=team_ids, limit=TOP_WINS)
+    this_week = len(best)
+    if this_week < TOP_WINS:
+        best += wins.shareable_wins(
+            session, start=source.window[0], end=start, team_ids=team_ids, limit=TOP_WINS - this_week
+        )
+    return tuple(best), this_week
+
+
+def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeries:
+    weeks: list[str] = []
+    engaged: list[float | None] = []
+    usage: list[float | None] = []
+    readiness: list[float | None] = []
+    for monday in source.trend_weeks:
+        rows = source.rows(monday)
+        activity = _activity(rows, names, whole)
+        run = source.closed_run_before(source.end_of(monday))
+        survey = _survey(source.survey_rows(run), names, whole)
+        nothing_yet = not weeks and activity.engaged == 0 and survey is None
+        if nothing_yet and monday != source.week_monday:
+            continue  # before the programme started: leave the week out rather than draw a zero
+        weeks.append(clock.iso_week(monday))
+        engaged.append(activity.engaged_rate)
+        usage.append(survey.usage_rate if survey else None)
+        readiness.append(survey.readiness if survey else None)
+    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness))
+
+
+def audience_team_names(source: DigestSource, audience: Audience) -> tuple[list[str], bool]:
+    """The audience's team names (in name order) and whether they are every team."""
+    if audience.team_ids is None:
+        return list(source.teams.values()), True
+    wanted = set(audience.team_ids)
+    names = [name for team_id, name in source.teams.items() if team_id in wanted]
+    return names, len(names) == len(source.teams)
+
+
+def compose(source: DigestSource, audience: Audience, *, brief: bool = False) -> Digest:
+    """The digest of `source.week` for `audience`, with the template narrative (see `narrate`).
+
+    `brief` (App Home): headline, teams and barriers only; no trend, wins, tools, comments or CSV, which
+    saves most of the work.
+    """
+    session, settings = source.session, source.settings
+    names, whole = audience_team_names(source, audience)
+    chosen = set(names)
+    team_ids = None if whole else [i for i, n in source.teams.items() if n in chosen]
+    monday = source.week_monday
+    rows_now = source.rows(monday)
+    rows_before = source.rows(monday - timedelta(weeks=1))
+    run = source.closed_run_before(source.end_of(monday))
+    previous = source.previous_closed_run(run) if run else None
+    baseline = source.baseline_run
+    survey_now = source.survey_rows(run)
+    survey_before = source.survey_rows(previous)
+    survey_base = source.survey_rows(baseline) if baseline and run and baseline.id != run.id else None
+    base_week = source.opening_week(baseline) if baseline else None
+    rows_base = source.rows(base_week) if base_week and base_week != monday else None
+
+    now, before = _activity(rows_now, names, whole), _activity(rows_before, names, whole)
+    base = _activity(rows_base, names, whole) if rows_base else None
+    survey = _survey(survey_now, names, whole)
+
+    def activity_figure(get: str, places: int) -> Figure:
+        value = getattr(now, get)
+        return Figure(
+            value,
+            _diff(value, getattr(before, get), places),
+            _diff(value, getattr(base, get), places) if base else None,
+        )
+
+    def survey_figure(get: str, places: int) -> Figure:
+        value = getattr(survey, get) if survey else None
+        return Figure(
+            value,
+            _survey_change(survey_now, survey_before, names, whole, get, places),
+            _survey_change(survey_now, survey_base, names, whole, get, places),
+        )
+
+    headline = Headline(
+        members=now.members,
+        engaged=now.engaged,
+        engaged_rate=activity_figure("engaged_rate", 3),
+        readiness=survey_figure("readiness", 2),
+        usage_rate=survey_figure("usage_rate", 3),
+        wins=activity_figure("wins", 0),
+        hours_saved=activity_figure("hours", 1),
+        survey_teams=len(survey.shown) if survey else 0,
+        hidden_teams=survey.hidden if survey else 0,
+    )
+    lines = [
+        _team_line(
+            name,
+            rows_now[name],
+            rows_before.get(name),
+            survey_now.get(name) if survey_now else None,
+            survey_before.get(name) if survey_before else None,
+        )
+        for name in names
+        if name in rows_now
+    ]
+    lines.sort(key=team_order)
+    csv_rows: tuple[MetricsRow, ...] = ()
+    top: tuple[WinSnippet, ...] = ()
+    cases: tuple[UseCase, ...] = ()
+    this_week, without = 0, 0
+    summary: tuple[comments.CommentSummary, ...] = ()
+    trend = TrendSeries((), (), (), ())
+    if not brief:
+        csv_names = [*names, ALL_TEAMS] if whole else names
+        csv_rows = tuple(
+            _composite(rows_now[n], survey_now.get(n) if survey_now else None)
+            for n in csv_names
+            if n in rows_now
+        )
+        top, this_week = _top_wins(session, source, team_ids)
+        wanted = None if team_ids is None else set(team_ids)
+        cases, without = use_cases(w for w in source.public_wins() if wanted is None or w.team_id in wanted)
+        summary = source.comment_summaries(run.id, team_ids) if run else ()
+        trend = _trend(source, names, whole)
+    pulse = None
+    if run is not None and survey is not None:
+        closed = run.closed_at.replace(tzinfo=UTC).astimezone(settings.tz).date()
+        pending = source.open_run
+        pulse = PulseInfo(run.id, closed, survey.respondents, survey.invited, pending.id if pending else None)
+    digest = Digest(
+        week=source.week,
+        week_monday=monday,
+        audience=audience,
+        teams_total=len(names),
+        headline=headline,
+        teams=tuple(lines),
+        barriers=_barriers(lines, source.library, monday),
+        top_wins=top,
+        wins_from_this_week=this_week,
+        use_cases=cases,
+        wins_without_tool=without,
+        comments=summary,
+        narrative="",
+        narrative_by_ai=False,
+        trend=trend,
+        csv_rows=csv_rows,
+        pulse=pulse,
+        baseline_run=baseline.id if baseline else None,
+        baseline_week=clock.iso_week(base_week) if base_week else None,
+        min_group_size=settings.min_group_size,
+    )
+    return replace(digest, narrative=template_narrative(digest))
+
+
+def compose_many(
+    source: DigestSource, audiences: Sequence[Audience], *, ai_narrative: bool = True
+) -> list[Digest]:
+    """Digests for several audiences of one week (AI narratives when enabled and `ai_narrative`)."""
+    found = [compose(source, a) for a in audiences]
+    if not ai_narrative or not source.settings.ai_enabled:
+        return found
+    names = source.name_parts()
+    return [narrate(source.session, source.settings, d, names=names) for d in found]

@@ -1,0 +1,357 @@
+"""Per-team adoption metrics for an ISO week, exactly as the README's Metrics table defines them.
+
+Week W runs from Monday 00:00 to the next Monday 00:00 in ADOPTBOT_TIMEZONE, converted to UTC.
+The numbers come from a handful of GROUP BY statements (`bot.metrics.sql`); this module only
+divides, rounds and applies the anonymity rules. Rates are rounded to 3 places, scores to 2, half up.
+
+Approximations, because the roster keeps no history: `members` counts people who are active now, in
+their current team, and were added before the end of W (someone erased after W: as they stood then).
+Everything else uses the team captured on the row when it happened (delivery, activity, invitation,
+answer, win), so past weeks stay true after moves.
+
+Anonymity (no survey figure from fewer than k people, none recoverable by subtraction)
+--------------------------------------------------------------------------------------
+*Survey figures* are the five ADKAR means, `readiness`, `barrier`, `usage_rate` and `readiness_change`:
+they say what people answered, and each needs at least k people behind it (rule 3). `invited`,
+`respondents` and `response_rate` are participation counts (*that* people answered, which invitations
+record anyway and `/adopt pulse status` shows); they are always shown, so a reader can see why a row is
+suppressed, and they reveal no answer.
+
+1. Primary suppression: a team with fewer than k respondents in the run gets `suppressed = true` and
+   null survey figures. The `*` row (everyone, including people without a team) likewise when the whole
+   run has fewer than k respondents.
+2. Complementary suppression: the `*` row is a sum over all groups, so `*` minus the shown teams gives
+   the combined answers of the hidden groups (suppressed teams, and people without a team, who have no
+   row of their own). When that hidden remainder holds between 1 and k-1 respondents, the shown team
+   with the fewest respondents (then by name) is suppressed too, repeatedly, until the remainder holds
+   at least k respondents or nothing is left. Whatever subtraction recovers is then a figure about at
+   least k people, which the rule allows; a single suppressed team cannot be isolated, because the one
+   equation `*` gives has several unknowns. A team hidden this way has `suppressed = true` even though
+   it has k or more respondents.
+   The decision is made over every team, before `--team` filters rows, so combining the outputs of
+   several `--team` calls reveals nothing a full call would not.
+3. k counts the answers behind each figure, not just the answer sheets. Questions may be optional, so
+   a team of 5 respondents may have only 1 answer to the desire question; its desire mean would be that
+   one person's answer. Rules 1 and 2 are therefore applied again for each figure of a shown row, on the
+   number of respondents who answered what it is built from: each ADKAR element (its questions, pooled)
+   and the usage question. An element with fewer than k of them is null for that team; the
+   complementary step runs per figure over those counts (the `*` row minus the teams that show the
+   figure must leave 0 or at least k answerers behind), and `*` shows a figure only when k or more
+   people in all answered it. `readiness` and `barrier` are functions of every answered element, so
+   they are null unless each element the team answered is shown. `suppressed` stays the row-level
+   decision (rules 1 and 2 on respondents); a row that is not suppressed may still have null figures.
+4. `readiness_change` is shown only when the team's readiness is shown for both runs, each decided by
+   rules 1 to 3 for its own run; so the previous run's readiness can be recovered only where it was
+   shown itself.
+
+5. A run still open (answers still arriving) shows no survey figures at all: `suppressed = true` and null
+   scores until it closes, for every team and `*`. Otherwise two outputs taken an answer apart would give
+   that one answer by subtraction (5 respondents averaging X, then 6 averaging Y: the sixth answered
+   6Y - 5X). Participation counts still show, so a reader can follow the run. Once closed, a run's figures
+   never change. Nudge targeting (`team_barriers`) likewise reads only closed runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Iterable, Mapping, Sequence
+from dataclasses import asdict, dataclass, fields
+from datetime import UTC, date, datetime, timedelta
+from fractions import Fraction
+from math import floor
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from bot import clock
+from bot.config import Settings
+from bot.content import ADKAR_STAGES
+from bot.errors import UsageError
+from bot.metrics import sql as metrics_sql
+from bot.metrics.sql import SurveyTally, TeamKey
+from bot.models import Team
+
+ALL_TEAMS = "*"
+BARRIER_THRESHOLD = 3  # an element scoring above this is not a barrier
+
+
+@dataclass
+class MetricsRow:
+    """One row of the README's Metrics table; field names are the public JSON/CSV names, in order."""
+
+    week: str
+    team: str
+    members: int
+    reached: int
+    engaged: int
+    nudges_sent: int
+    nudges_tried: int
+    tried_rate: float | None
+    pulse: int | None
+    invited: int | None
+    respondents: int | None
+    response_rate: float | None
+    suppressed: bool
+    awareness: float | None
+    desire: float | None
+    knowledge: float | None
+    ability: float | None
+    reinforcement: float | None
+    readiness: float | None
+    barrier: str | None
+    usage_rate: float | None
+    wins: int
+    hours_saved: float
+    readiness_change: float | None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+FIELDS: tuple[str, ...] = tuple(f.name for f in fields(MetricsRow))
+
+
+@dataclass(frozen=True)
+class SurveyScores:
+    """The survey figures of one group in one run, before suppression."""
+
+    stages: dict[str, float]  # rounded means of the elements that were asked
+    readiness: float | None
+    barrier: str | None
+    usage_rate: float | None
+
+
+def round_half_up(value: Fraction, places: int) -> float:
+    """Round an exact fraction half away from zero (no binary-float surprises such as 2.675 -> 2.67)."""
+    scale = 10**places
+    magnitude = floor(abs(value) * scale + Fraction(1, 2))
+    return float(Fraction(magnitude if value >= 0 else -magnitude, scale))
+
+
+def _ratio(numerator: int, denominator: int, places: int) -> float | None:
+    return round_half_up(Fraction(numerator, denominator), places) if denominator else None
+
+
+FIGURES: tuple[str, ...] = (*ADKAR_STAGES, "usage")  # the figures k is counted for, one by one
+
+
+def scores(tally: SurveyTally, shown: Collection[str] | None = None) -> SurveyScores:
+    """Means per ADKAR element (pooled over its questions), readiness, barrier and usage for one tally.
+
+    `shown` (default: all) names the figures (ADKAR elements, "usage") that may be shown; a hidden
+    element's mean is left out, and readiness and barrier are left out too unless every element that was
+    answered is shown (each is a function of all of them, so it would carry the hidden one).
+    """
+    answered = [stage for stage in ADKAR_STAGES if tally.stage_count.get(stage)]
+    stages = {
+        stage: round_half_up(Fraction(tally.stage_sum[stage], tally.stage_count[stage]), 2)
+        for stage in answered
+        if shown is None or stage in shown
+    }
+    readiness: float | None = None
+    barrier: str | None = None
+    if stages and len(stages) == len(answered):
+        readiness = round_half_up(sum((Fraction(v) for v in stages.values()), Fraction(0)) / len(stages), 2)
+        # Decided on the shown (rounded) values so the table reads consistently; ADKAR order breaks ties.
+        lowest = min(stages, key=lambda s: (stages[s], ADKAR_STAGES.index(s)))
+        barrier = lowest if stages[lowest] <= BARRIER_THRESHOLD else None
+    usage = _ratio(tally.usage_used, tally.usage_answers, 3) if shown is None or "usage" in shown else None
+    return SurveyScores(stages, readiness, barrier, usage)
+
+
+def visible_groups(
+    respondents: Mapping[TeamKey, int],
+    team_ids: Iterable[int],
+    names: Mapping[int, str],
+    k: int,
+    *,
+    eligible: Collection[int] | None = None,
+) -> tuple[set[int], bool]:
+    """Which teams may show a figure for a run, and whether the `*` row may (module docstring).
+
+    `respondents` counts, per group, the people behind the figure; `eligible` (default: every team)
+    limits the teams that may show it at all (for one figure: the teams whose row is shown).
+    """
+    shown = {
+        team for team in team_ids if respondents.get(team, 0) >= k and (eligible is None or team in eligible)
+    }
+    hidden_total = sum(n for team, n in respondents.items() if team not in shown)
+    while 0 < hidden_total < k and shown:
+        smallest = min(shown, key=lambda team: (respondents.get(team, 0), names.get(team, ""), team))
+        shown.remove(smallest)
+        hidden_total += respondents.get(smallest, 0)
+    return shown, sum(respondents.values()) >= k
+
+
+@dataclass
+class _RunView:
+    """One run's tallies per team and overall, with the suppression decisions applied."""
+
+    run_id: int
+    tallies: dict[TeamKey, SurveyTally]
+    total: SurveyTally
+    shown: set[int]  # teams whose row shows survey figures (rules 1 and 2 on respondents)
+    total_shown: bool
+    figures: dict[TeamKey, set[str]]  # per shown team (None = `*`): the figures that may be shown (rule 3)
+
+    def scores_for(self, team: int | None) -> SurveyScores | None:
+        """Scores for a team (None = the `*` row), or None when they must not be shown; a figure hidden
+        by rule 3 is None in them."""
+        if team is None:
+            return scores(self.total, self.figures.get(None, set())) if self.total_shown else None
+        if team not in self.shown:
+            return None
+        return scores(self.tallies.get(team, SurveyTally()), self.figures.get(team, set()))
+
+
+def _run_view(
+    run_id: int, per_team: dict[TeamKey, SurveyTally], teams: Mapping[int, str], k: int
+) -> _RunView:
+    total = SurveyTally()
+    for tally in per_team.values():
+        total.add(tally)
+    respondents = {team: tally.respondents for team, tally in per_team.items()}
+    shown, total_shown = visible_groups(respondents, teams.keys(), teams, k)
+    figures: dict[TeamKey, set[str]] = {team: set() for team in shown}
+    figures[None] = set()
+    for figure in FIGURES:
+        behind = {team: tally.people_behind(figure) for team, tally in per_team.items()}
+        with_figure, total_with = visible_groups(behind, teams.keys(), teams, k, eligible=shown)
+        for team in with_figure:
+            figures[team].add(figure)
+        if total_with:
+            figures[None].add(figure)
+    return _RunView(run_id, per_team, total, shown, total_shown, figures)
+
+
+def _run_views(session: Session, run_ids: Sequence[int], teams: Mapping[int, str], k: int) -> list[_RunView]:
+    tallies = metrics_sql.survey_tallies(session, run_ids)
+    return [_run_view(run_id, tallies.get(run_id, {}), teams, k) for run_id in run_ids]
+
+
+def last_complete_week(settings: Settings, now: datetime | None = None) -> date:
+    """Monday of the last ISO week that has fully ended in the organisation's time zone."""
+    moment = (now or clock.utcnow()).replace(tzinfo=UTC).astimezone(settings.tz)
+    today = moment.date()
+    return today - timedelta(days=today.weekday() + 7)
+
+
+def _teams(session: Session) -> dict[int, str]:
+    """Team id -> name, ordered by name the same way on every database (collations differ)."""
+    pairs = sorted(session.execute(select(Team.id, Team.name)), key=lambda p: (p[1].casefold(), p[1]))
+    return dict(pairs)
+
+
+def compute_metrics(
+    session: Session,
+    *,
+    week_monday: date,
+    settings: Settings,
+    team_names: list[str] | None = None,
+    now: datetime | None = None,
+) -> list[MetricsRow]:
+    """The metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
+
+    `team_names` limits the team rows shown (the `*` row is always the whole organisation); an unknown
+    name raises UsageError. Suppression is decided over all teams first (see the module docstring).
+    `now` (naive UTC, default the real time) decides whether the week's pulse run is still open.
+    """
+    teams = _teams(session)
+    if team_names is not None:
+        known = {name.casefold(): team_id for team_id, name in teams.items()}
+        unknown = [name for name in team_names if name.casefold() not in known]
+        if unknown:
+            choices = ", ".join(sorted(teams.values())) or "none"
+            raise UsageError(f"unknown team {unknown[0]!r}; known teams: {choices}.")
+        wanted = {known[name.casefold()] for name in team_names}
+    else:
+        wanted = set(teams)
+    k = settings.min_group_size
+    start, end = metrics_sql.week_window(week_monday, settings.tz)
+    week = clock.iso_week(week_monday)
+
+    members = metrics_sql.members(session, end)
+    nudges, nudges_total = metrics_sql.nudges(session, start, end)
+    engaged, engaged_total = metrics_sql.engaged(session, start, end)
+    wins = metrics_sql.wins(session, start, end)
+    run_ids = metrics_sql.latest_runs(session, end)
+    views = _run_views(session, run_ids, teams, k)
+    current = views[0] if views else None
+    still_open = current is not None and metrics_sql.is_open(session, current.run_id, now or clock.utcnow())
+    previous = views[1] if len(views) > 1 else None
+    invited = metrics_sql.invited(session, current.run_id) if current else {}
+
+    def row(name: str, team: int | None) -> MetricsRow:
+        is_total = team is None
+        nudge = nudges_total if is_total else nudges.get(team, metrics_sql.NudgeCounts())
+        win = (
+            metrics_sql.WinCounts(sum(w.wins for w in wins.values()), sum(w.hours for w in wins.values()))
+            if is_total
+            else wins.get(team, metrics_sql.WinCounts())
+        )
+        result = MetricsRow(
+            week=week,
+            team=name,
+            members=sum(members.values()) if is_total else members.get(team, 0),
+            reached=nudge.reached,
+            engaged=engaged_total if is_total else engaged.get(team, 0),
+            nudges_sent=nudge.sent,
+            nudges_tried=nudge.tried,
+            tried_rate=_ratio(nudge.tried, nudge.sent, 3),
+            pulse=None,
+            invited=None,
+            respondents=None,
+            response_rate=None,
+            suppressed=False,
+            awareness=None,
+            desire=None,
+            knowledge=None,
+            ability=None,
+            reinforcement=None,
+            readiness=None,
+            barrier=None,
+            usage_rate=None,
+            wins=win.wins,
+            hours_saved=round(win.hours, 2),
+            readiness_change=None,
+        )
+        if current is None:
+            return result
+        tally = current.total if is_total else current.tallies.get(team, SurveyTally())
+        result.pulse = current.run_id
+        result.invited = sum(invited.values()) if is_total else invited.get(team, 0)
+        result.respondents = tally.respondents
+        result.response_rate = _ratio(tally.respondents, result.invited, 3)
+        shown = None if still_open else current.scores_for(team)
+        result.suppressed = shown is None
+        if shown is None:
+            return result
+        for stage in ADKAR_STAGES:
+            setattr(result, stage, shown.stages.get(stage))
+        result.readiness, result.barrier, result.usage_rate = shown.readiness, shown.barrier, shown.usage_rate
+        before = previous.scores_for(team) if previous else None
+        if before is not None and before.readiness is not None and shown.readiness is not None:
+            change = Fraction(str(shown.readiness)) - Fraction(str(before.readiness))
+            result.readiness_change = round_half_up(change, 2)
+        return result
+
+    rows = [row(name, team_id) for team_id, name in teams.items() if team_id in wanted]
+    rows.append(row(ALL_TEAMS, None))
+    return rows
+
+
+def team_barriers(session: Session, settings: Settings, *, now: datetime | None = None) -> dict[int, str]:
+    """The ADKAR barrier of each team in the latest closed pulse run, for teams whose figures may be shown.
+
+    For targeting nudges: a team hidden by the anonymity rules (module docstring) gets no entry, so a
+    nudge never reveals a small team's answers. Teams without a barrier (all elements above 3) are absent.
+    """
+    teams = _teams(session)
+    run_ids = metrics_sql.latest_runs(session, now or clock.utcnow(), limit=1, closed=True)
+    result: dict[int, str] = {}
+    for view in _run_views(session, run_ids, teams, settings.min_group_size):
+        for team_id in view.shown:
+            shown = view.scores_for(team_id)
+            if shown is not None and shown.barrier is not None:
+                result[team_id] = shown.barrier
+    return result

@@ -1,0 +1,251 @@
+"""Block Kit for nudges: the DM itself, its state after a click, the "done them all" note, progress.
+
+Pure functions: data in, dict out. The nudge's title, body and try-it prompt come from the content
+library (change managers write them in mrkdwn, checked by `adoptbot content check`); text from the AI
+arrives already escaped. Layout of a nudge: header, body, "Try it" quote, context (minutes, link,
+level), the four choice buttons, and the helpful / not helpful rating.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import date
+
+from bot.slack import ids
+from bot.slack.blocks import (
+    Block,
+    FilledBlocks,
+    actions,
+    button,
+    context,
+    divider,
+    header,
+    section,
+)
+from bot.slack.text import escape
+
+LEVEL_NAMES = {1: "Starter", 2: "Practitioner", 3: "Advanced"}
+
+OUTCOMES = {
+    "tried": "✅ *You tried this — nice!* Each one you try makes the next one easier.",
+    "not_for_me": "👋 *Noted — not for you.* Your next nudge will be a different one.",
+    "later": "⏰ *Okay, later.* This one comes back as your next nudge.",
+}
+RATINGS = {
+    "helpful": "👍 You found this helpful — thanks for telling us.",
+    "not_helpful": "👎 Not helpful — thanks, this feedback shapes the library.",
+}
+
+
+@dataclass(frozen=True)
+class NudgeCard:
+    """What one nudge message shows."""
+
+    delivery_id: int
+    slot: str  # local slot date, carried in button values so a click names the exact message
+    title: str
+    body: str
+    try_it: str | None  # mrkdwn
+    minutes: int | None
+    link: str | None
+    level: int
+    personalised: bool = False  # the try-it prompt was adapted by AI to the person's role and team
+
+
+def button_value(delivery_id: int, slot: str) -> str:
+    return f"{delivery_id}:{slot}"
+
+
+def parse_button_value(value: str) -> tuple[int, str] | None:
+    """(delivery id, slot) from a button value, or None when it is not one of ours."""
+    head, _, slot = value.partition(":")
+    try:
+        date.fromisoformat(slot)
+    except ValueError:
+        return None
+    return (int(head), slot) if head.isdigit() else None
+
+
+def _quote(text: str) -> str:
+    return "\n".join(f">{line}" if line else ">" for line in text.strip().splitlines())
+
+
+def _choice_buttons(value: str) -> Block:
+    return actions(
+        button("Tried it", ids.NUDGE_TRIED, value=value, style="primary"),
+        button("Not for me", ids.NUDGE_NOT_FOR_ME, value=value),
+        button("Remind me later", ids.NUDGE_LATER, value=value),
+        button("Share a win", ids.NUDGE_SHARE_WIN, value=value),
+        block_id=ids.NUDGE_ACTIONS_BLOCK,
+    )
+
+
+def _rating_buttons(value: str) -> Block:
+    return actions(
+        button("👍 Helpful", ids.NUDGE_HELPFUL, value=value),
+        button("👎 Not helpful", ids.NUDGE_NOT_HELPFUL, value=value),
+        block_id=ids.NUDGE_RATING_BLOCK,
+    )
+
+
+TRY_IT_LABEL = "*Try it*"
+TRY_IT_ADAPTED_LABEL = "*Try it* (adapted for your role)"
+
+
+def nudge_content(card: NudgeCard) -> list[Block]:
+    """The nudge itself (title, body, try-it, facts): the same for everyone given this nudge and text."""
+    blocks: list[Block] = [header(card.title), section(card.body)]
+    if card.try_it:
+        label = TRY_IT_ADAPTED_LABEL if card.personalised else TRY_IT_LABEL
+        blocks.append(section(f"{label}\n{_quote(card.try_it)}"))
+    facts: list[str] = []
+    if card.minutes:
+        facts.append(f"⏱ About {card.minutes} minute{'s' if card.minutes != 1 else ''}")
+    if card.link:
+        facts.append(f"<{card.link}|Learn more>")
+    facts.append(f"Level {card.level} · {LEVEL_NAMES.get(card.level, 'Advanced')}")
+    blocks.append(context(" · ".join(facts)))
+    return blocks
+
+
+def nudge_text(card: NudgeCard) -> str:
+    """The notification / screen-reader fallback."""
+    return f"Your AI nudge: {card.title}"
+
+
+def nudge_blocks(
+    card: NudgeCard, *, status: str = "sent", rating: str | None = None, content: list[Block] | None = None
+) -> list[Block]:
+    """The nudge message, as first sent (`status` "sent") or after the person chose something.
+
+    `content`: `nudge_content(card)` built once for many messages (a tick sends thousands of the same).
+    """
+    content = content if content is not None else nudge_content(card)
+    return _message_blocks(content, button_value(card.delivery_id, card.slot), status, rating)
+
+
+def _message_blocks(content: list[Block], value: str, status: str, rating: str | None) -> list[Block]:
+    blocks = list(content)
+    blocks.append(divider())
+    if status in OUTCOMES:
+        blocks.append(section(OUTCOMES[status], block_id=ids.NUDGE_OUTCOME_BLOCK))
+        if status == "tried":
+            blocks.append(
+                actions(
+                    button("Share a win", ids.NUDGE_SHARE_WIN, value=value), block_id=ids.NUDGE_ACTIONS_BLOCK
+                )
+            )
+    else:
+        blocks.append(_choice_buttons(value))
+    if rating in RATINGS:
+        blocks.append(context(RATINGS[rating]))
+    else:
+        blocks.append(context("Was this nudge useful?"))
+        blocks.append(_rating_buttons(value))
+    return blocks
+
+
+_VALUE_MARK = "adoptbot:nudge-button-value"
+
+
+class NudgeTemplate:
+    """A nudge as first sent, built and serialized once; `render` gives one message's blocks.
+
+    A tick sends the same nudge to thousands of people and only the buttons' value (delivery and slot)
+    differs, so the blocks are a template with a mark where that value goes (see `FilledBlocks`):
+    `render(id, slot).blocks() == nudge_blocks(card with that id and slot)`.
+    """
+
+    def __init__(self, content: list[Block]) -> None:
+        self._json = json.dumps(_message_blocks(content, _VALUE_MARK, "sent", None))
+
+    def render(self, delivery_id: int, slot: str) -> FilledBlocks:
+        return FilledBlocks(self._json, {_VALUE_MARK: button_value(delivery_id, slot)})
+
+
+def exhausted_text(role_name: str) -> str:
+    return f"You've had every {role_name} nudge we have — thank you for giving them a go!"
+
+
+def exhausted_blocks(role_name: str) -> list[Block]:
+    """The one message someone gets when their role's library has nothing new for them."""
+    return [
+        header("🎉 You've done them all"),
+        section(
+            f"You've had every nudge we have for *{escape(role_name)}* — thank you for giving them a go. "
+            "Rather than repeat one, we'll stay quiet until new ones are added.\n\n"
+            "The most useful thing now: tell colleagues what worked for you. One sentence is enough."
+        ),
+        actions(
+            button("Share a win", ids.NUDGE_SHARE_WIN, value="exhausted", style="primary"),
+            block_id=ids.NUDGE_ACTIONS_BLOCK,
+        ),
+    ]
+
+
+@dataclass(frozen=True)
+class ProgressView:
+    """A person's own nudge progress (for `/adopt me` and App Home)."""
+
+    level: int
+    received: int
+    tried: int
+    streak_weeks: int
+    resumes_on: date | None  # paused: the day nudges come back
+    away: bool
+    next_nudge: str | None  # "Thursday 26 November, 10:00", or None when none is coming
+
+
+def long_date(day: date) -> str:
+    """ "Tuesday 8 December" (no platform-specific strftime flags)."""
+    return f"{day:%A} {day.day} {day:%B}"
+
+
+def _progress_lines(view: ProgressView) -> str:
+    level = f"Level {view.level} · {LEVEL_NAMES.get(view.level, 'Advanced')}"
+    streak = (
+        f"🔥 {view.streak_weeks}-week streak of trying something new"
+        if view.streak_weeks
+        else "No streak yet: try this week's nudge to start one"
+    )
+    lines = [
+        f"*{level}*",
+        f"Nudges received: *{view.received}* · tried: *{view.tried}*",
+        streak,
+    ]
+    if view.resumes_on is not None:
+        lines.append(f"⏸ Nudges are paused; they resume on {long_date(view.resumes_on)}.")
+    elif view.away:
+        lines.append("🌴 Your Slack status says you're away, so nudges wait until you're back.")
+    elif view.next_nudge:
+        lines.append(f"Next nudge: {view.next_nudge}")
+    return "\n".join(lines)
+
+
+def progress_blocks(view: ProgressView, *, command: str = "/adopt") -> list[Block]:
+    """`/adopt me`: the person's progress, ephemeral."""
+    return [
+        section("*Your AI nudges*\n" + _progress_lines(view)),
+        context(f"`{command} pause 2` takes a two-week break · `{command} resume` ends it"),
+    ]
+
+
+def progress_text(view: ProgressView) -> str:
+    return (
+        f"Level {view.level}: {view.tried} of {view.received} nudges tried, {view.streak_weeks}-week streak."
+    )
+
+
+def home_blocks(view: ProgressView) -> list[Block]:
+    """The App Home section: progress and a pause / resume button."""
+    control = (
+        button("Resume nudges", ids.NUDGE_RESUME, value="resume", style="primary")
+        if view.resumes_on is not None
+        else button("Pause for 2 weeks", ids.NUDGE_PAUSE, value="2")
+    )
+    return [
+        header("Your AI nudges"),
+        section(_progress_lines(view)),
+        actions(control, block_id=ids.NUDGE_HOME_BLOCK),
+    ]

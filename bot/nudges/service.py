@@ -1,0 +1,683 @@
+"""Nudges: which one each due person gets, the message, what they did with it, pause and progress.
+
+*When* lives in `bot.nudges.schedule`. *Which*, for each person due now:
+
+1. A nudge they asked to see again ("Remind me later") comes back first, as this slot's nudge.
+2. Otherwise the nudges for their role and for everyone (`*`) that they have never been given: at their
+   level if any are left there, else the nearest higher level (and their level moves up to it), else the
+   nearest lower one (a role change can leave starter nudges of the new role). Never the same nudge twice,
+   whatever the role (a unique key on person × nudge).
+3. Within that level, the ADKAR stage that is their team's barrier in the latest pulse run, when that
+   team's figures may be shown (at least `min_group_size` respondents: see `metrics.team_barriers`).
+4. Nothing left at all: one kind "you've done them all" message, inviting a win, never a repeat.
+
+Levels: everyone starts at 1 and moves up when they have marked `TRIED_TO_LEVEL_UP` nudges of their
+current level as tried, or when their current level has nothing left for them (rule 2).
+
+Exactly once: the NudgeDelivery row is the claim. It is unique per person and slot date and per person
+and nudge, inserted with ON CONFLICT DO NOTHING ... RETURNING, and only the tick that inserted it queues the
+message, itself keyed per person and slot date (`nudge:<person>:<date>`) in the outbox. Two processes
+ticking at once therefore queue one message, whichever commits first.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Set as AbstractSet
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+from typing import Any, TypeVar
+
+from sqlalchemy import Engine, Integer, Table, any_, bindparam, func, select, text, update
+from sqlalchemy.dialects import sqlite
+from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.orm import Session
+
+from bot import ai
+from bot.clock import iso_week, parse_iso_week, utcnow
+from bot.config import Settings
+from bot.content import Library, Nudge
+from bot.db import session_scope
+from bot.jobs import JobContext, register_job
+from bot.models import Activity, NudgeDelivery, OutboxMessage, Person, Team
+from bot.nudges import blocks, schedule
+from bot.slack.text import escape
+
+log = logging.getLogger(__name__)
+
+TRIED_TO_LEVEL_UP = 2
+STATUS_ACTIONS = ("tried", "not_for_me", "later")
+RATING_ACTIONS = ("helpful", "not_helpful")
+PAUSE_WEEKS_DEFAULT = 2
+PAUSE_WEEKS_MAX = 12
+AI_PURPOSE = "nudge_try_it"
+AI_MAX_WORDS = 60
+AI_BUDGET_SECONDS = 20.0  # AI polish per tick; after that the templates go out
+AI_FAILURES_TO_STOP = 2  # consecutive failed AI calls after which a tick stops asking
+_CHUNK = 900  # ids per IN (...) list
+
+
+# --- which nudge ---------------------------------------------------------------------------------------
+
+
+def choose_nudge(
+    candidates: Sequence[Nudge], delivered: AbstractSet[str], level: int, barrier: str | None
+) -> tuple[Nudge, int] | None:
+    """The next nudge (from `candidates`, sorted by level then id) and the person's level after it.
+
+    None when every candidate has been delivered: the library is exhausted for this person.
+    """
+    fresh = [n for n in candidates if n.id not in delivered]
+    if not fresh:
+        return None
+    levels = sorted({n.level for n in fresh})
+    higher = [lv for lv in levels if lv >= level]
+    chosen_level = higher[0] if higher else levels[-1]
+    at_level = [n for n in fresh if n.level == chosen_level]
+    targeted = [n for n in at_level if barrier is not None and n.stage == barrier]
+    return (targeted or at_level)[0], max(level, chosen_level)
+
+
+_T = TypeVar("_T")
+_ALONGSIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-plan")  # threads start on use
+
+
+def _alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _T]:
+    """Run `read` in a read-only session of its own on another thread, so its queries overlap the
+    caller's (the database works on both at once); call the result to wait for the answer. Where the
+    session is not bound to an engine (a test's connection), `read` runs at once in this session.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        answer = read(session)
+        return lambda: answer
+
+    def in_own_session() -> _T:
+        with session_scope(bind, readonly=True) as own:
+            return read(own)
+
+    return _ALONGSIDE.submit(in_own_session).result
+
+
+def _team_barriers(session: Session, settings: Settings, now: datetime) -> dict[int, str]:
+    from bot.metrics.service import team_barriers
+
+    return team_barriers(session, settings, now=now)
+
+
+# --- the message ---------------------------------------------------------------------------------------
+
+
+class _Personaliser:
+    """AI-adapted try-it prompts for one tick: cached per nudge × role × team, within a time budget."""
+
+    def __init__(
+        self,
+        session: Session,
+        settings: Settings,
+        library: Library,
+        teams: dict[int, str],
+        *,
+        enabled: bool,
+        timeout: float,
+    ) -> None:
+        self.timeout = timeout
+        self.session = session
+        self.settings = settings
+        self.library = library
+        self.teams = teams
+        self.enabled = enabled and settings.ai_enabled
+        self.deadline = time.monotonic() + AI_BUDGET_SECONDS
+        self.memo: dict[tuple[str, str, int | None], str | None] = {}
+        self.failures = 0
+        self._names: frozenset[str] | None = None
+
+    def try_it(self, nudge: Nudge, role: str, team_id: int | None) -> str | None:
+        """The adapted prompt (escaped for Slack), or None to use the template."""
+        if not self.enabled or not nudge.try_it:
+            return None
+        key = (nudge.id, role, team_id)
+        if key in self.memo:
+            return self.memo[key]
+        if time.monotonic() > self.deadline:
+            self.enabled = False
+            return None
+        if self._names is None:
+            self._names = ai.roster_name_parts(self.session)
+        role_name = self.library.roles[role].name if role in self.library.roles else role
+        team = self.teams.get(team_id or 0, "")
+        fingerprint = hashlib.sha256(nudge.try_it.encode()).hexdigest()[:12]
+        answer = ai.complete(
+            self.session,
+            self.settings,
+            purpose=AI_PURPOSE,
+            system=(
+                "You adapt short exercises that help employees try an AI assistant at work. Reply with the "
+                f"adapted exercise only: plain text, at most {AI_MAX_WORDS} words, second person, "
+                "no greeting, no names of people."
+            ),
+            prompt=(
+                f"Role: {role_name}\nTeam: {team or 'not given'}\nNudge: {nudge.title}\n"
+                f"Exercise: {nudge.try_it}\n\n"
+                "Rewrite the exercise so it fits this role's and team's daily work."
+            ),
+            max_words=AI_MAX_WORDS,
+            cache_key=f"nudge:{nudge.id}:{role}:{team_id or '-'}:{fingerprint}",
+            names=self._names,
+            timeout=self.timeout,
+        )
+        result = escape(answer) if answer else None
+        self.memo[key] = result
+        self.failures = 0 if result else self.failures + 1
+        if self.failures >= AI_FAILURES_TO_STOP:
+            self.enabled = False  # the service is down or unfit: templates for the rest of this tick
+        return result
+
+
+def card_for(
+    delivery_id: int, slot: str, nudge: Nudge, *, personalised: str | None = None
+) -> blocks.NudgeCard:
+    return blocks.NudgeCard(
+        delivery_id=delivery_id,
+        slot=slot,
+        title=nudge.title,
+        body=nudge.body,
+        try_it=personalised or nudge.try_it,
+        minutes=nudge.minutes,
+        link=nudge.link,
+        level=nudge.level,
+        personalised=personalised is not None,
+    )
+
+
+# --- the job -------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Planned:
+    person: schedule.DuePerson
+    nudge: Nudge
+    level: int
+    later: NudgeDelivery | None  # re-delivering this one ("Remind me later")
+
+
+@dataclass(frozen=True)
+class Plan:
+    """Who is due now and what each gets: a nudge, or (library exhausted) the one "done them all" note."""
+
+    nudges: list[_Planned]
+    exhausted: list[schedule.DuePerson]
+
+
+def plan_nudges(session: Session, settings: Settings, library: Library, now: datetime) -> Plan:
+    """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan)."""
+    role_nudges = {role: library.nudges_for(role) for role in library.roles}
+    roles = [role for role, nudges in role_nudges.items() if nudges]
+    groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
+    if not groups or not roles or settings.nudges_per_week <= 0:
+        return Plan([], [])
+    # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
+    barriers_read = _alongside(session, lambda other: _team_barriers(other, settings, now))
+    due = schedule.due_people(session, settings, now, roles=roles, groups=groups)
+    barriers = barriers_read()
+    if not due:
+        return Plan([], [])
+    later_rows = _later_deliveries(session, due)
+    plan = Plan([], [])
+    for person in due:
+        later = later_rows.get(person.id)
+        nudge = library_nudge(library, later.nudge_id) if later is not None else None
+        if later is not None and nudge is not None:
+            plan.nudges.append(_Planned(person, nudge, person.level, later))
+            continue
+        choice = choose_nudge(
+            role_nudges[person.role], person.delivered, person.level, barriers.get(person.team_id or 0)
+        )
+        if choice is not None:
+            plan.nudges.append(_Planned(person, choice[0], choice[1], None))
+        elif not person.exhausted_notice_sent:
+            plan.exhausted.append(person)
+    return plan
+
+
+def send_due_nudges(ctx: JobContext) -> int:
+    """The `nudges` job: queue this slot's nudge for everyone due at `ctx.now`; return how many.
+
+    A dry run asks no AI (it costs money and the result would be thrown away): it shows the templates.
+    """
+    return deliver_due(ctx.session, ctx.settings, ctx.library, ctx.now, use_ai=not ctx.dry_run)
+
+
+def deliver_due(
+    session: Session,
+    settings: Settings,
+    library: Library,
+    now: datetime,
+    *,
+    use_ai: bool = True,
+    ai_timeout: float = ai.DEFAULT_TIMEOUT,
+) -> int:
+    """Queue a nudge in the outbox for everyone due at `now` (naive UTC); return how many were queued.
+
+    `use_ai`/`ai_timeout`: whether (with OPENAI_API_KEY set) to adapt try-it prompts, and how long one AI
+    call may take before the template is used (10 s; tests shorten it).
+    """
+    from bot import outbox
+
+    plan = plan_nudges(session, settings, library, now)
+    planned, exhausted = plan.nudges, plan.exhausted
+    delivery_ids = _insert_deliveries(session, [p for p in planned if p.later is None])
+    for item in planned:
+        if item.later is not None and _move_later(session, item):
+            delivery_ids[item.person.id] = item.later.id
+    _raise_levels(session, [p for p in planned if p.level > p.person.level])
+
+    teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
+    personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
+    templates: dict[tuple[str, str | None], tuple[blocks.NudgeTemplate, str]] = {}
+    messages: list[outbox.NewMessage] = []
+    for item in planned:
+        delivery_id = delivery_ids.get(item.person.id)
+        if delivery_id is None:
+            continue  # a concurrent tick claimed this person's slot first (unique keys)
+        personalised = personaliser.try_it(item.nudge, item.person.role, item.person.team_id)
+        made = templates.get((item.nudge.id, personalised))
+        if made is None:  # the same blocks for everyone given this nudge and text, but the button values
+            card = card_for(delivery_id, item.person.slot.isoformat(), item.nudge, personalised=personalised)
+            made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
+            templates[(item.nudge.id, personalised)] = made
+        template, text = made
+        messages.append(
+            outbox.NewMessage(
+                key=schedule.outbox_key(item.person.id, item.person.slot),
+                kind="nudge",
+                channel=item.person.slack_user_id,
+                text=text,
+                blocks=template.render(delivery_id, item.person.slot.isoformat()),
+                person_id=item.person.id,
+                metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id},
+            )
+        )
+    queued = outbox.enqueue_many(session, messages)
+    for person in exhausted:
+        role_name = library.roles[person.role].name
+        if outbox.enqueue(
+            session,
+            key=schedule.exhausted_key(person.id),
+            kind="nudge_done",
+            channel=person.slack_user_id,
+            text=blocks.exhausted_text(role_name),
+            blocks=blocks.exhausted_blocks(role_name),
+            person_id=person.id,
+        ):
+            queued += 1
+    return queued
+
+
+def library_nudge(library: Library, nudge_id: str) -> Nudge | None:
+    return next((n for n in library.nudges if n.id == nudge_id), None)
+
+
+def _later_deliveries(session: Session, due: Sequence[schedule.DuePerson]) -> dict[int, NudgeDelivery]:
+    """The deliveries due people asked to see again ("Remind me later"), by person id."""
+    waiting = [p.id for p in due if p.later is not None]
+    found: dict[int, NudgeDelivery] = {}
+    for start in range(0, len(waiting), _CHUNK):
+        query = select(NudgeDelivery).where(
+            NudgeDelivery.person_id.in_(waiting[start : start + _CHUNK]), NudgeDelivery.status == "later"
+        )
+        for delivery in session.scalars(query):
+            current = found.get(delivery.person_id or 0)
+            if current is None or delivery.id < current.id:
+                found[delivery.person_id or 0] = delivery
+    return found
+
+
+def _insert_deliveries(session: Session, planned: Sequence[_Planned]) -> dict[int, int]:
+    """Insert new deliveries in bulk, skipping any a concurrent tick inserted; person id -> delivery id."""
+    if not planned:
+        return {}
+    now = utcnow()
+    rows = [
+        {
+            "person_id": p.person.id,
+            "team_id": p.person.team_id,
+            "nudge_id": p.nudge.id,
+            "role": p.person.role,
+            "level": p.nudge.level,
+            "stage": p.nudge.stage,
+            "slot": p.person.slot.isoformat(),
+            "outbox_key": schedule.outbox_key(p.person.id, p.person.slot),
+            "created_at": now,
+            "status": "sent",
+        }
+        for p in planned
+    ]
+    result: dict[int, int] = {}
+    if session.get_bind().dialect.name == "postgresql":
+        # One statement, the rows as one JSON parameter: a multi-row VALUES of 10,000 rows (or an array
+        # per column) costs psycopg more to build than PostgreSQL needs to insert them.
+        for row in rows:
+            row["created_at"] = now.isoformat()
+        payload = json.dumps(rows)
+        for person_id, delivery_id in session.execute(_PG_INSERT_DELIVERIES, {"rows": payload}):
+            result[person_id] = delivery_id
+        return result
+    # SQLite: this transaction holds the write lock from its start (BEGIN IMMEDIATE, see bot.db), so the
+    # rows above the largest id before the insert are exactly the ones it added; a plain executemany
+    # without RETURNING is several times faster than batches of multi-row VALUES ... RETURNING.
+    before = session.scalar(select(func.max(NudgeDelivery.id))) or 0
+    table: Table = NudgeDelivery.__table__  # type: ignore[assignment]
+    session.connection().execute(sqlite.insert(table).on_conflict_do_nothing(), rows)
+    added = select(NudgeDelivery.person_id, NudgeDelivery.id).where(NudgeDelivery.id > before)
+    for person_id, delivery_id in session.execute(added):
+        result[person_id or 0] = delivery_id
+    return result
+
+
+_DELIVERY_COLUMNS = {
+    "person_id": "integer",
+    "team_id": "integer",
+    "nudge_id": "varchar",
+    "role": "varchar",
+    "level": "integer",
+    "stage": "varchar",
+    "slot": "varchar",
+    "outbox_key": "varchar",
+    "created_at": "timestamp",
+    "status": "varchar",
+}
+_PG_INSERT_DELIVERIES = text(
+    f"INSERT INTO nudge_deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
+    f"SELECT {', '.join(_DELIVERY_COLUMNS)} FROM json_to_recordset(CAST(:rows AS json)) AS r("
+    + ", ".join(f"{name} {kind}" for name, kind in _DELIVERY_COLUMNS.items())
+    + ") ON CONFLICT DO NOTHING RETURNING person_id, id"
+)
+
+
+def _move_later(session: Session, item: _Planned) -> bool:
+    """A "Remind me later" nudge becomes this slot's nudge: new slot, new message, fresh state.
+
+    Conditional on it still waiting, so of two ticks at once only one moves it (and sends it).
+    """
+    assert item.later is not None
+    moved = session.execute(
+        update(NudgeDelivery)
+        .where(NudgeDelivery.id == item.later.id, NudgeDelivery.status == "later")
+        .values(
+            slot=item.person.slot.isoformat(),
+            outbox_key=schedule.outbox_key(item.person.id, item.person.slot),
+            team_id=item.person.team_id,
+            status="sent",
+            sent_at=None,
+            clicked_at=None,
+        ),
+        execution_options={"synchronize_session": False},
+    )
+    return int(getattr(moved, "rowcount", 0) or 0) == 1
+
+
+def _raise_levels(session: Session, planned: Sequence[_Planned]) -> None:
+    by_level: dict[int, list[int]] = defaultdict(list)
+    for item in planned:
+        by_level[item.level].append(item.person.id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    for level, person_ids in by_level.items():
+        if postgres:  # one array parameter, not thousands of placeholders for psycopg to parse
+            groups = [Person.id == any_(bindparam("ids", person_ids, type_=ARRAY(Integer)))]
+        else:
+            groups = [Person.id.in_(person_ids[i : i + _CHUNK]) for i in range(0, len(person_ids), _CHUNK)]
+        for who in groups:
+            session.execute(update(Person).where(who, Person.nudge_level < level).values(nudge_level=level))
+
+
+def mark_sent(session: Session, message: OutboxMessage) -> None:
+    """Outbox hook: Slack accepted a nudge; record when (that is what `nudges_sent` counts)."""
+    parts = message.key.split(":")
+    if len(parts) != 3 or not parts[1].isdigit():
+        return
+    session.execute(
+        update(NudgeDelivery)
+        .where(NudgeDelivery.slot == parts[2], NudgeDelivery.person_id == int(parts[1]))
+        .values(sent_at=message.sent_at or utcnow())
+    )
+
+
+def _register() -> None:
+    from bot import outbox
+
+    register_job("nudges", send_due_nudges)
+    outbox.on_sent("nudge", mark_sent)
+
+
+_register()
+
+
+# --- clicks --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ClickResult:
+    delivery: NudgeDelivery
+    changed: bool  # False for a repeated or too-late click (nothing recorded)
+    levelled_up: bool = False
+
+
+def record_click(
+    session: Session,
+    library: Library,
+    *,
+    delivery_id: int,
+    slot: str,
+    slack_user_id: str,
+    action: str,
+    now: datetime | None = None,
+) -> ClickResult | None:
+    """Record a button on a nudge and queue the message's update; None if it isn't this person's nudge.
+
+    Status buttons ("tried", "not_for_me", "later") count once per message; the rating can be given once
+    too. Each recorded click is an Activity (for `engaged`), with the person's team at that moment.
+    """
+    from bot import outbox
+
+    if action not in STATUS_ACTIONS + RATING_ACTIONS:
+        raise ValueError(f"unknown nudge action {action!r}")
+    now = now or utcnow()
+    row = session.execute(
+        select(NudgeDelivery, Person)
+        .join(Person, Person.id == NudgeDelivery.person_id)
+        .where(NudgeDelivery.id == delivery_id)
+        .with_for_update(of=NudgeDelivery)
+    ).first()
+    if row is None or row[1].slack_user_id != slack_user_id:
+        return None
+    delivery, person = row
+    message_key = schedule.outbox_key(person.id, date.fromisoformat(slot))
+    changed = levelled_up = False
+    if action in STATUS_ACTIONS and delivery.status == "sent" and delivery.slot == slot:
+        delivery.status = action
+        delivery.clicked_at = now
+        if action == "tried":
+            delivery.tried_at = now
+        changed = True
+    elif action in RATING_ACTIONS and delivery.rating is None:
+        delivery.rating = action
+        delivery.clicked_at = delivery.clicked_at or now
+        changed = True
+    if not changed:
+        return ClickResult(delivery, changed=False)
+    session.add(
+        Activity(person_id=person.id, team_id=person.team_id, kind=f"nudge_{action}", occurred_at=now)
+    )
+    session.flush()
+    if action == "tried":
+        levelled_up = _maybe_level_up(session, library, person)
+    nudge = library_nudge(library, delivery.nudge_id)
+    status = delivery.status if delivery.slot == slot else "later"
+    shown = _shown_card(session, message_key, delivery, slot, nudge)
+    if shown is not None:
+        outbox.enqueue_update(
+            session,
+            key=f"{message_key}:{status}:{delivery.rating or '-'}",
+            update_of=message_key,
+            text=blocks.nudge_text(shown),
+            blocks=blocks.nudge_blocks(shown, status=status, rating=delivery.rating),
+        )
+    return ClickResult(delivery, changed=True, levelled_up=levelled_up)
+
+
+def _shown_card(
+    session: Session, message_key: str, delivery: NudgeDelivery, slot: str, nudge: Nudge | None
+) -> blocks.NudgeCard | None:
+    """The card as the person saw it (the try-it text they got, AI-adapted or not)."""
+    from bot import outbox
+
+    if nudge is None:
+        return None  # removed from the library since: leave the message as it is
+    personalised: str | None = None
+    payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == message_key))
+    if isinstance(payload, dict):
+        personalised = _personalised_try_it(outbox.with_blocks(session, payload))
+    return card_for(delivery.id, slot, nudge, personalised=personalised)
+
+
+def _personalised_try_it(payload: dict[str, Any]) -> str | None:
+    """The AI-adapted try-it text inside a sent nudge's blocks, if it had one."""
+    label = blocks.TRY_IT_ADAPTED_LABEL + "\n"
+    for block in payload.get("blocks") or []:
+        text = block.get("text", {}).get("text", "") if isinstance(block, dict) else ""
+        if isinstance(text, str) and text.startswith(label):
+            return "\n".join(line[1:] for line in text[len(label) :].splitlines())
+    return None
+
+
+def _maybe_level_up(session: Session, library: Library, person: Person) -> bool:
+    """Move up a level after `TRIED_TO_LEVEL_UP` tried nudges at the current one (up to the role's top)."""
+    levels = [n.level for n in library.nudges_for(person.role or "")]
+    if not levels or person.nudge_level >= max(levels):
+        return False
+    tried = session.scalar(
+        select(func.count())
+        .select_from(NudgeDelivery)
+        .where(
+            NudgeDelivery.person_id == person.id,
+            NudgeDelivery.status == "tried",
+            NudgeDelivery.level == person.nudge_level,
+        )
+    )
+    if (tried or 0) < TRIED_TO_LEVEL_UP:
+        return False
+    person.nudge_level += 1
+    session.flush()
+    return True
+
+
+# --- pause, resume, progress ---------------------------------------------------------------------------
+
+
+def parse_pause_weeks(text: str) -> int | None:
+    """Weeks from `/adopt pause [WEEKS]` (default 2, 1..12), or None when it isn't a valid number."""
+    text = text.strip()
+    if not text:
+        return PAUSE_WEEKS_DEFAULT
+    if not text.isdigit():
+        return None
+    weeks = int(text)
+    return weeks if 1 <= weeks <= PAUSE_WEEKS_MAX else None
+
+
+def local_today(person: Person, settings: Settings, now: datetime | None = None) -> date:
+    tz = schedule.zone(person.effective_timezone(settings.timezone)) or settings.tz
+    return schedule.local_now(now or utcnow(), tz).date()
+
+
+def pause(
+    session: Session, person: Person, settings: Settings, weeks: int, now: datetime | None = None
+) -> date:
+    """Pause nudges for `weeks` weeks from today (local); return the day they resume.
+
+    `Person.paused_until` is the last paused day (as App Home's profile reads it): "pause 2" on a Tuesday
+    pauses through the Monday two weeks on, and the Tuesday after brings the next nudge.
+    """
+    if not 1 <= weeks <= PAUSE_WEEKS_MAX:
+        raise ValueError(f"weeks must be 1..{PAUSE_WEEKS_MAX}")
+    resumes = local_today(person, settings, now) + timedelta(weeks=weeks)
+    person.paused_until = resumes - timedelta(days=1)
+    session.flush()
+    return resumes
+
+
+def resume(session: Session, person: Person, settings: Settings, now: datetime | None = None) -> bool:
+    """End a pause; False when nudges weren't paused (or the pause had already run out)."""
+    paused_until = person.paused_until
+    was_paused = paused_until is not None and paused_until >= local_today(person, settings, now)
+    person.paused_until = None
+    session.flush()
+    return was_paused
+
+
+def streak(weeks_with_tries: Iterable[str], this_week: str) -> int:
+    """Consecutive ISO weeks with a tried nudge, ending this week (or last week, if none yet this week)."""
+    weeks = set(weeks_with_tries)
+    monday = parse_iso_week(this_week)
+    if this_week not in weeks:
+        monday -= timedelta(weeks=1)
+    count = 0
+    while iso_week(monday) in weeks:
+        count += 1
+        monday -= timedelta(weeks=1)
+    return count
+
+
+def progress(
+    session: Session, person: Person, settings: Settings, now: datetime | None = None
+) -> blocks.ProgressView:
+    """The person's own figures: level, nudges received and tried, streak, pause or next nudge."""
+    now = now or utcnow()
+    tz_name = person.effective_timezone(settings.timezone)
+    tz = schedule.zone(tz_name) or settings.tz
+    rows = session.execute(
+        select(NudgeDelivery.sent_at, NudgeDelivery.tried_at).where(NudgeDelivery.person_id == person.id)
+    ).all()
+    received = sum(1 for sent_at, _ in rows if sent_at is not None)
+    tried_weeks = [iso_week(schedule.local_now(tried_at, tz).date()) for _, tried_at in rows if tried_at]
+    today = schedule.local_now(now, tz).date()
+    paused = person.paused_until if person.paused_until and person.paused_until >= today else None
+    away = person.away_until is not None and person.away_until > now
+    next_nudge: str | None = None
+    if person.is_active and person.role and paused is None and not away and settings.nudges_per_week > 0:
+        started = person.started_on or schedule.start_monday(person.created_at, tz_name)
+        moment = schedule.next_slot(now, tz_name, settings, not_before=started)
+        next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
+    return blocks.ProgressView(
+        level=person.nudge_level,
+        received=received,
+        tried=len(tried_weeks),
+        streak_weeks=streak(tried_weeks, iso_week(today)),
+        resumes_on=paused + timedelta(days=1) if paused else None,
+        away=away,
+        next_nudge=next_nudge,
+    )
+
+
+__all__ = [
+    "TRIED_TO_LEVEL_UP",
+    "ClickResult",
+    "choose_nudge",
+    "deliver_due",
+    "mark_sent",
+    "parse_pause_weeks",
+    "pause",
+    "plan_nudges",
+    "progress",
+    "record_click",
+    "resume",
+    "send_due_nudges",
+    "streak",
+]

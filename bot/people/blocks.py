@@ -1,0 +1,145 @@
+"""Block Kit for a person's profile: the "Your role and team" modal and the welcome DM. Pure builders."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from bot.slack import ids
+from bot.slack.blocks import (
+    Block,
+    actions,
+    button,
+    context,
+    input_block,
+    modal,
+    section,
+    select_menu,
+)
+from bot.slack.text import escape
+
+ROLE_MODAL_TITLE = "Your role and team"
+
+
+@dataclass(frozen=True)
+class RolePreset:
+    """What the role modal preselects: a role ID and a team ID (as text), either possibly None; and
+    whether the team is the roster's (shown, not offered)."""
+
+    role: str | None
+    team: str | None
+    team_locked: bool = False
+
+
+def role_button_value(role_id: str | None, team_id: int | None, *, team_locked: bool = False) -> str:
+    """The value of App Home's role button: the choice the Home shows, so the click can open the modal
+    preset to it without reading the database while Slack's trigger_id ticks. (A stale value cannot move
+    anyone: saving checks the database.)"""
+    value: dict[str, object] = {"role": role_id, "team": team_id}
+    if team_locked:
+        value["locked"] = True
+    return json.dumps(value, separators=(",", ":"))
+
+
+def role_preset(value: object) -> RolePreset | None:
+    """The preset a clicked button carries (`role_button_value`), or None when it carries none (the
+    welcome DM's button, a Home published by an earlier version) or something else."""
+    if not isinstance(value, str) or not value.startswith("{"):
+        return None
+    try:
+        carried = json.loads(value)
+    except ValueError:
+        return None
+    if not isinstance(carried, dict):
+        return None
+    role, team = carried.get("role"), carried.get("team")
+    team_id = str(team) if isinstance(team, int) and not isinstance(team, bool) else None
+    return RolePreset(
+        role=role if isinstance(role, str) and role else None,
+        team=team_id,
+        team_locked=team_id is not None and carried.get("locked") is True,
+    )
+
+
+def role_modal(
+    *,
+    roles: Sequence[tuple[str, str]],
+    teams: Sequence[tuple[str, str]],
+    current_role: str | None,
+    current_team: str | None,
+    team_locked: bool = False,
+) -> dict[str, Any]:
+    """The modal where a person picks their role (from the content library) and their team.
+
+    `roles` and `teams` are (value, label) pairs; `current_*` preselect the person's present choice.
+    With `team_locked` (the roster set the team) the team is shown, not offered. With no teams yet, the
+    team menu is replaced by a note and only the role is asked for.
+    """
+    intro = (
+        "Tell me what you do, so the tips I send fit your work."
+        if team_locked
+        else "Tell me what you do and which team you are in, so the tips I send fit your work."
+    )
+    blocks: list[Block] = [
+        section(intro),
+        input_block(
+            ids.ROLE_BLOCK,
+            "Your role",
+            select_menu(ids.ROLE_SELECT, roles, placeholder="Pick your role", initial=current_role),
+        ),
+    ]
+    if team_locked:
+        name = next((label for value, label in teams if value == current_team), None)
+        shown = f"*{escape(name)}*" if name else "the one the roster gives you"
+        blocks.append(
+            section(f"Your team: {shown}. It comes from the roster; ask a change manager if it's wrong.")
+        )
+    elif teams:
+        blocks.append(
+            input_block(
+                ids.TEAM_BLOCK,
+                "Your team",
+                select_menu(ids.TEAM_SELECT, teams, placeholder="Pick your team", initial=current_team),
+                hint="Your team is missing? A change manager adds teams with the roster. "
+                "Survey invitations need a team set by the roster.",
+            )
+        )
+    else:
+        blocks.append(
+            context(
+                "There are no teams yet. A change manager adds them with the roster; your role is saved now."
+            )
+        )
+    blocks.append(
+        context("Survey answers stay anonymous: team figures only ever show groups, never one person.")
+    )
+    return modal(ROLE_MODAL_TITLE, blocks, callback_id=ids.ROLE_MODAL, submit="Save")
+
+
+def welcome_message(*, command: str, role_name: str | None, team_name: str | None) -> tuple[str, list[Block]]:
+    """(notification text, blocks) of the DM a newcomer gets. Role and team names are escaped here."""
+    intro = (
+        "*Welcome!* I'm Adoptbot. Once or twice a week I send a short, practical tip for using AI in your "
+        "work, now and then a one-minute pulse survey, and I collect the wins people share."
+    )
+    if role_name and team_name:
+        text = f"Welcome! You're set up as {role_name} in {team_name}."
+        # Known at joining means the roster set them up: the team is the roster's, the role theirs to pick.
+        setup = (
+            f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Another role fits you better? "
+            "Change it here; your team comes from the roster."
+        )
+        label, style = "Change role", None
+    else:
+        text = "Welcome! Pick your role and team so my tips fit your work."
+        setup = "Pick your role and team, so the tips fit your work. It takes ten seconds."
+        label, style = "Pick my role and team", "primary"
+    blocks = [
+        section(intro),
+        section(setup),
+        actions(button(label, ids.OPEN_ROLE_MODAL, style=style), block_id="profile.welcome"),
+        context(f"Type `{command} help` any time to see what I can do."),
+    ]
+    return text, blocks

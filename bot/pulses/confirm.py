@@ -1,0 +1,170 @@
+"""The daily batch that marks pulse invitations answered and edits their messages to "Answered ✓".
+
+Saving an answer writes the answer sheet only (see bot.pulses.service). Marking the invitation, and
+queueing the edit of its message, at that moment would stamp each person's answer with the second it
+happened, in rows that name them (the invitation, the outbox's id, `created_at`, `sent_at`, the channel's
+pace) and in the same transaction as their sheet; sorted, those rows line up with the sheets.
+
+So once the organisation's day is over (the first tick after its midnight), one transaction confirms every
+sheet whose invitation is not marked yet: `answered_at` becomes the day that just ended (they had answered
+by its end), and the invitation message's edit is queued, in person-id order. What the database keeps of
+it says "answered by the end of day D" for all of that day's answerers at once, nothing of the hour or
+the order; the sheets themselves carry no day of their own (see bot.pulses.service). The person is not
+kept waiting for it: the survey modal thanks them at once, and reminders recognise them by their respondent
+key in the meantime.
+
+On PostgreSQL the batch also writes the runs' sheets and answers again, in the order of their random keys
+(`_rewrite_in_key_order`): a table's rows sit on disk, and come out of a plain SELECT or a `pg_dump`, in the
+order they were written, and each carries the id of the transaction that wrote it (`xmin`). Left alone,
+both would give the sheets' order of answering, and counting the invitations marked each day would then
+give each sheet its day. SQLite lists a WITHOUT ROWID table in key order, so it needs none of this.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select, text, update
+from sqlalchemy.orm import Session
+
+from bot import outbox
+from bot.config import Settings
+from bot.content import Library
+from bot.jobs import JobContext, claim_slot, register_job
+from bot.models import OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse, PulseRun
+from bot.pulses import blocks
+from bot.pulses.service import (
+    ANSWERED_KIND,
+    _card,
+    _timezone_sql,
+    answer_day,
+    answered_key,
+    invite_key,
+    pulse_secret,
+    respondent_key,
+)
+
+CONFIRM_JOB = "pulse-confirm"
+# A run closed longer ago than this has had every day of its answers confirmed (with days to spare for a
+# scheduler that was down), so the batch no longer recomputes the keys of its non-respondents.
+CONFIRM_WINDOW = timedelta(days=8)
+_CHUNK = 500
+
+
+def confirm_answers(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:
+    """Mark the invitations of everyone who answered before today (org time) and queue their edits.
+
+    Once a day across instances (a JobRun slot per org-local date). Returns how many edits were queued.
+    """
+    today = answer_day(now, settings)
+    yesterday = today - timedelta(days=1)
+    runs = session.scalars(
+        select(PulseRun)
+        .where(func.coalesce(PulseRun.closed_at, PulseRun.closes_at) > now - CONFIRM_WINDOW)
+        .order_by(PulseRun.id)
+    ).all()
+    if not runs or not claim_slot(session, CONFIRM_JOB, today.date().isoformat()):
+        return 0
+    secret = pulse_secret(session, settings)
+    queued = sum(_confirm_run(session, run, secret, yesterday, library, settings) for run in runs)
+    if session.get_bind().dialect.name == "postgresql":
+        _rewrite_in_key_order(session, [run.id for run in runs])
+    return queued
+
+
+def _rewrite_in_key_order(session: Session, run_ids: list[int]) -> None:
+    """Delete the runs' sheets and answers and insert them again in key order, in this transaction.
+
+    Afterwards they share one transaction id and, appended to the tables in key order, one order on disk
+    that says nothing of time. (The old row versions stay in the table's files until vacuumed, like any
+    deleted row: see README, "What a copy of the database can and cannot reveal".)
+    """
+    sheets = ", ".join(column.name for column in PulseResponse.__table__.columns)
+    answers = ", ".join(column.name for column in PulseAnswer.__table__.columns)
+    runs = {"runs": run_ids}
+    # Someone changing their answer meanwhile waits for this transaction (readers do not): the copy below
+    # then holds their change, instead of writing their old answers back over it.
+    session.execute(text("LOCK TABLE pulse_responses, pulse_answers IN SHARE ROW EXCLUSIVE MODE"))
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE pulse_sheets_again ON COMMIT DROP AS SELECT {sheets} "
+            "FROM pulse_responses WHERE run_id = ANY(:runs)"
+        ),
+        runs,
+    )
+    session.execute(
+        text(
+            f"CREATE TEMPORARY TABLE pulse_answers_again ON COMMIT DROP AS SELECT {answers} "
+            "FROM pulse_answers WHERE response_id IN (SELECT id FROM pulse_sheets_again)"
+        )
+    )
+    # Deleting a sheet deletes its answers (ON DELETE CASCADE).
+    session.execute(text("DELETE FROM pulse_responses WHERE run_id = ANY(:runs)"), runs)
+    session.execute(
+        text(f"INSERT INTO pulse_responses ({sheets}) SELECT {sheets} FROM pulse_sheets_again ORDER BY id")
+    )
+    session.execute(
+        text(f"INSERT INTO pulse_answers ({answers}) SELECT {answers} FROM pulse_answers_again ORDER BY id")
+    )
+
+
+def _confirm_run(
+    session: Session, run: PulseRun, secret: bytes, day: datetime, library: Library, settings: Settings
+) -> int:
+    """Mark `day` on the invitation of everyone whose sheet is in (a sheet saved in the minutes between
+    midnight and the batch counts for the day before: the day is all the batch can know of it)."""
+    sheets = set(session.scalars(select(PulseResponse.respondent).where(PulseResponse.run_id == run.id)))
+    if not sheets:
+        return 0
+    waiting = session.execute(
+        select(PulseInvitation.id, PulseInvitation.person_id, _timezone_sql(settings))
+        .join(Person, Person.id == PulseInvitation.person_id)
+        .where(PulseInvitation.run_id == run.id, PulseInvitation.answered_at.is_(None))
+        .order_by(PulseInvitation.person_id)
+    ).all()
+    ids: list[int] = []
+    answered: list[tuple[int, str]] = []  # (person id, time zone), in person-id order
+    for invitation_id, person_id, tz_name in waiting:
+        if person_id is not None and respondent_key(secret, run.id, person_id) in sheets:
+            ids.append(invitation_id)
+            answered.append((person_id, tz_name))
+    for start in range(0, len(ids), _CHUNK):
+        session.execute(
+            update(PulseInvitation)
+            .where(PulseInvitation.id.in_(ids[start : start + _CHUNK]))
+            .values(answered_at=day)
+        )
+    return _queue_edits(session, run, answered, library, settings)
+
+
+def _queue_edits(
+    session: Session, run: PulseRun, answered: list[tuple[int, str]], library: Library, settings: Settings
+) -> int:
+    """The "Answered ✓" edit of each invitation message that was queued (erased people's are gone)."""
+    keys = [invite_key(run.id, person_id) for person_id, _ in answered]
+    invited: set[str] = set()
+    for start in range(0, len(keys), _CHUNK):
+        chunk = keys[start : start + _CHUNK]
+        invited.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
+    survey = library.surveys.get(run.survey_id)
+    queued = 0
+    for person_id, tz_name in answered:
+        if invite_key(run.id, person_id) not in invited:
+            continue
+        card = _card(run, survey, tz_name, settings)
+        queued += outbox.enqueue_update(
+            session,
+            key=answered_key(run.id, person_id),
+            update_of=invite_key(run.id, person_id),
+            text=blocks.answered_text(card),
+            blocks=blocks.answered_blocks(card),
+            kind=ANSWERED_KIND,
+        )
+    return queued
+
+
+def _confirm_job(ctx: JobContext) -> int:
+    return confirm_answers(ctx.session, library=ctx.library, settings=ctx.settings, now=ctx.now)
+
+
+register_job("pulses.confirm", _confirm_job)

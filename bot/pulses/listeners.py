@@ -1,0 +1,173 @@
+"""The pulse survey in Slack: "Answer (1 minute)" opens the modal, its submission is saved,
+and `/adopt pulse start|status` for change managers.
+
+Thin: ack, parse, one service call (bot.pulses.service), render with bot.pulses.blocks. The modal
+itself confirms a submission; the DM's "Answered ✓" edit comes with the next day's batch
+(bot.pulses.confirm), so that nothing records the moment someone answered.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext
+from slack_sdk import WebClient
+
+from bot.clock import utcnow
+from bot.errors import UsageError
+from bot.pulses import blocks
+from bot.pulses import service as pulses
+from bot.slack import ids, subcommands
+from bot.slack.middleware import Scope, listener_scope
+from bot.slack.subcommands import Invocation, Subcommand
+
+log = logging.getLogger(__name__)
+
+NOT_ON_ROSTER = (
+    "I don't have you on the roster yet, so this pulse isn't open to you. You'll get the next one."
+)
+
+
+def _run_id(text: object) -> int | None:
+    value = str(text or "").strip()
+    return int(value) if value.isdigit() else None
+
+
+def _answer_view(scope: Scope, run_id: int | None) -> dict[str, Any]:
+    """The survey modal for the acting person, or an information modal saying why they can't answer."""
+    if scope.person is None or run_id is None:
+        return blocks.info_modal("Pulse survey", NOT_ON_ROSTER)
+    try:
+        form = pulses.answer_form(
+            scope.session,
+            run_id=run_id,
+            person=scope.person,
+            library=scope.library,
+            settings=scope.settings,
+            now=utcnow(),
+        )
+    except pulses.PulseUnavailable as why:
+        return blocks.info_modal("Pulse survey", str(why))
+    return blocks.answer_modal(
+        form.survey,
+        run_id=form.run_id,
+        closes_on=form.closes_on,
+        min_group_size=scope.settings.min_group_size,
+        previous=form.previous,
+    )
+
+
+def on_answer_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
+    """Answer / Change my answer: open the survey, pre-filled with the person's own earlier answers."""
+    ack()
+    action = (body.get("actions") or [{}])[0]
+    with listener_scope(context) as scope:  # may create the installation's secret on first use
+        view = _answer_view(scope, _run_id(action.get("value")))
+    client.views_open(trigger_id=body["trigger_id"], view=view)
+
+
+def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: BoltContext) -> None:
+    """Save the answers; missing or invalid ones are shown under their question and the modal stays open.
+
+    The ack comes after the commit, so the modal only says thank you once the answers are really saved.
+    """
+    run_id = _run_id(view.get("private_metadata"))
+    answers = blocks.answers_from_state(view.get("state", {}).get("values", {}))
+    with listener_scope(context) as scope:
+        if scope.person is None or run_id is None:
+            reply: dict[str, Any] = {
+                "response_action": "update",
+                "view": blocks.info_modal("Pulse survey", NOT_ON_ROSTER),
+            }
+        else:
+            try:
+                recorded = pulses.record_answers(
+                    scope.session,
+                    run_id=run_id,
+                    person=scope.person,
+                    raw=answers,
+                    library=scope.library,
+                    settings=scope.settings,
+                    now=utcnow(),
+                )
+            except pulses.InvalidAnswers as invalid:
+                reply = {"response_action": "errors", "errors": blocks.question_errors(invalid.errors)}
+            except pulses.PulseUnavailable as why:
+                reply = {"response_action": "update", "view": blocks.info_modal("Pulse survey", str(why))}
+            else:
+                verb = "saved" if recorded.first else "updated"
+                text = (
+                    f"✅ Thank you, your answers are {verb}. "
+                    f"You can change them until {recorded.closes_on}.\n"
+                    "Your team's results are shared only when enough people have answered, never with names. "
+                    "The invitation in your messages shows “Answered” from tomorrow: Adoptbot keeps "
+                    "only the day you answered, not the time."
+                )
+                reply = {"response_action": "update", "view": blocks.info_modal("Thank you", text)}
+    ack(**reply)
+
+
+def pulse_command(inv: Invocation) -> None:
+    """`/adopt pulse start [SURVEY_ID]` opens a run now; `/adopt pulse [status]` shows response counts."""
+    action, _, rest = inv.args.partition(" ")
+    action = action.lower() or "status"
+    if action == "start":
+        inv.ack()
+        try:
+            opened = pulses.open_run(
+                inv.scope.session,
+                library=inv.scope.library,
+                settings=inv.scope.settings,
+                now=utcnow(),
+                survey_id=rest.strip() or None,
+                opened_by=inv.user_id,
+            )
+        except UsageError as error:
+            inv.reply(text=f"Not started: {error}")
+            return
+        closes = pulses.local_date_label(opened.closes_at, inv.scope.settings.timezone)
+        inv.reply(
+            text=f"📋 Pulse #{opened.run_id} is open: {opened.invited} people are invited, each during "
+            f"their own working day. It closes {closes}. "
+            f"`{inv.slash} pulse status` shows how many have answered.",
+            response_type="ephemeral",
+        )
+        return
+    if action != "status":
+        usage = f"Usage: `{inv.slash} pulse start [SURVEY_ID]` or `{inv.slash} pulse status`."
+        inv.ack(text=usage, response_type="ephemeral")
+        return
+    status = pulses.run_status(inv.scope.session, library=inv.scope.library, now=utcnow())
+    if status is None:
+        inv.ack(text=f"No pulse yet. `{inv.slash} pulse start` opens one now.", response_type="ephemeral")
+        return
+    tz = inv.scope.settings.timezone
+    state = f"open until {pulses.local_date_label(status.closes_at, tz)}" if status.is_open else "closed"
+    inv.ack(
+        text=f"Pulse #{status.run_id}: {status.answered} of {status.invited} answered ({state}).",
+        blocks=blocks.status_blocks(
+            run_id=status.run_id,
+            title=status.title,
+            state=state,
+            invited=status.invited,
+            answered=status.answered,
+            teams=status.teams,
+        ),
+        response_type="ephemeral",
+    )
+
+
+def register(app: App) -> None:
+    app.action(ids.PULSE_ANSWER)(on_answer_button)
+    app.view(ids.PULSE_MODAL)(on_submit)
+    subcommands.add(
+        app,
+        Subcommand(
+            name="pulse",
+            summary="Start a pulse survey now, or see how many have answered",
+            usage="pulse start [SURVEY_ID] | pulse status",
+            audience="change_manager",
+            handler=pulse_command,
+        ),
+    )

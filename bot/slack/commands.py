@@ -1,0 +1,67 @@
+"""The slash command (`/adopt` by default, ADOPTBOT_COMMAND): one listener that dispatches subcommands.
+
+Subcommands are registered by feature listener modules through `bot.slack.subcommands.add` (see there);
+this module only adds `help`. Dispatch: parse -> find -> check the audience -> open the listener scope ->
+run the handler -> ack empty if the handler did not. Someone who may not use a subcommand gets a one-line
+ephemeral refusal, and nothing else happens.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from slack_bolt import Ack, App, BoltContext, Respond
+from slack_sdk import WebClient
+
+from bot.people.permissions import refusal_text
+from bot.slack import subcommands
+from bot.slack.middleware import listener_scope, runtime_from, runtime_of
+from bot.slack.subcommands import HELP, Invocation, Subcommand
+
+
+def show_help(inv: Invocation) -> None:
+    text, blocks = inv.scope.runtime.subcommands.help_for(inv.scope)
+    inv.ack(text=text, blocks=blocks, response_type="ephemeral")
+
+
+def dispatch(
+    ack: Ack, command: dict[str, Any], context: BoltContext, client: WebClient, respond: Respond
+) -> None:
+    runtime = runtime_from(context)
+    name, args = subcommands.parse(command.get("text"))
+    entry = runtime.subcommands.get(name)
+    readonly = entry.readonly if entry is not None else True
+    person = entry.person if entry is not None else False  # unknown subcommands get the help
+    with listener_scope(context, readonly=readonly, person=person) as scope:
+        if entry is None:
+            text, blocks = runtime.subcommands.help_for(scope, unknown=name)
+            ack(text=text, blocks=blocks, response_type="ephemeral")
+            return
+        if not scope.can(entry.audience):
+            ack(
+                text=refusal_text(entry.audience, f"`{runtime.settings.command} {entry.name}`"),
+                response_type="ephemeral",
+            )
+            return
+        inv = Invocation(
+            name=entry.name, args=args, command=command, scope=scope, ack=ack, respond=respond, client=client
+        )
+        entry.handler(inv)
+        if not inv.acked:
+            ack()
+
+
+def register(app: App) -> None:
+    subcommands.add(
+        app,
+        Subcommand(
+            name=HELP,
+            summary="Show what you can do with Adoptbot",
+            usage=HELP,
+            audience="everyone",
+            handler=show_help,
+            readonly=True,
+            person=False,  # who may use what is all it needs: a light scope
+        ),
+    )
+    app.command(runtime_of(app).settings.command)(dispatch)

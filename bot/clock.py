@@ -5,8 +5,8 @@ Timestamps in the database are naive UTC, the same on SQLite and PostgreSQL. Tes
 it at a moment and let it run on at the wall clock's pace (the outbox's pacing, one message a second per
 channel, needs time to pass). Nothing else in the product reads the wall clock for what it records. The
 one deliberate exception is the outbox's pacing (send slots, claim leases, back-off, see
-`outbox_send.real_now`): it counts real seconds against Slack's rate limits and other instances, whatever
-moment this clock is set to.
+`bot.outbox.send.real_now`): it counts real seconds against Slack's rate limits and other instances,
+whatever moment this clock is set to (docs/time.md).
 The clock is process-wide on purpose: a test's server threads see the same time as the test.
 """
 

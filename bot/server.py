@@ -1,48 +1,25 @@
 """Serving the Slack app: a small WSGI app on gunicorn (HTTP mode), or a Socket Mode connection.
 
-HTTP mode
----------
-`WsgiApp` answers `POST /slack/events` through Bolt's own WSGI adapter, after checking the signature on the
-raw body before anything parses it (forged, unsigned or stale requests get 401, signed bodies that are not
-a Slack payload 400; neither reaches a listener), `GET /healthz` with the database's
-state (200 or 503, JSON), and 404 otherwise. It runs on gunicorn's threaded workers (`gthread`) through
-`gunicorn.app.base.BaseApplication`: measured best for a Bolt app (against waitress, sync workers and
-uvicorn on this kind of machine), 2 processes x 8 threads by default (`WEB_CONCURRENCY` /
-`ADOPTBOT_THREADS` or `--workers` / `--threads`). The app is not preloaded: each worker process builds its
-own Bolt app and database engine after the fork (`bot.db.get_engine` is keyed by process ID), so no
-connection ever crosses a fork.
+HTTP mode: `WsgiApp` answers `POST /slack/events` through Bolt's WSGI adapter after checking the signature
+on the raw body (forged, unsigned or stale requests 401; signed bodies that are not a Slack payload 400;
+neither reaches a listener), `GET /healthz` with the database's state (200 or 503), 404 otherwise. It runs
+on gunicorn's threaded workers (`gthread`), 2 processes x 8 threads by default (`WEB_CONCURRENCY` /
+`ADOPTBOT_THREADS`, `--workers` / `--threads`): the fastest setup measured for a Bolt app on this kind of
+machine. The app is not preloaded: each worker builds its own Bolt app and engine after the fork
+(`bot.db.get_engine` is keyed by process ID), so no connection crosses a fork.
 
-Where the background work runs: one gunicorn worker, elected by a file lock
---------------------------------------------------------------------------
-The scheduler (`bot.scheduler`: the jobs of `adoptbot tick`, once a minute) and the outbox worker (which sends
-every queued message, paced) run once per instance, in whichever worker process holds an exclusive `flock`
-on a lock file the master creates for this instance. Every worker tries for the lock when it boots and
-every 2 seconds after; the kernel releases it when its holder exits for any reason (graceful stop, crash,
-`kill -9`, timeout), so a sibling or the replacement worker takes over within seconds, and there is never
-a second holder. A worker stops trying once it has been told to shut down, so a stopping instance does
-not hand the work around.
-Why not threads in the gunicorn master (the obvious "one place"): the master forks workers, at start and
-whenever one is replaced; a thread busy in SQLite (or libpq) at that moment leaves a lock held in the
-child's copy of the library, and the new worker hangs forever on its first connection. That is not a
-theory: it happened in this project's tests. Workers never fork, so threads are safe there; the master
-runs none.
-The price: scheduled work shares the leader worker's interpreter, so a heavy job (a digest chart) slows
-that worker's answers a little while the other workers answer as usual; messages queued by a request
-wake the outbox at once when the leader served it, and within its 1.5 s poll otherwise.
-Several instances (several machines on one PostgreSQL) each run their own scheduler and outbox worker;
-the database makes that safe (job slots, outbox claims, the shared pace row). `--no-scheduler` turns both
-off for an instance that should only answer Slack (another instance, or `adoptbot tick` from cron, then
-does the sending).
+Background work (the scheduler and the outbox worker) runs once per instance, in whichever worker holds an
+exclusive `flock` on a lock file the master creates (`Leadership`): every worker tries at boot and every
+2 s, and the kernel frees the lock when its holder exits for any reason, so another takes over within
+seconds and there is never a second holder. Not in the master: a thread busy in SQLite or libpq when the
+master forks leaves a lock held in the child, and the new worker hangs on its first connection (this
+happened in the tests). `--no-scheduler` turns both off for an instance that should only answer Slack.
 
-Shutdown (SIGTERM): gunicorn stops accepting, lets in-flight requests finish (`graceful_timeout`, 25 s),
-then each worker lets its listeners finish their post-ack work; the leader lets a tick in progress finish
-and the outbox send the message it is sending, gives its other claims back, and releases the lock.
-
-Socket Mode
------------
-One process: the Bolt app over Slack's websocket (`SocketModeHandler`, built-in client), plus the same
-scheduler and outbox worker threads; SIGTERM/SIGINT close the connection, let running listeners finish,
-then stop the background work.
+Shutdown (SIGTERM): gunicorn lets in-flight requests finish (`graceful_timeout`, 25 s), each worker lets
+its listeners finish their post-ack work, and the leader lets a running tick finish and the message being
+sent go out, gives its other claims back and releases the lock. Socket Mode is one process: the Bolt app
+over Slack's websocket plus the same background threads; SIGTERM/SIGINT close the connection, let running
+listeners finish, then stop the background work.
 """
 
 from __future__ import annotations

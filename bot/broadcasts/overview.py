@@ -1,7 +1,7 @@
 """What change managers look up about broadcasts: the App Home list and `/adopt broadcast status [ID]`.
 
 Read-only, for the listeners to render. Figures are those of the sender's status message
-(`broadcast_status.measure`); "not acknowledged yet" names only people the DM reached, and never an
+(`bot.broadcasts.status.measure`); "not acknowledged yet" names only people the DM reached, and never an
 erased person.
 """
 

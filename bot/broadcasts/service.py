@@ -1,11 +1,11 @@
 """Broadcasts: compose -> preview -> send now or at a set time -> one DM per person -> "Got it" -> reminder.
 
 This module sends them, and is the one to import: it re-exports what the steps around sending offer
-(`from bot.services import broadcasts`, then `broadcasts.save_draft`, `broadcasts.acknowledge`, ...) and
-registers the scheduled work. The steps live beside it: `broadcast_compose` (the composer's draft and the
-sender's preview), `broadcast_audience` (who it is for), `broadcast_status` (the live status message),
-`broadcast_acks` ("Got it" and the reminder), `broadcast_overview` (App Home and `broadcast status`), and
-`broadcast_messages` (states, outbox keys and edits they all share).
+(`from bot.broadcasts import service as broadcasts`, then `broadcasts.save_draft`, `broadcasts.acknowledge`,
+...) and registers the scheduled work. The steps live beside it: `compose` (the composer's draft and the
+sender's preview), `audience` (who it is for), `status` (the live status message), `acks` ("Got it" and
+the reminder), `overview` (App Home and `broadcast status`), and `messages` (states, outbox keys and edits
+they all share).
 
 Exactly once, and resumable:
 - `fan_out` resolves the audience when the broadcast is sent (active people with a Slack account who can
@@ -15,7 +15,7 @@ Exactly once, and resumable:
   message once, paced to ADOPTBOT_SEND_RATE, across 429s, crashes and instances.
 - Who sends it is decided by a status transition (`draft`/`scheduled` -> `sending`, a conditional UPDATE):
   two Send clicks, or two instances ticking at the same minute, fan out once.
-Progress: the sender gets a status DM, edited in place as it goes (`broadcast_status`). Status edits and
+Progress: the sender gets a status DM, edited in place as it goes (`bot.broadcasts.status`). Status edits and
 "✓ Acknowledged" edits are queued ahead of the broadcast's own waiting DMs, so they show within seconds
 even while thousands of DMs are still queued.
 Audit: Broadcast (who, what, audience, when), BroadcastRecipient (to whom, acknowledged when) and the

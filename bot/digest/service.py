@@ -1,33 +1,14 @@
 """The leaders' weekly digest, composed as plain data (Slack-free): what a leader reads in a minute.
 
-A digest describes one ISO week W (normally the last complete one) for an audience: a leader's teams,
-or the whole organisation (the org-wide digest, and leaders with `leads = *`). It holds headline figures
-with their change, a per-team view ordered stuck-first, each barrier with a suggested action from the
-content library, the top wins, the AI tools people use, a comment summary, a trend and a narrative.
-Builders turn it into Block Kit (`bot.digest.blocks`), a terminal table (`digest_format`), a CSV
-and a chart (`bot.digest.chart`).
+A digest describes ISO week W for an audience (a leader's teams, one team, or the whole organisation):
+headline figures with their changes, teams stuck-first, barriers with suggested actions, top wins, AI
+tools, comment summaries, a trend and a narrative. Every figure is defined in docs/metrics.md; renderers
+are `bot.digest.blocks` (Block Kit), `bot.digest.format` (terminal), `bot.digest.chart` and the CSV.
 
-Every figure comes from `compute_metrics` (`bot.metrics.service`), whose rows are already suppressed;
-nothing here reads a pulse answer. What this module adds, and why it stays anonymous:
-
-- *Closed runs only.* Survey figures (readiness, ADKAR, usage, barrier) are those of the latest pulse run
-  that had closed when the digest is composed, as `compute_metrics` reports it for the week that run
-  opened. A run still open moves with every answer, and two digests taken a day apart would reveal the
-  answers in between (the residual risk `bot.metrics.service` names); a closed run never moves.
-  Activity (members, engaged, wins, hours) is week W's own.
-- *Derived figures use shown figures only.* A leader of several (not all) teams gets, for readiness and
-  AI use, the mean of their teams' shown figures weighted by respondents; a hidden team contributes
-  nothing (and the digest says how many are hidden). Changes are differences of two shown figures (for
-  several teams, over the teams shown in both). A function of shown figures reveals nothing more than the
-  shown figures themselves, so no figure from fewer than k people can be recovered from a digest.
-- *Comments* reach leaders only as the summaries of a fixed partition (`bot.pulses.comments`): each
-  team with k comments or more on its own, the rest of the organisation together when that is k or more.
-  A view of several teams shows its teams' parts side by side, never one summary over their union.
-- *Wins* come from approved, public wins only; anonymous ones carry no author.
-
-Headline changes: engagement, wins and hours compare with the week before; readiness and AI use compare
-with the previous pulse (they only change when a pulse closes). "Since the baseline" compares with the
-first pulse run: its survey figures, and the activity of the week it opened.
+The key rule: figures come from `compute_metrics` rows, already suppressed; nothing here reads a pulse
+answer. Survey figures are those of the latest run that is closed (the rows of the week it opened), and
+what this module derives (a multi-team mean weighted by respondents, a change over the teams shown in
+both runs) uses shown figures only, so it reveals nothing they do not (docs/privacy.md).
 """
 
 from __future__ import annotations

@@ -1,6 +1,6 @@
 """One week's shared data for every digest of that week: metrics rows per week, pulse runs, public wins.
 
-See `bot.digest.service` for why survey figures come from the latest *closed* run.
+Survey figures come from the latest *closed* run (`bot.digest.service`, docs/privacy.md).
 """
 
 from __future__ import annotations

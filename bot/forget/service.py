@@ -1,28 +1,12 @@
 """`adoptbot forget SLACK_USER_ID`: erase one person's personal data (right to erasure), counts kept true.
 
-One transaction, so it happens entirely or not at all. What goes:
-- **The person**: name, email, Slack ID, time zones, Slack status, role, rights (change manager, leads),
-  pause and nudge level. The row stays as an anonymous tombstone (`erased_at` set, inactive), because the
-  records that only say *that* something happened point at it: nudges received, actions (`engaged`),
-  pulse invitations, broadcast receipts. They hold no text, so `reached` and `engaged` of past weeks keep
-  counting them once. With no Slack ID nor email left, a later roster import (or `/adopt role`) of the
-  same person creates a new record; nothing can revive the tombstone.
-- **Their wins**: approved ones keep counting (team, week, hours saved) as private wins with no author,
-  text, tool, links or AI version, so they never show again; wins not approved (pending, rejected) count
-  nowhere and are deleted. Wins they reviewed no longer say who decided.
-- **Their pulse answer sheets**: re-keyed at random, so not even the HMAC secret links them to anyone any
-  more; their comments are erased (free text is what could identify someone). Scores stay, so every
-  survey figure stays the same; a cached AI summary of that run's comments is dropped.
-- **Broadcasts they sent** keep their text (what the organisation told people) but no longer name them;
-  drafts and scheduled ones are cancelled, since their preview and status messages went to the sender.
-- **Messages**: see `bot.forget.outbox_rows`.
-
-What stays, so past metrics do not move: the tombstone's team and join time (`members` counts it in the
-weeks between joining and erasure if it was active then; someone already inactive is never counted) and
-the rows above. Messages already delivered stay in Slack under the workspace's own retention, except the
-bot's posts of their wins, which are edited. Processed-event ids and the AI audit (`ai_calls`) hold nothing
-about a person. Keeping no trace of the Slack ID also means a second run cannot tell "already erased" from
-"never known": both answer that nothing mentions the ID (exit 2).
+One transaction, so it happens entirely or not at all. The person's row stays as an anonymous, inactive
+tombstone (`erased_at` set) that the records saying only *that* something happened point at (nudges,
+activity, invitations, broadcast receipts), so every metric of past weeks stays the same. Approved wins
+keep counting with no author, text or tool; other wins are deleted. Pulse sheets are re-keyed at random
+and their comments erased. Broadcasts they sent stop naming them (unsent ones are cancelled). Messages:
+`bot.forget.outbox_rows`. No trace of the Slack ID is kept, so a second run finds nothing (exit 2).
+The full list: docs/privacy.md, "Data kept and forgotten".
 
 Concurrency: the person's row is locked first. On PostgreSQL a tick that had already picked them before
 the erasure committed can still queue one message after it; it is addressed to the Slack ID, so running

@@ -15,7 +15,7 @@ HIDDEN = "hidden"
 
 
 def to_json(rows: Sequence[MetricsRow]) -> str:
-    """A list of row objects with exactly the public field names (README: Metrics)."""
+    """A list of row objects with exactly the public field names (docs/metrics.md)."""
     return json.dumps([r.to_dict() for r in rows], indent=2)
 
 

@@ -1,54 +1,14 @@
-"""Per-team adoption metrics for an ISO week, exactly as the README's Metrics table defines them.
+"""Per-team adoption metrics for an ISO week, with the anonymity rules applied (docs/metrics.md).
 
-Week W runs from Monday 00:00 to the next Monday 00:00 in ADOPTBOT_TIMEZONE, converted to UTC.
-The numbers come from a handful of GROUP BY statements (`bot.metrics.sql`); this module only
-divides, rounds and applies the anonymity rules. Rates are rounded to 3 places, scores to 2, half up.
-
-Approximations, because the roster keeps no history: `members` counts people who are active now, in
-their current team, and were added before the end of W (someone erased after W: as they stood then).
-Everything else uses the team captured on the row when it happened (delivery, activity, invitation,
-answer, win), so past weeks stay true after moves.
-
-Anonymity (no survey figure from fewer than k people, none recoverable by subtraction)
---------------------------------------------------------------------------------------
-*Survey figures* are the five ADKAR means, `readiness`, `barrier`, `usage_rate` and `readiness_change`:
-they say what people answered, and each needs at least k people behind it (rule 3). `invited`,
-`respondents` and `response_rate` are participation counts (*that* people answered, which invitations
-record anyway and `/adopt pulse status` shows); they are always shown, so a reader can see why a row is
-suppressed, and they reveal no answer.
-
-1. Primary suppression: a team with fewer than k respondents in the run gets `suppressed = true` and
-   null survey figures. The `*` row (everyone, including people without a team) likewise when the whole
-   run has fewer than k respondents.
-2. Complementary suppression: the `*` row is a sum over all groups, so `*` minus the shown teams gives
-   the combined answers of the hidden groups (suppressed teams, and people without a team, who have no
-   row of their own). When that hidden remainder holds between 1 and k-1 respondents, the shown team
-   with the fewest respondents (then by name) is suppressed too, repeatedly, until the remainder holds
-   at least k respondents or nothing is left. Whatever subtraction recovers is then a figure about at
-   least k people, which the rule allows; a single suppressed team cannot be isolated, because the one
-   equation `*` gives has several unknowns. A team hidden this way has `suppressed = true` even though
-   it has k or more respondents.
-   The decision is made over every team, before `--team` filters rows, so combining the outputs of
-   several `--team` calls reveals nothing a full call would not.
-3. k counts the answers behind each figure, not just the answer sheets. Questions may be optional, so
-   a team of 5 respondents may have only 1 answer to the desire question; its desire mean would be that
-   one person's answer. Rules 1 and 2 are therefore applied again for each figure of a shown row, on the
-   number of respondents who answered what it is built from: each ADKAR element (its questions, pooled)
-   and the usage question. An element with fewer than k of them is null for that team; the
-   complementary step runs per figure over those counts (the `*` row minus the teams that show the
-   figure must leave 0 or at least k answerers behind), and `*` shows a figure only when k or more
-   people in all answered it. `readiness` and `barrier` are functions of every answered element, so
-   they are null unless each element the team answered is shown. `suppressed` stays the row-level
-   decision (rules 1 and 2 on respondents); a row that is not suppressed may still have null figures.
-4. `readiness_change` is shown only when the team's readiness is shown for both runs, each decided by
-   rules 1 to 3 for its own run; so the previous run's readiness can be recovered only where it was
-   shown itself.
-
-5. A run still open (answers still arriving) shows no survey figures at all: `suppressed = true` and null
-   scores until it closes, for every team and `*`. Otherwise two outputs taken an answer apart would give
-   that one answer by subtraction (5 respondents averaging X, then 6 averaging Y: the sixth answered
-   6Y - 5X). Participation counts still show, so a reader can follow the run. Once closed, a run's figures
-   never change. Nudge targeting (`team_barriers`) likewise reads only closed runs.
+The numbers come from a handful of GROUP BY statements (`bot.metrics.sql`); this module only divides,
+rounds (rates to 3 places, scores to 2, half up) and decides which survey figures may be shown, for each
+run and over every team before any `--team` filter (docs/privacy.md, "Survey figures and k"):
+1. a team with fewer than k respondents shows no survey figure (`suppressed`); `*` likewise;
+2. while `*` minus the shown teams leaves 1 to k-1 respondents hidden, the smallest shown team is hidden too;
+3. rules 1 and 2 again per figure, counting who answered that ADKAR element or the usage question;
+   `readiness` and `barrier` need every answered element shown;
+4. `readiness_change` needs readiness shown in both runs;
+5. a run still open shows no survey figure at all.
 """
 
 from __future__ import annotations
@@ -77,7 +37,7 @@ BARRIER_THRESHOLD = 3  # an element scoring above this is not a barrier
 
 @dataclass
 class MetricsRow:
-    """One row of the README's Metrics table; field names are the public JSON/CSV names, in order."""
+    """One row of `adoptbot metrics` (docs/metrics.md); fields are the public JSON/CSV names, in order."""
 
     week: str
     team: str

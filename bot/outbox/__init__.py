@@ -1,54 +1,17 @@
 """The outbox: the only way Adoptbot sends anything to Slack, each logical message exactly once.
 
-A feature calls `enqueue()` (or `enqueue_update()`, or `enqueue_file()` for a chart or CSV uploaded with
-`files_upload_v2`) inside its own transaction, with a unique `key` naming the logical message
-(`nudge:42:2026-11-24`): enqueueing the same key again is a no-op, so jobs can re-run.
-`drain()` (called by `adoptbot tick`, and by `OutboxWorker` in `adoptbot serve`) sends what is due:
+A feature calls `enqueue()` (or `enqueue_many()`, `enqueue_update()`, or `enqueue_file()` for a chart or
+CSV uploaded with `files_upload_v2`) inside its own transaction, with a unique `key` naming the logical
+message (`nudge:42:2026-11-24`): enqueueing the same key again is a no-op, so jobs can re-run. `on_sent`
+hooks run in the transaction that marks a message of their kind sent.
 
-- A claim is one transaction: one UPDATE ... RETURNING turns due `pending` rows into `sending` for this
-  worker (FOR UPDATE SKIP LOCKED on PostgreSQL; SQLite's BEGIN IMMEDIATE makes it atomic), and reserves
-  each a send time: the global rate `ADOPTBOT_SEND_RATE` is shared by every instance through the `*` row of
-  `channel_pace` (slots `max(now, next_at) + i/rate`), and each channel gets at most one message a second.
-- Each message is posted once at its slot, carrying Slack message metadata
-  `{"event_type": "adoptbot_outbox", "event_payload": {"key": <key>}}`, and its result is committed right
-  after Slack answers: `sent` (with `slack_channel` and `slack_ts`, and the `on_sent` hooks in the same
-  transaction), `failed` with the reason, or back to `pending` for a retry.
-- 429: that message waits `Retry-After` (no attempt counted) and so does every instance's next slot.
-  5xx, transient errors and connection failures: exponential back-off with jitter; after
-  `ADOPTBOT_SEND_MAX_ATTEMPTS` attempts, `failed`. Permanent errors are not retried; for a DM that the
-  person cannot receive (`user_not_found`, `user_disabled`, `account_inactive`, `cannot_dm_bot`, ...) the
-  person is marked unreachable (`people.unreachable_reason`) and their other pending DMs are `skipped`.
-  Token and scope errors (`invalid_auth`, `missing_scope`, ...) stop the drain and keep every message.
-- `drain(keys=...)` sends only those messages (a command sends what it queued); `drain(due_by=...)` also
-  what is due by a later moment (`adoptbot tick --now`). `outbox_admin` counts the outbox by kind and puts
-  failed messages back in the queue for `adoptbot outbox retry`.
-
-Exactly once, and the one window left (for the README)
-------------------------------------------------------
-A message is never re-posted blindly. When an attempt may have reached Slack without us recording it, the
-next attempt first reads the channel's history (`conversations.history` with `include_all_metadata`, from
-10 minutes before the message was queued; a DM is opened with `conversations.open` to learn its channel)
-and, if a post carrying the message's key is there, records that post instead of posting again. That covers
-a crash or `kill -9` between Slack's answer and our commit (the claim is taken over as soon as its process
-is known dead on the same machine, else when its 60-second lease has run out), a 5xx or transient error
-after which Slack had in fact posted, a timeout, and a dropped connection. A 429 is a clean refusal: the
-message is simply posted again after `Retry-After`. The result of every post is committed right after
-Slack answers, so the window is one message wide per worker and per crash.
-
-So a duplicate needs Slack to have accepted a post that the next attempt's history read does not show:
-1. the post was deleted (by an admin or a retention policy) before the re-check;
-2. Slack had not finished the post when the re-check read the history: the re-check comes 1-2 s after a
-   5xx, timeout or dropped connection (longer after later attempts), after the restart when a process on
-   the same machine died, and 60 s after the claim when a process on another machine died;
-3. a worker stalled for longer than its lease (it starts a post only while at least 35 s of the 60-second
-   lease remain, and a call times out after 30 s) posted after another instance had taken the message over
-   and looked; the database then refuses the late result, but the post has happened;
-4. the clock of the instance that queued the message ran more than 10 minutes ahead of Slack's, or more
-   than 10,000 messages were posted in that channel between queueing and the re-check (the search stops).
-Nothing is lost: a message stays `pending`/`sending` until it is `sent`, or ends `failed` (a permanent
-error, or out of attempts: the last look in Slack, 1 s after the last error, found nothing) or `skipped`
-(recipient unreachable; an update whose original was not sent, or that a later update superseded), with
-the reason in `error`.
+`drain()` (called by `adoptbot tick`, `bot.slack.replies` and `OutboxWorker` in `adoptbot serve`) sends
+what is due: claim (`bot.outbox.claim`, paced by ADOPTBOT_SEND_RATE across instances and one message a
+second per channel), send once (`bot.outbox.send`), record the result at once (`bot.outbox.record`).
+A message that may have reached Slack unrecorded is looked for in the channel's history (by the key in its
+message metadata) before it is posted again. `bot.outbox.admin` counts the outbox and requeues failed
+messages (`adoptbot outbox status|retry`). Guarantees, retries and the one window left for a duplicate:
+docs/outbox.md.
 """
 
 from __future__ import annotations

@@ -1,8 +1,8 @@
 """The outbox's shared vocabulary and its way in: states, `enqueue`, `on_sent` hooks, claimed messages.
 
 Every function takes a Session and runs inside the caller's transaction. Claiming lives in
-`outbox_claim`, recording what Slack answered in `outbox_record`; `outbox_drain` gives each claim and each
-recorded result a transaction of its own.
+`bot.outbox.claim`, recording what Slack answered in `bot.outbox.record`; `bot.outbox.drain` gives each
+claim and each recorded result a transaction of its own.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """Workspace events: `team_join` (record the newcomer, queue a welcome DM) and `user_change` (time zone,
-name, away status, deactivation of deleted users). `app_home_opened` lives in listeners/home.py.
+name, away status, deactivation of deleted users). `app_home_opened` lives in `bot.slack.home`.
 
 Events are acknowledged by Bolt before the listener runs; redeliveries never reach here (see
 `skip_duplicate_events`), and what they do is idempotent anyway (outbox key `welcome:<user>`).

@@ -1,23 +1,14 @@
 """The daily batch that marks pulse invitations answered and edits their messages to "Answered ✓".
 
-Saving an answer writes the answer sheet only (see bot.pulses.service). Marking the invitation, and
-queueing the edit of its message, at that moment would stamp each person's answer with the second it
-happened, in rows that name them (the invitation, the outbox's id, `created_at`, `sent_at`, the channel's
-pace) and in the same transaction as their sheet; sorted, those rows line up with the sheets.
+Saving an answer writes the answer sheet only (`bot.pulses.service`): marking the invitation and queueing
+its edit at that moment would stamp the answer with its second, in rows that name the person. So the first
+tick after the organisation's midnight confirms, in one transaction and in person-id order, every sheet
+whose invitation is not marked yet: `answered_at` becomes the day that just ended, and the edit is queued.
 
-So once the organisation's day is over (the first tick after its midnight), one transaction confirms every
-sheet whose invitation is not marked yet: `answered_at` becomes the day that just ended (they had answered
-by its end), and the invitation message's edit is queued, in person-id order. What the database keeps of
-it says "answered by the end of day D" for all of that day's answerers at once, nothing of the hour or
-the order; the sheets themselves carry no day of their own (see bot.pulses.service). The person is not
-kept waiting for it: the survey modal thanks them at once, and reminders recognise them by their respondent
-key in the meantime.
-
-On PostgreSQL the batch also writes the runs' sheets and answers again, in the order of their random keys
-(`_rewrite_in_key_order`): a table's rows sit on disk, and come out of a plain SELECT or a `pg_dump`, in the
-order they were written, and each carries the id of the transaction that wrote it (`xmin`). Left alone,
-both would give the sheets' order of answering, and counting the invitations marked each day would then
-give each sheet its day. SQLite lists a WITHOUT ROWID table in key order, so it needs none of this.
+On PostgreSQL the batch also rewrites the runs' sheets and answers in the order of their random keys
+(`_rewrite_in_key_order`), so neither their order on disk (a plain SELECT, a `pg_dump`) nor their
+transaction ids (`xmin`) follow the order of answering. SQLite lists a WITHOUT ROWID table in key order.
+See docs/privacy.md, "Unlinkable answers".
 """
 
 from __future__ import annotations

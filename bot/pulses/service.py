@@ -1,32 +1,17 @@
 """Pulse runs: open, invite, record answers, remind non-respondents, close. Jobs for `adoptbot tick`.
 
-Privacy by construction:
-- An answer sheet (`PulseResponse`) is keyed by `HMAC-SHA256(secret, "<run>:<person>")`: one sheet per
-  person and run, replaceable by that person while the run is open, and not joinable to anyone by any
-  query the product runs. It carries the team the person was invited with (so team figures and response
-  rates agree) and the day its run opened, the same for every sheet of the run: not the day it was
-  submitted, which would single out whoever was their team's only answerer that day. Sheets and answers
-  have random keys (bot.models.random_key), so their order says nothing of the order people answered in.
+Privacy by construction (docs/privacy.md, "Unlinkable answers"):
+- An answer sheet (`PulseResponse`) is keyed by `HMAC-SHA256(secret, "<run>:<person>")` (`respondent_key`),
+  replaceable by that person while the run is open and joinable to nobody. It carries the team the person
+  was invited with and the day its run opened, never when it was given; sheets and answers have random keys.
 - Saving answers writes the answer sheet and nothing else: no invitation update, no activity row, no
-  outbox message, no log line. Anything written in that transaction that names the person would carry
-  the moment (a timestamp, a counter, PostgreSQL's transaction id) that links them to the sheet.
-- `PulseInvitation.answered_at` records *that* someone answered, and by the end of which day: the daily
-  batch (bot.pulses.confirm) sets it once the day is over, for all of that day's answerers at
-  once, and queues the "Answered ✓" edits of their invitations then. Until that batch, reminders recognise
-  who answered by recomputing their key (`_answered_keys`). A pulse answer is not "engaged" activity:
-  it counts in the response rate only.
-- The secret is ADOPTBOT_SECRET when set. Otherwise a random one is generated once and kept in the
-  database (AppState `pulse_secret`). Trade-off: with the generated secret, someone holding a copy of the
-  database can recompute every key and link answers to people; with ADOPTBOT_SECRET kept outside the
-  database (environment, secret manager), a database copy alone cannot. Changing the secret only breaks
-  "change my answer" for runs that are open at that moment (a changed answer would count as a new sheet).
+  outbox message, no log line. The daily batch (`bot.pulses.confirm`) marks invitations answered later;
+  until then reminders recognise who answered by recomputing their key (`_answered_keys`).
+- The secret is ADOPTBOT_SECRET, else a random one generated once and kept in the database (AppState
+  `pulse_secret`). Changing it breaks "change my answer" for runs open at that moment.
+- Only people whose team the roster or a change manager set are invited (`TeamSource`).
 
-Times: invitations go out at each person's local `nudge_hour` on a working day (Monday to Friday, not a
-holiday in the content library), or at once when the run opens during their working day (until 17:00);
-reminder n goes only to people who have not answered, `pulse_reminder_days[n]` days after their invitation
-at `nudge_hour` local (a day off moves it to the working day before, see `reminder_times`), never at or
-after the close; the run closes `pulse_close_days` after it opened. The cadence job opens a survey's next
-run on the first working-day tick at or after `nudge_hour` (org time zone) once `cadence_weeks` have passed.
+When invitations, reminders, closing and the next run happen: docs/time.md.
 """
 
 from __future__ import annotations

@@ -58,7 +58,7 @@ def shareable_wins(
     limit: int = 5,
 ) -> list[WinSnippet]:
     """Approved public wins submitted in [start, end) for a digest, most hours first; anonymous ones carry
-    no author. Not-public wins never appear (they only count). Render with `blocks.wins.digest_lines`."""
+    no author. Not-public wins never appear (they only count). Render with `bot.wins.blocks.digest_lines`."""
     query = (
         select(Win, Team.name, Person.slack_user_id, Person.erased_at)
         .outerjoin(Team, Team.id == Win.team_id)

@@ -1,10 +1,10 @@
 """Early wins: capture and moderation, and the one module to import for everything about wins.
 
-It re-exports what the steps around it offer (`from bot.services import wins`, then `wins.validate`,
-`wins.polish_and_offer`, ...) and registers the scheduled work and outbox hook. The steps live beside it:
-`win_input` (reading what was typed), `win_polish` (the optional AI polish), `win_counts` (what wins add
-up to, for Home and digests), `win_recognition` (the monthly recognition), and `win_messages` (who may see
-a win, outbox keys, the card builders get).
+It re-exports what the steps around it offer (`from bot.wins import service as wins`, then
+`wins.validate`, `wins.polish_and_offer`, ...) and registers the scheduled work and outbox hook. The steps
+live beside it in `bot.wins`: `input` (reading what was typed), `polish` (the optional AI polish), `counts`
+(what wins add up to, for Home and digests), `recognition` (the monthly recognition), and `messages` (who
+may see a win, outbox keys, the card builders get).
 
 Slack-free (no slack_bolt): functions take a session and return results; every message goes through the
 outbox with a key naming it, so nothing is sent twice:

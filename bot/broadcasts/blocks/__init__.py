@@ -1,10 +1,10 @@
 """Block Kit for broadcasts: the sender's preview DM and the change managers' App Home section. Pure builders.
 
-This is the module to import for every broadcast builder (`from bot.slack.blocks import broadcasts as
-blocks`): it re-exports those beside it, `broadcast_composer` (the composer modal), `broadcast_letter`
-(what each recipient gets, and where a typed message is escaped) and `broadcast_status` (the live status
-message and `/adopt broadcast status`). The preview shows the letter built by the same code that builds
-each recipient's DM, so what the sender approves is what people get.
+This is the module to import for every broadcast builder (`from bot.broadcasts import blocks`): it
+re-exports those beside it, `composer` (the composer modal), `letter` (what each recipient gets, and where
+a typed message is escaped) and `status` (the live status message and `/adopt broadcast status`). The
+preview shows the letter built by the same code that builds each recipient's DM, so what the sender
+approves is what people get.
 """
 
 from __future__ import annotations

@@ -2,10 +2,10 @@
 on Home, the monthly recognition, digest lines), and the one module to import for every win builder. Pure
 builders: data in, dict out.
 
-It re-exports the builders beside it (`from bot.slack.blocks import wins as blocks`, then
-`blocks.win_modal`, `blocks.review_message`, ...): `win_modals` (the modals and their values),
-`win_review` (the change managers' DMs, queue and Home count) and `win_card` (the card every builder
-shows, and the escaping that keeps typed text from pinging or linking anyone).
+It re-exports the builders beside it (`from bot.wins import blocks`, then `blocks.win_modal`,
+`blocks.review_message`, ...): `modals` (the modals and their values), `review` (the change managers'
+DMs, queue and Home count) and `card` (the card every builder shows, and the escaping that keeps typed
+text from pinging or linking anyone).
 """
 
 from __future__ import annotations

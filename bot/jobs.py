@@ -75,7 +75,7 @@ def claim_slot(session: Session, job: str, slot: str) -> bool:
 
 def _job_modules() -> list[ModuleType]:
     """Feature modules whose import registers their jobs. Add yours here, e.g.
-    `from bot.services import nudges` and `nudges` in the list."""
+    `from bot.nudges import service as nudges` and `nudges` in the list."""
     from bot.broadcasts import service as broadcasts
     from bot.digest import delivery as digest_delivery
     from bot.nudges import service as nudges

@@ -1,6 +1,6 @@
 """Build the Bolt app: client, middleware, and every listener module's `register(app)`.
 
-Adding a feature's listeners: write `bot/slack/listeners/<feature>.py` with
+Adding a feature's listeners: write `bot/<feature>/listeners.py` with
 
     def register(app: App) -> None:
         app.action(ids.NUDGE_TRIED)(on_tried)                      # Bolt's own decorators, IDs from ids.py

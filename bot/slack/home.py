@@ -6,7 +6,7 @@ The tab is a list of sections. Each feature adds its own in its listener module'
 
     def wins_home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
         mine = wins.of_person(session, viewer.person)          # a Slack-free service call
-        return wins_blocks.home_section(mine)                  # a pure builder in blocks/wins.py
+        return wins_blocks.home_section(mine)                  # a pure builder in bot.wins.blocks
 
 `order`: the profile is 0; everyone's sections 10..90 (nudges 10, progress 20, wins 30, ...); sections for
 change managers and leaders (`audience="change_manager"` / `"leader"`) from 100. A section returns [] to

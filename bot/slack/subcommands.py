@@ -5,7 +5,7 @@ the subcommand here, checks the audience (a short ephemeral refusal otherwise: n
 opens the listener scope and calls the handler. `help` lists only what the asking person may use;
 unknown subcommands get the help too.
 
-Adding a subcommand (in the feature's listener module, `bot/slack/listeners/<feature>.py`):
+Adding a subcommand (in the feature's listener module, `bot/<feature>/listeners.py`):
 
     def register(app: App) -> None:
         subcommands.add(app, Subcommand(

@@ -20,8 +20,6 @@ from bot.broadcasts.audience import reachable
 from bot.broadcasts.messages import (
     CHUNK,
     REMINDER_KIND,
-    SENDING,
-    SENT,
     letter,
     queue_edit,
     recipient_key,
@@ -31,8 +29,8 @@ from bot.broadcasts.messages import (
 from bot.broadcasts.status import STATUS_EVERY, refresh_status
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.models import Activity, Broadcast, BroadcastRecipient, OutboxMessage, Person
-from bot.outbox import store as outbox_store
+from bot.models import Activity, Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person
+from bot.outbox import OutboxState
 
 REMINDER_WINDOW = timedelta(days=14)  # reminders are looked for this long after they fall due
 
@@ -79,7 +77,7 @@ def acknowledge(
     session.execute(select(Broadcast.id).where(Broadcast.id == broadcast_id).with_for_update())
     session.refresh(broadcast)
     if (
-        broadcast.status == SENT
+        broadcast.status == BroadcastStatus.SENT
         or broadcast.status_at is None
         or utcnow() - broadcast.status_at >= STATUS_EVERY
     ):
@@ -94,7 +92,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
         select(Broadcast).where(
             Broadcast.ask_ack.is_(True),
             Broadcast.ack_reminder_days.is_not(None),
-            Broadcast.status.in_((SENDING, SENT)),
+            Broadcast.status.in_((BroadcastStatus.SENDING, BroadcastStatus.SENT)),
             Broadcast.started_at.is_not(None),
             Broadcast.started_at > now - REMINDER_WINDOW - timedelta(days=max(blocks.REMINDER_CHOICES)),
         )
@@ -111,7 +109,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
                 BroadcastRecipient.broadcast_id == broadcast.id,
                 BroadcastRecipient.acked_at.is_(None),
                 BroadcastRecipient.reminded_at.is_(None),
-                OutboxMessage.state == outbox_store.SENT,
+                OutboxMessage.state == OutboxState.SENT,
                 reachable(),
                 Person.erased_at.is_(None),
             )

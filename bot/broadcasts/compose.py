@@ -19,7 +19,6 @@ from bot.broadcasts import blocks
 from bot.broadcasts.audience import Audience
 from bot.broadcasts.blocks import ComposerValues
 from bot.broadcasts.messages import (
-    DRAFT,
     PREVIEW_KIND,
     local_label,
     preview_card,
@@ -30,7 +29,7 @@ from bot.broadcasts.messages import (
 from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.content import Library
-from bot.models import Broadcast, Person, Team
+from bot.models import Broadcast, BroadcastStatus, Person, Team
 
 
 class DraftInvalid(Exception):
@@ -127,11 +126,11 @@ def save_draft(
 ) -> Broadcast:
     """Create the draft (or change it, after Edit) and queue its preview DM (or the preview's update)."""
     if broadcast_id is None:
-        broadcast = Broadcast(status=DRAFT, created_at=utcnow(), revision=0, sent_count=0)
+        broadcast = Broadcast(status=BroadcastStatus.DRAFT, created_at=utcnow(), revision=0, sent_count=0)
         session.add(broadcast)
     else:
         found = session.get(Broadcast, broadcast_id, with_for_update=True)
-        if found is None or found.status != DRAFT:
+        if found is None or found.status != BroadcastStatus.DRAFT:
             raise BroadcastClosed(
                 "That broadcast was already sent, scheduled or cancelled, so it can't be edited; "
                 "start a new one."

@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
-from bot.models import Broadcast
+from bot.models import Broadcast, BroadcastStatus
 from bot.people.permissions import refusal_text
 from bot.people.profile import role_choices, team_choices
 from bot.slack import home, ids, subcommands
@@ -173,7 +173,7 @@ def on_edit(
         if not _allowed(scope, respond):
             return
         found = scope.session.get(Broadcast, broadcast_id)
-        if found is not None and found.status == broadcasts.DRAFT:
+        if found is not None and found.status == BroadcastStatus.DRAFT:
             tz = found.timezone or broadcasts.sender_timezone(scope.person, scope.settings)
             view = _composer(scope, broadcasts.composer_values(found), broadcast_id=found.id, tz=tz)
     if view is None:

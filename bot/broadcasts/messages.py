@@ -27,7 +27,6 @@ from bot.models import Broadcast, OutboxMessage, Person
 KIND = "broadcast"  # a recipient's DM (the on_sent hook counts these)
 PREVIEW_KIND, STATUS_KIND, CHANNEL_KIND = "broadcast_preview", "broadcast_status", "broadcast_channel"
 REMINDER_KIND, UPDATE_KIND = "broadcast_remind", "broadcast_update"
-DRAFT, SCHEDULED, SENDING, SENT, CANCELLED = "draft", "scheduled", "sending", "sent", "cancelled"
 AHEAD = timedelta(seconds=1)
 CHUNK = 1000
 

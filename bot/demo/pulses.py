@@ -31,6 +31,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Win,
+    WinStatus,
     random_key,
 )
 from bot.pulses import service as pulses
@@ -301,7 +302,11 @@ def win_history(ctx: DemoContext) -> None:
                         tzinfo=ctx.settings.tz,
                     )
                 )
-                status = "approved" if rng.random() < 0.85 else rng.choice(("pending", "rejected"))
+                status = (
+                    WinStatus.APPROVED
+                    if rng.random() < 0.85
+                    else rng.choice((WinStatus.PENDING, WinStatus.REJECTED))
+                )
                 reviewed = submitted + timedelta(hours=6)
                 wins.append(
                     (
@@ -312,14 +317,14 @@ def win_history(ctx: DemoContext) -> None:
                         rng.choice(("named", "named", "anonymous")),
                         status,
                         submitted,
-                        reviewed if status != "pending" else None,
-                        reviewed if status == "approved" else None,
+                        reviewed if status != WinStatus.PENDING else None,
+                        reviewed if status == WinStatus.APPROVED else None,
                     )
                 )
                 activity.append((author, team.id, "win", submitted))
     _bulk_insert(ctx, Win, WIN_COLUMNS, wins)
     _bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
-    approved = sum(1 for w in wins if w[5] == "approved")
+    approved = sum(1 for w in wins if w[5] == WinStatus.APPROVED)
     ctx.progress(f"{len(wins):,} wins shared, {approved:,} approved")
 
 

@@ -44,8 +44,8 @@ from bot.metrics.format import to_csv
 from bot.metrics.sql import week_window
 from bot.models import Broadcast, OutboxMessage, Person, Team, TeamLead
 from bot.nudges.schedule import local_now, zone
+from bot.outbox import OutboxState
 from bot.outbox import admin as outbox_admin
-from bot.outbox.store import FAILED, PENDING, SENDING, SENT
 from bot.people.permissions import is_change_manager, led_team_ids
 from bot.pulses import service as pulses
 from bot.wins import service as wins_service
@@ -350,16 +350,16 @@ def queue_week(
         if not known:
             new.append(person)
             continue
-        failed += [key for key in known if states[key] == FAILED]
-        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
-        if any(states[key] == FAILED for key in known):
+        failed += [key for key in known if states[key] == OutboxState.FAILED]
+        plan.keys += [key for key in known if states[key] in (OutboxState.PENDING, OutboxState.SENDING)]
+        if any(states[key] == OutboxState.FAILED for key in known):
             plan.again += 1
-        elif not any(states[key] in (PENDING, SENDING) for key in known):
+        elif not any(states[key] in (OutboxState.PENDING, OutboxState.SENDING) for key in known):
             plan.already += 1
     if org:
         known = [key for key in org if key in states]
-        failed += [key for key in known if states[key] == FAILED]
-        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
+        failed += [key for key in known if states[key] == OutboxState.FAILED]
+        plan.keys += [key for key in known if states[key] in (OutboxState.PENDING, OutboxState.SENDING)]
     plan.keys += outbox_admin.requeue_keys(session, failed, now=now)
     before = len(outbox.queued_in(session))
     plan.queued = send_leader_digests(session, settings, library, now, {monday: new}) if new else 0
@@ -375,7 +375,7 @@ def queue_week(
             .where(
                 OutboxMessage.kind == DIGEST_KIND,
                 OutboxMessage.key.like(f"digest:%:{week}"),
-                OutboxMessage.state == FAILED,
+                OutboxMessage.state == OutboxState.FAILED,
                 Person.unreachable_reason.is_not(None),
             )
         )
@@ -489,7 +489,7 @@ def latest_sent(session: Session, person_id: int) -> LatestDigest | None:
         .where(
             OutboxMessage.person_id == person_id,
             OutboxMessage.kind == DIGEST_KIND,
-            OutboxMessage.state == SENT,
+            OutboxMessage.state == OutboxState.SENT,
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(1)

@@ -16,7 +16,7 @@ from bot.config import Settings
 from bot.content import Library
 from bot.metrics.service import ALL_TEAMS, MetricsRow, compute_metrics
 from bot.metrics.sql import week_window
-from bot.models import PulseRun, Team, Win
+from bot.models import PulseRun, Team, Win, WinStatus
 from bot.pulses import comments
 from bot.pulses.comments import CommentSummary
 from bot.pulses.service import is_open
@@ -131,7 +131,7 @@ class DigestSource:
         if self._public_wins is None:
             start, end = self.window
             query = select(Win.team_id, Win.tool, Win.polished, Win.what, Win.hours_per_week).where(
-                Win.status == "approved",
+                Win.status == WinStatus.APPROVED,
                 Win.share.in_(PUBLIC_SHARES),
                 Win.submitted_at >= start,
                 Win.submitted_at < end,

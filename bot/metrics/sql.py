@@ -28,6 +28,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Win,
+    WinStatus,
 )
 
 TeamKey = int | None
@@ -167,7 +168,7 @@ def wins(session: Session, start: datetime, end: datetime) -> dict[TeamKey, WinC
     """Approved wins submitted in the window, and the weekly hours they report, per team."""
     stmt = (
         select(Win.team_id, func.count(), func.sum(Win.hours_per_week))
-        .where(Win.status == "approved", Win.submitted_at >= start, Win.submitted_at < end)
+        .where(Win.status == WinStatus.APPROVED, Win.submitted_at >= start, Win.submitted_at < end)
         .group_by(Win.team_id)
     )
     return {team: WinCounts(int(n), float(hours or 0.0)) for team, n, hours in session.execute(stmt)}

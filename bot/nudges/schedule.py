@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc
 from bot.config import Settings
-from bot.models import NudgeDelivery, OutboxMessage, Person
+from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -203,7 +203,7 @@ def _due_on(
     # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
     # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
     concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
-    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == "later", LATER_MARK), else_="")
+    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == NudgeStatus.LATER, LATER_MARK), else_="")
     delivered = select(concat(marked, ",")).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
     tz = _effective_timezone(settings)
     # A person joins "the week after": started_on when set, else derived from created_at below. Anyone

@@ -60,6 +60,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.models import OutboxState
 from bot.outbox import store as outbox_store
 from bot.outbox.drain import DrainReport, drain
 from bot.outbox.send import EVENT_TYPE
@@ -71,6 +72,7 @@ __all__ = [
     "DrainReport",
     "NewMessage",
     "OnSent",
+    "OutboxState",
     "OutboxWorker",
     "Queued",
     "drain",

@@ -64,7 +64,7 @@ from bot.models import (
     TeamSource,
     random_key,
 )
-from bot.outbox.store import SENT
+from bot.outbox import OutboxState
 from bot.pulses import blocks
 from bot.pulses.blocks import COMMENT_MAX, PulseCard
 
@@ -588,7 +588,7 @@ def _answered_keys(session: Session, run_id: int) -> set[str]:
 def _invitation_sent(run_id: int) -> ColumnElement[bool]:
     """The person's invitation to `run_id` reached Slack (not still queued, failed or skipped)."""
     key = literal(invite_key(run_id, 0).removesuffix("0")) + cast(PulseInvitation.person_id, String)
-    return exists().where(OutboxMessage.key == key, OutboxMessage.state == SENT)
+    return exists().where(OutboxMessage.key == key, OutboxMessage.state == OutboxState.SENT)
 
 
 def send_reminders(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.models import WinStatus
 from bot.people.permissions import refusal_text
 from bot.people.profile import team_choices
 from bot.slack import home, ids, subcommands
@@ -185,7 +186,7 @@ def _pending_card(scope: Scope, win_id: int | None) -> tuple[WinCard | None, str
     card = wins.get_card(scope.session, win_id) if win_id is not None else None
     if card is None:
         return None, GONE
-    if card.status != "pending":
+    if card.status != WinStatus.PENDING:
         return None, blocks.already_decided(card)
     return card, None
 

@@ -118,8 +118,3 @@ def parse_iso_week(value: str) -> date:
     except (ValueError, TypeError):
         raise ValueError(f"{value!r} is not an ISO week like 2026-W47") from None
     return monday
-
-
-def week_bounds(monday: date) -> tuple[date, date]:
-    """[monday, next monday)."""
-    return monday, monday + timedelta(days=7)

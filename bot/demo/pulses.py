@@ -19,7 +19,6 @@ from sqlalchemy import Table, func, insert, select
 
 from bot.clock import to_naive_utc
 from bot.content import Question, Survey
-from bot.demo import service as demo
 from bot.demo.service import DemoContext, DemoTeam, demo_step, report_section
 from bot.metrics.format import run_still_open, to_table
 from bot.metrics.service import compute_metrics
@@ -277,12 +276,7 @@ def _sheet(
 
 @demo_step
 def win_history(ctx: DemoContext) -> None:
-    """Wins: approved stories with the hours they save.
-
-    Skipped when a dedicated wins demo module is installed or the database already holds wins.
-    """
-    if any(name.endswith("demo_wins") for name in demo.DEMO_MODULES):
-        return
+    """Wins: approved stories with the hours they save. Skipped when the database already holds wins."""
     if ctx.session.scalar(select(func.count()).select_from(Win)):
         return
     rng = ctx.rng

@@ -55,13 +55,6 @@ def win_view(scope: Scope, prefill: WinPrefill | None = None) -> dict[str, Any]:
     return blocks.win_modal(teams=team_choices(scope.session), current_team=current, prefill=prefill)
 
 
-def open_win_modal(
-    client: WebClient, trigger_id: str, scope: Scope, *, prefill: WinPrefill | None = None
-) -> None:
-    """Open the win modal for the person acting in `scope` (the nudge's "Share a win" button calls this)."""
-    client.views_open(trigger_id=trigger_id, view=win_view(scope, prefill))
-
-
 def win_command(inv: Invocation) -> None:
     """`/adopt win`."""
     if inv.scope.person is None or not inv.scope.person.is_active:

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -26,8 +27,11 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    func,
+    literal,
 )
 from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -125,8 +129,15 @@ class Person(Base):
     team: Mapped[Team | None] = relationship(back_populates="members")
     led_teams: Mapped[list[Team]] = relationship(secondary="team_leads")
 
+    @hybrid_method
     def effective_timezone(self, default: str) -> str:
+        """The roster's time zone, else Slack's, else `default`; in a query, the same as SQL."""
         return self.timezone or self.slack_timezone or default
+
+    @effective_timezone.expression
+    @classmethod
+    def _effective_timezone_sql(cls, default: str) -> ColumnElement[str]:
+        return func.coalesce(cls.timezone, cls.slack_timezone, literal(default))
 
 
 class TeamLead(Base):

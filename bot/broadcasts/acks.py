@@ -9,7 +9,6 @@ one that falls due while no tick runs is still sent within REMINDER_WINDOW.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,17 +16,9 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import reachable
-from bot.broadcasts.messages import (
-    CHUNK,
-    REMINDER_KIND,
-    letter,
-    queue_edit,
-    recipient_key,
-    reminder_key,
-    zone,
-)
+from bot.broadcasts.messages import CHUNK, REMINDER_KIND, letter, queue_edit, recipient_key, reminder_key
 from bot.broadcasts.status import STATUS_EVERY, refresh_status
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.config import Settings
 from bot.models import Activity, Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person
 from bot.outbox import OutboxState
@@ -57,8 +48,7 @@ def acknowledge(
         return False
     session.add(Activity(person_id=person.id, team_id=person.team_id, kind="ack", occurred_at=now))
     note = letter(session, broadcast)
-    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(person.effective_timezone(settings.timezone)))
-    acked_on = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    acked_on = local_label(now, person.effective_timezone(settings.timezone), year=False, with_zone=False)
     queue_edit(
         session,
         key=f"broadcast-ack:{broadcast_id}:{person.id}",

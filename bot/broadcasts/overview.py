@@ -15,8 +15,8 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import Audience, audience_size
 from bot.broadcasts.blocks import AckReport, HomeItem, TeamAcks
-from bot.broadcasts.messages import local_label
 from bot.broadcasts.status import measure
+from bot.clock import local_label
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person, Team
 from bot.outbox import OutboxState
 

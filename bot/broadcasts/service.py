@@ -62,18 +62,16 @@ from bot.broadcasts.messages import (
     UPDATE_KIND,
     channel_key,
     letter,
-    local_label,
     preview_card,
     preview_key,
     recipient_key,
     reminder_key,
     status_key,
     update_preview,
-    zone,
 )
 from bot.broadcasts.overview import HOME_RECENT, HOME_SCHEDULED, ack_report, home_items
 from bot.broadcasts.status import STATUS_EVERY, finish, measure, refresh_status, update_progress
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.content import Library
 from bot.db import insert_ignore
 from bot.jobs import JobContext, register_job
@@ -109,7 +107,6 @@ __all__ = [
     "fan_out",
     "home_items",
     "letter",
-    "local_label",
     "measure",
     "preview_card",
     "preview_key",
@@ -122,7 +119,6 @@ __all__ = [
     "sender_timezone",
     "status_key",
     "update_progress",
-    "zone",
 ]
 
 log = logging.getLogger(__name__)

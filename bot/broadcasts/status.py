@@ -17,8 +17,8 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.blocks import Progress
-from bot.broadcasts.messages import KIND, local_label, queue_edit, status_key
-from bot.clock import utcnow
+from bot.broadcasts.messages import KIND, queue_edit, status_key
+from bot.clock import local_label, utcnow
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage
 from bot.outbox import OutboxState
 

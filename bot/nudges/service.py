@@ -40,7 +40,7 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot import ai
-from bot.clock import iso_week, parse_iso_week, utcnow
+from bot.clock import iso_week, parse_iso_week, utcnow, zone
 from bot.config import Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
@@ -594,7 +594,7 @@ def parse_pause_weeks(text: str) -> int | None:
 
 
 def local_today(person: Person, settings: Settings, now: datetime | None = None) -> date:
-    tz = schedule.zone(person.effective_timezone(settings.timezone)) or settings.tz
+    tz = zone(person.effective_timezone(settings.timezone)) or settings.tz
     return schedule.local_now(now or utcnow(), tz).date()
 
 
@@ -642,7 +642,7 @@ def progress(
     """The person's own figures: level, nudges received and tried, streak, pause or next nudge."""
     now = now or utcnow()
     tz_name = person.effective_timezone(settings.timezone)
-    tz = schedule.zone(tz_name) or settings.tz
+    tz = zone(tz_name) or settings.tz
     rows = session.execute(
         select(NudgeDelivery.sent_at, NudgeDelivery.tried_at).where(NudgeDelivery.person_id == person.id)
     ).all()

@@ -19,10 +19,11 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.models import WinStatus
+from bot.people.listeners import on_team_options
 from bot.people.permissions import refusal_text
 from bot.people.profile import team_choices
 from bot.slack import home, ids, subcommands
-from bot.slack.blocks import Block, matching_options
+from bot.slack.blocks import Block
 from bot.slack.middleware import Scope, listener_scope, runtime_from
 from bot.slack.subcommands import Invocation, Subcommand
 from bot.wins import blocks
@@ -325,13 +326,6 @@ def on_keep_mine(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
 
 
 # --- menus and Home -------------------------------------------------------------------------------------
-
-
-def on_team_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    """Team options when there are more teams than a static menu holds."""
-    with listener_scope(context, readonly=True) as scope:
-        choices = team_choices(scope.session)
-    ack(options=matching_options(choices, str(body.get("value") or "")))
 
 
 def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:

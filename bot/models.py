@@ -308,6 +308,10 @@ class PulseRun(Base):
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     opened_by: Mapped[str | None] = mapped_column(String(32))  # Slack user ID, or "schedule"/"cli"
 
+    def is_open(self, now: datetime) -> bool:
+        """Whether the run still takes answers at `now` (not closed, and before its closing time)."""
+        return self.closed_at is None and now < self.closes_at
+
 
 class PulseInvitation(Base):
     """That a person was invited and *that* they answered; never what they answered.

@@ -183,12 +183,6 @@ def latest_runs(session: Session, end: datetime, limit: int = 2, *, closed: bool
     return list(session.scalars(stmt))
 
 
-def is_open(session: Session, run_id: int, now: datetime) -> bool:
-    """Whether the run still takes answers at `now` (not closed, and before its closing time)."""
-    run = session.execute(select(PulseRun.closed_at, PulseRun.closes_at).where(PulseRun.id == run_id)).one()
-    return run.closed_at is None and now < run.closes_at
-
-
 def invited(session: Session, run_id: int) -> dict[TeamKey, int]:
     stmt = (
         select(PulseInvitation.team_id, func.count())

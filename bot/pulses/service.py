@@ -212,10 +212,6 @@ class OpenedRun:
     closes_at: datetime
 
 
-def is_open(run: PulseRun, now: datetime) -> bool:
-    return run.closed_at is None and now < run.closes_at
-
-
 def open_runs(session: Session, now: datetime) -> list[PulseRun]:
     stmt = (
         select(PulseRun).where(PulseRun.closed_at.is_(None), PulseRun.closes_at > now).order_by(PulseRun.id)
@@ -337,7 +333,7 @@ def _answerable(
     if run is None:
         raise PulseUnavailable("This pulse survey no longer exists. Thank you for wanting to answer!")
     tz_name = person.effective_timezone(settings.timezone)
-    if not is_open(run, now):
+    if not run.is_open(now):
         closed = run.closed_at or run.closes_at
         raise PulseUnavailable(
             f"This pulse closed on {local_date_label(closed, tz_name)}, so answers are no longer collected. "
@@ -518,7 +514,7 @@ def run_status(session: Session, *, library: Library, now: datetime) -> RunStatu
         run.id,
         run.survey_id,
         survey.title if survey else run.survey_id,
-        is_open(run, now),
+        run.is_open(now),
         run.closes_at,
         sum(t.invited for t in teams),
         sum(t.answered for t in teams),

@@ -12,9 +12,14 @@ The clock is process-wide on purpose: a test's server threads see the same time 
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import UTC, date, datetime, timedelta, tzinfo
+from functools import lru_cache
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+log = logging.getLogger(__name__)
 
 _frozen: datetime | None = None
 _offset: timedelta | None = None  # a running clock: the wall clock plus this
@@ -120,6 +125,26 @@ def parse_iso_week(value: str) -> date:
     return monday
 
 
-def week_bounds(monday: date) -> tuple[date, date]:
-    """[monday, next monday)."""
-    return monday, monday + timedelta(days=7)
+@lru_cache(maxsize=1024)
+def zone(name: str | None) -> ZoneInfo | None:
+    """The ZoneInfo for an IANA name; None for no name, or for one that is not a time zone (logged once)."""
+    if not name:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("ignoring unknown time zone %r", name)
+        return None
+
+
+def zone_or_utc(name: str | None) -> ZoneInfo:
+    """`zone(name)`, or UTC where that is None."""
+    return zone(name) or ZoneInfo("UTC")
+
+
+def local_label(moment: datetime, tz_name: str | None, *, year: bool = True, with_zone: bool = True) -> str:
+    """ "Tue 3 Mar 2026, 09:00 (Europe/Paris)" for a naive-UTC moment in `tz_name` (UTC if it is none);
+    "Tue 3 Mar, 09:00" without the year and the zone."""
+    local = moment.replace(tzinfo=UTC).astimezone(zone_or_utc(tz_name))
+    label = f"{local:%a} {local.day} {local:%b}" + (f" {local:%Y}" if year else "") + f", {local:%H:%M}"
+    return f"{label} ({tz_name or 'UTC'})" if with_zone else label

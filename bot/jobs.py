@@ -26,6 +26,7 @@ from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.db import session_factory, session_scope
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
+from bot.outbox import OutboxState
 from bot.outbox import record as outbox_record
 from bot.outbox import store as outbox_store
 from bot.outbox.drain import due_moment
@@ -197,7 +198,7 @@ def _would_send(session: Session, until: datetime) -> list[Preview]:
     query = (
         select(OutboxMessage.kind, OutboxMessage.channel, OutboxMessage.payload, Person.name)
         .outerjoin(Person, Person.id == OutboxMessage.person_id)
-        .where(OutboxMessage.state == outbox_store.PENDING, OutboxMessage.not_before <= until)
+        .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= until)
         .order_by(OutboxMessage.not_before, OutboxMessage.id)
     )
     return [

@@ -10,11 +10,12 @@ from __future__ import annotations
 import uuid
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from sqlalchemy import (
     JSON,
     Boolean,
+    ColumnElement,
     Date,
     DateTime,
     Float,
@@ -24,8 +25,13 @@ from sqlalchemy import (
     MetaData,
     String,
     Text,
+    TypeDecorator,
     UniqueConstraint,
+    func,
+    literal,
 )
+from sqlalchemy.engine import Dialect
+from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
 from bot.clock import utcnow
@@ -37,6 +43,27 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+
+E = TypeVar("E", bound=StrEnum)
+
+
+class StrEnumText(TypeDecorator[E], Generic[E]):
+    """A StrEnum stored as its value in a plain VARCHAR(length): the schema is that of `String(length)`
+    (no CHECK constraint, no native enum type), and rows read back as members of the enum."""
+
+    impl = String
+    cache_ok = True
+
+    def __init__(self, enum: type[E], length: int) -> None:
+        super().__init__(length)
+        self.enum = enum
+
+    def process_bind_param(self, value: E | str | None, dialect: Dialect) -> str | None:
+        return None if value is None else self.enum(value).value
+
+    def process_result_value(self, value: str | None, dialect: Dialect) -> E | None:
+        return None if value is None else self.enum(value)
 
 
 class Base(DeclarativeBase):
@@ -102,8 +129,15 @@ class Person(Base):
     team: Mapped[Team | None] = relationship(back_populates="members")
     led_teams: Mapped[list[Team]] = relationship(secondary="team_leads")
 
+    @hybrid_method
     def effective_timezone(self, default: str) -> str:
+        """The roster's time zone, else Slack's, else `default`; in a query, the same as SQL."""
         return self.timezone or self.slack_timezone or default
+
+    @effective_timezone.expression
+    @classmethod
+    def _effective_timezone_sql(cls, default: str) -> ColumnElement[str]:
+        return func.coalesce(cls.timezone, cls.slack_timezone, literal(default))
 
 
 class TeamLead(Base):
@@ -133,6 +167,16 @@ class ProcessedEvent(Base):
     received_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
 
 
+class OutboxState(StrEnum):
+    """Where a queued message is: pending -> sending -> sent | failed | skipped."""
+
+    PENDING = "pending"  # waiting for its time (or for a retry)
+    SENDING = "sending"  # claimed by a worker, which is posting it
+    SENT = "sent"  # Slack accepted it
+    FAILED = "failed"  # a permanent error, or out of attempts
+    SKIPPED = "skipped"  # recipient unreachable, original not sent, superseded, or its person erased
+
+
 class OutboxMessage(Base):
     """Every message Adoptbot sends: queued here, then claimed, paced and sent exactly once.
 
@@ -151,7 +195,7 @@ class OutboxMessage(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"), index=True)
     payload: Mapped[dict[str, Any]] = mapped_column(JSON)  # text, blocks, metadata, ...
     update_of: Mapped[str | None] = mapped_column(String(200), index=True)  # key of the message it edits
-    state: Mapped[str] = mapped_column(String(16), default="pending")
+    state: Mapped[OutboxState] = mapped_column(StrEnumText(OutboxState, 16), default=OutboxState.PENDING)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     not_before: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     claimed_by: Mapped[str | None] = mapped_column(String(64))
@@ -218,6 +262,15 @@ class Activity(Base):
     occurred_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class NudgeStatus(StrEnum):
+    """What a person did with a nudge given to them."""
+
+    SENT = "sent"  # nothing yet
+    TRIED = "tried"
+    NOT_FOR_ME = "not_for_me"
+    LATER = "later"  # given again at their next slot
+
+
 class NudgeDelivery(Base):
     """One nudge given to one person (never the same nudge twice), and what they did with it."""
 
@@ -239,7 +292,7 @@ class NudgeDelivery(Base):
     outbox_key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime)  # when Slack accepted it
-    status: Mapped[str] = mapped_column(String(16), default="sent")  # sent, tried, not_for_me, later
+    status: Mapped[NudgeStatus] = mapped_column(StrEnumText(NudgeStatus, 16), default=NudgeStatus.SENT)
     rating: Mapped[str | None] = mapped_column(String(16))  # helpful, not_helpful
     clicked_at: Mapped[datetime | None] = mapped_column(DateTime)
     tried_at: Mapped[datetime | None] = mapped_column(DateTime)
@@ -254,6 +307,10 @@ class PulseRun(Base):
     closes_at: Mapped[datetime] = mapped_column(DateTime)
     closed_at: Mapped[datetime | None] = mapped_column(DateTime)
     opened_by: Mapped[str | None] = mapped_column(String(32))  # Slack user ID, or "schedule"/"cli"
+
+    def is_open(self, now: datetime) -> bool:
+        """Whether the run still takes answers at `now` (not closed, and before its closing time)."""
+        return self.closed_at is None and now < self.closes_at
 
 
 class PulseInvitation(Base):
@@ -328,6 +385,14 @@ class PulseAnswer(Base):
     response: Mapped[PulseResponse] = relationship(back_populates="answers")
 
 
+class WinStatus(StrEnum):
+    """A win's review: pending until a change manager approves or rejects it."""
+
+    PENDING = "pending"
+    APPROVED = "approved"
+    REJECTED = "rejected"
+
+
 class Win(Base):
     __tablename__ = "wins"
     __table_args__ = (Index("ix_wins_status_submitted", "status", "submitted_at"),)
@@ -342,13 +407,23 @@ class Win(Base):
     polished: Mapped[str | None] = mapped_column(Text)  # AI two-sentence version, if the author picked it
     polish_offer: Mapped[str | None] = mapped_column(Text)  # the AI version offered to the author
     source_link: Mapped[str | None] = mapped_column(String(500))
-    status: Mapped[str] = mapped_column(String(16), default="pending")  # pending, approved, rejected
+    status: Mapped[WinStatus] = mapped_column(StrEnumText(WinStatus, 16), default=WinStatus.PENDING)
     submitted_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     reviewed_by: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     reviewer_user_id: Mapped[str | None] = mapped_column(String(32))  # Slack ID of who decided (admins too)
     reviewed_at: Mapped[datetime | None] = mapped_column(DateTime)
     reject_reason: Mapped[str | None] = mapped_column(String(500))
     shared_at: Mapped[datetime | None] = mapped_column(DateTime)
+
+
+class BroadcastStatus(StrEnum):
+    """draft -> scheduled -> sending -> sent; a draft or a scheduled broadcast may be cancelled."""
+
+    DRAFT = "draft"
+    SCHEDULED = "scheduled"
+    SENDING = "sending"
+    SENT = "sent"
+    CANCELLED = "cancelled"
 
 
 class Broadcast(Base):
@@ -364,9 +439,9 @@ class Broadcast(Base):
     ask_ack: Mapped[bool] = mapped_column(Boolean, default=False)
     ack_reminder_days: Mapped[int | None] = mapped_column(Integer)
     scheduled_for: Mapped[datetime | None] = mapped_column(DateTime, index=True)
-    status: Mapped[str] = mapped_column(
-        String(16), default="draft"
-    )  # draft, scheduled, sending, sent, cancelled
+    status: Mapped[BroadcastStatus] = mapped_column(
+        StrEnumText(BroadcastStatus, 16), default=BroadcastStatus.DRAFT
+    )
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
     started_at: Mapped[datetime | None] = mapped_column(DateTime)
     finished_at: Mapped[datetime | None] = mapped_column(DateTime)

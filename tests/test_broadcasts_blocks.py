@@ -12,7 +12,7 @@ from bot.broadcasts import blocks
 from bot.broadcasts import service as broadcasts
 from bot.broadcasts.blocks import ComposerValues, HomeItem, Letter, Progress
 from bot.db import session_scope
-from bot.models import Team
+from bot.models import BroadcastStatus, Team
 from bot.slack import ids
 from tests.support.fake_slack import validate_blocks, validate_view
 from tests.support.slack_app import library
@@ -79,7 +79,12 @@ def test_the_composer_fits_slacks_limits_with_many_teams_and_a_prefilled_draft()
 
 def test_preview_status_and_home_stay_within_limits() -> None:
     letter = Letter(7, "x" * 3000, "A" * 300, "UMGR0001", ask_ack=True)
-    for state in ("draft", "scheduled", "sending", "cancelled"):
+    for state in (
+        BroadcastStatus.DRAFT,
+        BroadcastStatus.SCHEDULED,
+        BroadcastStatus.SENDING,
+        BroadcastStatus.CANCELLED,
+    ):
         card = blocks.PreviewCard(
             letter,
             "Teams: " + ", ".join(["Team"] * 600),

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import OutboxMessage
-from bot.outbox.store import SENT
+from bot.outbox import OutboxState
 from bot.slack import ids
 from tests.support import signing
 from tests.support.fake_slack import FakeSlack, validate_blocks, validate_view
@@ -123,7 +123,7 @@ def test_home_shows_leaders_their_teams_with_suppression_and_the_latest_digest(
                 channel=user(world, "tim"),
                 person_id=world.person_id("tim"),
                 payload={"text": "digest"},
-                state=SENT,
+                state=OutboxState.SENT,
                 sent_at=world.people["tim"].created_at,
                 slack_channel="DTIM0001",
                 slack_ts="1.2",

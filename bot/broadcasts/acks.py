@@ -9,7 +9,6 @@ one that falls due while no tick runs is still sent within REMINDER_WINDOW.
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -17,22 +16,12 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import reachable
-from bot.broadcasts.messages import (
-    CHUNK,
-    REMINDER_KIND,
-    SENDING,
-    SENT,
-    letter,
-    queue_edit,
-    recipient_key,
-    reminder_key,
-    zone,
-)
+from bot.broadcasts.messages import CHUNK, REMINDER_KIND, letter, queue_edit, recipient_key, reminder_key
 from bot.broadcasts.status import STATUS_EVERY, refresh_status
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.config import Settings
-from bot.models import Activity, Broadcast, BroadcastRecipient, OutboxMessage, Person
-from bot.outbox import store as outbox_store
+from bot.models import Activity, Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person
+from bot.outbox import OutboxState
 
 REMINDER_WINDOW = timedelta(days=14)  # reminders are looked for this long after they fall due
 
@@ -59,8 +48,7 @@ def acknowledge(
         return False
     session.add(Activity(person_id=person.id, team_id=person.team_id, kind="ack", occurred_at=now))
     note = letter(session, broadcast)
-    local = now.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(person.effective_timezone(settings.timezone)))
-    acked_on = f"{local:%a} {local.day} {local:%b}, {local:%H:%M}"
+    acked_on = local_label(now, person.effective_timezone(settings.timezone), year=False, with_zone=False)
     queue_edit(
         session,
         key=f"broadcast-ack:{broadcast_id}:{person.id}",
@@ -79,7 +67,7 @@ def acknowledge(
     session.execute(select(Broadcast.id).where(Broadcast.id == broadcast_id).with_for_update())
     session.refresh(broadcast)
     if (
-        broadcast.status == SENT
+        broadcast.status == BroadcastStatus.SENT
         or broadcast.status_at is None
         or utcnow() - broadcast.status_at >= STATUS_EVERY
     ):
@@ -94,7 +82,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
         select(Broadcast).where(
             Broadcast.ask_ack.is_(True),
             Broadcast.ack_reminder_days.is_not(None),
-            Broadcast.status.in_((SENDING, SENT)),
+            Broadcast.status.in_((BroadcastStatus.SENDING, BroadcastStatus.SENT)),
             Broadcast.started_at.is_not(None),
             Broadcast.started_at > now - REMINDER_WINDOW - timedelta(days=max(blocks.REMINDER_CHOICES)),
         )
@@ -111,7 +99,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
                 BroadcastRecipient.broadcast_id == broadcast.id,
                 BroadcastRecipient.acked_at.is_(None),
                 BroadcastRecipient.reminded_at.is_(None),
-                OutboxMessage.state == outbox_store.SENT,
+                OutboxMessage.state == OutboxState.SENT,
                 reachable(),
                 Person.erased_at.is_(None),
             )

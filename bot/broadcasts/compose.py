@@ -18,19 +18,11 @@ from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import Audience
 from bot.broadcasts.blocks import ComposerValues
-from bot.broadcasts.messages import (
-    DRAFT,
-    PREVIEW_KIND,
-    local_label,
-    preview_card,
-    preview_key,
-    update_preview,
-    zone,
-)
-from bot.clock import to_naive_utc, utcnow
+from bot.broadcasts.messages import PREVIEW_KIND, preview_card, preview_key, update_preview
+from bot.clock import local_label, to_naive_utc, utcnow, zone_or_utc
 from bot.config import Settings
 from bot.content import Library
-from bot.models import Broadcast, Person, Team
+from bot.models import Broadcast, BroadcastStatus, Person, Team
 
 
 class DraftInvalid(Exception):
@@ -105,7 +97,7 @@ def _scheduled_time(
     except ValueError:
         errors["time"] = "That date or time is not valid."
         return None
-    moment = to_naive_utc(local.replace(tzinfo=zone(tz_name))).replace(second=0, microsecond=0)
+    moment = to_naive_utc(local.replace(tzinfo=zone_or_utc(tz_name))).replace(second=0, microsecond=0)
     if moment <= now:
         errors["time"] = (
             f"That time has passed: it is now {local_label(now, tz_name, with_zone=False)} in {tz_name}. "
@@ -127,11 +119,11 @@ def save_draft(
 ) -> Broadcast:
     """Create the draft (or change it, after Edit) and queue its preview DM (or the preview's update)."""
     if broadcast_id is None:
-        broadcast = Broadcast(status=DRAFT, created_at=utcnow(), revision=0, sent_count=0)
+        broadcast = Broadcast(status=BroadcastStatus.DRAFT, created_at=utcnow(), revision=0, sent_count=0)
         session.add(broadcast)
     else:
         found = session.get(Broadcast, broadcast_id, with_for_update=True)
-        if found is None or found.status != DRAFT:
+        if found is None or found.status != BroadcastStatus.DRAFT:
             raise BroadcastClosed(
                 "That broadcast was already sent, scheduled or cancelled, so it can't be edited; "
                 "start a new one."
@@ -168,7 +160,9 @@ def composer_values(broadcast: Broadcast) -> ComposerValues:
     audience = Audience.from_json(broadcast.audience)
     local = None
     if broadcast.scheduled_for is not None:
-        local = broadcast.scheduled_for.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(broadcast.timezone))
+        local = broadcast.scheduled_for.replace(tzinfo=ZoneInfo("UTC")).astimezone(
+            zone_or_utc(broadcast.timezone)
+        )
     return ComposerValues(
         message=broadcast.text,
         everyone=audience.everyone,

@@ -18,11 +18,12 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
-from bot.models import Broadcast
+from bot.models import Broadcast, BroadcastStatus
+from bot.people.listeners import on_team_options
 from bot.people.permissions import refusal_text
 from bot.people.profile import role_choices, team_choices
 from bot.slack import home, ids, subcommands
-from bot.slack.blocks import Block, matching_options
+from bot.slack.blocks import Block
 from bot.slack.middleware import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 
@@ -173,7 +174,7 @@ def on_edit(
         if not _allowed(scope, respond):
             return
         found = scope.session.get(Broadcast, broadcast_id)
-        if found is not None and found.status == broadcasts.DRAFT:
+        if found is not None and found.status == BroadcastStatus.DRAFT:
             tz = found.timezone or broadcasts.sender_timezone(scope.person, scope.settings)
             view = _composer(scope, broadcasts.composer_values(found), broadcast_id=found.id, tz=tz)
     if view is None:
@@ -218,13 +219,6 @@ def on_got_it(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
             now=utcnow(),
             settings=scope.settings,
         )
-
-
-def on_team_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    """Options of the team menu, when there are more teams than a static menu holds."""
-    with listener_scope(context, readonly=True) as scope:
-        choices = team_choices(scope.session)
-    ack(options=matching_options(choices, str(body.get("value") or "")))
 
 
 def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:

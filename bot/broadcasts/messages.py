@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
@@ -20,14 +19,13 @@ from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import Audience, AudienceSize, audience_label, audience_size
 from bot.broadcasts.blocks import Letter, PreviewCard
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.content import Library
 from bot.models import Broadcast, OutboxMessage, Person
 
 KIND = "broadcast"  # a recipient's DM (the on_sent hook counts these)
 PREVIEW_KIND, STATUS_KIND, CHANNEL_KIND = "broadcast_preview", "broadcast_status", "broadcast_channel"
 REMINDER_KIND, UPDATE_KIND = "broadcast_remind", "broadcast_update"
-DRAFT, SCHEDULED, SENDING, SENT, CANCELLED = "draft", "scheduled", "sending", "sent", "cancelled"
 AHEAD = timedelta(seconds=1)
 CHUNK = 1000
 
@@ -50,20 +48,6 @@ def channel_key(broadcast_id: int) -> str:
 
 def reminder_key(broadcast_id: int, person_id: int) -> str:
     return f"broadcast-remind:{broadcast_id}:{person_id}"
-
-
-def zone(name: str | None) -> ZoneInfo:
-    try:
-        return ZoneInfo(name or "UTC")
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
-def local_label(moment: datetime, tz_name: str | None, *, with_zone: bool = True) -> str:
-    """ "Tue 3 Mar 2026, 09:00 (Europe/Paris)" for a naive UTC moment."""
-    local = moment.replace(tzinfo=ZoneInfo("UTC")).astimezone(zone(tz_name))
-    label = f"{local:%a} {local.day} {local:%b %Y}, {local:%H:%M}"
-    return f"{label} ({tz_name or 'UTC'})" if with_zone else label
 
 
 def letter(session: Session, broadcast: Broadcast) -> Letter:

@@ -15,10 +15,10 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import Audience, audience_size
 from bot.broadcasts.blocks import AckReport, HomeItem, TeamAcks
-from bot.broadcasts.messages import SCHEDULED, SENDING, SENT, local_label
 from bot.broadcasts.status import measure
-from bot.models import Broadcast, BroadcastRecipient, OutboxMessage, Person, Team
-from bot.outbox import store as outbox_store
+from bot.clock import local_label
+from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person, Team
+from bot.outbox import OutboxState
 
 HOME_SCHEDULED = 5
 HOME_RECENT = 3
@@ -29,11 +29,13 @@ def home_items(
 ) -> tuple[list[HomeItem], list[HomeItem], int]:
     """(scheduled broadcasts, soonest first; the latest ones sent; how many more are scheduled)."""
     scheduled = session.scalars(
-        select(Broadcast).where(Broadcast.status == SCHEDULED).order_by(Broadcast.scheduled_for, Broadcast.id)
+        select(Broadcast)
+        .where(Broadcast.status == BroadcastStatus.SCHEDULED)
+        .order_by(Broadcast.scheduled_for, Broadcast.id)
     ).all()
     recent = session.scalars(
         select(Broadcast)
-        .where(Broadcast.status.in_((SENDING, SENT)))
+        .where(Broadcast.status.in_((BroadcastStatus.SENDING, BroadcastStatus.SENT)))
         .order_by(Broadcast.started_at.desc(), Broadcast.id.desc())
         .limit(recent_limit)
     ).all()
@@ -83,7 +85,7 @@ def _sender_names(session: Session, found: Sequence[Broadcast]) -> dict[int, str
 def ack_report(session: Session, broadcast_id: int, *, names: int = 40) -> AckReport | None:
     """A sent broadcast's figures, acknowledgements per team, and who has not acknowledged yet (by name)."""
     broadcast = session.get(Broadcast, broadcast_id)
-    if broadcast is None or broadcast.status not in (SENDING, SENT):
+    if broadcast is None or broadcast.status not in (BroadcastStatus.SENDING, BroadcastStatus.SENT):
         return None
     acked = case((BroadcastRecipient.acked_at.is_not(None), 1), else_=0)
     by_team = session.execute(
@@ -101,7 +103,7 @@ def ack_report(session: Session, broadcast_id: int, *, names: int = 40) -> AckRe
         .where(
             BroadcastRecipient.broadcast_id == broadcast_id,
             BroadcastRecipient.acked_at.is_(None),
-            OutboxMessage.state == outbox_store.SENT,
+            OutboxMessage.state == OutboxState.SENT,
             Person.erased_at.is_(None),
         )
     )

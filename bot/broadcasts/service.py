@@ -53,52 +53,40 @@ from bot.broadcasts.compose import (
 )
 from bot.broadcasts.messages import (
     AHEAD,
-    CANCELLED,
     CHANNEL_KIND,
     CHUNK,
-    DRAFT,
     KIND,
     PREVIEW_KIND,
     REMINDER_KIND,
-    SCHEDULED,
-    SENDING,
-    SENT,
     STATUS_KIND,
     UPDATE_KIND,
     channel_key,
     letter,
-    local_label,
     preview_card,
     preview_key,
     recipient_key,
     reminder_key,
     status_key,
     update_preview,
-    zone,
 )
 from bot.broadcasts.overview import HOME_RECENT, HOME_SCHEDULED, ack_report, home_items
 from bot.broadcasts.status import STATUS_EVERY, finish, measure, refresh_status, update_progress
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.content import Library
 from bot.db import insert_ignore
 from bot.jobs import JobContext, register_job
-from bot.models import Broadcast, BroadcastRecipient, Person
+from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, Person
 
 __all__ = [
     "AHEAD",
-    "CANCELLED",
     "CHANNEL_KIND",
     "CHUNK",
-    "DRAFT",
     "HOME_RECENT",
     "HOME_SCHEDULED",
     "KIND",
     "PREVIEW_KIND",
     "REMINDER_KIND",
     "REMINDER_WINDOW",
-    "SCHEDULED",
-    "SENDING",
-    "SENT",
     "STATUS_EVERY",
     "STATUS_KIND",
     "UPDATE_KIND",
@@ -119,7 +107,6 @@ __all__ = [
     "fan_out",
     "home_items",
     "letter",
-    "local_label",
     "measure",
     "preview_card",
     "preview_key",
@@ -132,7 +119,6 @@ __all__ = [
     "sender_timezone",
     "status_key",
     "update_progress",
-    "zone",
 ]
 
 log = logging.getLogger(__name__)
@@ -142,7 +128,11 @@ log = logging.getLogger(__name__)
 
 
 def _claim(
-    session: Session, broadcast_id: int, from_states: Sequence[str], to_state: str, **values: Any
+    session: Session,
+    broadcast_id: int,
+    from_states: Sequence[BroadcastStatus],
+    to_state: BroadcastStatus,
+    **values: Any,
 ) -> bool:
     """The status transition that decides, across clicks and instances, who acts on a broadcast."""
     result = session.execute(
@@ -160,12 +150,12 @@ def confirm(session: Session, broadcast_id: int, *, now: datetime, library: Libr
     if broadcast is None:
         return None
     if broadcast.scheduled_for is not None and broadcast.scheduled_for > now:
-        if not _claim(session, broadcast_id, [DRAFT], SCHEDULED):
+        if not _claim(session, broadcast_id, [BroadcastStatus.DRAFT], BroadcastStatus.SCHEDULED):
             return None
         session.refresh(broadcast)
         update_preview(session, broadcast, library, note="It's listed in your Adoptbot Home tab too.")
         return broadcast
-    if not _claim(session, broadcast_id, [DRAFT], SENDING, started_at=now):
+    if not _claim(session, broadcast_id, [BroadcastStatus.DRAFT], BroadcastStatus.SENDING, started_at=now):
         return None
     session.refresh(broadcast)
     fan_out(session, broadcast, now=now, library=library)
@@ -174,7 +164,13 @@ def confirm(session: Session, broadcast_id: int, *, now: datetime, library: Libr
 
 def cancel(session: Session, broadcast_id: int, *, now: datetime, library: Library) -> bool:
     """Cancel a draft or a scheduled broadcast (nothing has been sent); False if it is too late."""
-    if not _claim(session, broadcast_id, [DRAFT, SCHEDULED], CANCELLED, cancelled_at=now):
+    if not _claim(
+        session,
+        broadcast_id,
+        [BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED],
+        BroadcastStatus.CANCELLED,
+        cancelled_at=now,
+    ):
         return False
     broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
     assert broadcast is not None
@@ -281,12 +277,14 @@ def send_due(session: Session, *, now: datetime, library: Library) -> int:
     """Fan out scheduled broadcasts whose time has come (each once, whoever ticks)."""
     due = session.scalars(
         select(Broadcast.id)
-        .where(Broadcast.status == SCHEDULED, Broadcast.scheduled_for <= now)
+        .where(Broadcast.status == BroadcastStatus.SCHEDULED, Broadcast.scheduled_for <= now)
         .order_by(Broadcast.scheduled_for, Broadcast.id)
     ).all()
     queued = 0
     for broadcast_id in due:
-        if _claim(session, broadcast_id, [SCHEDULED], SENDING, started_at=now):
+        if _claim(
+            session, broadcast_id, [BroadcastStatus.SCHEDULED], BroadcastStatus.SENDING, started_at=now
+        ):
             broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
             assert broadcast is not None
             queued += fan_out(session, broadcast, now=now, library=library)

@@ -17,10 +17,10 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.blocks import Progress
-from bot.broadcasts.messages import KIND, SENDING, SENT, local_label, queue_edit, status_key
-from bot.clock import utcnow
-from bot.models import Broadcast, BroadcastRecipient, OutboxMessage
-from bot.outbox import store as outbox_store
+from bot.broadcasts.messages import KIND, queue_edit, status_key
+from bot.clock import local_label, utcnow
+from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage
+from bot.outbox import OutboxState
 
 STATUS_EVERY = timedelta(seconds=5)
 
@@ -42,22 +42,22 @@ def measure(session: Session, broadcast: Broadcast) -> Progress:
         .where(BroadcastRecipient.broadcast_id == broadcast.id, BroadcastRecipient.acked_at.is_not(None))
     )
     excluded = broadcast.excluded_count or 0
-    waiting = states.get(outbox_store.PENDING, 0) + states.get(outbox_store.SENDING, 0)
-    refused = states.get(outbox_store.FAILED, 0) + states.get(outbox_store.SKIPPED, 0)
+    waiting = states.get(OutboxState.PENDING, 0) + states.get(OutboxState.SENDING, 0)
+    refused = states.get(OutboxState.FAILED, 0) + states.get(OutboxState.SKIPPED, 0)
     return Progress(
         broadcast_id=broadcast.id,
         excerpt=blocks.excerpt(broadcast.text),
         audience=(broadcast.recipient_count or 0) + excluded,
-        delivered=states.get(outbox_store.SENT, 0),
+        delivered=states.get(OutboxState.SENT, 0),
         unreachable=excluded + refused,
         acked=int(acked or 0),
         ask_ack=broadcast.ask_ack,
-        done=waiting == 0 and broadcast.status in (SENDING, SENT),
+        done=waiting == 0 and broadcast.status in (BroadcastStatus.SENDING, BroadcastStatus.SENT),
     )
 
 
 def finish(broadcast: Broadcast, now: datetime) -> None:
-    broadcast.status = SENT
+    broadcast.status = BroadcastStatus.SENT
     broadcast.finished_at = now
 
 
@@ -66,7 +66,7 @@ def refresh_status(session: Session, broadcast: Broadcast, *, now: datetime, def
 
     `defer`: at most one edit per STATUS_EVERY; a later one is queued for then (the newest text wins)."""
     progress = measure(session, broadcast)
-    if progress.done and broadcast.status == SENDING:
+    if progress.done and broadcast.status == BroadcastStatus.SENDING:
         finish(broadcast, now)
     line = blocks.progress_line(progress)
     if line == broadcast.status_line:
@@ -118,6 +118,8 @@ outbox.on_sent(KIND, _on_delivered)
 
 def update_progress(session: Session, *, now: datetime) -> int:
     """Bring status messages up to date, and finish broadcasts whose last DMs failed rather than sent."""
-    for broadcast in session.scalars(select(Broadcast).where(Broadcast.status == SENDING).with_for_update()):
+    for broadcast in session.scalars(
+        select(Broadcast).where(Broadcast.status == BroadcastStatus.SENDING).with_for_update()
+    ):
         refresh_status(session, broadcast, now=now)
     return 0

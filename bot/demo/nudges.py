@@ -21,7 +21,7 @@ from sqlalchemy import Table, case, func, select, update
 from bot.clock import to_naive_utc
 from bot.content import Nudge
 from bot.demo.service import DemoContext, demo_step, report_section
-from bot.models import Activity, Base, NudgeDelivery, Person
+from bot.models import Activity, Base, NudgeDelivery, NudgeStatus, Person
 from bot.nudges.service import TRIED_TO_LEVEL_UP
 from bot.people.directory import text_table
 
@@ -116,10 +116,18 @@ def nudge_history(ctx: DemoContext) -> None:
                 base, gain = team_curve[person.team_id]
                 chance = min(0.92, (base + gain * week_index) * keenness[person.id])
                 roll = rng.random()
-                status = "tried" if roll < chance else "not_for_me" if roll < chance + 0.06 else "sent"
-                clicked_at = sent_at + timedelta(minutes=rng.randrange(3, 360)) if status != "sent" else None
+                status = (
+                    NudgeStatus.TRIED
+                    if roll < chance
+                    else NudgeStatus.NOT_FOR_ME
+                    if roll < chance + 0.06
+                    else NudgeStatus.SENT
+                )
+                clicked_at = (
+                    sent_at + timedelta(minutes=rng.randrange(3, 360)) if status != NudgeStatus.SENT else None
+                )
                 rating = None
-                if status == "tried":
+                if status == NudgeStatus.TRIED:
                     learner.tried(nudge, tops[person.role])
                     if rng.random() < 0.55:
                         rating = "helpful" if rng.random() < 0.85 else "not_helpful"
@@ -138,7 +146,7 @@ def nudge_history(ctx: DemoContext) -> None:
                         "status": status,
                         "rating": rating,
                         "clicked_at": clicked_at,
-                        "tried_at": clicked_at if status == "tried" else None,
+                        "tried_at": clicked_at if status == NudgeStatus.TRIED else None,
                     }
                 )
                 if clicked_at is not None:
@@ -167,7 +175,7 @@ def nudge_history(ctx: DemoContext) -> None:
             )
     ctx.progress(
         f"{len(deliveries):,} nudges delivered, "
-        f"{sum(1 for d in deliveries if d['status'] == 'tried'):,} tried"
+        f"{sum(1 for d in deliveries if d['status'] == NudgeStatus.TRIED):,} tried"
     )
 
 
@@ -180,7 +188,7 @@ def nudge_summary(ctx: DemoContext) -> str:
     """Per team: nudges sent and tried over the whole history, and the tried rate first week vs last."""
     first, last = ctx.week_starts[0].isoformat(), ctx.week_starts[-1].isoformat()
     first_end = (ctx.week_starts[0] + timedelta(days=7)).isoformat()
-    tried = case((NudgeDelivery.status == "tried", 1), else_=0)
+    tried = case((NudgeDelivery.status == NudgeStatus.TRIED, 1), else_=0)
     in_first = NudgeDelivery.slot < first_end
     in_last = NudgeDelivery.slot >= last
     rows = ctx.session.execute(

@@ -19,7 +19,6 @@ from sqlalchemy import Table, func, insert, select
 
 from bot.clock import to_naive_utc
 from bot.content import Question, Survey
-from bot.demo import service as demo
 from bot.demo.service import DemoContext, DemoTeam, demo_step, report_section
 from bot.metrics.format import run_still_open, to_table
 from bot.metrics.service import compute_metrics
@@ -31,6 +30,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Win,
+    WinStatus,
     random_key,
 )
 from bot.pulses import service as pulses
@@ -276,12 +276,7 @@ def _sheet(
 
 @demo_step
 def win_history(ctx: DemoContext) -> None:
-    """Wins: approved stories with the hours they save.
-
-    Skipped when a dedicated wins demo module is installed or the database already holds wins.
-    """
-    if any(name.endswith("demo_wins") for name in demo.DEMO_MODULES):
-        return
+    """Wins: approved stories with the hours they save. Skipped when the database already holds wins."""
     if ctx.session.scalar(select(func.count()).select_from(Win)):
         return
     rng = ctx.rng
@@ -301,7 +296,11 @@ def win_history(ctx: DemoContext) -> None:
                         tzinfo=ctx.settings.tz,
                     )
                 )
-                status = "approved" if rng.random() < 0.85 else rng.choice(("pending", "rejected"))
+                status = (
+                    WinStatus.APPROVED
+                    if rng.random() < 0.85
+                    else rng.choice((WinStatus.PENDING, WinStatus.REJECTED))
+                )
                 reviewed = submitted + timedelta(hours=6)
                 wins.append(
                     (
@@ -312,14 +311,14 @@ def win_history(ctx: DemoContext) -> None:
                         rng.choice(("named", "named", "anonymous")),
                         status,
                         submitted,
-                        reviewed if status != "pending" else None,
-                        reviewed if status == "approved" else None,
+                        reviewed if status != WinStatus.PENDING else None,
+                        reviewed if status == WinStatus.APPROVED else None,
                     )
                 )
                 activity.append((author, team.id, "win", submitted))
     _bulk_insert(ctx, Win, WIN_COLUMNS, wins)
     _bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
-    approved = sum(1 for w in wins if w[5] == "approved")
+    approved = sum(1 for w in wins if w[5] == WinStatus.APPROVED)
     ctx.progress(f"{len(wins):,} wins shared, {approved:,} approved")
 
 

@@ -20,13 +20,13 @@ import logging
 from collections import defaultdict
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import ColumnElement, String, cast, exists, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.clock import iso_week
+from bot.clock import iso_week, zone
 from bot.config import Settings
 from bot.content import Library
 from bot.digest.blocks import (
@@ -43,9 +43,9 @@ from bot.jobs import JobContext, register_job
 from bot.metrics.format import to_csv
 from bot.metrics.sql import week_window
 from bot.models import Broadcast, OutboxMessage, Person, Team, TeamLead
-from bot.nudges.schedule import local_now, zone
+from bot.nudges.schedule import local_now
+from bot.outbox import OutboxState
 from bot.outbox import admin as outbox_admin
-from bot.outbox.store import FAILED, PENDING, SENDING, SENT
 from bot.people.permissions import is_change_manager, led_team_ids
 from bot.pulses import service as pulses
 from bot.wins import service as wins_service
@@ -90,10 +90,6 @@ class Leader:
         )
 
 
-def _effective_timezone(settings: Settings) -> ColumnElement[str]:
-    return func.coalesce(Person.timezone, Person.slack_timezone, literal(settings.timezone))
-
-
 def _leads_something() -> ColumnElement[bool]:
     return or_(Person.leads_all.is_(True), exists().where(TeamLead.person_id == Person.id))
 
@@ -117,7 +113,7 @@ def leaders(
 ) -> list[Leader]:
     """Active, reachable leaders with their teams (by name); only those in `zones` (effective time
     zones) and without a digest queued for `not_sent_week`, when given."""
-    tz = _effective_timezone(settings)
+    tz = Person.effective_timezone(settings.timezone)
     query = select(Person.id, Person.name, Person.slack_user_id, Person.leads_all).where(*_reachable_leader())
     if zones is not None:
         query = query.where(tz.in_(list(zones)))
@@ -142,7 +138,7 @@ def leaders(
 
 
 def _leader_zones(session: Session, settings: Settings) -> list[str]:
-    tz = _effective_timezone(settings)
+    tz = Person.effective_timezone(settings.timezone)
     return [z for z in session.scalars(select(tz).where(*_reachable_leader()).distinct()) if z]
 
 
@@ -350,16 +346,16 @@ def queue_week(
         if not known:
             new.append(person)
             continue
-        failed += [key for key in known if states[key] == FAILED]
-        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
-        if any(states[key] == FAILED for key in known):
+        failed += [key for key in known if states[key] == OutboxState.FAILED]
+        plan.keys += [key for key in known if states[key] in (OutboxState.PENDING, OutboxState.SENDING)]
+        if any(states[key] == OutboxState.FAILED for key in known):
             plan.again += 1
-        elif not any(states[key] in (PENDING, SENDING) for key in known):
+        elif not any(states[key] in (OutboxState.PENDING, OutboxState.SENDING) for key in known):
             plan.already += 1
     if org:
         known = [key for key in org if key in states]
-        failed += [key for key in known if states[key] == FAILED]
-        plan.keys += [key for key in known if states[key] in (PENDING, SENDING)]
+        failed += [key for key in known if states[key] == OutboxState.FAILED]
+        plan.keys += [key for key in known if states[key] in (OutboxState.PENDING, OutboxState.SENDING)]
     plan.keys += outbox_admin.requeue_keys(session, failed, now=now)
     before = len(outbox.queued_in(session))
     plan.queued = send_leader_digests(session, settings, library, now, {monday: new}) if new else 0
@@ -375,7 +371,7 @@ def queue_week(
             .where(
                 OutboxMessage.kind == DIGEST_KIND,
                 OutboxMessage.key.like(f"digest:%:{week}"),
-                OutboxMessage.state == FAILED,
+                OutboxMessage.state == OutboxState.FAILED,
                 Person.unreachable_reason.is_not(None),
             )
         )
@@ -489,7 +485,7 @@ def latest_sent(session: Session, person_id: int) -> LatestDigest | None:
         .where(
             OutboxMessage.person_id == person_id,
             OutboxMessage.kind == DIGEST_KIND,
-            OutboxMessage.state == SENT,
+            OutboxMessage.state == OutboxState.SENT,
         )
         .order_by(OutboxMessage.sent_at.desc(), OutboxMessage.id.desc())
         .limit(1)
@@ -526,9 +522,3 @@ def programme_status(
         surveys=f"{survey.title} ({len(survey.questions)} questions)" if survey else "none",
         actions=sum(len(v) for v in library.actions.values()),
     )
-
-
-def local_label(moment: datetime, timezone: str) -> str:
-    """ "Mon 24 Nov, 09:03" in `timezone` for a naive-UTC moment."""
-    tz = zone(timezone) or UTC
-    return f"{moment.replace(tzinfo=UTC).astimezone(tz):%a %-d %b, %H:%M}"

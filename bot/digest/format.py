@@ -5,9 +5,7 @@ Changes carry an arrow shape (▲ ▼), never only a colour, so they read for ev
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from typing import Any
 
 from bot.digest.types import Digest, Figure, TeamLine
 from bot.people.directory import text_table
@@ -192,7 +190,3 @@ def pulse_note(digest: Digest) -> str:
             "worked out from the others."
         )
     return note
-
-
-def payload_json(payload: dict[str, Any]) -> str:
-    return json.dumps(payload, indent=2, ensure_ascii=False) + "\n"

@@ -16,7 +16,7 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
-from bot.clock import utcnow
+from bot.clock import local_label, utcnow
 from bot.db import session_scope
 from bot.digest import blocks
 from bot.digest import delivery as digest_delivery
@@ -130,7 +130,7 @@ def leader_home_section(session: Session, viewer: home.HomeViewer) -> list[Block
             if viewer.person
             else viewer.settings.timezone
         )
-        sent = digest_delivery.local_label(latest.sent_at, timezone)
+        sent = local_label(latest.sent_at, timezone, year=False, with_zone=False)
     return blocks.leader_home_section(digest, latest, command=viewer.settings.command, local_sent=sent)
 
 

@@ -16,10 +16,9 @@ from bot.config import Settings
 from bot.content import Library
 from bot.metrics.service import ALL_TEAMS, MetricsRow, compute_metrics
 from bot.metrics.sql import week_window
-from bot.models import PulseRun, Team, Win
+from bot.models import PulseRun, Team, Win, WinStatus
 from bot.pulses import comments
 from bot.pulses.comments import CommentSummary
-from bot.pulses.service import is_open
 
 TREND_WEEKS = 8
 PUBLIC_SHARES = ("named", "anonymous")
@@ -67,7 +66,7 @@ class DigestSource:
         self.window = (week_window(self.trend_weeks[0], settings.tz)[0], self.end_of(week_monday))
         self._rows: dict[date, dict[str, MetricsRow]] = {}
         self._runs = [
-            RunInfo(run.id, run.opened_at, not is_open(run, self.now), run.closed_at or run.closes_at)
+            RunInfo(run.id, run.opened_at, not run.is_open(self.now), run.closed_at or run.closes_at)
             for run in session.scalars(
                 select(PulseRun)
                 .where(PulseRun.opened_at < self.now)
@@ -131,7 +130,7 @@ class DigestSource:
         if self._public_wins is None:
             start, end = self.window
             query = select(Win.team_id, Win.tool, Win.polished, Win.what, Win.hours_per_week).where(
-                Win.status == "approved",
+                Win.status == WinStatus.APPROVED,
                 Win.share.in_(PUBLIC_SHARES),
                 Win.submitted_at >= start,
                 Win.submitted_at < end,

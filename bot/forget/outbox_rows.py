@@ -30,8 +30,8 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.models import ChannelPace, OutboxBody, OutboxMessage
-from bot.outbox import with_blocks
-from bot.outbox.store import PENDING, POST, SENDING, SENT, SKIPPED
+from bot.outbox import OutboxState, with_blocks
+from bot.outbox.store import POST
 from bot.slack.blocks import section
 from bot.slack.text import escape
 
@@ -132,8 +132,11 @@ def _clear(session: Session, ids: list[int], counts: MessageCounts, *, recipient
         chunk = ids[start : start + _CHUNK]
         cancelled = session.execute(
             update(OutboxMessage)
-            .where(OutboxMessage.id.in_(chunk), OutboxMessage.state.in_((PENDING, SENDING)))
-            .values(state=SKIPPED, error=CANCELLED, claimed_by=None, claimed_at=None),
+            .where(
+                OutboxMessage.id.in_(chunk),
+                OutboxMessage.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
+            )
+            .values(state=OutboxState.SKIPPED, error=CANCELLED, claimed_by=None, claimed_at=None),
             execution_options={"synchronize_session": False},
         )
         counts.cancelled += _rowcount(cancelled)
@@ -174,7 +177,7 @@ def _clear_win_messages(session: Session, win_ids: list[int], counts: MessageCou
         return
     _clear(session, [row.id for row in rows], counts, recipient=False)
     for row in rows:
-        if row.method == POST and row.update_of is None and row.state == SENT and row.slack_ts:
+        if row.method == POST and row.update_of is None and row.state == OutboxState.SENT and row.slack_ts:
             queued = outbox.enqueue_update(
                 session,
                 key=f"{row.key}:erased",

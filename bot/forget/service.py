@@ -23,7 +23,6 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import UsageError
@@ -34,6 +33,7 @@ from bot.models import (
     AppState,
     Broadcast,
     BroadcastRecipient,
+    BroadcastStatus,
     NudgeDelivery,
     Person,
     PulseAnswer,
@@ -42,13 +42,14 @@ from bot.models import (
     PulseRun,
     TeamLead,
     Win,
+    WinStatus,
 )
 from bot.pulses.service import SECRET_KEY, respondent_key
 
 ERASED_WIN_TEXT = "(erased at the author's request)"
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-_DRAFT_OR_SCHEDULED = (broadcasts.DRAFT, broadcasts.SCHEDULED)
+_DRAFT_OR_SCHEDULED = (BroadcastStatus.DRAFT, BroadcastStatus.SCHEDULED)
 _KEPT_NOUNS = {
     "nudges": ("nudge received", "nudges received"),
     "actions": ("action (engagement)", "actions (engagement)"),
@@ -207,8 +208,8 @@ def _erase_wins(session: Session, report: ForgetReport, person_id: int | None) -
     found = session.execute(
         select(Win.id, Win.status, Win.hours_per_week).where(Win.author_id == person_id)
     ).all()
-    approved = [w.id for w in found if w.status == "approved"]
-    others = [w.id for w in found if w.status != "approved"]
+    approved = [w.id for w in found if w.status == WinStatus.APPROVED]
+    others = [w.id for w in found if w.status != WinStatus.APPROVED]
     if approved:
         session.execute(
             update(Win)
@@ -231,7 +232,7 @@ def _erase_wins(session: Session, report: ForgetReport, person_id: int | None) -
             delete(Win).where(Win.id.in_(others)), execution_options={"synchronize_session": False}
         )
     report.wins_kept, report.wins_deleted = len(approved), len(others)
-    report.hours_kept = round(sum(w.hours_per_week for w in found if w.status == "approved"), 2)
+    report.hours_kept = round(sum(w.hours_per_week for w in found if w.status == WinStatus.APPROVED), 2)
     return [w.id for w in found]
 
 
@@ -306,7 +307,7 @@ def _unlink_broadcasts(
         session.execute(
             update(Broadcast)
             .where(Broadcast.id.in_(waiting), Broadcast.status.in_(_DRAFT_OR_SCHEDULED))
-            .values(status=broadcasts.CANCELLED, cancelled_at=now),
+            .values(status=BroadcastStatus.CANCELLED, cancelled_at=now),
             execution_options={"synchronize_session": False},
         )
     session.execute(

@@ -29,7 +29,7 @@ from bot.content import ADKAR_STAGES
 from bot.errors import UsageError
 from bot.metrics import sql as metrics_sql
 from bot.metrics.sql import SurveyTally, TeamKey
-from bot.models import Team
+from bot.models import PulseRun, Team
 
 ALL_TEAMS = "*"
 BARRIER_THRESHOLD = 3  # an element scoring above this is not a barrier
@@ -237,7 +237,8 @@ def compute_metrics(
     run_ids = metrics_sql.latest_runs(session, end)
     views = _run_views(session, run_ids, teams, k)
     current = views[0] if views else None
-    still_open = current is not None and metrics_sql.is_open(session, current.run_id, now or clock.utcnow())
+    current_run = session.get(PulseRun, current.run_id) if current is not None else None
+    still_open = current_run is not None and current_run.is_open(now or clock.utcnow())
     previous = views[1] if len(views) > 1 else None
     invited = metrics_sql.invited(session, current.run_id) if current else {}
 

@@ -28,6 +28,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Win,
+    WinStatus,
 )
 
 TeamKey = int | None
@@ -167,7 +168,7 @@ def wins(session: Session, start: datetime, end: datetime) -> dict[TeamKey, WinC
     """Approved wins submitted in the window, and the weekly hours they report, per team."""
     stmt = (
         select(Win.team_id, func.count(), func.sum(Win.hours_per_week))
-        .where(Win.status == "approved", Win.submitted_at >= start, Win.submitted_at < end)
+        .where(Win.status == WinStatus.APPROVED, Win.submitted_at >= start, Win.submitted_at < end)
         .group_by(Win.team_id)
     )
     return {team: WinCounts(int(n), float(hours or 0.0)) for team, n, hours in session.execute(stmt)}
@@ -180,12 +181,6 @@ def latest_runs(session: Session, end: datetime, limit: int = 2, *, closed: bool
         stmt = stmt.where(or_(PulseRun.closed_at.is_not(None), PulseRun.closes_at <= end))
     stmt = stmt.order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(limit)
     return list(session.scalars(stmt))
-
-
-def is_open(session: Session, run_id: int, now: datetime) -> bool:
-    """Whether the run still takes answers at `now` (not closed, and before its closing time)."""
-    run = session.execute(select(PulseRun.closed_at, PulseRun.closes_at).where(PulseRun.id == run_id)).one()
-    return run.closed_at is None and now < run.closes_at
 
 
 def invited(session: Session, run_id: int) -> dict[TeamKey, int]:

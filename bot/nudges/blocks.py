@@ -12,6 +12,7 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
+from bot.models import NudgeStatus
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
@@ -28,9 +29,9 @@ from bot.slack.text import escape
 LEVEL_NAMES = {1: "Starter", 2: "Practitioner", 3: "Advanced"}
 
 OUTCOMES = {
-    "tried": "✅ *You tried this — nice!* Each one you try makes the next one easier.",
-    "not_for_me": "👋 *Noted — not for you.* Your next nudge will be a different one.",
-    "later": "⏰ *Okay, later.* This one comes back as your next nudge.",
+    NudgeStatus.TRIED: "✅ *You tried this — nice!* Each one you try makes the next one easier.",
+    NudgeStatus.NOT_FOR_ME: "👋 *Noted — not for you.* Your next nudge will be a different one.",
+    NudgeStatus.LATER: "⏰ *Okay, later.* This one comes back as your next nudge.",
 }
 RATINGS = {
     "helpful": "👍 You found this helpful — thanks for telling us.",
@@ -115,7 +116,11 @@ def nudge_text(card: NudgeCard) -> str:
 
 
 def nudge_blocks(
-    card: NudgeCard, *, status: str = "sent", rating: str | None = None, content: list[Block] | None = None
+    card: NudgeCard,
+    *,
+    status: NudgeStatus = NudgeStatus.SENT,
+    rating: str | None = None,
+    content: list[Block] | None = None,
 ) -> list[Block]:
     """The nudge message, as first sent (`status` "sent") or after the person chose something.
 
@@ -125,12 +130,12 @@ def nudge_blocks(
     return _message_blocks(content, button_value(card.delivery_id, card.slot), status, rating)
 
 
-def _message_blocks(content: list[Block], value: str, status: str, rating: str | None) -> list[Block]:
+def _message_blocks(content: list[Block], value: str, status: NudgeStatus, rating: str | None) -> list[Block]:
     blocks = list(content)
     blocks.append(divider())
     if status in OUTCOMES:
         blocks.append(section(OUTCOMES[status], block_id=ids.NUDGE_OUTCOME_BLOCK))
-        if status == "tried":
+        if status == NudgeStatus.TRIED:
             blocks.append(
                 actions(
                     button("Share a win", ids.NUDGE_SHARE_WIN, value=value), block_id=ids.NUDGE_ACTIONS_BLOCK
@@ -158,7 +163,7 @@ class NudgeTemplate:
     """
 
     def __init__(self, content: list[Block]) -> None:
-        self._json = json.dumps(_message_blocks(content, _VALUE_MARK, "sent", None))
+        self._json = json.dumps(_message_blocks(content, _VALUE_MARK, NudgeStatus.SENT, None))
 
     def render(self, delivery_id: int, slot: str) -> FilledBlocks:
         return FilledBlocks(self._json, {_VALUE_MARK: button_value(delivery_id, slot)})

@@ -18,15 +18,14 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
-from bot.clock import to_naive_utc
+from bot.clock import to_naive_utc, zone, zone_or_utc
 from bot.config import Settings
-from bot.models import NudgeDelivery, OutboxMessage, Person
+from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
 
 log = logging.getLogger(__name__)
 
@@ -47,16 +46,6 @@ class DuePerson:
     exhausted_notice_sent: bool  # the "you've done them all" message already went out
     delivered: frozenset[str]  # every nudge they were ever given, whatever their role was then
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
-
-
-@lru_cache(maxsize=1024)
-def zone(name: str) -> ZoneInfo | None:
-    """The ZoneInfo for an IANA name, or None for a name that is not one (logged once)."""
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        log.warning("ignoring unknown time zone %r", name)
-        return None
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -93,7 +82,7 @@ def week_of(day: date) -> tuple[date, date]:
 
 def start_monday(created_at: datetime, timezone: str) -> date:
     """The Monday after the local day someone joined: new people start the week after they join."""
-    tz = zone(timezone) or ZoneInfo("UTC")
+    tz = zone_or_utc(timezone)
     joined = local_now(created_at, tz).date()
     return joined + timedelta(days=7 - joined.weekday())
 
@@ -102,7 +91,7 @@ def next_slot(
     after: datetime, timezone: str, settings: Settings, *, not_before: date | None = None
 ) -> datetime:
     """The next slot start (aware, local) strictly after naive-UTC `after`, on or after `not_before`."""
-    tz = zone(timezone) or ZoneInfo("UTC")
+    tz = zone_or_utc(timezone)
     local = local_now(after, tz)
     day = local.date()
     if not_before is not None and not_before > day:
@@ -125,14 +114,9 @@ def exhausted_key(person_id: int) -> str:
     return f"nudge-exhausted:{person_id}"
 
 
-def _effective_timezone(settings: Settings) -> ColumnElement[str]:
-    """SQL for `Person.effective_timezone(settings.timezone)`."""
-    return func.coalesce(Person.timezone, Person.slack_timezone, literal(settings.timezone))
-
-
 def roster_timezones(session: Session, settings: Settings) -> list[str]:
     """The distinct effective time zones of active people (a few hundred at most)."""
-    tz = _effective_timezone(settings)
+    tz = Person.effective_timezone(settings.timezone)
     stmt = select(tz).where(Person.is_active.is_(True)).distinct()
     return [name for name in session.scalars(stmt) if name]
 
@@ -203,9 +187,9 @@ def _due_on(
     # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
     # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
     concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
-    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == "later", LATER_MARK), else_="")
+    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == NudgeStatus.LATER, LATER_MARK), else_="")
     delivered = select(concat(marked, ",")).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
-    tz = _effective_timezone(settings)
+    tz = Person.effective_timezone(settings.timezone)
     # A person joins "the week after": started_on when set, else derived from created_at below. Anyone
     # created after the slot day's end cannot have started, so the SQL bound only needs to be loose.
     latest_join = to_naive_utc(datetime.combine(day, time(0), tzinfo=ZoneInfo("UTC")))

@@ -40,19 +40,19 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot import ai
-from bot.clock import iso_week, parse_iso_week, utcnow
+from bot.clock import iso_week, parse_iso_week, utcnow, zone
 from bot.config import Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
 from bot.jobs import JobContext, register_job
-from bot.models import Activity, NudgeDelivery, OutboxMessage, Person, Team
+from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team
 from bot.nudges import blocks, schedule
 from bot.slack.text import escape
 
 log = logging.getLogger(__name__)
 
 TRIED_TO_LEVEL_UP = 2
-STATUS_ACTIONS = ("tried", "not_for_me", "later")
+STATUS_ACTIONS = (NudgeStatus.TRIED, NudgeStatus.NOT_FOR_ME, NudgeStatus.LATER)
 RATING_ACTIONS = ("helpful", "not_helpful")
 PAUSE_WEEKS_DEFAULT = 2
 PAUSE_WEEKS_MAX = 12
@@ -330,7 +330,8 @@ def _later_deliveries(session: Session, due: Sequence[schedule.DuePerson]) -> di
     found: dict[int, NudgeDelivery] = {}
     for start in range(0, len(waiting), _CHUNK):
         query = select(NudgeDelivery).where(
-            NudgeDelivery.person_id.in_(waiting[start : start + _CHUNK]), NudgeDelivery.status == "later"
+            NudgeDelivery.person_id.in_(waiting[start : start + _CHUNK]),
+            NudgeDelivery.status == NudgeStatus.LATER,
         )
         for delivery in session.scalars(query):
             current = found.get(delivery.person_id or 0)
@@ -355,7 +356,7 @@ def _insert_deliveries(session: Session, planned: Sequence[_Planned]) -> dict[in
             "slot": p.person.slot.isoformat(),
             "outbox_key": schedule.outbox_key(p.person.id, p.person.slot),
             "created_at": now,
-            "status": "sent",
+            "status": NudgeStatus.SENT,
         }
         for p in planned
     ]
@@ -409,12 +410,12 @@ def _move_later(session: Session, item: _Planned) -> bool:
     assert item.later is not None
     moved = session.execute(
         update(NudgeDelivery)
-        .where(NudgeDelivery.id == item.later.id, NudgeDelivery.status == "later")
+        .where(NudgeDelivery.id == item.later.id, NudgeDelivery.status == NudgeStatus.LATER)
         .values(
             slot=item.person.slot.isoformat(),
             outbox_key=schedule.outbox_key(item.person.id, item.person.slot),
             team_id=item.person.team_id,
-            status="sent",
+            status=NudgeStatus.SENT,
             sent_at=None,
             clicked_at=None,
         ),
@@ -500,10 +501,10 @@ def record_click(
     delivery, person = row
     message_key = schedule.outbox_key(person.id, date.fromisoformat(slot))
     changed = levelled_up = False
-    if action in STATUS_ACTIONS and delivery.status == "sent" and delivery.slot == slot:
-        delivery.status = action
+    if action in STATUS_ACTIONS and delivery.status == NudgeStatus.SENT and delivery.slot == slot:
+        delivery.status = NudgeStatus(action)
         delivery.clicked_at = now
-        if action == "tried":
+        if delivery.status == NudgeStatus.TRIED:
             delivery.tried_at = now
         changed = True
     elif action in RATING_ACTIONS and delivery.rating is None:
@@ -516,10 +517,10 @@ def record_click(
         Activity(person_id=person.id, team_id=person.team_id, kind=f"nudge_{action}", occurred_at=now)
     )
     session.flush()
-    if action == "tried":
+    if action == NudgeStatus.TRIED:
         levelled_up = _maybe_level_up(session, library, person)
     nudge = library_nudge(library, delivery.nudge_id)
-    status = delivery.status if delivery.slot == slot else "later"
+    status = delivery.status if delivery.slot == slot else NudgeStatus.LATER
     shown = _shown_card(session, message_key, delivery, slot, nudge)
     if shown is not None:
         outbox.enqueue_update(
@@ -567,7 +568,7 @@ def _maybe_level_up(session: Session, library: Library, person: Person) -> bool:
         .select_from(NudgeDelivery)
         .where(
             NudgeDelivery.person_id == person.id,
-            NudgeDelivery.status == "tried",
+            NudgeDelivery.status == NudgeStatus.TRIED,
             NudgeDelivery.level == person.nudge_level,
         )
     )
@@ -593,7 +594,7 @@ def parse_pause_weeks(text: str) -> int | None:
 
 
 def local_today(person: Person, settings: Settings, now: datetime | None = None) -> date:
-    tz = schedule.zone(person.effective_timezone(settings.timezone)) or settings.tz
+    tz = zone(person.effective_timezone(settings.timezone)) or settings.tz
     return schedule.local_now(now or utcnow(), tz).date()
 
 
@@ -641,7 +642,7 @@ def progress(
     """The person's own figures: level, nudges received and tried, streak, pause or next nudge."""
     now = now or utcnow()
     tz_name = person.effective_timezone(settings.timezone)
-    tz = schedule.zone(tz_name) or settings.tz
+    tz = zone(tz_name) or settings.tz
     rows = session.execute(
         select(NudgeDelivery.sent_at, NudgeDelivery.tried_at).where(NudgeDelivery.person_id == person.id)
     ).all()

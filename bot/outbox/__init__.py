@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import event
 from sqlalchemy.orm import Session
 
+from bot.models import OutboxState
 from bot.outbox import store as outbox_store
 from bot.outbox.drain import DrainReport, drain
 from bot.outbox.send import EVENT_TYPE
@@ -34,6 +35,7 @@ __all__ = [
     "DrainReport",
     "NewMessage",
     "OnSent",
+    "OutboxState",
     "OutboxWorker",
     "Queued",
     "drain",

@@ -22,10 +22,9 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import OutboxMessage, Person
-from bot.outbox.store import FAILED, PENDING, SENDING, SENT, SKIPPED
+from bot.models import OutboxMessage, OutboxState, Person
 
-QUEUED_STATES = (PENDING, SENDING)
+QUEUED_STATES = (OutboxState.PENDING, OutboxState.SENDING)
 
 
 def _recipient_unreachable() -> ColumnElement[bool]:
@@ -65,21 +64,21 @@ def status(session: Session) -> list[KindStatus]:
     by_kind: dict[str, KindStatus] = {}
     counts = session.execute(
         select(OutboxMessage.kind, OutboxMessage.state, func.count())
-        .where(OutboxMessage.state != FAILED)
+        .where(OutboxMessage.state != OutboxState.FAILED)
         .group_by(OutboxMessage.kind, OutboxMessage.state)
     )
     for kind, state, n in counts:
         row = by_kind.setdefault(kind, KindStatus(kind))
         if state in QUEUED_STATES:
             row.queued += int(n)
-        elif state == SENT:
+        elif state == OutboxState.SENT:
             row.sent += int(n)
-        elif state == SKIPPED:
+        elif state == OutboxState.SKIPPED:
             row.skipped += int(n)
     unreachable = _recipient_unreachable()
     failed = session.execute(
         select(OutboxMessage.kind, OutboxMessage.error, unreachable.label("unreachable"), func.count())
-        .where(OutboxMessage.state == FAILED)
+        .where(OutboxMessage.state == OutboxState.FAILED)
         .group_by(OutboxMessage.kind, OutboxMessage.error, unreachable)
     )
     for kind, error, gone, n in failed:
@@ -97,7 +96,7 @@ def kinds(session: Session) -> list[str]:
 
 
 def _failed(kind: str | None, since: datetime | None) -> list[ColumnElement[bool]]:
-    where: list[ColumnElement[bool]] = [OutboxMessage.state == FAILED]
+    where: list[ColumnElement[bool]] = [OutboxMessage.state == OutboxState.FAILED]
     if kind is not None:
         where.append(OutboxMessage.kind == kind)
     if since is not None:
@@ -123,7 +122,7 @@ def requeue_failed(
     moved = session.execute(
         update(OutboxMessage)
         .where(*where, ~_recipient_unreachable())
-        .values(state=PENDING, attempts=1, not_before=now, claimed_by=None, claimed_at=None)
+        .values(state=OutboxState.PENDING, attempts=1, not_before=now, claimed_by=None, claimed_at=None)
         .returning(OutboxMessage.key, OutboxMessage.id),
         execution_options={"synchronize_session": False},
     ).all()
@@ -139,8 +138,10 @@ def requeue_keys(session: Session, keys: list[str], *, now: datetime) -> list[st
         return []
     moved = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.key.in_(keys), OutboxMessage.state == FAILED, ~_recipient_unreachable())
-        .values(state=PENDING, attempts=1, not_before=now, claimed_by=None, claimed_at=None)
+        .where(
+            OutboxMessage.key.in_(keys), OutboxMessage.state == OutboxState.FAILED, ~_recipient_unreachable()
+        )
+        .values(state=OutboxState.PENDING, attempts=1, not_before=now, claimed_by=None, claimed_at=None)
         .returning(OutboxMessage.key),
         execution_options={"synchronize_session": False},
     )
@@ -186,10 +187,10 @@ def results(session: Session, keys: list[str]) -> SendResult:
         )
         for state, error in rows:
             per_state[state] += 1
-            if state == FAILED:
+            if state == OutboxState.FAILED:
                 result.reasons[short_reason(error)] += 1
-    result.sent = per_state[SENT]
-    result.failed = per_state[FAILED]
-    result.skipped = per_state[SKIPPED]
-    result.queued = per_state[PENDING] + per_state[SENDING]
+    result.sent = per_state[OutboxState.SENT]
+    result.failed = per_state[OutboxState.FAILED]
+    result.skipped = per_state[OutboxState.SKIPPED]
+    result.queued = per_state[OutboxState.PENDING] + per_state[OutboxState.SENDING]
     return result

@@ -11,16 +11,11 @@ from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session, aliased
 
-from bot.models import ChannelPace, OutboxMessage, Person
+from bot.models import ChannelPace, OutboxMessage, OutboxState, Person
 from bot.outbox.store import (
     CHANNEL_INTERVAL,
-    FAILED,
     GLOBAL_PACE,
     NEW_MESSAGES,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
     SLOT_LEAD,
     UPDATE,
     Claimed,
@@ -141,7 +136,7 @@ def _lock_global_pace(session: Session, now: datetime) -> datetime:
 def _chosen(now: datetime, due_at: datetime, keys: Collection[str] | None) -> list[ColumnElement[bool]]:
     """The pending messages a claim may take: due by `due_at` (and, once tried, by `now` too), and among
     `keys` when given."""
-    where = [OutboxMessage.state == PENDING, OutboxMessage.not_before <= due_at]
+    where = [OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= due_at]
     if due_at > now:
         where.append(or_(OutboxMessage.attempts == 0, OutboxMessage.not_before <= now))
     if keys is not None:
@@ -161,11 +156,14 @@ def _claim_rows(
     outbox = OutboxMessage
     original, earlier = aliased(OutboxMessage), aliased(OutboxMessage)
     update_ready = and_(
-        exists().where(original.key == outbox.update_of, original.state.in_((SENT, FAILED, SKIPPED))),
+        exists().where(
+            original.key == outbox.update_of,
+            original.state.in_((OutboxState.SENT, OutboxState.FAILED, OutboxState.SKIPPED)),
+        ),
         ~exists().where(
             earlier.update_of == outbox.update_of,
             earlier.id < outbox.id,
-            earlier.state.in_((PENDING, SENDING)),
+            earlier.state.in_((OutboxState.PENDING, OutboxState.SENDING)),
         ),
     )
     due = (
@@ -178,7 +176,7 @@ def _claim_rows(
     stmt = (
         update(outbox)
         .where(outbox.id.in_(due))
-        .values(state=SENDING, claimed_by=worker, claimed_at=now, attempts=outbox.attempts + 1)
+        .values(state=OutboxState.SENDING, claimed_by=worker, claimed_at=now, attempts=outbox.attempts + 1)
         .returning(
             outbox.id,
             outbox.key,
@@ -211,14 +209,16 @@ def _settle_updates(
             OutboxMessage.key, OutboxMessage.state, OutboxMessage.slack_channel, OutboxMessage.slack_ts
         ).where(OutboxMessage.key.in_(originals))
     ).all()
-    targets = {f.key: (f.slack_channel, f.slack_ts) for f in found if f.state == SENT and f.slack_ts}
+    targets = {
+        f.key: (f.slack_channel, f.slack_ts) for f in found if f.state == OutboxState.SENT and f.slack_ts
+    }
     newest: dict[str | None, int] = dict(
         session.execute(
             select(OutboxMessage.update_of, func.max(OutboxMessage.id))
             .where(
                 OutboxMessage.method == UPDATE,
                 OutboxMessage.update_of.in_(originals),
-                OutboxMessage.state == PENDING,
+                OutboxMessage.state == OutboxState.PENDING,
                 OutboxMessage.not_before <= now,
             )
             .group_by(OutboxMessage.update_of)
@@ -265,13 +265,19 @@ def _write_skips(session: Session, skips: list[dict[str, Any]], result: ClaimRes
 
 
 def _skip_values(message_id: int, reason: str) -> dict[str, Any]:
-    return {"id": message_id, "state": SKIPPED, "error": reason[:300], "claimed_by": None, "claimed_at": None}
+    return {
+        "id": message_id,
+        "state": OutboxState.SKIPPED,
+        "error": reason[:300],
+        "claimed_by": None,
+        "claimed_at": None,
+    }
 
 
 def _release_values(message_id: int, attempts: int, *, not_before: datetime | None = None) -> dict[str, Any]:
     values: dict[str, Any] = {
         "id": message_id,
-        "state": PENDING,
+        "state": OutboxState.PENDING,
         "attempts": attempts,
         "claimed_by": None,
         "claimed_at": None,

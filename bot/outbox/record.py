@@ -10,16 +10,11 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
-from bot.models import ChannelPace, OutboxMessage, Person
+from bot.models import ChannelPace, OutboxMessage, OutboxState, Person
 from bot.outbox.store import (
-    FAILED,
     GLOBAL_PACE,
     LEASE,
     NEW_MESSAGES,
-    PENDING,
-    SENDING,
-    SENT,
-    SKIPPED,
     Claimed,
     hooks_for,
     is_dm,
@@ -32,7 +27,9 @@ log = logging.getLogger(__name__)
 
 def _mine(message_id: int, worker: str) -> Any:
     return and_(
-        OutboxMessage.id == message_id, OutboxMessage.state == SENDING, OutboxMessage.claimed_by == worker
+        OutboxMessage.id == message_id,
+        OutboxMessage.state == OutboxState.SENDING,
+        OutboxMessage.claimed_by == worker,
     )
 
 
@@ -49,11 +46,11 @@ def record_sent(
         .where(
             OutboxMessage.id == message.id,
             or_(
-                OutboxMessage.state == PENDING,
-                and_(OutboxMessage.state == SENDING, OutboxMessage.claimed_by == worker),
+                OutboxMessage.state == OutboxState.PENDING,
+                and_(OutboxMessage.state == OutboxState.SENDING, OutboxMessage.claimed_by == worker),
             ),
         )
-        .values(state=SENT, sent_at=now, slack_channel=channel, slack_ts=ts, error=None),
+        .values(state=OutboxState.SENT, sent_at=now, slack_channel=channel, slack_ts=ts, error=None),
         execution_options={"synchronize_session": False},
     )
     if rowcount(done) != 1:
@@ -92,7 +89,7 @@ def record_retry(
     `pause_all_until`: Slack rate-limited the workspace, so every instance's next slot moves past it.
     """
     values: dict[str, Any] = {
-        "state": PENDING,
+        "state": OutboxState.PENDING,
         "not_before": not_before,
         "error": error[:300],
         "claimed_by": None,
@@ -120,7 +117,7 @@ def record_failed(session: Session, message: Claimed, worker: str, *, error: str
     session.execute(
         update(OutboxMessage)
         .where(_mine(message.id, worker))
-        .values(state=FAILED, error=error[:300], claimed_by=None, claimed_at=None),
+        .values(state=OutboxState.FAILED, error=error[:300], claimed_by=None, claimed_at=None),
         execution_options={"synchronize_session": False},
     )
     if not (unreachable and message.method in NEW_MESSAGES and is_dm(message.channel)):
@@ -145,11 +142,11 @@ def record_failed(session: Session, message: Claimed, worker: str, *, error: str
     skipped = session.execute(
         update(OutboxMessage)
         .where(
-            OutboxMessage.state == PENDING,
+            OutboxMessage.state == OutboxState.PENDING,
             OutboxMessage.method.in_(NEW_MESSAGES),
             OutboxMessage.channel.in_(users),
         )
-        .values(state=SKIPPED, error=f"recipient unreachable: {error}"[:300]),
+        .values(state=OutboxState.SKIPPED, error=f"recipient unreachable: {error}"[:300]),
         execution_options={"synchronize_session": False},
     )
     return rowcount(skipped)
@@ -159,7 +156,7 @@ def record_skipped(session: Session, message: Claimed, worker: str, *, reason: s
     session.execute(
         update(OutboxMessage)
         .where(_mine(message.id, worker))
-        .values(state=SKIPPED, error=reason[:300], claimed_by=None, claimed_at=None),
+        .values(state=OutboxState.SKIPPED, error=reason[:300], claimed_by=None, claimed_at=None),
         execution_options={"synchronize_session": False},
     )
 
@@ -170,7 +167,7 @@ def release(
     """Give un-sent claims back (no attempt counted), e.g. when the worker stops."""
     for message in messages:
         values: dict[str, Any] = {
-            "state": PENDING,
+            "state": OutboxState.PENDING,
             "attempts": OutboxMessage.attempts - 1,
             "claimed_by": None,
             "claimed_at": None,
@@ -192,8 +189,8 @@ def release_stale(
     held = or_(OutboxMessage.claimed_at < now - lease, OutboxMessage.claimed_by.in_(list(dead_workers)))
     result = session.execute(
         update(OutboxMessage)
-        .where(OutboxMessage.state == SENDING, held)
-        .values(state=PENDING, claimed_by=None, claimed_at=None, not_before=now),
+        .where(OutboxMessage.state == OutboxState.SENDING, held)
+        .values(state=OutboxState.PENDING, claimed_by=None, claimed_at=None, not_before=now),
         execution_options={"synchronize_session": False},
     )
     return rowcount(result)
@@ -201,7 +198,7 @@ def release_stale(
 
 def claim_holders(session: Session) -> list[str]:
     """The workers holding `sending` claims now."""
-    query = select(OutboxMessage.claimed_by).where(OutboxMessage.state == SENDING).distinct()
+    query = select(OutboxMessage.claimed_by).where(OutboxMessage.state == OutboxState.SENDING).distinct()
     return [w for w in session.execute(query).scalars() if w]
 
 
@@ -209,7 +206,7 @@ def due_count(session: Session, now: datetime) -> int:
     query = (
         select(func.count())
         .select_from(OutboxMessage)
-        .where(OutboxMessage.state == PENDING, OutboxMessage.not_before <= now)
+        .where(OutboxMessage.state == OutboxState.PENDING, OutboxMessage.not_before <= now)
     )
     return int(session.execute(query).scalar_one())
 

@@ -22,12 +22,12 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, utcnow
-from bot.models import Base, OutboxBody, OutboxMessage
+from bot.models import Base, OutboxBody, OutboxMessage, OutboxState
 from bot.slack.blocks import FilledBlocks
 
 log = logging.getLogger(__name__)
 
-PENDING, SENDING, SENT, FAILED, SKIPPED = "pending", "sending", "sent", "failed", "skipped"
+
 POST, UPDATE, FILE = "chat.postMessage", "chat.update", "files.upload"
 NEW_MESSAGES = (POST, FILE)  # methods that put a new message in a channel (UPDATE edits one)
 MAX_FILE_BYTES = 4 * 1024 * 1024  # kept in the outbox row (base64, JSON): charts and CSVs, not archives
@@ -251,7 +251,7 @@ def _insert_rows_postgresql(
             _PG_BULK_INSERT,
             {
                 "method": POST,
-                "state": PENDING,
+                "state": OutboxState.PENDING,
                 "now": now,
                 "keys": [row["key"] for row in part],
                 "kinds": [row["kind"] for row in part],
@@ -275,7 +275,7 @@ def _insert_rows_sqlite(session: Session, rows: list[dict[str, Any]], now: datet
     """
     before = session.scalar(select(func.max(OutboxMessage.id))) or 0
     for row in rows:
-        row.update(method=POST, state=PENDING, attempts=0, created_at=now)
+        row.update(method=POST, state=OutboxState.PENDING, attempts=0, created_at=now)
     insert = sqlite.insert(_BULK).on_conflict_do_nothing(index_elements=["key"])
     session.connection().execute(insert, rows)
     added = session.scalars(select(OutboxMessage.key).where(OutboxMessage.id > before))
@@ -409,7 +409,7 @@ def _insert(
         "person_id": person_id,
         "payload": payload,
         "update_of": update_of,
-        "state": PENDING,
+        "state": OutboxState.PENDING,
         "attempts": 0,
         "not_before": to_naive_utc(not_before) if not_before is not None else now,
         "created_at": now,

@@ -132,13 +132,20 @@ def _fill_from_slack(context: BoltContext, client: WebClient, user_id: str) -> N
 
 def on_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
     """Options for a role or team menu that has more entries than a static menu holds."""
-    query = str(body.get("value") or "")
+    if body.get("action_id") != ids.ROLE_SELECT:
+        on_team_options(ack, body, context)
+        return
     with listener_scope(context, readonly=True, person=False) as scope:
-        if body.get("action_id") == ids.ROLE_SELECT:
-            choices = role_choices(scope.library)
-        else:
-            choices = team_choices(scope.connection)
-    ack(options=matching_options(choices, query))
+        choices = role_choices(scope.library)
+    ack(options=matching_options(choices, str(body.get("value") or "")))
+
+
+def on_team_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
+    """Options of a team menu (the role modal's, a win's, a broadcast's audience) when there are more
+    teams than a static menu holds."""
+    with listener_scope(context, readonly=True, person=False) as scope:
+        choices = team_choices(scope.connection)
+    ack(options=matching_options(choices, str(body.get("value") or "")))
 
 
 def register(app: App) -> None:

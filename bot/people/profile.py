@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any, Literal, cast
 
-from sqlalchemy import Connection, Table, bindparam, select
+from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -37,9 +37,8 @@ from bot.people.slack_sync import apply_slack_user, is_human
 ProfileField = Literal["role", "team"]
 
 WELCOME_KIND = "welcome"
-# Built once: this runs on every request from Slack (see bot.slack.middleware.listener_scope).
-_PERSON_BY_SLACK_ID = select(Person).where(Person.slack_user_id == bindparam("slack_user_id"))
-# Core columns, not ORM attributes: a third of the cost; the team menu is on every role modal.
+# Built once, from Core columns rather than ORM attributes (a third of the cost): the team menu is on
+# every role modal.
 _TEAMS = cast(Table, Team.__table__)
 _TEAM_CHOICES = select(_TEAMS.c.id, _TEAMS.c.name)
 
@@ -72,16 +71,6 @@ class ProfileSummary:
     @property
     def complete(self) -> bool:
         return self.role_id is not None and self.team_name is not None
-
-
-def find_person(session: Session, slack_user_id: str | None) -> Person | None:
-    """The person with this Slack user ID, or None (also for erased people)."""
-    if not slack_user_id:
-        return None
-    person = session.scalars(_PERSON_BY_SLACK_ID, {"slack_user_id": slack_user_id}).first()
-    if person is None or person.erased_at is not None:
-        return None
-    return person
 
 
 def team_choices(session: Session | Connection) -> list[tuple[str, str]]:

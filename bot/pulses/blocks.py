@@ -197,7 +197,8 @@ class TeamCount:
     answered: int
 
 
-def _rate(answered: int, invited: int) -> str:
+def rate_label(answered: int, invited: int) -> str:
+    """ "12/40 (30%)": how many of the invited answered."""
     return f"{answered}/{invited} ({round(100 * answered / invited)}%)" if invited else f"{answered}/0"
 
 
@@ -205,9 +206,9 @@ def status_blocks(
     *, run_id: int, title: str, state: str, invited: int, answered: int, teams: Sequence[TeamCount]
 ) -> list[Block]:
     """`/adopt pulse status`: response counts per team, nothing about what anyone answered."""
-    lines = [f"• {escape(t.team)}: {_rate(t.answered, t.invited)}" for t in teams]
+    lines = [f"• {escape(t.team)}: {rate_label(t.answered, t.invited)}" for t in teams]
     blocks: list[Block] = [
-        section(f"*Pulse #{run_id}: {escape(title)}* ({state})\nAnswered: *{_rate(answered, invited)}*")
+        section(f"*Pulse #{run_id}: {escape(title)}* ({state})\nAnswered: *{rate_label(answered, invited)}*")
     ]
     chunk: list[str] = []
     size = 0

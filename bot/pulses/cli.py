@@ -60,6 +60,7 @@ def start_run(args: argparse.Namespace, ctx: Context) -> int:
 def show_status(args: argparse.Namespace, ctx: Context) -> int:
     from bot.clock import utcnow
     from bot.db import session_scope
+    from bot.pulses.blocks import rate_label
     from bot.pulses.service import local_date_label, run_status
 
     with session_scope(ctx.existing_engine(), readonly=True) as session:
@@ -72,12 +73,8 @@ def show_status(args: argparse.Namespace, ctx: Context) -> int:
         f"Pulse run #{status.run_id} ({status.survey_id}), {state} "
         f"{local_date_label(status.closes_at, ctx.settings.timezone) if status.is_open else ''}".rstrip()
     )
-    print(f"Answered: {_rate(status.answered, status.invited)}")
+    print(f"Answered: {rate_label(status.answered, status.invited)}")
     width = max((len(t.team) for t in status.teams), default=4)
     for team in status.teams:
-        print(f"  {team.team.ljust(width)}  {_rate(team.answered, team.invited)}")
+        print(f"  {team.team.ljust(width)}  {rate_label(team.answered, team.invited)}")
     return 0
-
-
-def _rate(answered: int, invited: int) -> str:
-    return f"{answered}/{invited} ({round(100 * answered / invited)}%)" if invited else f"{answered}/0"

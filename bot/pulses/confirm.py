@@ -27,7 +27,6 @@ from bot.pulses import blocks
 from bot.pulses.service import (
     ANSWERED_KIND,
     _card,
-    _timezone_sql,
     answer_day,
     answered_key,
     invite_key,
@@ -108,7 +107,7 @@ def _confirm_run(
     if not sheets:
         return 0
     waiting = session.execute(
-        select(PulseInvitation.id, PulseInvitation.person_id, _timezone_sql(settings))
+        select(PulseInvitation.id, PulseInvitation.person_id, Person.effective_timezone(settings.timezone))
         .join(Person, Person.id == PulseInvitation.person_id)
         .where(PulseInvitation.run_id == run.id, PulseInvitation.answered_at.is_(None))
         .order_by(PulseInvitation.person_id)

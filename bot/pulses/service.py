@@ -24,14 +24,12 @@ from collections import defaultdict
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
-from functools import lru_cache
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import ColumnElement, String, cast, delete, exists, func, insert, literal, select, update
 from sqlalchemy.orm import Session
 
 from bot import outbox
-from bot.clock import to_naive_utc
+from bot.clock import to_naive_utc, zone_or_utc
 from bot.config import Settings
 from bot.content import Library, Question, Survey
 from bot.db import insert_ignore
@@ -49,7 +47,7 @@ from bot.models import (
     TeamSource,
     random_key,
 )
-from bot.outbox.store import SENT
+from bot.outbox import OutboxState
 from bot.pulses import blocks
 from bot.pulses.blocks import COMMENT_MAX, PulseCard
 
@@ -97,14 +95,6 @@ def answered_key(run_id: int, person_id: int) -> str:
 # --- local times -------------------------------------------------------------------------------------
 
 
-@lru_cache(maxsize=1024)
-def _zone(name: str) -> ZoneInfo:
-    try:
-        return ZoneInfo(name)
-    except (ZoneInfoNotFoundError, ValueError):
-        return ZoneInfo("UTC")
-
-
 IsHoliday = Callable[[date, str], bool]
 
 
@@ -123,7 +113,7 @@ def _next_working_day(day: date, tz_name: str, is_holiday: IsHoliday) -> date:
 def invite_time(opened_at: datetime, tz_name: str, settings: Settings, is_holiday: IsHoliday) -> datetime:
     """When the invitation reaches someone in `tz_name` (naive UTC): now if it's their working day between
     `nudge_hour` and 17:00, else `nudge_hour` on their next working day. Never at 3 am."""
-    tz = _zone(tz_name)
+    tz = zone_or_utc(tz_name)
     local = opened_at.replace(tzinfo=UTC).astimezone(tz)
     day = local.date()
     for _ in range(31):
@@ -146,7 +136,7 @@ def reminder_times(
     (+3, +5), a Monday invitation is followed up on Thursday and Friday, not on a Saturday nor on the
     Monday the run closes.
     """
-    tz = _zone(tz_name)
+    tz = zone_or_utc(tz_name)
     invited_day = invited_at.replace(tzinfo=UTC).astimezone(tz).date()
     earliest = invited_day
     times: list[datetime] = []
@@ -173,12 +163,8 @@ def answer_day(moment: datetime, settings: Settings) -> datetime:
 
 def local_date_label(moment: datetime, tz_name: str) -> str:
     """`Thursday 5 March` for naive-UTC `moment` in `tz_name`."""
-    local = moment.replace(tzinfo=UTC).astimezone(_zone(tz_name))
+    local = moment.replace(tzinfo=UTC).astimezone(zone_or_utc(tz_name))
     return f"{local:%A} {local.day} {local:%B}"
-
-
-def _timezone_sql(settings: Settings) -> ColumnElement[str]:
-    return func.coalesce(Person.timezone, Person.slack_timezone, literal(settings.timezone))
 
 
 def _reachable() -> list[ColumnElement[bool]]:
@@ -209,10 +195,6 @@ class OpenedRun:
     survey_id: str
     invited: int
     closes_at: datetime
-
-
-def is_open(run: PulseRun, now: datetime) -> bool:
-    return run.closed_at is None and now < run.closes_at
 
 
 def open_runs(session: Session, now: datetime) -> list[PulseRun]:
@@ -281,7 +263,7 @@ def _invite_everyone(
             ["run_id", "person_id", "team_id", "invited_at", "reminders_sent"], people
         )
     )
-    tz = _timezone_sql(settings)
+    tz = Person.effective_timezone(settings.timezone)
     rows = session.execute(
         select(Person.id, Person.slack_user_id, tz)
         .join(PulseInvitation, PulseInvitation.person_id == Person.id)
@@ -336,7 +318,7 @@ def _answerable(
     if run is None:
         raise PulseUnavailable("This pulse survey no longer exists. Thank you for wanting to answer!")
     tz_name = person.effective_timezone(settings.timezone)
-    if not is_open(run, now):
+    if not run.is_open(now):
         closed = run.closed_at or run.closes_at
         raise PulseUnavailable(
             f"This pulse closed on {local_date_label(closed, tz_name)}, so answers are no longer collected. "
@@ -517,7 +499,7 @@ def run_status(session: Session, *, library: Library, now: datetime) -> RunStatu
         run.id,
         run.survey_id,
         survey.title if survey else run.survey_id,
-        is_open(run, now),
+        run.is_open(now),
         run.closes_at,
         sum(t.invited for t in teams),
         sum(t.answered for t in teams),
@@ -573,7 +555,7 @@ def _answered_keys(session: Session, run_id: int) -> set[str]:
 def _invitation_sent(run_id: int) -> ColumnElement[bool]:
     """The person's invitation to `run_id` reached Slack (not still queued, failed or skipped)."""
     key = literal(invite_key(run_id, 0).removesuffix("0")) + cast(PulseInvitation.person_id, String)
-    return exists().where(OutboxMessage.key == key, OutboxMessage.state == SENT)
+    return exists().where(OutboxMessage.key == key, OutboxMessage.state == OutboxState.SENT)
 
 
 def send_reminders(session: Session, *, library: Library, settings: Settings, now: datetime) -> int:
@@ -587,7 +569,7 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
     if not settings.pulse_reminder_days:
         return 0
     queued = 0
-    tz = _timezone_sql(settings)
+    tz = Person.effective_timezone(settings.timezone)
     total = len(settings.pulse_reminder_days)
     runs = open_runs(session, now)
     secret = pulse_secret(session, settings) if runs else b""

@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from bot.models import Person, Team, Win
+from bot.models import Person, Team, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import MyWins, WinSnippet
 from bot.wins.messages import PUBLIC_SHARES, card_of
@@ -22,11 +22,13 @@ def of_person(session: Session, person: Person, *, recent: int = blocks.HOME_REC
     """A person's own wins for their Home: approved count and hours, pending count, the latest few."""
     approved, hours = session.execute(
         select(func.count(), func.sum(Win.hours_per_week)).where(
-            Win.author_id == person.id, Win.status == "approved"
+            Win.author_id == person.id, Win.status == WinStatus.APPROVED
         )
     ).one()
     pending = session.scalar(
-        select(func.count()).select_from(Win).where(Win.author_id == person.id, Win.status == "pending")
+        select(func.count())
+        .select_from(Win)
+        .where(Win.author_id == person.id, Win.status == WinStatus.PENDING)
     )
     latest = session.scalars(
         select(Win)
@@ -45,7 +47,9 @@ def of_person(session: Session, person: Person, *, recent: int = blocks.HOME_REC
 def tool_of(session: Session, win_id: int) -> str | None:
     """The AI tool of an approved, public win ("Try this too" starts from it)."""
     return session.scalar(
-        select(Win.tool).where(Win.id == win_id, Win.status == "approved", Win.share.in_(PUBLIC_SHARES))
+        select(Win.tool).where(
+            Win.id == win_id, Win.status == WinStatus.APPROVED, Win.share.in_(PUBLIC_SHARES)
+        )
     )
 
 
@@ -64,7 +68,7 @@ def shareable_wins(
         .outerjoin(Team, Team.id == Win.team_id)
         .outerjoin(Person, Person.id == Win.author_id)
         .where(
-            Win.status == "approved",
+            Win.status == WinStatus.APPROVED,
             Win.share.in_(PUBLIC_SHARES),
             Win.submitted_at >= start,
             Win.submitted_at < end,

@@ -18,10 +18,12 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.models import WinStatus
+from bot.people.listeners import on_team_options
 from bot.people.permissions import refusal_text
 from bot.people.profile import team_choices
 from bot.slack import home, ids, subcommands
-from bot.slack.blocks import Block, matching_options
+from bot.slack.blocks import Block
 from bot.slack.middleware import Scope, listener_scope, runtime_from
 from bot.slack.subcommands import Invocation, Subcommand
 from bot.wins import blocks
@@ -52,13 +54,6 @@ def win_view(scope: Scope, prefill: WinPrefill | None = None) -> dict[str, Any]:
         return blocks.info_modal(TITLE, NOT_ON_ROSTER.format(command=scope.settings.command))
     current = str(person.team_id) if person.team_id is not None else None
     return blocks.win_modal(teams=team_choices(scope.session), current_team=current, prefill=prefill)
-
-
-def open_win_modal(
-    client: WebClient, trigger_id: str, scope: Scope, *, prefill: WinPrefill | None = None
-) -> None:
-    """Open the win modal for the person acting in `scope` (the nudge's "Share a win" button calls this)."""
-    client.views_open(trigger_id=trigger_id, view=win_view(scope, prefill))
 
 
 def win_command(inv: Invocation) -> None:
@@ -185,7 +180,7 @@ def _pending_card(scope: Scope, win_id: int | None) -> tuple[WinCard | None, str
     card = wins.get_card(scope.session, win_id) if win_id is not None else None
     if card is None:
         return None, GONE
-    if card.status != "pending":
+    if card.status != WinStatus.PENDING:
         return None, blocks.already_decided(card)
     return card, None
 
@@ -331,13 +326,6 @@ def on_keep_mine(ack: Ack, body: dict[str, Any], context: BoltContext, respond: 
 
 
 # --- menus and Home -------------------------------------------------------------------------------------
-
-
-def on_team_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
-    """Team options when there are more teams than a static menu holds."""
-    with listener_scope(context, readonly=True) as scope:
-        choices = team_choices(scope.session)
-    ack(options=matching_options(choices, str(body.get("value") or "")))
 
 
 def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from bot import ai
 from bot.config import Settings
 from bot.db import session_scope
-from bot.models import OutboxMessage, Person, Team, Win
+from bot.models import OutboxMessage, Person, Team, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import WHAT_MAX, WinCard
 from bot.wins.messages import card_of, submitted_key, update_reviews
@@ -44,7 +44,7 @@ def polish_and_offer(engine: Engine, settings: Settings, win_id: int, *, timeout
         return False
     with session_scope(engine, readonly=True) as session:
         win = session.get(Win, win_id)
-        if win is None or win.status != "pending" or win.polished or win.polish_offer:
+        if win is None or win.status != WinStatus.PENDING or win.polished or win.polish_offer:
             return False
         team = session.get(Team, win.team_id) if win.team_id is not None else None
         prompt = (
@@ -80,7 +80,12 @@ def offer_polish(session: Session, *, win_id: int, text: str) -> bool:
 
     result = session.execute(
         update(Win)
-        .where(Win.id == win_id, Win.status == "pending", Win.polished.is_(None), Win.polish_offer.is_(None))
+        .where(
+            Win.id == win_id,
+            Win.status == WinStatus.PENDING,
+            Win.polished.is_(None),
+            Win.polish_offer.is_(None),
+        )
         .values(polish_offer=text),
         execution_options={"synchronize_session": False},
     )
@@ -113,14 +118,17 @@ def choose_polish(
     result = session.execute(
         update(Win)
         .where(
-            Win.id == win_id, Win.status == "pending", Win.polish_offer.is_not(None), Win.polished.is_(None)
+            Win.id == win_id,
+            Win.status == WinStatus.PENDING,
+            Win.polish_offer.is_not(None),
+            Win.polished.is_(None),
         )
         .values(**values),
         execution_options={"synchronize_session": False},
     )
     if int(getattr(result, "rowcount", 0) or 0) != 1:
         session.refresh(win)
-        return "decided" if win.status != "pending" else "chosen"
+        return "decided" if win.status != WinStatus.PENDING else "chosen"
     session.refresh(win)
     choice = "polished" if use else "kept"
     original = submitted_key(win_id)

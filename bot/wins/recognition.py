@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 from bot.clock import to_naive_utc
 from bot.config import Settings
 from bot.content import Library
-from bot.models import OutboxMessage, Team, Win
+from bot.models import OutboxMessage, Team, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import TeamWins
 from bot.wins.messages import recognition_key
@@ -40,7 +40,7 @@ def team_wins(
     rows = session.execute(
         select(Team.name, func.count(Win.id), func.sum(Win.hours_per_week))
         .join(Team, Team.id == Win.team_id)
-        .where(Win.status == "approved", Win.submitted_at >= start, Win.submitted_at < end)
+        .where(Win.status == WinStatus.APPROVED, Win.submitted_at >= start, Win.submitted_at < end)
         .group_by(Team.name)
     ).all()
     found = [TeamWins(str(name), int(n), round(float(h or 0.0), 1)) for name, n, h in rows if n]

@@ -34,7 +34,7 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.jobs import JobContext, register_job
-from bot.models import Activity, OutboxMessage, Person, Win
+from bot.models import Activity, OutboxMessage, Person, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import REASON_MAX, WinCard
 from bot.wins.counts import of_person, shareable_wins, tool_of
@@ -166,7 +166,7 @@ def submit(
         hours_per_week=data.hours,
         share=data.share,
         source_link=data.source_link,
-        status="pending",
+        status=WinStatus.PENDING,
         submitted_at=now,
     )
     session.add(win)
@@ -209,13 +209,15 @@ def submit(
 
 
 def pending_count(session: Session) -> int:
-    return int(session.scalar(select(func.count()).select_from(Win).where(Win.status == "pending")) or 0)
+    return int(
+        session.scalar(select(func.count()).select_from(Win).where(Win.status == WinStatus.PENDING)) or 0
+    )
 
 
 def review_queue(session: Session, *, limit: int = blocks.QUEUE_SHOWN) -> tuple[list[WinCard], int]:
     """The oldest pending wins (at most `limit`) and how many are pending in all."""
     wins = session.scalars(
-        select(Win).where(Win.status == "pending").order_by(Win.submitted_at, Win.id).limit(limit)
+        select(Win).where(Win.status == WinStatus.PENDING).order_by(Win.submitted_at, Win.id).limit(limit)
     ).all()
     return [card_of(session, w) for w in wins], pending_count(session)
 
@@ -255,7 +257,7 @@ def decide(
         if len(reason) > REASON_MAX:
             raise InvalidWin({"reason": f"Please keep it under {REASON_MAX} characters."})
     values: dict[str, Any] = {
-        "status": "approved" if approve else "rejected",
+        "status": WinStatus.APPROVED if approve else WinStatus.REJECTED,
         "reviewed_by": reviewer.id if reviewer is not None else None,
         "reviewer_user_id": reviewer_user_id[:32],
         "reviewed_at": now or utcnow(),
@@ -267,7 +269,7 @@ def decide(
         values[("polished" if current.polished else "what")] = edit.what
         values |= {"tool": edit.tool, "hours_per_week": edit.hours, "team_id": edit.team_id}
     result = session.execute(
-        update(Win).where(Win.id == win_id, Win.status == "pending").values(**values),
+        update(Win).where(Win.id == win_id, Win.status == WinStatus.PENDING).values(**values),
         execution_options={"synchronize_session": False},
     )
     won = int(getattr(result, "rowcount", 0) or 0) == 1

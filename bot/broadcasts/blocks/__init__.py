@@ -47,6 +47,7 @@ from bot.broadcasts.blocks.status import (
     status_list_blocks,
     status_text,
 )
+from bot.models import BroadcastStatus
 from bot.slack import ids
 from bot.slack.blocks import Block, actions, button, context, divider, fields, header, plain, section
 
@@ -103,7 +104,7 @@ class PreviewCard:
     when: str | None  # None: when Send is pressed; else e.g. "Tue 3 Mar 2026, 09:00 (Europe/Paris)"
     channel: str | None
     reminder_days: int | None
-    state: str  # draft, scheduled, sending, sent, cancelled
+    state: BroadcastStatus
     note: str | None = None  # what happened, e.g. "Cancelled Tue 3 Mar, 10:12"
 
 
@@ -115,7 +116,7 @@ def reach_line(reach: int, skipped: int) -> str:
 
 
 def preview_text(card: PreviewCard) -> str:
-    if card.state == "cancelled":
+    if card.state == BroadcastStatus.CANCELLED:
         return "Broadcast cancelled; nothing was sent."
     return f"Preview of your broadcast: {reach_line(card.reach, card.skipped)}."
 
@@ -166,7 +167,7 @@ def preview_blocks(card: PreviewCard) -> list[Block]:
     if card.channel:
         facts.append(("Also posted in", f"<#{card.channel}>"))
     blocks.append(fields(facts))
-    if card.state == "draft":
+    if card.state == BroadcastStatus.DRAFT:
         send_label = "Schedule" if card.when else "Send"
         send_text = (
             f"It goes to {_people(card.reach)} at {card.when}."
@@ -185,7 +186,7 @@ def preview_blocks(card: PreviewCard) -> list[Block]:
             )
         )
         blocks.append(context("The audience is counted again when it is sent."))
-    elif card.state == "scheduled":
+    elif card.state == BroadcastStatus.SCHEDULED:
         blocks.append(section(f"⏰ *Scheduled* for {card.when}. {card.note or ''}".strip()))
         blocks.append(
             actions(
@@ -196,7 +197,7 @@ def preview_blocks(card: PreviewCard) -> list[Block]:
                 block_id=ids.BROADCAST_PREVIEW_BLOCK,
             )
         )
-    elif card.state == "cancelled":
+    elif card.state == BroadcastStatus.CANCELLED:
         blocks.append(section(f"✖️ *Cancelled.* {card.note or 'Nothing was sent.'}"))
     else:
         blocks.append(section(f"📣 *Sent.* {card.note or 'Progress is in the status message below.'}"))

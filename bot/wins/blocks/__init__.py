@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from bot.models import WinStatus
 from bot.slack import ids
 from bot.slack.blocks import SECTION_TEXT_MAX, Block, actions, button, context, header, section
 from bot.wins.blocks.card import (
@@ -99,8 +100,8 @@ __all__ = [
 HOME_RECENT: Final = 5
 
 _STATUS_FOR_AUTHOR: Final = {
-    "pending": "⏳ waiting for review",
-    "rejected": "✖️ not shared",
+    WinStatus.PENDING: "⏳ waiting for review",
+    WinStatus.REJECTED: "✖️ not shared",
 }
 
 
@@ -233,7 +234,7 @@ def rejected_message(card: WinCard, *, command: str) -> tuple[str, list[Block]]:
 
 
 def _author_status(card: WinCard) -> str:
-    if card.status == "approved":
+    if card.status == WinStatus.APPROVED:
         return "✅ counted" if card.share == "private" else "✅ shared"
     return _STATUS_FOR_AUTHOR.get(card.status, card.status)
 

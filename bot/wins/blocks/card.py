@@ -13,6 +13,7 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from bot.models import WinStatus
 from bot.slack.blocks import SECTION_TEXT_MAX, Block
 from bot.slack.text import escape, mention, one_line, truncate
 
@@ -46,7 +47,7 @@ class WinCard:
     hours: float
     team_name: str | None
     share: str  # named, anonymous, private
-    status: str = "pending"  # pending, approved, rejected
+    status: WinStatus = WinStatus.PENDING
     polished: str | None = None  # the AI version the author chose instead of their own words
     author_user_id: str | None = None
     source_link: str | None = None

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Final
 
+from bot.models import WinStatus
 from bot.slack import ids
 from bot.slack.blocks import MESSAGE_BLOCKS_MAX, Block, actions, button, context, header, section
 from bot.slack.text import one_line
@@ -44,7 +45,7 @@ def _review_buttons(win_id: int) -> Block:
 
 def already_decided(card: WinCard) -> str:
     """The answer to a change manager who acts on a win someone already decided."""
-    verb = {"approved": "approved", "rejected": "rejected"}.get(card.status, "reviewed")
+    verb = card.status if card.status in (WinStatus.APPROVED, WinStatus.REJECTED) else "reviewed"
     who = mention_or(card.reviewer_user_id, "another change manager")
     return f"This win was already {verb} by {who}. Nothing changed."
 
@@ -52,10 +53,10 @@ def already_decided(card: WinCard) -> str:
 def decision_line(card: WinCard, *, channel: str | None) -> str:
     """Who decided what, for the change managers' DMs and their "already decided" answers."""
     who = mention_or(card.reviewer_user_id, "a change manager")
-    if card.status == "rejected":
+    if card.status == WinStatus.REJECTED:
         reason = f": _{inert(one_line(card.reject_reason or ''), 600)}_" if card.reject_reason else ""
         return f"✖️ Rejected by {who}{reason}"
-    if card.status != "approved":
+    if card.status != WinStatus.APPROVED:
         return "⏳ Waiting for review"
     verb = "Edited and approved" if card.edited else "Approved"
     if card.share == "private":
@@ -89,7 +90,7 @@ def review_message(card: WinCard, *, channel: str | None) -> tuple[str, list[Blo
     blocks.append(
         {"type": "context", "elements": [{"type": "mrkdwn", "text": n, "verbatim": True} for n in notes]}
     )
-    if card.status == "pending":
+    if card.status == WinStatus.PENDING:
         blocks.append(_review_buttons(card.id))
         blocks.append(context("Nothing is shared until one of you approves it."))
     else:

@@ -10,7 +10,8 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.people.blocks import RolePreset, role_button_value, role_modal, role_preset, welcome_message
-from bot.people.permissions import (
+from bot.people.profile import ProfileSummary
+from bot.permissions import (
     acting_person,
     can_use,
     is_change_manager,
@@ -18,7 +19,6 @@ from bot.people.permissions import (
     led_team_ids,
     refusal_text,
 )
-from bot.people.profile import ProfileSummary
 from bot.slack import ids
 from bot.slack.blocks import (
     VIEW_BLOCKS_MAX,

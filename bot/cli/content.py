@@ -11,7 +11,7 @@ from bot.content import ContentError, Library, bundled_content_dir, load_library
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

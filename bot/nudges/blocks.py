@@ -12,10 +12,10 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
+from bot.outbox.store import FilledBlocks
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
-    FilledBlocks,
     actions,
     button,
     context,

@@ -11,12 +11,12 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 from bot.clock import to_naive_utc
 from bot.errors import Failure, UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
     from bot.outbox.admin import KindStatus
 
 

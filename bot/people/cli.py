@@ -9,11 +9,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot import csv_safe
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 from bot.db import session_scope
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
     from bot.people.roster import ImportReport
 
 IMPORT_HELP = """\

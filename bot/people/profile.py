@@ -37,7 +37,7 @@ from bot.people.slack_sync import apply_slack_user, is_human
 ProfileField = Literal["role", "team"]
 
 WELCOME_KIND = "welcome"
-# Built once: this runs on every request from Slack (see bot.slack.middleware.listener_scope).
+# Built once: this runs on every request from Slack (see bot.slack.scope.listener_scope).
 _PERSON_BY_SLACK_ID = select(Person).where(Person.slack_user_id == bindparam("slack_user_id"))
 # Core columns, not ORM attributes: a third of the cost; the team menu is on every role modal.
 _TEAMS = cast(Table, Team.__table__)

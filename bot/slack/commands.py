@@ -13,9 +13,10 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.people.permissions import refusal_text
+from bot.permissions import refusal_text
 from bot.slack import subcommands
-from bot.slack.middleware import listener_scope, runtime_from, runtime_of
+from bot.slack.runtime import runtime_from, runtime_of
+from bot.slack.scope import listener_scope
 from bot.slack.subcommands import HELP, Invocation, Subcommand
 
 
@@ -51,17 +52,20 @@ def dispatch(
             ack()
 
 
+# The subcommands this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name=HELP,
+        summary="Show what you can do with Adoptbot",
+        usage=HELP,
+        audience="everyone",
+        handler=show_help,
+        readonly=True,
+        person=False,  # who may use what is all it needs: a light scope
+    ),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name=HELP,
-            summary="Show what you can do with Adoptbot",
-            usage=HELP,
-            audience="everyone",
-            handler=show_help,
-            readonly=True,
-            person=False,  # who may use what is all it needs: a light scope
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.command(runtime_of(app).settings.command)(dispatch)

@@ -1,8 +1,9 @@
 """App Home: published on `app_home_opened`, and again whenever something it shows changes.
 
-The tab is a list of sections. Each feature adds its own in its listener module's `register(app)`:
+The tab is a list of sections. Each feature names its own in its listener module, and `bot.wiring` adds
+them to the app:
 
-    home.add_section(app, home.HomeSection(name="wins", order=30, build=wins_home_section))
+    HOME_SECTIONS = (home.HomeSection(name="wins", order=30, build=wins_home_section),)
 
     def wins_home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
         mine = wins.of_person(session, viewer.person)          # a Slack-free service call
@@ -33,11 +34,11 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
 from bot.models import Person
-from bot.people.permissions import AUDIENCES, Audience, is_change_manager, is_leader
-from bot.people.profile import profile_summary
+from bot.permissions import AUDIENCES, Audience, is_change_manager, is_leader
 from bot.slack.blocks import Block
-from bot.slack.home_blocks import home_view, profile_section
-from bot.slack.middleware import Scope, listener_scope, runtime_of
+from bot.slack.home_blocks import home_view
+from bot.slack.runtime import runtime_of
+from bot.slack.scope import Scope, listener_scope
 
 log = logging.getLogger(__name__)
 
@@ -97,11 +98,6 @@ def add_section(app: App, section: HomeSection) -> None:
     runtime_of(app).home_sections.add(section)
 
 
-def _profile(session: Session, viewer: HomeViewer) -> list[Block]:
-    summary = profile_summary(viewer.person, viewer.user_id, viewer.settings, viewer.library, now=viewer.now)
-    return profile_section(summary, command=viewer.settings.command)
-
-
 def render_home(scope: Scope) -> dict[str, Any]:
     """The acting person's Home view, built inside the listener's scope (publish it after the scope)."""
     if not scope.user_id:
@@ -134,5 +130,5 @@ def on_app_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
 
 
 def register(app: App) -> None:
-    add_section(app, HomeSection(name="profile", build=_profile, order=0))
+    """The App Home listener (sections come from the features, added by bot.wiring)."""
     app.event("app_home_opened")(on_app_home_opened)

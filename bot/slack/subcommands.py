@@ -29,7 +29,7 @@ Handler contract:
 - modals: build the view, `inv.ack()`, then `inv.client.views_open(trigger_id=inv.trigger_id, view=view)`;
 - `readonly=True` for subcommands that never write (on SQLite they then skip the write lock);
 - `person=False` for subcommands that need no `Person` object, only who is acting (`inv.scope.can`,
-  `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.middleware).
+  `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.scope).
 Audience "leader" means team leaders *and* change managers (`digest` is for both).
 """
 
@@ -43,9 +43,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.people.permissions import AUDIENCES, Audience
+from bot.permissions import AUDIENCES, Audience
 from bot.slack.blocks import Block, context, section
-from bot.slack.middleware import Scope, runtime_of
+from bot.slack.runtime import runtime_of
+from bot.slack.scope import Scope
 from bot.slack.text import escape, truncate
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")

@@ -138,7 +138,7 @@ def register_listeners(app: App) -> None:
     from bot.people import events as people_events
     from bot.people import listeners as people
     from bot.pulses import listeners as pulses
-    from bot.slack import commands, errors, home
+    from bot.slack import commands, errors, home, subcommands
     from bot.slack.runtime import runtime_of
     from bot.wins import listeners as wins
 
@@ -155,6 +155,7 @@ def register_listeners(app: App) -> None:
     digest.register(app)
 
     runtime = runtime_of(app)
+    registry, sections = subcommands.registry(runtime), home.sections(runtime)
     for subcommand in (
         *commands.SUBCOMMANDS,  # help
         *people.SUBCOMMANDS,
@@ -164,7 +165,7 @@ def register_listeners(app: App) -> None:
         *broadcasts.SUBCOMMANDS,
         *digest.SUBCOMMANDS,
     ):
-        runtime.subcommands.add(subcommand)
+        registry.add(subcommand)
     for section in (
         *people.HOME_SECTIONS,
         *nudges.HOME_SECTIONS,
@@ -172,17 +173,16 @@ def register_listeners(app: App) -> None:
         *broadcasts.HOME_SECTIONS,
         *digest.HOME_SECTIONS,
     ):
-        runtime.home_sections.add(section)
+        sections.add(section)
 
 
 def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Every `adoptbot` command, in `--help` order (their modules are light to import: bot.cli.context)."""
-    from bot.cli import content, db, serve, tick
+    from bot.cli import content, db, outbox, serve, tick
     from bot.demo import cli as demo
     from bot.digest import cli as digest
     from bot.forget import cli as forget
     from bot.metrics import cli as metrics
-    from bot.outbox import cli as outbox
     from bot.people import cli as people
     from bot.pulses import cli as pulses
 

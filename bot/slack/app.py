@@ -30,10 +30,8 @@ from bot.config import ConfigError, Settings
 from bot.content import Library
 from bot.slack.client import make_web_client
 from bot.slack.dedupe import skip_duplicate_events
-from bot.slack.home import HomeSections
 from bot.slack.replies import ReplySender
 from bot.slack.runtime import ANSWERED_KEY, CONTEXT_KEY, Runtime, bind_runtime, runtime_of
-from bot.slack.subcommands import Registry
 
 # Threads running listeners after the ack. Each in-flight request holds one (waiting for its listener to
 # ack), and post-ack work (views.open, Web API calls) holds one too: keep it above the server's threads.
@@ -137,8 +135,6 @@ def build_app(
         settings=settings,
         engine=engine,
         library=library,
-        subcommands=Registry(),
-        home_sections=HomeSections(),
         replies=ReplySender(engine, settings) if send_replies else None,
     )
     bind_runtime(app, runtime)

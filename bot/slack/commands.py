@@ -1,7 +1,7 @@
 """The slash command (`/adopt` by default, ADOPTBOT_COMMAND): one listener that dispatches subcommands.
 
-Subcommands are registered by feature listener modules through `bot.slack.subcommands.add` (see there);
-this module only adds `help`. Dispatch: parse -> find -> check the audience -> open the listener scope ->
+The features' subcommands are added by `bot.wiring` (see bot.slack.subcommands); this module names only
+`help`. Dispatch: parse -> find -> check the audience -> open the listener scope ->
 run the handler -> ack empty if the handler did not. Someone who may not use a subcommand gets a one-line
 ephemeral refusal, and nothing else happens.
 """
@@ -21,7 +21,7 @@ from bot.slack.subcommands import HELP, Invocation, Subcommand
 
 
 def show_help(inv: Invocation) -> None:
-    text, blocks = inv.scope.runtime.subcommands.help_for(inv.scope)
+    text, blocks = subcommands.registry(inv.scope.runtime).help_for(inv.scope)
     inv.ack(text=text, blocks=blocks, response_type="ephemeral")
 
 
@@ -30,12 +30,12 @@ def dispatch(
 ) -> None:
     runtime = runtime_from(context)
     name, args = subcommands.parse(command.get("text"))
-    entry = runtime.subcommands.get(name)
+    entry = subcommands.registry(runtime).get(name)
     readonly = entry.readonly if entry is not None else True
     person = entry.person if entry is not None else False  # unknown subcommands get the help
     with listener_scope(context, readonly=readonly, person=person) as scope:
         if entry is None:
-            text, blocks = runtime.subcommands.help_for(scope, unknown=name)
+            text, blocks = subcommands.registry(runtime).help_for(scope, unknown=name)
             ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if not scope.can(entry.audience):

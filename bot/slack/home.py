@@ -37,7 +37,7 @@ from bot.models import Person
 from bot.permissions import AUDIENCES, Audience, is_change_manager, is_leader
 from bot.slack.blocks import Block
 from bot.slack.home_blocks import home_view
-from bot.slack.runtime import runtime_of
+from bot.slack.runtime import Runtime, runtime_of
 from bot.slack.scope import Scope, listener_scope
 
 log = logging.getLogger(__name__)
@@ -93,9 +93,14 @@ class HomeSections:
         return iter(sorted(self._sections.values(), key=lambda s: (s.order, s.name)))
 
 
+def sections(runtime: Runtime) -> HomeSections:
+    """The Home sections of the runtime's app."""
+    return runtime.shared("slack.home_sections", HomeSections)
+
+
 def add_section(app: App, section: HomeSection) -> None:
-    """Add a section to the Home tab of an app built by `build_app`."""
-    runtime_of(app).home_sections.add(section)
+    """Add a section to the Home tab of an app built by `build_app` (`bot.wiring` adds the features')."""
+    sections(runtime_of(app)).add(section)
 
 
 def render_home(scope: Scope) -> dict[str, Any]:
@@ -111,9 +116,7 @@ def render_home(scope: Scope) -> dict[str, Any]:
         library=scope.library,
         now=utcnow(),
     )
-    sections = [
-        s.build(scope.session, viewer) for s in scope.runtime.home_sections if viewer.sees(s.audience)
-    ]
+    sections = [s.build(scope.session, viewer) for s in sections(scope.runtime) if viewer.sees(s.audience)]
     return home_view(sections)
 
 

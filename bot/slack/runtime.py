@@ -1,5 +1,6 @@
 """The app's runtime: what every listener of one Bolt app shares (settings, engine, content library,
-registries of subcommands and Home sections, the reply sender), bound to the app by `build_app`.
+the reply sender, and what the Slack runtime and the features keep per app: the `/adopt`
+subcommands, the Home sections, caches), bound to the app by `build_app`.
 
 The app (`bot.slack.app.AdoptbotApp.dispatch`) puts its `Runtime` into `context["adoptbot"]` for every
 request; nothing touches the database before the signature has been checked. Inside a listener, reach
@@ -26,9 +27,7 @@ from bot.content import Library
 from bot.db import session_factory, session_scope, statement_reader
 
 if TYPE_CHECKING:
-    from bot.slack.home import HomeSections
     from bot.slack.replies import ReplySender
-    from bot.slack.subcommands import Registry
 
 CONTEXT_KEY = "adoptbot"
 ANSWERED_KEY = "adoptbot.answered"  # a threading.Event set once Slack's request has been answered
@@ -43,8 +42,6 @@ class Runtime:
     settings: Settings
     engine: Engine
     library: Library
-    subcommands: Registry
-    home_sections: HomeSections
     replies: ReplySender | None = None  # sends what a request queued right after its answer
     _shared: dict[str, Any] = field(default_factory=dict, init=False, repr=False)
     _shared_lock: threading.Lock = field(default_factory=threading.Lock, init=False, repr=False)

@@ -116,8 +116,8 @@ def render_home(scope: Scope) -> dict[str, Any]:
         library=scope.library,
         now=utcnow(),
     )
-    sections = [s.build(scope.session, viewer) for s in sections(scope.runtime) if viewer.sees(s.audience)]
-    return home_view(sections)
+    built = [s.build(scope.session, viewer) for s in sections(scope.runtime) if viewer.sees(s.audience)]
+    return home_view(built)
 
 
 def publish(client: WebClient, user_id: str, view: dict[str, Any]) -> None:

@@ -5,7 +5,7 @@ go through `bot.slack.text.escape()` before it reaches `mrkdwn()`/`section()`; `
 parsed for mentions by Slack, so they need no escaping. Over-long texts are cut with an ellipsis
 (`truncate`) rather than rejected, so one long team name can never make a whole view fail.
 
-Feature builders live in `bot/slack/blocks/<feature>.py` and import from here, e.g.
+Feature builders live in `bot/<feature>/blocks.py` and import from here, e.g.
 
     from bot.slack.blocks import Block, actions, button, section
     def nudge_blocks(nudge: Nudge) -> list[Block]:

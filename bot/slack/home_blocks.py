@@ -4,7 +4,7 @@ The Home tab is assembled by `bot.slack.home` from registered sections (the prof
 each feature adds, e.g. "Your nudges", "Your wins", and for change managers "Moderation queue"). Each
 section builder returns whole blocks; `home_view` joins them with dividers and leaves out any section
 that would push the view past Slack's 100 blocks, so one busy feature can never break the tab.
-A feature's Home section builder belongs in its own `bot/slack/blocks/<feature>.py`.
+A feature's Home section builder belongs in its own feature's `blocks.py` (`bot/<feature>/blocks.py`).
 """
 
 from __future__ import annotations

@@ -2,8 +2,8 @@
 
 Convention: `<feature>.<thing>` (lower case, dots), so a payload in a log says which feature it belongs
 to, and two features can never collide. Feature helpers add a section here for their own IDs and refer
-to them by name from both the block builders (bot/slack/blocks/<feature>.py) and the listeners
-(bot/slack/listeners/<feature>.py); never spell an ID as a literal elsewhere.
+to them by name from both the block builders (bot/<feature>/blocks.py) and the listeners
+(bot/<feature>/listeners.py); never spell an ID as a literal elsewhere.
 
 Public names (documented in the README, also in manifest.yml): the message shortcut `share_win`.
 """

@@ -76,6 +76,11 @@ class Settings:
         return bool(self.openai_api_key)
 
 
+# `adoptbot serve`'s HTTP processes and threads per process (WEB_CONCURRENCY, ADOPTBOT_THREADS).
+DEFAULT_WORKERS = 2
+DEFAULT_THREADS = 8
+
+
 def _weekdays(name: str, value: str) -> tuple[int, ...]:
     days: list[int] = []
     for part in value.replace(" ", "").lower().split(","):

@@ -17,6 +17,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.clock import utcnow
+from bot.config import ConfigError
 from bot.models import Base
 
 __all__ = [
@@ -44,6 +45,11 @@ def is_sqlite(url_or_engine: str | Engine | Connection) -> bool:
 SQLITE_POOL_SIZE = 32
 PG_CONNECT_TIMEOUT = 5  # seconds; `?connect_timeout=N` in DATABASE_URL overrides it
 
+# PostgreSQL's driver is an extra: a plain `pip install adoptbot` runs on SQLite only.
+POSTGRES_DRIVER_MISSING = (
+    "PostgreSQL needs its driver, which is not installed: pip install 'adoptbot[postgres]'"
+)
+
 
 def create_db_engine(url: str) -> Engine:
     """A new engine. SQLite gets foreign keys, WAL, a busy timeout and write-locking transactions.
@@ -68,14 +74,19 @@ def create_db_engine(url: str) -> Engine:
     # libpq waits forever for a server that accepts the connection but never answers (a half-dead host, a
     # blackholing firewall); a bounded connect lets /healthz say 503 and a request fail in one sentence.
     timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT}
-    return create_engine(
-        url,
-        pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
-        connect_args=timeout,
-        hide_parameters=True,
-    )
+    try:
+        return create_engine(
+            url,
+            pool_pre_ping=True,
+            pool_size=10,
+            max_overflow=10,
+            connect_args=timeout,
+            hide_parameters=True,
+        )
+    except ModuleNotFoundError as error:
+        if error.name != "psycopg" and not (error.name or "").startswith("psycopg."):
+            raise
+        raise ConfigError(POSTGRES_DRIVER_MISSING) from None
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -6,8 +6,8 @@ same `now`, or a run on another instance at the same moment, queue nothing twice
 per slot across instances claims the slot with `claim_slot()` (a JobRun row, insert-ignore), in the same
 transaction as the work, so a failed run leaves the slot free for the next tick.
 
-Feature modules register their jobs at import (`register_job("nudges", run)`) and are listed in
-`_job_modules()`.
+The registry is filled by `bot.wiring.wire()` (every feature's jobs, in the order they run: the
+housekeeping below first); importing a module registers nothing.
 """
 
 from __future__ import annotations
@@ -16,7 +16,6 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from types import ModuleType
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, delete, select
@@ -63,7 +62,6 @@ def unregister_job(name: str) -> None:
 
 
 def registered_jobs() -> list[str]:
-    _load_job_modules()
     return list(_jobs)
 
 
@@ -72,30 +70,6 @@ def claim_slot(session: Session, job: str, slot: str) -> bool:
     return outbox_store.insert_new(
         session, JobRun, {"job": job, "slot": slot, "done_at": utcnow()}, conflict=["job", "slot"]
     )
-
-
-def _job_modules() -> list[ModuleType]:
-    """Feature modules whose import registers their jobs. Add yours here, e.g.
-    `from bot.nudges import service as nudges` and `nudges` in the list."""
-    from bot.broadcasts import service as broadcasts
-    from bot.digest import delivery as digest_delivery
-    from bot.nudges import service as nudges
-    from bot.pulses import confirm as pulse_confirm
-    from bot.pulses import service as pulses
-    from bot.wins import service as wins
-
-    modules: list[ModuleType] = [pulses, pulse_confirm, nudges, broadcasts, wins, digest_delivery]
-    return modules
-
-
-_loaded = False
-
-
-def _load_job_modules() -> None:
-    global _loaded
-    if not _loaded:
-        _job_modules()
-        _loaded = True
 
 
 # --- running -------------------------------------------------------------------------------------------
@@ -147,7 +121,6 @@ def run_due_jobs(
     A job that raises is rolled back and reported; the others still run. `dry_run`: all jobs run in one
     transaction that is rolled back, and the report lists every message that would be sent.
     """
-    _load_job_modules()
     now = to_naive_utc(now)
     report = TickReport(now=now, dry_run=dry_run)
     if dry_run:
@@ -215,25 +188,20 @@ def _describe(error: Exception) -> str:
 # --- built-in housekeeping (real time, whatever `now` a tick is asked to pretend) ------------------------
 
 
-def _forget_processed_events(ctx: JobContext) -> int:
+def forget_processed_events(ctx: JobContext) -> int:
     ctx.session.execute(
         delete(ProcessedEvent).where(ProcessedEvent.received_at < utcnow() - PROCESSED_EVENTS_KEPT)
     )
     return 0
 
 
-def _release_stale_claims(ctx: JobContext) -> int:
+def release_stale_claims(ctx: JobContext) -> int:
     released = outbox_record.release_stale(ctx.session, real_now())
     if released:
         log.info("released %d stale outbox claims for a re-check", released)
     return 0
 
 
-def _prune_channel_paces(ctx: JobContext) -> int:
+def prune_channel_paces(ctx: JobContext) -> int:
     outbox_record.prune_paces(ctx.session, real_now() - timedelta(days=1))
     return 0
-
-
-register_job("housekeeping.events", _forget_processed_events)
-register_job("housekeeping.outbox", _release_stale_claims)
-register_job("housekeeping.pace", _prune_channel_paces)

@@ -2,17 +2,18 @@
 
 from __future__ import annotations
 
+import ast
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from alembic import command
-from alembic.config import Config
-from alembic.runtime.migration import MigrationContext
-from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, make_url, text
 
 from bot.errors import UsageError
+
+if TYPE_CHECKING:
+    from alembic.config import Config
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 # Any constant works; it only has to be the same for every Adoptbot instance sharing the database.
@@ -20,16 +21,41 @@ _PG_LOCK_ID = 0x61646F7074  # "adopt"
 
 
 def alembic_config() -> Config:
+    from alembic.config import Config
+
     config = Config()
     config.set_main_option("script_location", str(MIGRATIONS))
     return config
 
 
 def head_revision() -> str | None:
+    from alembic.script import ScriptDirectory
+
     return ScriptDirectory.from_config(alembic_config()).get_current_head()
 
 
+def _head_from_files() -> str | None:
+    """The head revision read from the migration files themselves (their `revision` and `down_revision`),
+    without loading Alembic: what a read-only command checks against (`head_revision` agrees, tested)."""
+    revisions: dict[str, object] = {}
+    for path in sorted((MIGRATIONS / "versions").glob("*.py")):
+        names = {}
+        for node in ast.parse(path.read_text(encoding="utf-8")).body:
+            if (
+                isinstance(node, ast.Assign)
+                and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name)
+            ) and node.targets[0].id in ("revision", "down_revision"):
+                names[node.targets[0].id] = ast.literal_eval(node.value)
+        if isinstance(names.get("revision"), str):
+            revisions[str(names["revision"])] = names.get("down_revision")
+    heads = set(revisions) - {down for down in revisions.values() if isinstance(down, str)}
+    return heads.pop() if len(heads) == 1 else None
+
+
 def current_revision(engine: Engine) -> str | None:
+    from alembic.runtime.migration import MigrationContext
+
     with engine.connect() as connection:
         return MigrationContext.configure(connection).get_current_revision()
 
@@ -41,6 +67,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str | None]:
     machines releasing at once apply each migration once. On SQLite the migration's own write
     transaction (BEGIN IMMEDIATE, see bot.db) does the same.
     """
+    from alembic import command
+    from alembic.runtime.migration import MigrationContext
+
     config = alembic_config()
     with engine.connect() as connection:
         if connection.dialect.name == "postgresql":
@@ -124,6 +153,10 @@ def require_current_schema(url: str, engine: Callable[[], Engine]) -> None:
         revision = current_revision(engine())
     if revision is None:
         raise UsageError(f"no Adoptbot database at {where} (check --db or DATABASE_URL).")
+    if revision == _head_from_files():
+        return
+    from alembic.script import ScriptDirectory
+
     head = head_revision()
     if revision == head:
         return

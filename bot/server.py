@@ -49,12 +49,12 @@ from sqlalchemy import Engine, text
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot import __version__
-from bot.config import Settings
+from bot.config import DEFAULT_THREADS, DEFAULT_WORKERS, Settings
 from bot.content import Library
 from bot.errors import Failure
 from bot.slack.app import build_app, shutdown_listeners
 from bot.slack.client import make_web_client
-from bot.slack.middleware import runtime_of
+from bot.slack.runtime import runtime_of
 
 if TYPE_CHECKING:
     from wsgiref.types import StartResponse, WSGIEnvironment
@@ -69,8 +69,6 @@ EVENTS_PATH = "/slack/events"
 HEALTH_PATH = "/healthz"
 SIGNATURE_MAX_AGE_SECONDS = 5 * 60
 MAX_BODY_BYTES = 1_000_000  # Slack's payloads are a few kilobytes; refuse anything absurd before reading it
-DEFAULT_WORKERS = 2
-DEFAULT_THREADS = 8
 # Bolt's listener pool, per server thread. Each request waiting for its ack holds a pool thread, and post-ack
 # work (views.open and other Web API calls) holds one after the ack. With 2, a burst of button clicks
 # filled the pool with post-ack work and new acks queued behind it (the ack's p99 rose to 2-4x its p50 in
@@ -357,9 +355,16 @@ class Leadership:
 
 
 def serve_http(
-    settings: Settings, db_url: str, master_engine: Engine, library: Library, options: HttpOptions
+    settings: Settings,
+    db_url: str,
+    master_engine: Engine,
+    library: Library,
+    options: HttpOptions,
+    *,
+    listeners: Callable[[App], None],
 ) -> int:
-    """Run the HTTP server in the foreground until SIGTERM (graceful) or SIGINT."""
+    """Run the HTTP server in the foreground until SIGTERM (graceful) or SIGINT; each worker's app gets
+    its listeners from `listeners` (`bot.wiring.register_listeners`)."""
     from bot.db import get_engine
 
     master_engine.dispose()  # the master keeps no connection a worker could inherit
@@ -400,6 +405,7 @@ def serve_http(
             settings,
             engine,
             library,
+            listeners=listeners,
             listener_threads=options.threads * LISTENER_THREADS_PER_THREAD,
             verify_token=False,
         )
@@ -423,14 +429,19 @@ def serve_http(
 
 
 def serve_socket_mode(
-    settings: Settings, engine: Engine, library: Library, *, background: bool = True
+    settings: Settings,
+    engine: Engine,
+    library: Library,
+    *,
+    listeners: Callable[[App], None],
+    background: bool = True,
 ) -> int:
     """Connect to Slack over Socket Mode and serve until SIGTERM/SIGINT; then close cleanly."""
     from slack_bolt.adapter.socket_mode import SocketModeHandler
 
     if not settings.slack_app_token:
         raise ValueError("Socket Mode needs SLACK_APP_TOKEN")
-    app = build_app(settings, engine, library, socket_mode=True)
+    app = build_app(settings, engine, library, listeners=listeners, socket_mode=True)
     handler: Any = SocketModeHandler(app, app_token=settings.slack_app_token)  # connect/close are untyped
     jobs = Background(engine, settings, library) if background else None
     stopping = threading.Event()

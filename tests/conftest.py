@@ -13,7 +13,7 @@ from sqlalchemy import Engine, create_engine, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session
 
-from bot import clock
+from bot import clock, wiring
 from bot.config import normalise_database_url
 from bot.db import create_db_engine, dispose_engines
 from bot.migrate import upgrade
@@ -23,6 +23,13 @@ pytest_plugins = ["tests.support.fixtures"]
 
 PG_URL = os.environ.get("TEST_DATABASE_URL")
 PG_SKIP = "PostgreSQL tests need TEST_DATABASE_URL (e.g. postgresql://postgres@127.0.0.1:5432/test)"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _wired() -> None:
+    """The process wired as `adoptbot` wires it (jobs, outbox hooks, demo steps), for the tests that call
+    the job runner, the outbox or the demo directly."""
+    wiring.wire()
 
 
 @pytest.fixture(autouse=True)
@@ -59,6 +66,14 @@ def _sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def _pg_database() -> Iterator[str]:
     """A database of our own on the TEST_DATABASE_URL server, migrated once, dropped at the end."""
     assert PG_URL
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        pytest.fail(
+            "TEST_DATABASE_URL is set but PostgreSQL's driver is not installed: "
+            "pip install -e '.[test,postgres]' (or unset TEST_DATABASE_URL to skip the PostgreSQL tests)",
+            pytrace=False,
+        )
     admin_url = make_url(normalise_database_url(PG_URL))
     name = f"adoptbot_test_{uuid.uuid4().hex[:10]}"
     admin = create_engine(admin_url, isolation_level="AUTOCOMMIT")

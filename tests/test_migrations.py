@@ -46,3 +46,10 @@ def test_db_upgrade_command_on_a_fresh_sqlite_file(tmp_path) -> None:  # type: i
     engine = create_db_engine(url)
     assert {"people", "teams", "outbox"} <= set(inspect(engine).get_table_names())
     engine.dispose()
+
+
+def test_the_head_read_from_the_migration_files_is_alembics() -> None:
+    """Read-only commands check the schema against the files' head without loading Alembic."""
+    from bot.migrate import _head_from_files
+
+    assert _head_from_files() == head_revision()

@@ -25,8 +25,7 @@ from bot.db import create_db_engine, session_scope
 from bot.models import AppState, ChannelPace, OutboxBody, OutboxMessage, Person
 from bot.outbox.drain import worker_id
 from bot.outbox.send import Retry, deliver
-from bot.outbox.store import Claimed
-from bot.slack.blocks import FilledBlocks
+from bot.outbox.store import Claimed, FilledBlocks
 from bot.slack.client import make_web_client
 from tests.support.fake_slack import Call, FakeSlack
 

@@ -9,8 +9,16 @@ from slack_sdk.models.blocks import Block as SdkBlock
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.people.blocks import RolePreset, role_button_value, role_modal, role_preset, welcome_message
-from bot.people.permissions import (
+from bot.people.blocks import (
+    RolePreset,
+    profile_section,
+    role_button_value,
+    role_modal,
+    role_preset,
+    welcome_message,
+)
+from bot.people.profile import ProfileSummary
+from bot.permissions import (
     acting_person,
     can_use,
     is_change_manager,
@@ -18,7 +26,6 @@ from bot.people.permissions import (
     led_team_ids,
     refusal_text,
 )
-from bot.people.profile import ProfileSummary
 from bot.slack import ids
 from bot.slack.blocks import (
     VIEW_BLOCKS_MAX,
@@ -30,7 +37,7 @@ from bot.slack.blocks import (
     section,
     select_menu,
 )
-from bot.slack.home_blocks import home_view, profile_section
+from bot.slack.home_blocks import home_view
 from bot.slack.subcommands import Subcommand, help_message, parse
 from bot.slack.text import escape, mention, truncate
 from tests.support.fake_slack import validate_blocks, validate_view

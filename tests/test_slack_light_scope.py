@@ -17,8 +17,8 @@ from bot import outbox
 from bot.config import Settings
 from bot.db import statement_reader
 from bot.models import OutboxMessage, Person
-from bot.people.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
 from bot.people.profile import TeamMenu
+from bot.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
 from bot.slack import subcommands
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support.fake_slack import FakeSlack

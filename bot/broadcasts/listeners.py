@@ -20,11 +20,11 @@ from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
 from bot.models import Broadcast, BroadcastStatus
 from bot.people.listeners import on_team_options
-from bot.people.permissions import refusal_text
 from bot.people.profile import role_choices, team_choices
-from bot.slack import home, ids, subcommands
+from bot.permissions import refusal_text
+from bot.slack import home, ids
 from bot.slack.blocks import Block
-from bot.slack.middleware import Scope, listener_scope
+from bot.slack.scope import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
@@ -227,24 +227,27 @@ def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
     return blocks.home_section(scheduled, recent, more_scheduled=more, command=viewer.settings.command)
 
 
+# The subcommands and Home sections this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="broadcast",
+        summary="Write a message to everyone, or to chosen teams and roles",
+        usage="broadcast [status [ID]]",
+        audience="change_manager",
+        handler=open_composer,
+        readonly=True,
+    ),
+)
+HOME_SECTIONS: tuple[home.HomeSection, ...] = (
+    home.HomeSection(name="broadcasts", build=home_section, order=100, audience="change_manager"),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name="broadcast",
-            summary="Write a message to everyone, or to chosen teams and roles",
-            usage="broadcast [status [ID]]",
-            audience="change_manager",
-            handler=open_composer,
-            readonly=True,
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.view(ids.BROADCAST_MODAL)(on_submit)
     app.action(ids.BROADCAST_SEND)(on_send)
     app.action(ids.BROADCAST_EDIT)(on_edit)
     app.action(ids.BROADCAST_CANCEL)(on_cancel)
     app.action(ids.BROADCAST_GOT_IT)(on_got_it)
     app.options(ids.BROADCAST_TEAMS_SELECT)(on_team_options)
-    home.add_section(
-        app, home.HomeSection(name="broadcasts", build=home_section, order=100, audience="change_manager")
-    )

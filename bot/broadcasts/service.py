@@ -74,7 +74,7 @@ from bot.broadcasts.status import STATUS_EVERY, finish, measure, refresh_status,
 from bot.clock import local_label, utcnow
 from bot.content import Library
 from bot.db import insert_ignore
-from bot.jobs import JobContext, register_job
+from bot.jobs import JobContext
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, Person
 
 __all__ = [
@@ -291,18 +291,13 @@ def send_due(session: Session, *, now: datetime, library: Library) -> int:
     return queued
 
 
-def _send_job(ctx: JobContext) -> int:
+def send_job(ctx: JobContext) -> int:
     return send_due(ctx.session, now=ctx.now, library=ctx.library)
 
 
-def _progress_job(ctx: JobContext) -> int:
+def progress_job(ctx: JobContext) -> int:
     return update_progress(ctx.session, now=ctx.now)
 
 
-def _remind_job(ctx: JobContext) -> int:
+def remind_job(ctx: JobContext) -> int:
     return send_reminders(ctx.session, now=ctx.now)
-
-
-register_job("broadcasts.send", _send_job)
-register_job("broadcasts.progress", _progress_job)
-register_job("broadcasts.remind", _remind_job)

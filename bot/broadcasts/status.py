@@ -14,10 +14,9 @@ from datetime import datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.blocks import Progress
-from bot.broadcasts.messages import KIND, queue_edit, status_key
+from bot.broadcasts.messages import queue_edit, status_key
 from bot.clock import local_label, utcnow
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage
 from bot.outbox import OutboxState
@@ -91,7 +90,7 @@ def refresh_status(session: Session, broadcast: Broadcast, *, now: datetime, def
     return edited
 
 
-def _on_delivered(session: Session, message: OutboxMessage) -> None:
+def on_delivered(session: Session, message: OutboxMessage) -> None:
     """on_sent hook for each recipient's DM: count it; refresh the status when due (throttled)."""
     broadcast_id = (message.payload.get("metadata") or {}).get("broadcast_id")
     if not isinstance(broadcast_id, int):
@@ -111,9 +110,6 @@ def _on_delivered(session: Session, message: OutboxMessage) -> None:
         broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
         if broadcast is not None:
             refresh_status(session, broadcast, now=now)
-
-
-outbox.on_sent(KIND, _on_delivered)
 
 
 def update_progress(session: Session, *, now: datetime) -> int:

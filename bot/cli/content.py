@@ -7,11 +7,11 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.content import ContentError, Library, bundled_content_dir, load_library
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
+    from bot.content import Library
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -37,6 +37,8 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def check(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.content import ContentError, bundled_content_dir, load_library
+
     folder: Path = args.dir or ctx.settings.content_dir or bundled_content_dir()
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"

@@ -10,12 +10,11 @@ from typing import TYPE_CHECKING
 
 from dotenv import dotenv_values
 
-from bot.cli import add_db_option
-from bot.config import ConfigError
-from bot.server import DEFAULT_THREADS, DEFAULT_WORKERS
+from bot.cli.context import add_db_option
+from bot.config import DEFAULT_THREADS, DEFAULT_WORKERS, ConfigError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 
 def _port(value: str) -> int:
@@ -101,6 +100,10 @@ def serve(args: argparse.Namespace, ctx: Context) -> int:
     engine = ctx.engine()  # applies pending migrations (safe with several instances starting at once)
     library = ctx.library  # a broken content library stops the start with its first problem
     verify_token(settings)
+    if ctx.listeners is None:
+        raise ConfigError("serve needs the features' listeners (run it through `adoptbot serve`).")
     if socket_mode:
-        return serve_socket_mode(settings, engine, library, background=options.background)
-    return serve_http(settings, ctx.db_url, engine, library, options)
+        return serve_socket_mode(
+            settings, engine, library, listeners=ctx.listeners, background=options.background
+        )
+    return serve_http(settings, ctx.db_url, engine, library, options, listeners=ctx.listeners)

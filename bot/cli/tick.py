@@ -21,12 +21,12 @@ from types import FrameType
 from typing import TYPE_CHECKING
 
 from bot import clock
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 from bot.clock import to_naive_utc, utcnow
 from bot.errors import Failure, UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
     from bot.jobs import TickReport
     from bot.outbox import DrainReport
 

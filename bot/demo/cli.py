@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 from bot.errors import UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 DEFAULT_OUT = "adoptbot-demo"
 

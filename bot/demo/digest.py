@@ -19,7 +19,7 @@ from datetime import timedelta
 
 from sqlalchemy import select, update
 
-from bot.demo.service import DemoContext, demo_step, report_section
+from bot.demo.context import DemoContext
 from bot.digest import delivery as digest_delivery
 from bot.digest.blocks import digest_message
 from bot.digest.format import to_text
@@ -44,7 +44,6 @@ FALLBACK_TOOL = "ChatGPT Enterprise"
 FILES = ("digest.json", "digest.png", "metrics.csv")
 
 
-@demo_step
 def win_tools(ctx: DemoContext) -> None:
     """AI tools: which tool each demo win was done with."""
     for what, tool in WIN_TOOLS.items():
@@ -52,7 +51,6 @@ def win_tools(ctx: DemoContext) -> None:
     ctx.session.execute(update(Win).where(Win.tool.is_(None)).values(tool=FALLBACK_TOOL))
 
 
-@report_section("Weekly digest (org-wide, last complete week)")
 def digest_section(ctx: DemoContext) -> str:
     """The org-wide digest as the leader of every team gets it, and the files it is made of."""
     began = time.perf_counter()

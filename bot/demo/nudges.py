@@ -20,7 +20,7 @@ from sqlalchemy import Table, case, func, select, update
 
 from bot.clock import to_naive_utc
 from bot.content import Nudge
-from bot.demo.service import DemoContext, demo_step, report_section
+from bot.demo.context import DemoContext
 from bot.models import Activity, Base, NudgeDelivery, NudgeStatus, Person
 from bot.nudges.service import TRIED_TO_LEVEL_UP
 from bot.people.directory import text_table
@@ -81,7 +81,6 @@ def _slot_moment(day: date, hour: int, tz_name: str, cache: dict[tuple[str, date
     return moment
 
 
-@demo_step
 def nudge_history(ctx: DemoContext) -> None:
     """Nudge history: who got which nudge, who tried it."""
     rng: random.Random = ctx.rng
@@ -183,7 +182,6 @@ def _rate(tried: int, sent: int) -> str:
     return f"{tried / sent:.0%}" if sent else "-"
 
 
-@report_section("Nudges")
 def nudge_summary(ctx: DemoContext) -> str:
     """Per team: nudges sent and tried over the whole history, and the tried rate first week vs last."""
     first, last = ctx.week_starts[0].isoformat(), ctx.week_starts[-1].isoformat()

@@ -1,7 +1,7 @@
 """The demo's first step: the organisation itself, its teams and people, leaders and change managers.
 
 Every other demo step builds on what this one leaves in the context (`teams`, `people`, `persons`), so
-`bot.demo.service` registers it before any feature's. Rows go in with Core bulk inserts, as a roster
+`bot.wiring` registers it before any feature's. Rows go in with Core bulk inserts, as a roster
 import does; every random choice comes from `ctx.rng`, so a seed always gives the same organisation.
 """
 
@@ -10,12 +10,12 @@ from __future__ import annotations
 import random
 import unicodedata
 from collections import Counter
-from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import TYPE_CHECKING
 
 from sqlalchemy import insert, select, update
 
+from bot.demo.context import DemoPerson, DemoTeam
 from bot.demo.names import FIRST_NAMES, LAST_NAMES, TeamTemplate, team_templates
 from bot.errors import UsageError
 from bot.models import Person
@@ -23,29 +23,9 @@ from bot.people.directory import counted, text_table
 from bot.people.roster import PEOPLE, TEAM_LEADS, TEAMS
 
 if TYPE_CHECKING:
-    from bot.demo.service import DemoContext
+    from bot.demo.context import DemoContext
 
 DEMO_DOMAIN = "example.com"  # reserved for examples: no demo email can reach anyone
-
-
-@dataclass(frozen=True)
-class DemoPerson:
-    id: int
-    team_id: int
-    role: str
-    timezone: str  # effective time zone
-    started_on: date  # first Monday this person was on the roster (nudges may start)
-    slack_user_id: str
-
-
-@dataclass
-class DemoTeam:
-    id: int
-    name: str
-    role: str  # the team's main role
-    timezones: tuple[str, ...]
-    leader_id: int = 0
-    member_ids: list[int] = field(default_factory=list)
 
 
 def seed_organisation(ctx: DemoContext) -> None:

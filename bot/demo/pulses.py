@@ -19,7 +19,7 @@ from sqlalchemy import Table, func, insert, select
 
 from bot.clock import to_naive_utc
 from bot.content import Question, Survey
-from bot.demo.service import DemoContext, DemoTeam, demo_step, report_section
+from bot.demo.context import DemoContext, DemoTeam
 from bot.metrics.format import run_still_open, to_table
 from bot.metrics.service import compute_metrics
 from bot.models import (
@@ -115,7 +115,6 @@ def _run_mondays(ctx: DemoContext) -> list[date]:
     return [weeks[i] for i in range(len(weeks) - 1, -1, -CADENCE_WEEKS)][::-1]
 
 
-@demo_step
 def pulse_history(ctx: DemoContext) -> None:
     """Pulse history: a run every other week, answers stored as keyed hashes."""
     if not ctx.library.surveys:
@@ -274,9 +273,11 @@ def _sheet(
     return rows
 
 
-@demo_step
 def win_history(ctx: DemoContext) -> None:
-    """Wins: approved stories with the hours they save. Skipped when the database already holds wins."""
+    """Wins: approved stories with the hours they save.
+
+    Skipped when the database already holds wins.
+    """
     if ctx.session.scalar(select(func.count()).select_from(Win)):
         return
     rng = ctx.rng
@@ -322,7 +323,6 @@ def win_history(ctx: DemoContext) -> None:
     ctx.progress(f"{len(wins):,} wins shared, {approved:,} approved")
 
 
-@report_section("Metrics, last complete week")
 def metrics_table(ctx: DemoContext) -> str:
     """`adoptbot metrics` for the last complete week of the demo's history."""
     week = ctx.end - timedelta(days=7)

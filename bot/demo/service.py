@@ -2,53 +2,43 @@
 
 The run: a `DemoContext` is built, every function in `DEMO_STEPS` seeds part of the organisation's
 history into one transaction, then every `ReportSection` in `REPORT_SECTIONS` renders a block of text
-for the terminal. Features add their own history and output from their own module:
+for the terminal. Features write their own history and output in their own module:
 
-    from bot.demo.service import DemoContext, demo_step, report_section
+    from bot.demo.context import DemoContext
 
-    @demo_step
     def nudge_history(ctx: DemoContext) -> None:
         "nudge history"             # the docstring's first line is the progress label
         ...                         # bulk inserts through ctx.session
 
-    @report_section("Nudges")
     def nudge_section(ctx: DemoContext) -> str: ...
 
-and list the module in `DEMO_MODULES` below (one line). Steps run in the order they were registered:
-the organisation first, then the modules in `DEMO_MODULES` order.
-
-The organisation itself (teams, people, leaders) is the first step, in `bot.demo.org`; the names
-and teams it draws from are in `bot.demo.names`.
+and `bot.wiring` registers them (`demo_step(...)`, `report_section("Nudges")(...)`). Steps run in the
+order they were registered: the organisation first (`bot.demo.org`; the names and teams it draws from
+are in `bot.demo.names`), then the features' in the wiring's order.
 """
 
 from __future__ import annotations
 
-import importlib
 import random
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
-
 from bot.clock import local_today, to_naive_utc
 from bot.config import Settings
-from bot.db import session_scope
+from bot.demo.context import DemoContext, DemoPerson, DemoStep, DemoTeam, ReportSection
 from bot.demo.names import TeamTemplate, team_templates
-from bot.demo.org import DEMO_DOMAIN, DemoPerson, DemoTeam, seed_organisation, team_summary
 from bot.errors import UsageError
-from bot.models import Person
 
 if TYPE_CHECKING:
+    from sqlalchemy import Engine
+
     from bot.content import Library
 
 __all__ = [
-    "DEMO_DOMAIN",
-    "DEMO_MODULES",
     "DEMO_STEPS",
     "MAX_MEMBERS",
     "MAX_TEAMS",
@@ -63,62 +53,14 @@ __all__ = [
     "TeamTemplate",
     "demo_now",
     "demo_step",
-    "load_demo_modules",
     "report_section",
     "run_demo",
-    "seed_organisation",
-    "team_summary",
     "team_templates",
 ]
-
-# Modules that register more demo steps and report sections (imported once, before the first run).
-DEMO_MODULES: tuple[str, ...] = (
-    "bot.demo.nudges",
-    "bot.demo.pulses",
-    "bot.demo.digest",
-)
 
 MAX_TEAMS = 1_000
 MAX_MEMBERS = 200_000
 MAX_WEEKS = 104
-
-
-@dataclass
-class DemoContext:
-    """What demo steps and report sections get; `teams`, `people`, `persons` come from the first step."""
-
-    session: Session
-    engine: Engine
-    rng: random.Random  # the only source of randomness: same seed, same organisation and history
-    settings: Settings
-    library: Library
-    team_count: int  # as asked for
-    member_count: int
-    weeks: int
-    start: date  # Monday of the first week of history
-    end: date  # Monday of the current week: history covers [start, end), `weeks` complete ISO weeks
-    now: datetime  # naive UTC: `end` at 09:00 in the org time zone
-    out_dir: Path | None  # where files go (None with --db)
-    progress: Callable[[str], None]
-    teams: list[DemoTeam] = field(default_factory=list)
-    people: dict[int, list[int]] = field(default_factory=dict)  # team id -> active member ids
-    persons: dict[int, DemoPerson] = field(default_factory=dict)
-    org_leader_id: int | None = None
-    change_manager_ids: list[int] = field(default_factory=list)
-
-    @property
-    def week_starts(self) -> list[date]:
-        """Monday of every week of history, oldest first."""
-        return [self.start + timedelta(weeks=i) for i in range(self.weeks)]
-
-
-DemoStep = Callable[[DemoContext], None]
-
-
-@dataclass(frozen=True)
-class ReportSection:
-    title: str
-    render: Callable[[DemoContext], str]
 
 
 DEMO_STEPS: list[DemoStep] = []
@@ -141,11 +83,6 @@ def report_section(title: str) -> Callable[[Callable[[DemoContext], str]], Calla
         return render
 
     return register
-
-
-def load_demo_modules() -> None:
-    for name in DEMO_MODULES:
-        importlib.import_module(name)
 
 
 def demo_now(settings: Settings, today: date | None = None) -> datetime:
@@ -184,8 +121,12 @@ def run_demo(
     now: datetime | None = None,
 ) -> list[tuple[str, str]]:
     """Seed an empty database with the demo organisation and its history; return the report sections."""
+    from sqlalchemy import func, select
+
+    from bot.db import session_scope
+    from bot.models import Person
+
     options.check()
-    load_demo_modules()
     now = now or demo_now(settings)
     local_today = now.replace(tzinfo=UTC).astimezone(settings.tz).date()
     end = local_today - timedelta(days=local_today.weekday())
@@ -218,9 +159,3 @@ def run_demo(
             label = (step.__doc__ or step.__name__).strip().splitlines()[0].rstrip(".")
             progress(f"{label} ({time.perf_counter() - began:.1f} s)")
         return [(section.title, section.render(ctx)) for section in REPORT_SECTIONS]
-
-
-# --- the organisation: the first step, registered with the framework (every other step builds on it) --------
-
-demo_step(seed_organisation)
-report_section("Teams")(team_summary)

@@ -7,11 +7,11 @@ import sys
 from datetime import date
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option, add_week_option, week_monday
+from bot.cli.context import add_db_option, add_week_option, week_monday
 from bot.errors import Failure
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

@@ -39,14 +39,14 @@ from bot.digest.blocks import (
 )
 from bot.digest.chart import TrendSeries, render_trend
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose, compose_many
-from bot.jobs import JobContext, register_job
+from bot.jobs import JobContext
 from bot.metrics.format import to_csv
 from bot.metrics.sql import week_window
 from bot.models import Broadcast, OutboxMessage, Person, Team, TeamLead
 from bot.nudges.schedule import local_now
 from bot.outbox import OutboxState
 from bot.outbox import admin as outbox_admin
-from bot.people.permissions import is_change_manager, led_team_ids
+from bot.permissions import is_change_manager, led_team_ids
 from bot.pulses import service as pulses
 from bot.wins import service as wins_service
 
@@ -412,9 +412,6 @@ def run_job(ctx: JobContext) -> int:
     if monday is not None:
         queued += send_org_digest(ctx.session, settings, ctx.library, ctx.now, monday)
     return queued
-
-
-register_job(JOB, run_job)
 
 
 # --- on demand ----------------------------------------------------------------------------------------

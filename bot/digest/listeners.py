@@ -23,10 +23,11 @@ from bot.digest import delivery as digest_delivery
 from bot.digest import service as digest_service
 from bot.digest.delivery import DigestRefused
 from bot.digest.types import Digest
-from bot.people.permissions import is_change_manager
-from bot.slack import home, ids, subcommands
+from bot.permissions import is_change_manager
+from bot.slack import home, ids
 from bot.slack.blocks import Block, modal, section
-from bot.slack.middleware import Runtime, Scope, listener_scope, runtime_from
+from bot.slack.runtime import Runtime, runtime_from
+from bot.slack.scope import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 from bot.slack.text import escape, truncate
 
@@ -142,26 +143,24 @@ def programme_home_section(session: Session, viewer: home.HomeViewer) -> list[Bl
     return blocks.programme_home_section(status, command=viewer.settings.command)
 
 
+# The subcommands and Home sections this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="digest",
+        summary="This week's digest for your teams (only you see it)",
+        usage="digest [TEAM]",
+        audience="leader",
+        handler=digest_command,
+        readonly=True,
+    ),
+)
+HOME_SECTIONS: tuple[home.HomeSection, ...] = (
+    home.HomeSection(name="programme", build=programme_home_section, order=105, audience="change_manager"),
+    home.HomeSection(name="leader_digest", build=leader_home_section, order=120, audience="leader"),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name="digest",
-            summary="This week's digest for your teams (only you see it)",
-            usage="digest [TEAM]",
-            audience="leader",
-            handler=digest_command,
-            readonly=True,
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.action(ids.DIGEST_PREVIEW)(on_preview_button)
     app.action(ids.DIGEST_OPEN_LATEST)(on_open_latest)
-    home.add_section(
-        app,
-        home.HomeSection(
-            name="programme", build=programme_home_section, order=105, audience="change_manager"
-        ),
-    )
-    home.add_section(
-        app, home.HomeSection(name="leader_digest", build=leader_home_section, order=120, audience="leader")
-    )

@@ -5,10 +5,10 @@ from __future__ import annotations
 import argparse
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 DESCRIPTION = """\
 Erase a person's personal data (right to erasure), in one transaction.

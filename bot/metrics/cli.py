@@ -6,10 +6,10 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option, add_week_option, week_monday
+from bot.cli.context import add_db_option, add_week_option, week_monday
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

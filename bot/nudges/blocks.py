@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.models import NudgeStatus
+from bot.outbox.store import FilledBlocks
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
-    FilledBlocks,
     actions,
     button,
     context,

@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 from bot.clock import utcnow
 from bot.nudges import blocks
 from bot.nudges import service as nudges
-from bot.slack import home, ids, subcommands
+from bot.slack import home, ids
 from bot.slack.blocks import Block
-from bot.slack.middleware import listener_scope
+from bot.slack.scope import listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 from bot.wins.listeners import win_view
 
@@ -154,41 +154,38 @@ def _home_control(
     home.publish(client, user_id, view)
 
 
+# The subcommands and Home sections this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="pause",
+        summary="Pause your nudges for a few weeks (default 2)",
+        usage="pause [WEEKS]",
+        audience="everyone",
+        handler=pause_command,
+    ),
+    Subcommand(
+        name="resume",
+        summary="Resume your nudges",
+        usage="resume",
+        audience="everyone",
+        handler=resume_command,
+    ),
+    Subcommand(
+        name="me",
+        summary="Your progress: level, nudges tried, streak",
+        usage="me",
+        audience="everyone",
+        handler=me_command,
+        readonly=True,
+    ),
+)
+HOME_SECTIONS: tuple[home.HomeSection, ...] = (home.HomeSection(name="nudges", build=home_section, order=10),)
+
+
 def register(app: App) -> None:
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     for action_id in _ACTIONS:
         app.action(action_id)(on_choice)
     app.action(ids.NUDGE_SHARE_WIN)(on_share_win)
     app.action(ids.NUDGE_PAUSE)(on_home_pause)
     app.action(ids.NUDGE_RESUME)(on_home_resume)
-    subcommands.add(
-        app,
-        Subcommand(
-            name="pause",
-            summary="Pause your nudges for a few weeks (default 2)",
-            usage="pause [WEEKS]",
-            audience="everyone",
-            handler=pause_command,
-        ),
-    )
-    subcommands.add(
-        app,
-        Subcommand(
-            name="resume",
-            summary="Resume your nudges",
-            usage="resume",
-            audience="everyone",
-            handler=resume_command,
-        ),
-    )
-    subcommands.add(
-        app,
-        Subcommand(
-            name="me",
-            summary="Your progress: level, nudges tried, streak",
-            usage="me",
-            audience="everyone",
-            handler=me_command,
-            readonly=True,
-        ),
-    )
-    home.add_section(app, home.HomeSection(name="nudges", build=home_section, order=10))

@@ -44,7 +44,7 @@ from bot.clock import iso_week, parse_iso_week, utcnow, zone
 from bot.config import Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
-from bot.jobs import JobContext, register_job
+from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team
 from bot.nudges import blocks, schedule
 from bot.slack.text import escape
@@ -448,16 +448,6 @@ def mark_sent(session: Session, message: OutboxMessage) -> None:
         .where(NudgeDelivery.slot == parts[2], NudgeDelivery.person_id == int(parts[1]))
         .values(sent_at=message.sent_at or utcnow())
     )
-
-
-def _register() -> None:
-    from bot import outbox
-
-    register_job("nudges", send_due_nudges)
-    outbox.on_sent("nudge", mark_sent)
-
-
-_register()
 
 
 # --- clicks --------------------------------------------------------------------------------------------

@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, utcnow
 from bot.models import Base, OutboxBody, OutboxMessage, OutboxState
-from bot.slack.blocks import FilledBlocks
 
 log = logging.getLogger(__name__)
 
@@ -36,6 +35,27 @@ CHANNEL_INTERVAL = timedelta(seconds=1)  # Slack: about one message a second per
 SLOT_LEAD = timedelta(milliseconds=50)
 LEASE = timedelta(seconds=60)  # a `sending` claim older than this belongs to a process that died
 SESSION_QUEUED = "adoptbot.outbox.queued"  # session.info key: what this session enqueued
+
+
+@dataclass(frozen=True)
+class FilledBlocks:
+    """A message's blocks as a template plus its own values, for bulk producers (one template, thousands
+    of messages): `template` is the blocks as JSON text in which each key of `values` appears as a JSON
+    string; the message's blocks are the template with each such string replaced by its value's."""
+
+    template: str
+    values: dict[str, str]
+
+    def json(self) -> str:
+        text = self.template
+        for mark, value in self.values.items():
+            text = text.replace(json.dumps(mark), json.dumps(value))
+        return text
+
+    def blocks(self) -> list[dict[str, Any]]:
+        loaded: list[dict[str, Any]] = json.loads(self.json())
+        return loaded
+
 
 OnSent = Callable[[Session, OutboxMessage], None]
 _hooks: dict[str, list[OnSent]] = {}

@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from bot.slack import ids
 from bot.slack.blocks import (
@@ -13,12 +13,17 @@ from bot.slack.blocks import (
     actions,
     button,
     context,
+    fields,
+    header,
     input_block,
     modal,
     section,
     select_menu,
 )
 from bot.slack.text import escape
+
+if TYPE_CHECKING:
+    from bot.people.profile import ProfileSummary
 
 ROLE_MODAL_TITLE = "Your role and team"
 
@@ -143,3 +148,46 @@ def welcome_message(*, command: str, role_name: str | None, team_name: str | Non
         context(f"Type `{command} help` any time to see what I can do."),
     ]
     return text, blocks
+
+
+_TZ_SOURCE = {
+    "roster": "set by your change manager",
+    "slack": "from your Slack profile",
+    "organisation": "the organisation's default",
+}
+
+
+def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
+    """Who you are to Adoptbot: role, team, time zone, nudges; a button to change role or team."""
+    blocks: list[Block] = [header("Your profile")]
+    if not summary.complete:
+        blocks.append(
+            section(
+                "Pick your role and team, so the tips I send fit your work and your team's figures count you."
+            )
+        )
+    team = escape(summary.team_name) if summary.team_name else "_not chosen yet_"
+    blocks.append(
+        fields(
+            [
+                ("Role", escape(summary.role_name) if summary.role_name else "_not chosen yet_"),
+                ("Team", f"{team} (from the roster)" if summary.team_locked else team),
+                ("Time zone", f"{summary.timezone} ({_TZ_SOURCE[summary.timezone_source]})"),
+                ("Nudges", summary.nudges),
+            ]
+        )
+    )
+    if summary.deactivated:  # only the roster brings them back: nothing for them to change
+        blocks.append(context(f"Type `{command} help` in any channel to see what I can do."))
+        return blocks
+    if summary.team_locked:
+        label = "Change role"
+    else:
+        label = "Change role or team" if summary.complete else "Pick my role and team"
+    style = None if summary.complete else "primary"
+    value = role_button_value(summary.role_id, summary.team_id, team_locked=summary.team_locked)
+    blocks.append(
+        actions(button(label, ids.OPEN_ROLE_MODAL, value=value, style=style), block_id="home.profile")
+    )
+    blocks.append(context(f"Type `{command} help` in any channel to see everything I can do."))
+    return blocks

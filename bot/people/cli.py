@@ -8,12 +8,10 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from bot import csv_safe
-from bot.cli import add_db_option
-from bot.db import session_scope
+from bot.cli.context import add_db_option
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
     from bot.people.roster import ImportReport
 
 IMPORT_HELP = """\
@@ -100,6 +98,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def import_roster(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.db import session_scope
     from bot.people.roster import RosterError, decode_csv_bytes, import_roster, parse_roster, read_roster
 
     roles = ctx.library.roles.keys()
@@ -147,6 +146,8 @@ def _print_dry_run(report: ImportReport, *, refused: str | None) -> None:
 
 
 def list_people(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import csv_safe
+    from bot.db import session_scope
     from bot.people.directory import list_people, text_table
     from bot.people.roster import ROSTER_COLUMNS
 
@@ -201,6 +202,8 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
 
 
 def list_teams(args: argparse.Namespace, ctx: Context) -> int:
+    from bot import csv_safe
+    from bot.db import session_scope
     from bot.people.directory import counted, org_wide_leaders, team_overview, text_table
 
     with session_scope(ctx.existing_engine(), readonly=True) as session:

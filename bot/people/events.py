@@ -16,7 +16,7 @@ from bot import outbox
 from bot.people.blocks import welcome_message
 from bot.people.profile import WELCOME_KIND, welcome_key, welcome_member
 from bot.people.slack_sync import apply_slack_user
-from bot.slack.middleware import listener_scope
+from bot.slack.scope import listener_scope
 
 log = logging.getLogger(__name__)
 

@@ -8,23 +8,27 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
+from sqlalchemy.orm import Session
 
-from bot.people.blocks import RolePreset, role_modal, role_preset
+from bot.people.blocks import RolePreset, profile_section, role_modal, role_preset
 from bot.people.profile import (
     NOT_ON_ROSTER,
     ProfileError,
+    TeamMenu,
+    profile_summary,
     role_choices,
     set_role_and_team,
     team_choices,
 )
 from bot.people.slack_sync import apply_slack_user
-from bot.slack import home, ids, subcommands
-from bot.slack.blocks import matching_options
-from bot.slack.middleware import Scope, listener_scope
+from bot.slack import home, ids
+from bot.slack.blocks import Block, matching_options
+from bot.slack.scope import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
 
+TEAM_MENU = "people.team_menu"  # the app's TeamMenu (`Runtime.shared`)
 _FIELD_BLOCKS = {"role": ids.ROLE_BLOCK, "team": ids.TEAM_BLOCK}
 
 
@@ -43,7 +47,7 @@ def _modal_for(
         )
     return role_modal(
         roles=role_choices(scope.library),
-        teams=scope.runtime.team_menu.choices(lambda: scope.connection, fresh=fresh_teams),
+        teams=scope.runtime.shared(TEAM_MENU, TeamMenu).choices(lambda: scope.connection, fresh=fresh_teams),
         current_role=preset.role,
         current_team=preset.team,
         team_locked=preset.team_locked,
@@ -148,19 +152,30 @@ def on_team_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> Non
     ack(options=matching_options(choices, str(body.get("value") or "")))
 
 
+def profile_home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
+    summary = profile_summary(viewer.person, viewer.user_id, viewer.settings, viewer.library, now=viewer.now)
+    return profile_section(summary, command=viewer.settings.command)
+
+
+# The subcommands and Home sections this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="role",
+        summary="Pick your role and team",
+        usage="role",
+        audience="everyone",
+        handler=open_from_command,
+        readonly=True,
+        person=False,
+    ),
+)
+HOME_SECTIONS: tuple[home.HomeSection, ...] = (
+    home.HomeSection(name="profile", build=profile_home_section, order=0),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name="role",
-            summary="Pick your role and team",
-            usage="role",
-            audience="everyone",
-            handler=open_from_command,
-            readonly=True,
-            person=False,
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.action(ids.OPEN_ROLE_MODAL)(on_open_button)
     app.view(ids.ROLE_MODAL)(on_submit)
     app.options(ids.ROLE_SELECT)(on_options)

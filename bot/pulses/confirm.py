@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.config import Settings
 from bot.content import Library
-from bot.jobs import JobContext, claim_slot, register_job
+from bot.jobs import JobContext, claim_slot
 from bot.models import OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse, PulseRun
 from bot.pulses import blocks
 from bot.pulses.service import (
@@ -153,8 +153,5 @@ def _queue_edits(
     return queued
 
 
-def _confirm_job(ctx: JobContext) -> int:
+def confirm_job(ctx: JobContext) -> int:
     return confirm_answers(ctx.session, library=ctx.library, settings=ctx.settings, now=ctx.now)
-
-
-register_job("pulses.confirm", _confirm_job)

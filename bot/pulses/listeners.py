@@ -18,8 +18,8 @@ from bot.clock import utcnow
 from bot.errors import UsageError
 from bot.pulses import blocks
 from bot.pulses import service as pulses
-from bot.slack import ids, subcommands
-from bot.slack.middleware import Scope, listener_scope
+from bot.slack import ids
+from bot.slack.scope import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
@@ -158,16 +158,19 @@ def pulse_command(inv: Invocation) -> None:
     )
 
 
+# The subcommands this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="pulse",
+        summary="Start a pulse survey now, or see how many have answered",
+        usage="pulse start [SURVEY_ID] | pulse status",
+        audience="change_manager",
+        handler=pulse_command,
+    ),
+)
+
+
 def register(app: App) -> None:
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.action(ids.PULSE_ANSWER)(on_answer_button)
     app.view(ids.PULSE_MODAL)(on_submit)
-    subcommands.add(
-        app,
-        Subcommand(
-            name="pulse",
-            summary="Start a pulse survey now, or see how many have answered",
-            usage="pulse start [SURVEY_ID] | pulse status",
-            audience="change_manager",
-            handler=pulse_command,
-        ),
-    )

@@ -34,7 +34,7 @@ from bot.config import Settings
 from bot.content import Library, Question, Survey
 from bot.db import insert_ignore
 from bot.errors import UsageError
-from bot.jobs import JobContext, claim_slot, register_job
+from bot.jobs import JobContext, claim_slot
 from bot.models import (
     AppState,
     OutboxMessage,
@@ -651,20 +651,14 @@ def close_due_runs(session: Session, *, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
-def _close_job(ctx: JobContext) -> int:
+def close_job(ctx: JobContext) -> int:
     close_due_runs(ctx.session, now=ctx.now)
     return 0
 
 
-def _open_job(ctx: JobContext) -> int:
+def open_job(ctx: JobContext) -> int:
     return open_due_runs(ctx.session, library=ctx.library, settings=ctx.settings, now=ctx.now)
 
 
-def _remind_job(ctx: JobContext) -> int:
+def remind_job(ctx: JobContext) -> int:
     return send_reminders(ctx.session, library=ctx.library, settings=ctx.settings, now=ctx.now)
-
-
-# Closing first lets a weekly survey's next run open in the same tick that closes the last one.
-register_job("pulses.close", _close_job)
-register_job("pulses.open", _open_job)
-register_job("pulses.remind", _remind_job)

@@ -1,14 +1,11 @@
-"""Build the Bolt app: client, middleware, and every listener module's `register(app)`.
+"""Build the Bolt app: client, middleware, and the features' listeners.
 
-Adding a feature's listeners: write `bot/<feature>/listeners.py` with
-
-    def register(app: App) -> None:
-        app.action(ids.NUDGE_TRIED)(on_tried)                      # Bolt's own decorators, IDs from ids.py
-        subcommands.add(app, Subcommand(name="pause", ...))         # /adopt pause (see bot.slack.subcommands)
-        home.add_section(app, home.HomeSection(name="nudges", ...)) # App Home (see bot.slack.home)
-
-and add its dotted name to LISTENER_MODULES below (one line). Inside a listener, get the database and the
-acting person with `with listener_scope(context) as scope:` (see bot.slack.middleware).
+`build_app(..., listeners=bot.wiring.register_listeners)`: the wiring registers every feature's Bolt
+listeners, `/adopt` subcommands and App Home sections on the app, in one place (see bot.wiring). A
+feature's listener module has a `register(app)` with Bolt's own decorators and IDs from ids.py, e.g.
+`app.action(ids.NUDGE_TRIED)(on_tried)`, and names its `SUBCOMMANDS` (bot.slack.subcommands) and
+`HOME_SECTIONS` (bot.slack.home). Inside a listener, get the database and the acting person with
+`with listener_scope(context) as scope:` (see bot.slack.scope).
 
 The app always verifies Slack's request signatures (HTTP mode; Socket Mode requests arrive over the
 authenticated websocket and are passed through by the same middleware). It uses the one WebClient from
@@ -19,11 +16,11 @@ answer as soon as a listener calls `ack()`, and slow work continues in the backg
 
 from __future__ import annotations
 
-import importlib
 import logging
 import threading
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Final, Protocol
+from typing import Final
 
 from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
@@ -32,30 +29,9 @@ from sqlalchemy import Engine
 from bot.config import ConfigError, Settings
 from bot.content import Library
 from bot.slack.client import make_web_client
-from bot.slack.home import HomeSections
-from bot.slack.middleware import (
-    ANSWERED_KEY,
-    CONTEXT_KEY,
-    Runtime,
-    bind_runtime,
-    runtime_of,
-    skip_duplicate_events,
-)
+from bot.slack.dedupe import skip_duplicate_events
 from bot.slack.replies import ReplySender
-from bot.slack.subcommands import Registry
-
-LISTENER_MODULES: Final[tuple[str, ...]] = (
-    "bot.slack.errors",
-    "bot.slack.commands",
-    "bot.people.listeners",
-    "bot.slack.home",
-    "bot.people.events",
-    "bot.nudges.listeners",
-    "bot.wins.listeners",
-    "bot.pulses.listeners",
-    "bot.broadcasts.listeners",
-    "bot.digest.listeners",
-)
+from bot.slack.runtime import ANSWERED_KEY, CONTEXT_KEY, Runtime, bind_runtime, runtime_of
 
 # Threads running listeners after the ack. Each in-flight request holds one (waiting for its listener to
 # ack), and post-ack work (views.open, Web API calls) holds one too: keep it above the server's threads.
@@ -93,13 +69,9 @@ def _pin_level(logger: logging.Logger) -> None:
     _pinned.add(logger.name)
 
 
-class ListenerModule(Protocol):
-    def register(self, app: App) -> None: ...
-
-
 class AdoptbotApp(App):
     """Bolt's App, plus two things every request carries in its context: the app's runtime
-    (`context["adoptbot"]`, see bot.slack.middleware) and when Slack has been answered
+    (`context["adoptbot"]`, see bot.slack.runtime) and when Slack has been answered
     (`context["adoptbot.answered"]`).
 
     Bolt's thread runner clears a request's ack when its listener raises after acking; if that happens
@@ -122,12 +94,13 @@ def build_app(
     engine: Engine,
     library: Library,
     *,
+    listeners: Callable[[App], None],
     socket_mode: bool = False,
     listener_threads: int = DEFAULT_LISTENER_THREADS,
     verify_token: bool = True,
     send_replies: bool = True,
 ) -> App:
-    """The Bolt app with every listener registered.
+    """The Bolt app, with the listeners `listeners(app)` registers (`bot.wiring.register_listeners`).
 
     With `verify_token` (Bolt's default) it calls Slack's `auth.test` right away and fails if the token is
     refused. `serve` checks the token once at startup and builds each gunicorn worker's app with
@@ -162,15 +135,11 @@ def build_app(
         settings=settings,
         engine=engine,
         library=library,
-        subcommands=Registry(),
-        home_sections=HomeSections(),
         replies=ReplySender(engine, settings) if send_replies else None,
     )
     bind_runtime(app, runtime)
     app.middleware(skip_duplicate_events(runtime))
-    for name in LISTENER_MODULES:
-        module: ListenerModule = importlib.import_module(name)
-        module.register(app)
+    listeners(app)
     return app
 
 

@@ -14,34 +14,12 @@ Feature builders live in `bot/<feature>/blocks.py` and import from here, e.g.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
 from typing import Any, Final
 
 from bot.slack.text import truncate
 
 Block = dict[str, Any]
-
-
-@dataclass(frozen=True)
-class FilledBlocks:
-    """A message's blocks as a template plus its own values, for bulk producers (one template, thousands
-    of messages): `template` is the blocks as JSON text in which each key of `values` appears as a JSON
-    string; the message's blocks are the template with each such string replaced by its value's."""
-
-    template: str
-    values: dict[str, str]
-
-    def json(self) -> str:
-        text = self.template
-        for mark, value in self.values.items():
-            text = text.replace(json.dumps(mark), json.dumps(value))
-        return text
-
-    def blocks(self) -> list[Block]:
-        loaded: list[Block] = json.loads(self.json())
-        return loaded
 
 
 # Slack's limits (docs.slack.dev/reference/block-kit).

@@ -1,7 +1,7 @@
 """The slash command (`/adopt` by default, ADOPTBOT_COMMAND): one listener that dispatches subcommands.
 
-Subcommands are registered by feature listener modules through `bot.slack.subcommands.add` (see there);
-this module only adds `help`. Dispatch: parse -> find -> check the audience -> open the listener scope ->
+The features' subcommands are added by `bot.wiring` (see bot.slack.subcommands); this module names only
+`help`. Dispatch: parse -> find -> check the audience -> open the listener scope ->
 run the handler -> ack empty if the handler did not. Someone who may not use a subcommand gets a one-line
 ephemeral refusal, and nothing else happens.
 """
@@ -13,14 +13,15 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
-from bot.people.permissions import refusal_text
+from bot.permissions import refusal_text
 from bot.slack import subcommands
-from bot.slack.middleware import listener_scope, runtime_from, runtime_of
+from bot.slack.runtime import runtime_from, runtime_of
+from bot.slack.scope import listener_scope
 from bot.slack.subcommands import HELP, Invocation, Subcommand
 
 
 def show_help(inv: Invocation) -> None:
-    text, blocks = inv.scope.runtime.subcommands.help_for(inv.scope)
+    text, blocks = subcommands.registry(inv.scope.runtime).help_for(inv.scope)
     inv.ack(text=text, blocks=blocks, response_type="ephemeral")
 
 
@@ -29,12 +30,12 @@ def dispatch(
 ) -> None:
     runtime = runtime_from(context)
     name, args = subcommands.parse(command.get("text"))
-    entry = runtime.subcommands.get(name)
+    entry = subcommands.registry(runtime).get(name)
     readonly = entry.readonly if entry is not None else True
     person = entry.person if entry is not None else False  # unknown subcommands get the help
     with listener_scope(context, readonly=readonly, person=person) as scope:
         if entry is None:
-            text, blocks = runtime.subcommands.help_for(scope, unknown=name)
+            text, blocks = subcommands.registry(runtime).help_for(scope, unknown=name)
             ack(text=text, blocks=blocks, response_type="ephemeral")
             return
         if not scope.can(entry.audience):
@@ -51,17 +52,20 @@ def dispatch(
             ack()
 
 
+# The subcommands this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name=HELP,
+        summary="Show what you can do with Adoptbot",
+        usage=HELP,
+        audience="everyone",
+        handler=show_help,
+        readonly=True,
+        person=False,  # who may use what is all it needs: a light scope
+    ),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name=HELP,
-            summary="Show what you can do with Adoptbot",
-            usage=HELP,
-            audience="everyone",
-            handler=show_help,
-            readonly=True,
-            person=False,  # who may use what is all it needs: a light scope
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.command(runtime_of(app).settings.command)(dispatch)

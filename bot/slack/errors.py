@@ -32,7 +32,7 @@ from slack_sdk.errors import SlackClientError
 from bot.slack import ids
 from bot.slack.blocks import modal, section
 from bot.slack.home_blocks import home_error_view
-from bot.slack.middleware import ANSWERED_KEY
+from bot.slack.runtime import ANSWERED_KEY
 
 log = logging.getLogger("bot.slack.errors")
 

@@ -1,8 +1,9 @@
 """App Home: published on `app_home_opened`, and again whenever something it shows changes.
 
-The tab is a list of sections. Each feature adds its own in its listener module's `register(app)`:
+The tab is a list of sections. Each feature names its own in its listener module, and `bot.wiring` adds
+them to the app:
 
-    home.add_section(app, home.HomeSection(name="wins", order=30, build=wins_home_section))
+    HOME_SECTIONS = (home.HomeSection(name="wins", order=30, build=wins_home_section),)
 
     def wins_home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
         mine = wins.of_person(session, viewer.person)          # a Slack-free service call
@@ -33,11 +34,11 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
 from bot.models import Person
-from bot.people.permissions import AUDIENCES, Audience, is_change_manager, is_leader
-from bot.people.profile import profile_summary
+from bot.permissions import AUDIENCES, Audience, is_change_manager, is_leader
 from bot.slack.blocks import Block
-from bot.slack.home_blocks import home_view, profile_section
-from bot.slack.middleware import Scope, listener_scope, runtime_of
+from bot.slack.home_blocks import home_view
+from bot.slack.runtime import Runtime, runtime_of
+from bot.slack.scope import Scope, listener_scope
 
 log = logging.getLogger(__name__)
 
@@ -92,14 +93,14 @@ class HomeSections:
         return iter(sorted(self._sections.values(), key=lambda s: (s.order, s.name)))
 
 
+def sections(runtime: Runtime) -> HomeSections:
+    """The Home sections of the runtime's app."""
+    return runtime.shared("slack.home_sections", HomeSections)
+
+
 def add_section(app: App, section: HomeSection) -> None:
-    """Add a section to the Home tab of an app built by `build_app`."""
-    runtime_of(app).home_sections.add(section)
-
-
-def _profile(session: Session, viewer: HomeViewer) -> list[Block]:
-    summary = profile_summary(viewer.person, viewer.user_id, viewer.settings, viewer.library, now=viewer.now)
-    return profile_section(summary, command=viewer.settings.command)
+    """Add a section to the Home tab of an app built by `build_app` (`bot.wiring` adds the features')."""
+    sections(runtime_of(app)).add(section)
 
 
 def render_home(scope: Scope) -> dict[str, Any]:
@@ -115,10 +116,8 @@ def render_home(scope: Scope) -> dict[str, Any]:
         library=scope.library,
         now=utcnow(),
     )
-    sections = [
-        s.build(scope.session, viewer) for s in scope.runtime.home_sections if viewer.sees(s.audience)
-    ]
-    return home_view(sections)
+    built = [s.build(scope.session, viewer) for s in sections(scope.runtime) if viewer.sees(s.audience)]
+    return home_view(built)
 
 
 def publish(client: WebClient, user_id: str, view: dict[str, Any]) -> None:
@@ -134,5 +133,5 @@ def on_app_home_opened(event: dict[str, Any], context: BoltContext, client: WebC
 
 
 def register(app: App) -> None:
-    add_section(app, HomeSection(name="profile", build=_profile, order=0))
+    """The App Home listener (sections come from the features, added by bot.wiring)."""
     app.event("app_home_opened")(on_app_home_opened)

@@ -5,13 +5,15 @@ the subcommand here, checks the audience (a short ephemeral refusal otherwise: n
 opens the listener scope and calls the handler. `help` lists only what the asking person may use;
 unknown subcommands get the help too.
 
-Adding a subcommand (in the feature's listener module, `bot/<feature>/listeners.py`):
+Adding a subcommand: name it in the feature's listener module (`bot/<feature>/listeners.py`), whose
+`SUBCOMMANDS` `bot.wiring` adds to the app (in the wiring's order, which is the order help lists them in):
 
-    def register(app: App) -> None:
-        subcommands.add(app, Subcommand(
+    SUBCOMMANDS = (
+        Subcommand(
             name="pause", summary="Pause your nudges for a few weeks", usage="pause [WEEKS]",
             audience="everyone", handler=pause,
-        ))
+        ),
+    )
 
     def pause(inv: Invocation) -> None:
         weeks = parse_weeks(inv.args)                       # bad input: inv.ack(text=usage line); return
@@ -29,7 +31,7 @@ Handler contract:
 - modals: build the view, `inv.ack()`, then `inv.client.views_open(trigger_id=inv.trigger_id, view=view)`;
 - `readonly=True` for subcommands that never write (on SQLite they then skip the write lock);
 - `person=False` for subcommands that need no `Person` object, only who is acting (`inv.scope.can`,
-  `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.middleware).
+  `inv.scope.principal`) and Core reads (`inv.scope.connection`): a light scope (bot.slack.scope).
 Audience "leader" means team leaders *and* change managers (`digest` is for both).
 """
 
@@ -43,9 +45,10 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
-from bot.people.permissions import AUDIENCES, Audience
+from bot.permissions import AUDIENCES, Audience
 from bot.slack.blocks import Block, context, section
-from bot.slack.middleware import Scope, runtime_of
+from bot.slack.runtime import Runtime, runtime_of
+from bot.slack.scope import Scope
 from bot.slack.text import escape, truncate
 
 _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
@@ -159,9 +162,14 @@ class Registry:
         return answer
 
 
+def registry(runtime: Runtime) -> Registry:
+    """The subcommands of the runtime's app."""
+    return runtime.shared("slack.subcommands", Registry)
+
+
 def add(app: App, subcommand: Subcommand) -> None:
-    """Register a subcommand on an app built by `build_app` (call it from a listener module's `register`)."""
-    runtime_of(app).subcommands.add(subcommand)
+    """Add a subcommand to an app built by `build_app` (`bot.wiring` adds the features' own)."""
+    registry(runtime_of(app)).add(subcommand)
 
 
 def parse(text: str | None) -> tuple[str, str]:

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from bot.models import WinStatus
 from bot.people.listeners import on_team_options
-from bot.people.permissions import refusal_text
 from bot.people.profile import team_choices
-from bot.slack import home, ids, subcommands
+from bot.permissions import refusal_text
+from bot.slack import home, ids
 from bot.slack.blocks import Block
-from bot.slack.middleware import Scope, listener_scope, runtime_from
+from bot.slack.runtime import runtime_from
+from bot.slack.scope import Scope, listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
 from bot.wins import blocks
 from bot.wins import service as wins
@@ -339,29 +340,33 @@ def review_home_section(session: Session, viewer: home.HomeViewer) -> list[Block
     return blocks.review_home_section(wins.pending_count(session), command=viewer.settings.command)
 
 
+# The subcommands and Home sections this module answers; bot.wiring adds them to the app.
+SUBCOMMANDS: tuple[Subcommand, ...] = (
+    Subcommand(
+        name="win",
+        summary="Share a win: what you did with AI and the time it saved",
+        usage="win",
+        audience="everyone",
+        handler=win_command,
+        readonly=True,
+    ),
+    Subcommand(
+        name="wins",
+        summary="Review the wins waiting for approval",
+        usage="wins",
+        audience="change_manager",
+        handler=queue_command,
+        readonly=True,
+    ),
+)
+HOME_SECTIONS: tuple[home.HomeSection, ...] = (
+    home.HomeSection(name="wins", build=home_section, order=30),
+    home.HomeSection(name="wins_review", build=review_home_section, order=110, audience="change_manager"),
+)
+
+
 def register(app: App) -> None:
-    subcommands.add(
-        app,
-        Subcommand(
-            name="win",
-            summary="Share a win: what you did with AI and the time it saved",
-            usage="win",
-            audience="everyone",
-            handler=win_command,
-            readonly=True,
-        ),
-    )
-    subcommands.add(
-        app,
-        Subcommand(
-            name="wins",
-            summary="Review the wins waiting for approval",
-            usage="wins",
-            audience="change_manager",
-            handler=queue_command,
-            readonly=True,
-        ),
-    )
+    """The Bolt listeners (bot.wiring calls this once per app)."""
     app.shortcut(ids.SHARE_WIN_SHORTCUT)(on_shortcut)
     app.action(ids.WIN_OPEN_MODAL)(on_open_button)
     app.action(ids.WIN_TRY_THIS)(on_open_button)
@@ -374,8 +379,3 @@ def register(app: App) -> None:
     app.action(ids.WIN_USE_POLISHED)(on_use_polished)
     app.action(ids.WIN_KEEP_MINE)(on_keep_mine)
     app.options(ids.WIN_TEAM_SELECT)(on_team_options)
-    home.add_section(app, home.HomeSection(name="wins", build=home_section, order=30))
-    home.add_section(
-        app,
-        home.HomeSection(name="wins_review", build=review_home_section, order=110, audience="change_manager"),
-    )

@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.config import Settings
-from bot.jobs import JobContext, register_job
+from bot.jobs import JobContext
 from bot.models import Activity, OutboxMessage, Person, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import REASON_MAX, WinCard
@@ -320,18 +320,8 @@ def mark_shared(session: Session, message: OutboxMessage) -> None:
         )
 
 
-# --- scheduled work and the outbox hook, registered once at import -----------------------------------------
+# --- scheduled work (bot.wiring registers the job, and `mark_shared` as the outbox hook) ------------------
 
 
-def _recognition_job(ctx: JobContext) -> int:
+def recognition_job(ctx: JobContext) -> int:
     return post_monthly_recognition(ctx.session, ctx.settings, ctx.library, ctx.now)
-
-
-def _register() -> None:
-    from bot import outbox
-
-    register_job("wins.recognition", _recognition_job)
-    outbox.on_sent("win_share", mark_shared)
-
-
-_register()

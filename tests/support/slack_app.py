@@ -41,6 +41,7 @@ from bot.content import Library, load_library
 from bot.models import Person, Team, TeamLead
 from bot.server import WsgiApp
 from bot.slack.app import build_app
+from bot.wiring import register_listeners
 from tests.support import signing
 
 T = TypeVar("T")
@@ -101,7 +102,9 @@ class SlackAppServer:
         send_replies: bool = False,
     ) -> None:
         self.settings = settings
-        self.bolt_app = build_app(settings, engine, content or library(), send_replies=send_replies)
+        self.bolt_app = build_app(
+            settings, engine, content or library(), listeners=register_listeners, send_replies=send_replies
+        )
         if customize is not None:
             customize(self.bolt_app)
         self.wsgi = WsgiApp(self.bolt_app, engine)

@@ -1,4 +1,4 @@
-"""What every listener gets: the app's runtime, a database session for its whole run, the acting person.
+"""What every listener gets: a database session for its whole run, the acting person, the app's runtime.
 
 Why a scope in the listener and not a session opened in middleware: Bolt's middleware is not an onion.
 `next()` only marks the request as allowed to continue; the listener runs after every middleware has
@@ -6,12 +6,9 @@ returned, and in HTTP mode (`process_before_response=False`) on another thread o
 often after the ack has already gone back to Slack. A session opened in middleware would be closed (or
 worse, shared across threads) by then. So:
 
-- the app (`bot.slack.app.AdoptbotApp.dispatch`) puts its `Runtime` (settings, engine, content library,
-  registries) into `context["adoptbot"]` for every request; nothing touches the database before the
-  signature has been checked;
-- global middleware `SkipDuplicateEvents` records each Events API `event_id` (table processed_events,
-  insert-ignore) and acks a redelivery without running any listener, whether or not Slack marked it with
-  `X-Slack-Retry-Num`;
+- the app (`bot.slack.app.AdoptbotApp.dispatch`) puts its `Runtime` (`bot.slack.runtime`) into
+  `context["adoptbot"]` for every request; redelivered events are acked before any listener runs
+  (`bot.slack.dedupe`);
 - inside the listener, `with listener_scope(context) as scope:` opens ONE session for the listener's
   work, resolves the acting person (by Slack user ID; None when Adoptbot has no record of them) into
   `scope.person` and `context["person"]`, commits when the block ends (rolls back on error), then runs
@@ -35,7 +32,7 @@ Light listeners: `listener_scope(context, readonly=True, person=False)` for a li
 `Person` object, only who is acting (`scope.can(...)`, `scope.principal`: role, team, rights) and a few
 Core reads (`scope.connection`). Such a scope loads no ORM object and opens no ORM session: one pooled
 connection, opened on first use, whose statements run without a transaction around them
-(`bot.db.statement_reader`), and one light query (`bot.people.permissions.acting_principal`) when
+(`bot.db.statement_reader`), and one light query (`bot.permissions.acting_principal`) when
 rights are asked. `/adopt help` and the role modal's buttons are answered this way. `scope.session` and
 `scope.person` still work in a light scope (the session is opened, and the person loaded, on first use;
 the light connection is handed back first).
@@ -47,88 +44,26 @@ import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
-from functools import cached_property
-from typing import TYPE_CHECKING, Any
-from weakref import WeakKeyDictionary
+from typing import Any
 
-from slack_bolt import App, BoltContext, BoltRequest, BoltResponse
-from slack_bolt.middleware import Middleware
-from sqlalchemy import Connection, Engine
+from slack_bolt import BoltContext
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
-from bot.db import insert_ignore, session_factory, session_scope, statement_reader
+from bot.db import insert_ignore
 from bot.models import Person, ProcessedEvent
 from bot.outbox import queued_in
-from bot.people.permissions import Principal, acting_person, acting_principal
-from bot.people.profile import TeamMenu
-
-if TYPE_CHECKING:
-    from bot.slack.home import HomeSections
-    from bot.slack.replies import ReplySender
-    from bot.slack.subcommands import Registry
+from bot.permissions import Principal, acting_person, acting_principal
+from bot.slack.runtime import ANSWERED_KEY, Runtime, runtime_from
 
 log = logging.getLogger(__name__)
 
-CONTEXT_KEY = "adoptbot"
 PERSON_KEY = "person"
-ANSWERED_KEY = "adoptbot.answered"  # a threading.Event set once Slack's request has been answered
 # processed_events keys of handled modal submissions (event IDs start "Ev")
 VIEW_KEY_PREFIX = "view:"
-
-
-@dataclass
-class Runtime:
-    """Everything an app's listeners share; one per `build_app()`."""
-
-    settings: Settings
-    engine: Engine
-    library: Library
-    subcommands: Registry
-    home_sections: HomeSections
-    team_menu: TeamMenu = field(default_factory=TeamMenu)
-    replies: ReplySender | None = None  # sends what a request queued right after its answer
-
-    @cached_property
-    def reader(self) -> Engine:
-        """The engine for light scopes' reads: one statement at a time, no transaction around them
-        (`bot.db.statement_reader`), built once."""
-        return statement_reader(self.engine)
-
-    def session(self, *, readonly: bool = False) -> Session:
-        return session_factory(self.engine, readonly=readonly)()
-
-    @contextmanager
-    def unit_of_work(self, *, readonly: bool = False) -> Iterator[Session]:
-        """`bot.db.session_scope` on this app's engine: commit on success, roll back on any error."""
-        with session_scope(self.engine, readonly=readonly) as session:
-            yield session
-
-
-_runtimes: WeakKeyDictionary[App, Runtime] = WeakKeyDictionary()
-
-
-def bind_runtime(app: App, runtime: Runtime) -> None:
-    _runtimes[app] = runtime
-
-
-def runtime_of(app: App) -> Runtime:
-    """The runtime of an app made by `bot.slack.app.build_app` (for `register(app)` functions)."""
-    try:
-        return _runtimes[app]
-    except KeyError:
-        raise RuntimeError("this Bolt app was not built by bot.slack.app.build_app") from None
-
-
-def runtime_from(context: BoltContext) -> Runtime:
-    """The runtime inside a listener (put there by `AdoptbotApp.dispatch`)."""
-    runtime = context.get(CONTEXT_KEY)
-    if not isinstance(runtime, Runtime):
-        raise RuntimeError("no Adoptbot runtime in the Bolt context; was the app built by build_app?")
-    return runtime
 
 
 class Scope:
@@ -311,46 +246,3 @@ def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool
         scope.runtime.replies.send_after(queued, answered if isinstance(answered, threading.Event) else None)
     for callback in scope._after_commit:
         callback()
-
-
-class SkipDuplicateEvents(Middleware):
-    """Global middleware: an Events API delivery whose `event_id` was seen before is acked, not processed.
-
-    The event ID is recorded (insert-ignore, its own short transaction) before any listener runs; the
-    database decides, so two instances receiving the same redelivery at once process it once. Listeners
-    are idempotent too (outbox keys such as `welcome:<user>`), so an event whose listener failed after being
-    recorded loses nothing that a retry would have fixed twice. Old IDs are deleted by the scheduled
-    housekeeping job (bot.jobs).
-
-    A `Middleware` subclass rather than a function: Bolt calls it directly for every request, without
-    building the keyword arguments a function middleware is given.
-    """
-
-    def __init__(self, runtime: Runtime) -> None:
-        self.runtime = runtime
-
-    def process(
-        self, *, req: BoltRequest, resp: BoltResponse, next: Callable[[], Any]
-    ) -> BoltResponse | None:
-        body = req.body
-        event_id = body.get("event_id") if body.get("type") == "event_callback" else None
-        if not isinstance(event_id, str) or not event_id:
-            next()
-            return None  # like Bolt's own middleware: a listener's ack, not this response, answers Slack
-        with self.runtime.unit_of_work() as session:
-            fresh = insert_ignore(
-                session,
-                ProcessedEvent,
-                [{"event_id": event_id[:64], "received_at": utcnow()}],
-                conflict=["event_id"],
-            )
-        if not fresh:
-            log.info("event %s was delivered before; acknowledged without processing it again", event_id)
-            return BoltResponse(status=200, body="")
-        next()
-        return None
-
-
-def skip_duplicate_events(runtime: Runtime) -> SkipDuplicateEvents:
-    """The global middleware that acks a redelivered event without processing it again."""
-    return SkipDuplicateEvents(runtime)

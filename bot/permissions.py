@@ -93,7 +93,7 @@ def can_use(
     raise ValueError(f"unknown audience {audience!r}; expected one of {', '.join(AUDIENCES)}")
 
 
-# Built once: it runs for every request from Slack (bot.slack.middleware.listener_scope).
+# Built once: it runs for every request from Slack (bot.slack.scope.listener_scope).
 _ACTING_PERSON = select(Person, exists().where(TeamLead.person_id == Person.id)).where(
     Person.slack_user_id == bindparam("slack_user_id")
 )

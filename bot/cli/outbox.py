@@ -11,12 +11,12 @@ import argparse
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from bot.cli import add_db_option
+from bot.cli.context import add_db_option
 from bot.clock import to_naive_utc
 from bot.errors import Failure, UsageError
 
 if TYPE_CHECKING:
-    from bot.cli import Context
+    from bot.cli.context import Context
     from bot.outbox.admin import KindStatus
 
 
@@ -115,7 +115,6 @@ def retry_failed(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
     from bot.outbox import admin as outbox_admin
     from bot.outbox import drain
-    from bot.slack.client import make_web_client
 
     since = parse_since(args.since)
     ctx.settings.require("SLACK_BOT_TOKEN")
@@ -133,7 +132,7 @@ def retry_failed(args: argparse.Namespace, ctx: Context) -> int:
     if not requeued.keys:
         print(f"Nothing to retry{left}.")
         return 0
-    client = make_web_client(ctx.settings, retry_rate_limits=False)
+    client = ctx.web_client(retry_rate_limits=False)
     report = drain(engine, client, ctx.settings, keys=requeued.keys)
     with session_scope(engine, readonly=True) as session:
         result = outbox_admin.results(session, requeued.keys)

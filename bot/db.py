@@ -11,7 +11,6 @@ from contextlib import contextmanager
 from typing import Any
 
 from sqlalchemy import Engine, Table, create_engine, event, make_url
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -201,9 +200,14 @@ def insert_ignore(
     table: Table = model.__table__  # type: ignore[assignment]
     dialect = session.get_bind().dialect.name
     stmt: Any
+    # Imported here: the PostgreSQL dialect package loads every driver's dialect (tens of ms at startup).
     if dialect == "postgresql":
+        from sqlalchemy.dialects import postgresql
+
         stmt = postgresql.insert(table).on_conflict_do_nothing(index_elements=conflict)
     else:
+        from sqlalchemy.dialects import sqlite
+
         stmt = sqlite.insert(table).on_conflict_do_nothing(index_elements=conflict)
     # RETURNING yields only the rows actually inserted (executemany rowcounts are unreliable).
     stmt = stmt.returning(*table.primary_key.columns)

@@ -16,11 +16,12 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
 from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
+from bot import registry
 from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.db import session_factory, session_scope
@@ -49,12 +50,12 @@ class JobContext:
 
 
 JobFn = Callable[[JobContext], int]
-_jobs: dict[str, JobFn] = {}
+_jobs = cast("dict[str, JobFn]", registry.JOBS)  # filled by bot.wiring.wire()
 
 
 def register_job(name: str, fn: JobFn) -> None:
     """Add a job (or replace the one with this name); jobs run in the order they were first registered."""
-    _jobs[name] = fn
+    registry.add_job(name, fn)
 
 
 def unregister_job(name: str) -> None:

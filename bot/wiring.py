@@ -25,14 +25,11 @@ from __future__ import annotations
 import argparse
 import importlib
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, Final, cast
+from typing import TYPE_CHECKING, Any, Final
 
 if TYPE_CHECKING:
     from slack_bolt import App
 
-    from bot.demo.context import DemoContext
-    from bot.jobs import JobFn
-    from bot.outbox.store import OnSent
 
 FEATURES: Final = (
     "people",
@@ -114,19 +111,20 @@ DEMO_SECTIONS: Final[tuple[tuple[str, Lazy], ...]] = (
 
 
 def wire() -> None:
-    """Register the jobs, the outbox hooks and the demo's steps in this process (again: no change)."""
-    from bot import jobs
-    from bot.demo import service as demo
-    from bot.outbox import store as outbox_store
+    """Register the jobs, the outbox hooks and the demo's steps in this process (again: no change).
+
+    It fills the plain containers of `bot.registry`: no feature, job runner or outbox is imported here.
+    """
+    from bot import registry
 
     for name, job in JOBS:
-        jobs.register_job(name, cast("JobFn", job))
+        registry.add_job(name, job)
     for kind, hook in OUTBOX_HOOKS:
-        outbox_store.on_sent(kind, cast("OnSent", hook))
+        registry.add_on_sent(kind, hook)
     for step in DEMO_STEPS:
-        demo.demo_step(cast("Callable[[DemoContext], None]", step))
+        registry.add_demo_step(registry.DEMO_STEPS, step)
     for title, render in DEMO_SECTIONS:
-        demo.report_section(title)(cast("Callable[[DemoContext], str]", render))
+        registry.add_demo_section(registry.DEMO_SECTIONS, title, render)
 
 
 def register_listeners(app: App) -> None:

@@ -13,6 +13,8 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from bot import registry
+
 if TYPE_CHECKING:
     from sqlalchemy import Engine
     from sqlalchemy.orm import Session
@@ -73,7 +75,4 @@ class DemoContext:
 DemoStep = Callable[[DemoContext], None]
 
 
-@dataclass(frozen=True)
-class ReportSection:
-    title: str
-    render: Callable[[DemoContext], str]
+ReportSection = registry.Section  # a title and `render(ctx) -> str`

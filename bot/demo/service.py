@@ -25,8 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, cast
 
+from bot import registry
 from bot.clock import local_today, to_naive_utc
 from bot.config import Settings
 from bot.demo.context import DemoContext, DemoPerson, DemoStep, DemoTeam, ReportSection
@@ -63,14 +64,14 @@ MAX_MEMBERS = 200_000
 MAX_WEEKS = 104
 
 
-DEMO_STEPS: list[DemoStep] = []
-REPORT_SECTIONS: list[ReportSection] = []
+# Filled by bot.wiring.wire() (tests may swap in a copy).
+DEMO_STEPS = cast("list[DemoStep]", registry.DEMO_STEPS)
+REPORT_SECTIONS = registry.DEMO_SECTIONS
 
 
 def demo_step(step: DemoStep) -> DemoStep:
     """Register a seeding step (decorator); registering the same function twice is a no-op."""
-    if step not in DEMO_STEPS:
-        DEMO_STEPS.append(step)
+    registry.add_demo_step(cast("list[registry.Fn]", DEMO_STEPS), step)
     return step
 
 
@@ -78,8 +79,7 @@ def report_section(title: str) -> Callable[[Callable[[DemoContext], str]], Calla
     """Register a section of the demo's printed report (decorator), rendered after seeding."""
 
     def register(render: Callable[[DemoContext], str]) -> Callable[[DemoContext], str]:
-        if all(section.render is not render for section in REPORT_SECTIONS):
-            REPORT_SECTIONS.append(ReportSection(title, render))
+        registry.add_demo_section(REPORT_SECTIONS, title, render)
         return render
 
     return register

@@ -14,13 +14,14 @@ import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Column, DateTime, Integer, MetaData, String, Table, Text, func, select
 from sqlalchemy import text as sql_text
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from bot import registry
 from bot.clock import to_naive_utc, utcnow
 from bot.models import Base, OutboxBody, OutboxMessage, OutboxState
 
@@ -58,14 +59,12 @@ class FilledBlocks:
 
 
 OnSent = Callable[[Session, OutboxMessage], None]
-_hooks: dict[str, list[OnSent]] = {}
+_hooks = cast("dict[str, list[OnSent]]", registry.ON_SENT)  # filled by bot.wiring.wire()
 
 
 def on_sent(kind: str, hook: OnSent) -> None:
     """Run `hook(session, message)` in the transaction that marks a message of `kind` sent."""
-    hooks = _hooks.setdefault(kind, [])
-    if hook not in hooks:
-        hooks.append(hook)
+    registry.add_on_sent(kind, hook)
 
 
 def hooks_for(kind: str) -> list[OnSent]:

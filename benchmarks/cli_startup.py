@@ -58,6 +58,8 @@ def main() -> int:
     # A clean environment for adoptbot: no DATABASE_URL or Slack settings from the caller's shell.
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "OPENAI_", "ADOPTBOT_"))}
     env.pop("DATABASE_URL", None)
+    # As on a user's machine: Python keeps compiled bytecode, so only the first (warm-up) run compiles.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     with tempfile.TemporaryDirectory(prefix="adoptbot-startup-") as tmp:
         db = f"sqlite:///{Path(tmp) / 'small.db'}"
         subprocess.run(

@@ -47,6 +47,8 @@ class Settings:
     # for the whole installation (all instances together), in messages per second.
     send_rate: float = 20.0
     send_max_attempts: int = 6
+    # Seconds between two calls to Slack for one channel (no environment variable: tests shorten it).
+    channel_interval: float = 1.0
     # Nudge schedule, in each person's own time zone.
     nudge_days: tuple[int, ...] = (1, 3)
     nudge_hour: int = 10

@@ -23,22 +23,11 @@ from bot.db import session_scope
 from bot.models import Activity, Broadcast, BroadcastRecipient, OutboxMessage, Person, Team
 from bot.outbox import drain
 from bot.slack.client import make_web_client
+from tests.support.factories import add_people, user_ids
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import library
 
 SENDER = "UMGR0001"
-
-
-def people(
-    engine: Engine, n: int, *, team: str = "Ops", role: str = "operations", prefix: str = "U"
-) -> list[str]:
-    users = [f"{prefix}{team[:3].upper()}{i:05d}" for i in range(n)]
-    with session_scope(engine) as session:
-        found = session.scalars(select(Team).where(Team.name == team)).first() or Team(name=team)
-        session.add(found)
-        session.flush()
-        session.add_all(Person(slack_user_id=u, name=u.lower(), team_id=found.id, role=role) for u in users)
-    return users
 
 
 def compose(engine: Engine, audience: Audience, *, ask_ack: bool = False, text: str = "Big news") -> int:
@@ -85,11 +74,11 @@ def expected_keys(engine: Engine, broadcast_id: int) -> Counter[str]:
 
 
 def test_the_audience_is_teams_or_roles_without_inactive_unreachable_or_erased_people(engine: Engine) -> None:
-    sales = people(engine, 3, team="Sales", role="sales")
-    sales_engineers = people(engine, 2, team="Sales", role="engineering", prefix="W")
-    platform = people(engine, 2, team="Platform", role="engineering")
-    people(engine, 2, team="Support", role="support")
     with session_scope(engine) as session:
+        sales = user_ids(add_people(session, 3, team="Sales", role="sales"))
+        sales_engineers = user_ids(add_people(session, 2, team="Sales", role="engineering", prefix="W"))
+        platform = user_ids(add_people(session, 2, team="Platform", role="engineering"))
+        add_people(session, 2, team="Support", role="support")
 
         def person(user: str) -> Person:
             return session.scalars(select(Person).where(Person.slack_user_id == user)).one()
@@ -124,11 +113,12 @@ def test_the_audience_is_teams_or_roles_without_inactive_unreachable_or_erased_p
 
 
 def test_fanning_out_again_queues_nothing_twice(engine: Engine) -> None:
-    people(engine, 30)
+    with session_scope(engine) as session:
+        add_people(session, 30, team="Ops", role="operations")
     broadcast_id = compose(engine, Audience(everyone=True))
     send(engine, broadcast_id)
-    people(engine, 2, team="Late", role="sales")  # joined after it was sent: a re-run adds only them
     with session_scope(engine) as session:
+        add_people(session, 2, team="Late", role="sales")  # joined after it was sent: a re-run adds only them
         again = session.get(Broadcast, broadcast_id)
         assert again is not None
         queued = broadcasts.fan_out(session, again, now=utcnow(), library=library())
@@ -146,7 +136,8 @@ def test_fanning_out_again_queues_nothing_twice(engine: Engine) -> None:
 
 
 def test_two_instances_ticking_at_the_scheduled_minute_fan_out_once(engine: Engine) -> None:
-    people(engine, 200)
+    with session_scope(engine) as session:
+        add_people(session, 200, team="Ops", role="operations")
     broadcast_id = compose(engine, Audience(everyone=True))
     with session_scope(engine) as session:
         draft = session.get(Broadcast, broadcast_id)
@@ -176,9 +167,9 @@ def test_a_429_storm_still_reaches_each_person_exactly_once_and_the_status_says_
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = dataclasses.replace(slack_settings, send_rate=150.0)
-    people(engine, 240)
-    gone = people(engine, 3, team="Gone", prefix="X")
     with session_scope(engine) as session:
+        add_people(session, 240, team="Ops", role="operations")
+        gone = user_ids(add_people(session, 3, team="Gone", prefix="X", role="operations"))
         for user in gone:
             session.scalars(select(Person).where(Person.slack_user_id == user)).one().is_active = False
     fake_slack.rate_limit("chat.postMessage", per_second=60)  # well below what we try to send
@@ -201,7 +192,8 @@ def test_the_status_message_shows_progress_while_the_broadcast_goes_out(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = dataclasses.replace(slack_settings, send_rate=25.0)  # 200 DMs take 8 s
-    people(engine, 200)
+    with session_scope(engine) as session:
+        add_people(session, 200, team="Ops", role="operations")
     broadcast_id = compose(engine, Audience(everyone=True), ask_ack=True)
     client = make_web_client(settings)
     drain(engine, client, settings)  # the preview, before anyone presses Send
@@ -238,7 +230,8 @@ def tick_process(db_url: str, fake: FakeSlack, tmp_path: Path) -> subprocess.Pop
 def test_kill_9_of_the_sending_process_then_a_restart_reaches_each_person_exactly_once(
     db_url: str, engine: Engine, fake_slack: FakeSlack, tmp_path: Path
 ) -> None:
-    people(engine, 300)
+    with session_scope(engine) as session:
+        add_people(session, 300, team="Ops", role="operations")
     broadcast_id = compose(engine, Audience(everyone=True))
     send(engine, broadcast_id)
     fake_slack.delay("chat.postMessage", 0.03)  # replies trail the posts: some are in flight at the kill
@@ -265,7 +258,8 @@ def test_acknowledgements_show_in_the_status_soon_and_at_most_every_few_seconds(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = dataclasses.replace(slack_settings, send_rate=200.0)
-    users = people(engine, 6)
+    with session_scope(engine) as session:
+        users = user_ids(add_people(session, 6, team="Ops", role="operations"))
     broadcast_id = compose(engine, Audience(everyone=True), ask_ack=True)
     send(engine, broadcast_id)
     client = make_web_client(settings)

@@ -39,11 +39,10 @@ from bot.models import (
     PulseAnswer,
     PulseInvitation,
     PulseResponse,
-    PulseRun,
     Team,
     TeamLead,
-    Win,
 )
+from tests.support.factories import add_win, pulse_run
 from tests.support.fake_slack import validate_blocks
 from tests.support.slack_app import library
 
@@ -75,19 +74,6 @@ ANSWERS = {  # team -> (respondents, scores per stage, usage option) per run
     3: {"Alpha": (8, 5, 4), "Beta": (7, 5, 4), "Tiny": (4, 5, 4), "Solo": (1, 5, 4)},
 }
 TINY_COMMENT = "zebrafish budget worries"
-
-
-def _run(session: Session, opened: datetime, *, closed: bool) -> int:
-    run = PulseRun(
-        survey_id="adkar",
-        opened_at=opened,
-        closes_at=opened + timedelta(days=7),
-        closed_at=opened + timedelta(days=7) if closed else None,
-        opened_by="schedule",
-    )
-    session.add(run)
-    session.flush()
-    return run.id
 
 
 def _answers(session: Session, world: World, run_id: int, number: int, opened: datetime) -> None:
@@ -175,7 +161,7 @@ def build_world(engine: Engine, *, now: datetime = NOW) -> World:
             world.people[key] = person
         opened = [datetime(2026, 11, 3, 10), datetime(2026, 11, 10, 10), datetime(2026, 11, 17, 10)]
         for number, moment in enumerate(opened, start=1):
-            run_id = _run(session, moment, closed=number < 3)
+            run_id = pulse_run(session, moment, closed=number < 3, opened_by="schedule").id
             world.runs.append(run_id)
             _answers(session, world, run_id, number, moment)
         # Activity: W47 (report week) and W46 (the week before).
@@ -202,17 +188,16 @@ def build_world(engine: Engine, *, now: datetime = NOW) -> World:
             ("Beta", 3, "Pending story that nobody approved", "Claude", 5.0, "named", "pending"),
         ]
         for team, author, what, tool, hours, share, status in wins:
-            session.add(
-                Win(
-                    author_id=world.members[team][author],
-                    team_id=world.teams[team],
-                    what=what,
-                    tool=tool,
-                    hours_per_week=hours,
-                    share=share,
-                    status=status,
-                    submitted_at=at,
-                )
+            add_win(
+                session,
+                session.get(Person, world.members[team][author]),
+                at=at,
+                hours=hours,
+                status=status,
+                what=what,
+                tool=tool,
+                share=share,
+                team_id=world.teams[team],
             )
     return world
 

@@ -39,8 +39,9 @@ from bot.models import (
 from bot.pulses.service import SECRET_KEY, respondent_key
 from bot.wins import service as wins
 from bot.wins.service import WinInput
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import add_person, library
+from tests.support.slack_app import library
 from tests.test_wins_slack import send, text_of
 
 AUTHOR, AUTHOR_NAME, AUTHOR_EMAIL = "UAUTHOR01", "Ada Lovelace", "ada.lovelace@example.com"

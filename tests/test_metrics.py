@@ -6,7 +6,7 @@ import csv
 import dataclasses
 import io
 import json
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 from itertools import count
 
 import pytest
@@ -25,8 +25,8 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     Team,
-    Win,
 )
+from tests.support.factories import add_team, add_win, pulse_run
 
 WEEK = date(2026, 3, 2)  # Monday of 2026-W10
 EARLY = datetime(2026, 1, 5)
@@ -70,10 +70,7 @@ class Org:
 
     def team(self, name: str) -> Team:
         if name not in self.teams:
-            team = Team(name=name, created_at=EARLY)
-            self.session.add(team)
-            self.session.flush()
-            self.teams[name] = team
+            self.teams[name] = add_team(self.session, name, created_at=EARLY)
         return self.teams[name]
 
     def person(self, team: str | None, *, active: bool = True, created_at: datetime = EARLY) -> Person:
@@ -95,9 +92,7 @@ class Org:
         return [self.person(team) for _ in range(n)]
 
     def run(self, opened_at: datetime) -> PulseRun:
-        run = PulseRun(survey_id="adkar", opened_at=opened_at, closes_at=opened_at + timedelta(days=7))
-        self.session.add(run)
-        self.session.flush()
+        run = pulse_run(self.session, opened_at)
         self.runs.append(run)
         return run
 
@@ -154,16 +149,7 @@ class Org:
         self.session.add(Activity(person_id=person.id, team_id=person.team_id, kind=kind, occurred_at=at))
 
     def win(self, person: Person, at: datetime, hours: float, status: str = "approved") -> None:
-        self.session.add(
-            Win(
-                author_id=person.id,
-                team_id=person.team_id,
-                what="Drafted the QBR deck with AI",
-                hours_per_week=hours,
-                status=status,
-                submitted_at=at,
-            )
-        )
+        add_win(self.session, person, at=at, hours=hours, status=status)
 
 
 def settings(k: int = 3, tz: str = "UTC") -> Settings:

@@ -12,8 +12,9 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import AiCall, OutboxMessage
 from bot.nudges.service import AI_PURPOSE, deliver_due
+from tests.support.factories import add_person, add_team
 from tests.support.fake_openai import FakeOpenAI
-from tests.test_nudges_world import add_person, add_team, make_library
+from tests.test_nudges_world import LONG_AGO, make_library
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 0)
 ADAPTED = "Paste a prospect's last three emails and ask for a sharper follow-up."
@@ -30,7 +31,7 @@ def _people(engine: Engine) -> None:
             ("UMARIA001", "Maria Lopez", "maria@corp.example"),
             ("UJONAS001", "Jonas Berg", "jonas.berg@corp.example"),
         ):
-            person = add_person(session, user, "Europe/Berlin", team=team)
+            person = add_person(session, user, timezone="Europe/Berlin", team=team, created_at=LONG_AGO)
             person.name, person.email = name, email
 
 

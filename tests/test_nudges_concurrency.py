@@ -16,8 +16,9 @@ from bot.config import Settings
 from bot.db import session_scope
 from bot.models import NudgeDelivery
 from bot.nudges.service import deliver_due
+from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
-from tests.test_nudges_world import add_person, add_team, deliver, make_library, nudge_keys
+from tests.test_nudges_world import LONG_AGO, deliver, make_library, nudge_keys
 
 PEOPLE = 25
 
@@ -47,7 +48,7 @@ def test_two_ticks_at_once_send_each_nudge_once(
     with session_scope(engine) as session:
         team = add_team(session, "Sales EMEA")
         for i in range(PEOPLE):
-            add_person(session, f"U{i:08d}", "Europe/Berlin", team=team)
+            add_person(session, f"U{i:08d}", timezone="Europe/Berlin", team=team, created_at=LONG_AGO)
     env = {
         **os.environ,
         "DATABASE_URL": db_url,
@@ -96,7 +97,7 @@ def test_a_tick_that_runs_while_another_holds_its_transaction_queues_nothing(eng
     """The database decides: the second tick waits for the first (row lock on PostgreSQL, the write lock on
     SQLite), then finds the slot claimed."""
     with session_scope(engine) as session:
-        person = add_person(session, "UBERLIN01", "Europe/Berlin").id
+        person = add_person(session, "UBERLIN01", timezone="Europe/Berlin", team=None, created_at=LONG_AGO).id
     library = make_library()
     now = datetime(2026, 11, 24, 9, 10)
     second: list[int] = []

@@ -13,16 +13,9 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.content import Holiday
 from bot.db import session_scope
-from bot.models import NudgeDelivery, OutboxMessage, Person, PulseAnswer, PulseResponse, PulseRun
-from tests.test_nudges_world import (
-    add_person,
-    add_team,
-    deliver,
-    deliveries,
-    make_library,
-    nudge_keys,
-    quarter_hours,
-)
+from bot.models import NudgeDelivery, OutboxMessage, Person, PulseAnswer, PulseResponse
+from tests.support.factories import add_person, add_team, pulse_run
+from tests.test_nudges_world import LONG_AGO, deliver, deliveries, make_library, nudge_keys, quarter_hours
 
 SETTINGS = Settings()  # Tuesday and Thursday, 10:00 local, two a week
 HOURLY = timedelta(hours=1)  # for loops over weeks where only whole-hour zones matter
@@ -31,7 +24,10 @@ CITIES = ("America/New_York", "Europe/Berlin", "Asia/Tokyo", "Asia/Kolkata")
 
 def _people(engine: Engine, zones: tuple[str, ...] = CITIES, **fields: object) -> dict[str, int]:
     with session_scope(engine) as session:
-        return {z: add_person(session, f"U{i:08d}", z, **fields).id for i, z in enumerate(zones)}
+        return {
+            z: add_person(session, f"U{i:08d}", timezone=z, team=None, created_at=LONG_AGO, **fields).id
+            for i, z in enumerate(zones)
+        }
 
 
 def _tick_loop(
@@ -98,11 +94,34 @@ def test_a_holiday_skips_to_the_next_slot(engine: Engine) -> None:
 
 def test_away_and_paused_people_wait_for_the_next_slot(engine: Engine) -> None:
     with session_scope(engine) as session:
-        away = add_person(session, "UAWAY0001", "Europe/Berlin", away_until=datetime(2026, 11, 25, 18, 0)).id
+        away = add_person(
+            session,
+            "UAWAY0001",
+            timezone="Europe/Berlin",
+            team=None,
+            away_until=datetime(2026, 11, 25, 18, 0),
+            created_at=LONG_AGO,
+        ).id
         # `paused_until` is the last paused day.
-        monday = add_person(session, "UPAUSE001", "Europe/Berlin", paused_until=date(2026, 11, 30)).id
-        tuesday = add_person(session, "UPAUSE002", "Europe/Berlin", paused_until=date(2026, 12, 1)).id
-        present = add_person(session, "UHERE0001", "Europe/Berlin").id
+        monday = add_person(
+            session,
+            "UPAUSE001",
+            timezone="Europe/Berlin",
+            team=None,
+            paused_until=date(2026, 11, 30),
+            created_at=LONG_AGO,
+        ).id
+        tuesday = add_person(
+            session,
+            "UPAUSE002",
+            timezone="Europe/Berlin",
+            team=None,
+            paused_until=date(2026, 12, 1),
+            created_at=LONG_AGO,
+        ).id
+        present = add_person(
+            session, "UHERE0001", timezone="Europe/Berlin", team=None, created_at=LONG_AGO
+        ).id
     queued = _tick_loop(engine, SETTINGS, datetime(2026, 11, 24), datetime(2026, 12, 4), every=HOURLY)
 
     def slots(person_id: int) -> list[str]:
@@ -116,10 +135,21 @@ def test_away_and_paused_people_wait_for_the_next_slot(engine: Engine) -> None:
 
 def test_unreachable_inactive_and_role_less_people_get_nothing(engine: Engine) -> None:
     with session_scope(engine) as session:
-        add_person(session, "UGONE0001", "Europe/Berlin", is_active=False)
-        add_person(session, "UBLOCK001", "Europe/Berlin", unreachable_reason="cannot_dm_bot")
-        add_person(session, "UNOROLE01", "Europe/Berlin", role=None)
-        add_person(session, "UODDROLE1", "Europe/Berlin", role="astronaut")
+        add_person(
+            session, "UGONE0001", timezone="Europe/Berlin", team=None, active=False, created_at=LONG_AGO
+        )
+        add_person(
+            session,
+            "UBLOCK001",
+            timezone="Europe/Berlin",
+            team=None,
+            unreachable_reason="cannot_dm_bot",
+            created_at=LONG_AGO,
+        )
+        add_person(session, "UNOROLE01", timezone="Europe/Berlin", team=None, role=None, created_at=LONG_AGO)
+        add_person(
+            session, "UODDROLE1", timezone="Europe/Berlin", team=None, role="astronaut", created_at=LONG_AGO
+        )
         session.add(
             Person(
                 name="No Slack yet",
@@ -134,11 +164,14 @@ def test_unreachable_inactive_and_role_less_people_get_nothing(engine: Engine) -
 
 def test_people_who_join_mid_week_start_the_week_after(engine: Engine) -> None:
     with session_scope(engine) as session:
-        joined = add_person(session, "UNEW00001", "Europe/Berlin", created_at=datetime(2026, 11, 18, 12)).id
+        joined = add_person(
+            session, "UNEW00001", timezone="Europe/Berlin", team=None, created_at=datetime(2026, 11, 18, 12)
+        ).id
         told = add_person(
             session,
             "UNEW00002",
-            "Europe/Berlin",
+            timezone="Europe/Berlin",
+            team=None,
             created_at=datetime(2026, 11, 18, 12),
             started_on=date(2026, 12, 7),
         ).id
@@ -202,9 +235,7 @@ def test_a_role_change_brings_the_new_roles_nudges_without_repeats(engine: Engin
 
 
 def _pulse(session: Session, team_id: int, respondents: int, *, ability: int, others: int = 4) -> None:
-    run = PulseRun(survey_id="adkar", opened_at=datetime(2026, 11, 2), closes_at=datetime(2026, 11, 9))
-    session.add(run)
-    session.flush()
+    run = pulse_run(session, datetime(2026, 11, 2))
     for i in range(respondents):
         response = PulseResponse(
             run_id=run.id, respondent=f"{team_id}-{i}", team_id=team_id, submitted_at=datetime(2026, 11, 3)
@@ -223,7 +254,7 @@ def test_targets_the_team_barrier_only_when_the_group_is_big_enough(
 ) -> None:
     with session_scope(engine) as session:
         team = add_team(session, "Sales EMEA")
-        person = add_person(session, "UTEAM0001", "Europe/Berlin", team=team).id
+        person = add_person(session, "UTEAM0001", timezone="Europe/Berlin", team=team, created_at=LONG_AGO).id
         # Already had the everyone-nudge; left at level 1: sales-0 (knowledge), sales-1 (ability).
         session.add(
             NudgeDelivery(

@@ -17,9 +17,10 @@ from bot.outbox import drain
 from bot.slack import ids
 from bot.slack.client import make_web_client
 from tests.support import signing
+from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
-from tests.test_nudges_world import add_person, add_team, deliveries, make_library
+from tests.test_nudges_world import LONG_AGO, deliveries, make_library
 
 TUESDAY_10_BERLIN = datetime(2026, 11, 24, 9, 5)
 LIBRARY = make_library()
@@ -28,7 +29,7 @@ LIBRARY = make_library()
 def _berliner(engine: Engine, user: str = "UBERLIN01") -> int:
     with session_scope(engine) as session:
         team = add_team(session, "Sales EMEA")
-        return add_person(session, user, "Europe/Berlin", team=team).id
+        return add_person(session, user, timezone="Europe/Berlin", team=team, created_at=LONG_AGO).id
 
 
 def _tick_and_send(engine: Engine, settings: Settings, now: datetime) -> None:

@@ -6,12 +6,11 @@ from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import Holiday, Library, Nudge, Role
 from bot.db import session_scope
-from bot.models import NudgeDelivery, OutboxMessage, Person, Team
+from bot.models import NudgeDelivery, OutboxMessage
 
 LONG_AGO = datetime(2026, 1, 5, 12, 0)
 
@@ -54,37 +53,6 @@ def make_library(*, holidays: tuple[Holiday, ...] = (), sales_nudges: int = 4) -
         holidays=holidays,
         actions={},
     )
-
-
-def add_team(session: Session, name: str) -> Team:
-    team = Team(name=name)
-    session.add(team)
-    session.flush()
-    return team
-
-
-def add_person(
-    session: Session,
-    user: str,
-    timezone: str,
-    *,
-    role: str = "sales",
-    team: Team | None = None,
-    created_at: datetime = LONG_AGO,
-    **fields: object,
-) -> Person:
-    person = Person(
-        slack_user_id=user,
-        name=f"Person {user}",
-        timezone=timezone,
-        role=role,
-        team_id=team.id if team else None,
-        created_at=created_at,
-        **fields,
-    )
-    session.add(person)
-    session.flush()
-    return person
 
 
 def deliver(engine: Engine, settings: Settings, library: Library, now: datetime) -> int:

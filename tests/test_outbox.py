@@ -315,7 +315,7 @@ def test_update_of_a_message_that_failed_is_skipped(
 def test_two_messages_to_one_channel_are_a_second_apart(
     engine: Engine, fake_slack: FakeSlack, client: WebClient, settings: Settings
 ) -> None:
-    settings = dataclasses.replace(settings, send_rate=200.0)
+    settings = dataclasses.replace(settings, send_rate=200.0, channel_interval=1.0)  # Slack's real pace
     queue(
         engine,
         {"key": "a", "channel": "C0WINS"},

@@ -12,7 +12,8 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.cli import main
 from bot.db import session_scope
-from bot.models import OutboxMessage, Person
+from bot.models import OutboxMessage
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
 
 
@@ -23,11 +24,6 @@ def slack(monkeypatch: pytest.MonkeyPatch, fake_slack: FakeSlack) -> FakeSlack:
     monkeypatch.setenv("ADOPTBOT_SEND_RATE", "50")
     monkeypatch.setenv("ADOPTBOT_SEND_MAX_ATTEMPTS", "1")  # the first 5xx fails a message for good
     return fake_slack
-
-
-def add_people(engine: Engine, *users: str) -> None:
-    with session_scope(engine) as session:
-        session.add_all(Person(slack_user_id=user, name=f"Person {user}") for user in users)
 
 
 def queue(engine: Engine, key: str, kind: str, channel: str) -> None:
@@ -48,7 +44,9 @@ def in_slack(fake: FakeSlack) -> Counter[str]:
 def fail_three_ways(engine: Engine, db_url: str, fake: FakeSlack, capsys: pytest.CaptureFixture[str]) -> None:
     """A nudge to someone who left Slack, a nudge and a digest lost to Slack's 500s, and a digest that Slack
     posted although it answered 500 (and the last look in the channel failed too)."""
-    add_people(engine, "UGONE", "UADA", "UBEA")
+    with session_scope(engine) as session:
+        for user in ("UGONE", "UADA", "UBEA"):
+            add_person(session, user, name=f"Person {user}", team=None, role=None)
     fake.add_user("UGONE", deleted=True)
     queue(engine, "nudge:gone", "nudge", "UGONE")
     assert main(["tick", "--now", "2026-11-25T09:00:00Z", "--db", db_url]) == 1
@@ -138,7 +136,8 @@ def test_outbox_retry_sends_failed_messages_again_once_and_leaves_unreachable_pe
 def test_outbox_retry_exits_1_when_a_message_fails_again_and_it_stays_retryable(
     db_url: str, engine: Engine, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    add_people(engine, "UADA")
+    with session_scope(engine) as session:
+        add_person(session, "UADA", name="Person UADA", team=None, role=None)
     slack.fail_next("chat.postMessage", status=500)
     queue(engine, "digest:ada", "digest", "UADA")
     assert main(["tick", "--now", "2026-11-25T09:00:00Z", "--db", db_url]) == 1
@@ -164,7 +163,8 @@ def test_outbox_retry_refuses_bad_input_and_a_missing_token_changing_nothing(
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    add_people(engine, "UADA")
+    with session_scope(engine) as session:
+        add_person(session, "UADA", name="Person UADA", team=None, role=None)
     slack.fail_next("chat.postMessage", status=500)
     queue(engine, "digest:ada", "digest", "UADA")
     assert main(["tick", "--now", "2026-11-25T09:00:00Z", "--db", db_url]) == 1

@@ -11,7 +11,6 @@ from zoneinfo import ZoneInfo
 import pytest
 from slack_sdk import WebClient
 from sqlalchemy import Engine, func, select
-from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import Library, load_library
@@ -26,16 +25,17 @@ from bot.models import (
     PulseInvitation,
     PulseResponse,
     PulseRun,
-    Team,
 )
 from bot.outbox import drain
 from bot.pulses import confirm as pulse_confirm
 from bot.pulses import service as pulses
+from tests.support.factories import add_people
 from tests.support.fake_slack import FakeSlack
 
 OPEN = datetime(2026, 10, 5, 8, 0)  # Monday 10:00 in Berlin (CEST)
 MONDAY = OPEN.date()
 LIBRARY = load_library()
+JOINED = datetime(2026, 1, 1)  # on the roster long before any run
 
 
 def settings(**changes: object) -> Settings:
@@ -57,31 +57,6 @@ def raw(
         "usage": str(usage),
         "comment": comment,
     }
-
-
-def add_people(
-    session: Session, team: str, n: int, *, tz: str = "Europe/Berlin", start: int = 0, **fields: object
-) -> list[Person]:
-    team_row = session.scalars(select(Team).where(Team.name == team)).first()
-    if team_row is None:
-        team_row = Team(name=team)
-        session.add(team_row)
-        session.flush()
-    people = [
-        Person(
-            slack_user_id=f"U{team[:3].upper()}{start + i:05d}",
-            name=f"{team} person {i}",
-            team_id=team_row.id,
-            role="sales",
-            timezone=tz,
-            created_at=datetime(2026, 1, 1),
-            **fields,
-        )
-        for i in range(n)
-    ]
-    session.add_all(people)
-    session.flush()
-    return people
 
 
 def open_run(
@@ -117,11 +92,25 @@ def metrics_row(engine: Engine, s: Settings, team: str) -> dict[str, object]:
 def test_open_run_invites_every_active_reachable_person_at_a_sensible_local_hour(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        berlin = add_people(session, "Sales", 2)
-        tokyo = add_people(session, "Sales", 1, tz="Asia/Tokyo", start=10)  # 17:00 there: after working hours
-        york = add_people(session, "Sales", 1, tz="America/New_York", start=20)  # 04:00 there
-        add_people(session, "Sales", 1, start=30, is_active=False)
-        add_people(session, "Sales", 1, start=40, unreachable_reason="user_disabled")
+        berlin = add_people(session, 2, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        tokyo = add_people(
+            session, 1, team="Sales", start=10, timezone="Asia/Tokyo", created_at=JOINED
+        )  # 17:00 there: after working hours
+        york = add_people(
+            session, 1, team="Sales", start=20, timezone="America/New_York", created_at=JOINED
+        )  # 04:00 there
+        add_people(
+            session, 1, team="Sales", start=30, timezone="Europe/Berlin", created_at=JOINED, is_active=False
+        )
+        add_people(
+            session,
+            1,
+            team="Sales",
+            start=40,
+            timezone="Europe/Berlin",
+            created_at=JOINED,
+            unreachable_reason="user_disabled",
+        )
         ids = {p.id: p for p in berlin + tokyo + york}
     opened = open_run(engine, s)
     assert opened.invited == 4 and opened.closes_at == OPEN + timedelta(days=7)
@@ -151,7 +140,7 @@ def test_open_run_invites_every_active_reachable_person_at_a_sensible_local_hour
 def test_a_second_run_of_the_same_survey_waits_for_the_first_to_close(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        add_people(session, "Sales", 1)
+        add_people(session, 1, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
     first = open_run(engine, s)
     with pytest.raises(pulses.UsageError, match=f"#{first.run_id}.*still open"):
         open_run(engine, s, OPEN + timedelta(days=2))
@@ -162,7 +151,9 @@ def test_a_second_run_of_the_same_survey_waits_for_the_first_to_close(engine: En
 def test_modal_answers_give_exact_means_and_a_changed_answer_replaces_the_first(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        people = [p.id for p in add_people(session, "Sales", 6)]
+        people = [
+            p.id for p in add_people(session, 6, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        ]
     run = open_run(engine, s).run_id
     day = OPEN + timedelta(hours=3)
     sheets = [
@@ -220,7 +211,7 @@ def test_modal_answers_give_exact_means_and_a_changed_answer_replaces_the_first(
 def test_answer_sheets_cannot_be_joined_to_people_without_the_secret(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        person = add_people(session, "Sales", 1)[0].id
+        person = add_people(session, 1, team="Sales", timezone="Europe/Berlin", created_at=JOINED)[0].id
     run = open_run(engine, s).run_id
     answer(engine, s, run, person, raw(3, 3, 3, 3, 3, 3, 1), OPEN + timedelta(hours=5, minutes=17))
     with session_scope(engine, readonly=True) as session:
@@ -234,7 +225,9 @@ def test_answer_sheets_cannot_be_joined_to_people_without_the_secret(engine: Eng
 def test_without_adoptbot_secret_one_random_secret_is_generated_and_kept(engine: Engine) -> None:
     s = settings(secret=None)
     with session_scope(engine) as session:
-        people = [p.id for p in add_people(session, "Sales", 2)]
+        people = [
+            p.id for p in add_people(session, 2, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        ]
     run = open_run(engine, s).run_id
     answer(engine, s, run, people[0], raw(3, 3, 3, 3, 3, 3, 1), OPEN)
     answer(engine, s, run, people[0], raw(4, 4, 4, 4, 4, 4, 1), OPEN)  # same key again: replaced
@@ -251,7 +244,7 @@ def test_without_adoptbot_secret_one_random_secret_is_generated_and_kept(engine:
 def test_required_answers_are_checked_and_nothing_is_stored_on_error(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        person = add_people(session, "Sales", 1)[0].id
+        person = add_people(session, 1, team="Sales", timezone="Europe/Berlin", created_at=JOINED)[0].id
     run = open_run(engine, s).run_id
     sheet = raw(3, 3, 3, 3, 3, 3, 1)
     sheet["desire-want"] = None
@@ -272,7 +265,7 @@ def test_required_answers_are_checked_and_nothing_is_stored_on_error(engine: Eng
 def test_after_closing_answers_are_refused_politely(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        person = add_people(session, "Sales", 1)[0].id
+        person = add_people(session, 1, team="Sales", timezone="Europe/Berlin", created_at=JOINED)[0].id
     run = open_run(engine, s).run_id
     with session_scope(engine) as session:
         assert pulses.close_due_runs(session, now=OPEN + timedelta(days=6, hours=23)) == 0
@@ -287,10 +280,12 @@ def test_after_closing_answers_are_refused_politely(engine: Engine) -> None:
 def test_someone_who_joined_after_the_run_opened_is_not_invited_to_answer(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        add_people(session, "Sales", 1)
+        add_people(session, 1, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
     run = open_run(engine, s).run_id
     with session_scope(engine) as session:
-        late = add_people(session, "Sales", 1, start=9)[0].id
+        late = add_people(session, 1, team="Sales", start=9, timezone="Europe/Berlin", created_at=JOINED)[
+            0
+        ].id
     with pytest.raises(pulses.PulseUnavailable, match="before you joined"):
         answer(engine, s, run, late, raw(3, 3, 3, 3, 3, 3, 1), OPEN)
 
@@ -304,7 +299,7 @@ def test_reminders_reach_only_people_who_have_not_answered_and_stop_at_close(
 ) -> None:
     s = settings(database_url=db_url)
     with session_scope(engine) as session:
-        people = add_people(session, "Sales", 4)
+        people = add_people(session, 4, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
         users = {p.id: p.slack_user_id for p in people}
     for user in users.values():
         fake_slack.add_user(str(user), tz="Europe/Berlin")
@@ -349,7 +344,7 @@ def test_reminders_reach_only_people_who_have_not_answered_and_stop_at_close(
 def test_the_schedule_opens_one_run_per_cadence_on_a_working_day(engine: Engine) -> None:
     s = settings(timezone="Europe/Berlin")
     with session_scope(engine) as session:
-        add_people(session, "Sales", 3)
+        add_people(session, 3, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
 
     def tick(now: datetime) -> int:
         with session_scope(engine) as session:
@@ -374,8 +369,10 @@ def test_the_schedule_opens_one_run_per_cadence_on_a_working_day(engine: Engine)
 def test_run_status_counts_answers_per_team_only(engine: Engine) -> None:
     s = settings()
     with session_scope(engine) as session:
-        sales = [p.id for p in add_people(session, "Sales", 3)]
-        add_people(session, "Legal", 2)
+        sales = [
+            p.id for p in add_people(session, 3, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        ]
+        add_people(session, 2, team="Legal", timezone="Europe/Berlin", created_at=JOINED)
     run = open_run(engine, s).run_id
     answer(engine, s, run, sales[0], raw(3, 3, 3, 3, 3, 3, 1, "secret comment"), OPEN)
     with session_scope(engine, readonly=True) as session:
@@ -390,8 +387,8 @@ def test_cli_pulse_start_prints_the_run_and_invited_count_and_refuses_a_second(
     from bot.cli import main
 
     with session_scope(engine) as session:
-        add_people(session, "Sales", 3)
-        add_people(session, "Legal", 1, start=50)
+        add_people(session, 3, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        add_people(session, 1, team="Legal", start=50, timezone="Europe/Berlin", created_at=JOINED)
     assert main(["pulse", "start", "--db", db_url]) == 0
     out = capsys.readouterr().out.splitlines()
     with session_scope(engine, readonly=True) as session:
@@ -416,7 +413,10 @@ def test_the_tick_closes_opens_and_reminds_through_the_registered_jobs(
     assert {"pulses.close", "pulses.open", "pulses.remind", "pulses.confirm"} <= set(registered_jobs())
     s = settings(timezone="Europe/Berlin", database_url=db_url)
     with session_scope(engine) as session:
-        added = {p.id: str(p.slack_user_id) for p in add_people(session, "Sales", 2)}
+        added = {
+            p.id: str(p.slack_user_id)
+            for p in add_people(session, 2, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
+        }
     people = list(added)
     for user in added.values():
         fake_slack.add_user(user, tz="Europe/Berlin")

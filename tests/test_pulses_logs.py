@@ -13,9 +13,10 @@ from sqlalchemy import Engine, func, select, text
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import PulseResponse
+from tests.support.factories import add_people, user_ids
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.test_pulses_slack import _click, _open_and_send, _settings, _sheet, _submit, _team
+from tests.test_pulses_slack import _click, _open_and_send, _settings, _sheet, _submit
 
 COMMENT = "Zebra-quartz: my manager mocks anyone who uses AI"
 
@@ -52,7 +53,8 @@ def test_a_database_error_while_saving_answers_logs_no_score_no_comment_and_no_p
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     settings = _settings(slack_settings)
-    [user] = _team(engine, 1)
+    with session_scope(engine) as session:
+        [user] = user_ids(add_people(session, 1))
     _open_and_send(engine, settings)
     caplog.set_level(logging.INFO)
     with SlackAppServer(settings, engine) as server:

@@ -26,11 +26,12 @@ from bot.models import (
 )
 from bot.pulses import confirm as pulse_confirm
 from bot.pulses import service as pulses
+from tests.support.factories import add_people, user_ids
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, library
-from tests.test_pulses import add_people, answer, raw
+from tests.test_pulses import JOINED, answer, raw
 from tests.test_pulses import settings as service_settings
-from tests.test_pulses_slack import _click, _open_and_send, _settings, _sheet, _submit, _team
+from tests.test_pulses_slack import _click, _open_and_send, _settings, _sheet, _submit
 
 OPENED = datetime(2026, 10, 5, 8, 0)  # Monday
 ORDER = [5, 2, 7, 0, 3, 6, 1, 4]  # who answers first, second, ...: not the roster's order
@@ -65,7 +66,8 @@ def test_a_database_copy_shows_neither_the_time_nor_the_order_of_answering(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = _settings(slack_settings)
-    users = _team(engine, len(ORDER))
+    with session_scope(engine) as session:
+        users = user_ids(add_people(session, len(ORDER)))
     run = _open_and_send(engine, settings)  # now: the invitations reach Slack as the outbox sends them
     # Two days later, everybody answers, minutes apart, in an order of their own.
     day = datetime.combine(clock.utcnow().date() + timedelta(days=2), time(0))
@@ -144,7 +146,7 @@ def test_a_database_copy_shows_neither_the_time_nor_the_order_of_answering(
 def test_a_pulse_answer_does_not_count_as_engaged_only_in_the_response_rate(engine: Engine) -> None:
     s = service_settings()
     with session_scope(engine) as session:
-        sales = add_people(session, "Sales", 6)
+        sales = add_people(session, 6, team="Sales", timezone="Europe/Berlin", created_at=JOINED)
         people, team = [p.id for p in sales], sales[0].team_id
     with session_scope(engine) as session:
         run = pulses.open_run(session, library=library(), settings=s, now=OPENED).run_id

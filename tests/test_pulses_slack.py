@@ -20,8 +20,9 @@ from bot.pulses import service as pulses
 from bot.slack import ids
 from bot.slack.client import make_web_client
 from tests.support import signing
+from tests.support.factories import add_people, add_person, user_ids
 from tests.support.fake_slack import FakeSlack, Message
-from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, library, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, library, wait_for
 
 SCALE = [
     "awareness-why",
@@ -36,14 +37,6 @@ STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 
 def _settings(slack_settings: Settings) -> Settings:
     return dataclasses.replace(slack_settings, secret="slack-test-secret")
-
-
-def _team(engine: Engine, n: int, team: str = "Sales EMEA") -> list[str]:
-    users = [f"U{team[:3].upper()}{i:04d}" for i in range(n)]
-    with session_scope(engine) as session:
-        for user in users:
-            add_person(session, user, team=team)
-    return users
 
 
 def _open_and_send(engine: Engine, settings: Settings) -> int:
@@ -132,7 +125,8 @@ def test_answers_given_in_the_modal_give_exact_means_and_can_be_changed(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = _settings(slack_settings)
-    users = _team(engine, 5)
+    with session_scope(engine) as session:
+        users = user_ids(add_people(session, 5))
     run = _open_and_send(engine, settings)
     sheets = [
         _sheet(5, 4, 2, 3, 4, 3, 0),
@@ -221,7 +215,8 @@ def test_missing_answers_are_shown_under_their_questions_and_nothing_is_saved(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = _settings(slack_settings)
-    [user] = _team(engine, 1)
+    with session_scope(engine) as session:
+        [user] = user_ids(add_people(session, 1))
     _open_and_send(engine, settings)
     with SlackAppServer(settings, engine) as server:
         modal = _click(server, fake_slack, user)
@@ -244,7 +239,8 @@ def test_after_the_close_the_button_and_a_late_submission_get_a_polite_no(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = _settings(slack_settings)
-    [user] = _team(engine, 1)
+    with session_scope(engine) as session:
+        [user] = user_ids(add_people(session, 1))
     run = _open_and_send(engine, settings)
     with SlackAppServer(settings, engine) as server:
         modal = _click(server, fake_slack, user)
@@ -265,8 +261,8 @@ def test_pulse_start_and_status_are_for_change_managers_and_show_counts_only(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     settings = _settings(slack_settings)
-    users = _team(engine, 3) + _team(engine, 2, team="Legal")
     with session_scope(engine) as session:
+        users = user_ids(add_people(session, 3)) + user_ids(add_people(session, 2, team="Legal"))
         add_person(session, "UCM0001", team=None, change_manager=True)
     with SlackAppServer(settings, engine) as server, ResponseSink() as sink:
         status, answer = server.command("pulse start", user_id=users[0])

@@ -202,7 +202,7 @@ class Served:
             if time.monotonic() > deadline:
                 self.kill()
                 pytest.fail(f"adoptbot serve did not answer /healthz within 30 s:\n{self.output()}")
-            time.sleep(0.1)
+            time.sleep(0.02)
 
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
@@ -423,7 +423,7 @@ def _kill_group(process: subprocess.Popen[str]) -> None:
 
 def test_socket_mode_answers_over_the_websocket_and_closes_cleanly_on_sigterm(tmp_path: Path) -> None:
     slack = _SocketSlack()
-    thread = threading.Thread(target=slack.serve_forever, daemon=True)
+    thread = threading.Thread(target=slack.serve_forever, kwargs={"poll_interval": 0.02}, daemon=True)
     thread.start()
     env = {
         k: v

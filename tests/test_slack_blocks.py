@@ -40,8 +40,8 @@ from bot.slack.blocks import (
 from bot.slack.home_blocks import home_view
 from bot.slack.subcommands import Subcommand, help_message, parse
 from bot.slack.text import escape, mention, truncate
+from tests.support.factories import add_person
 from tests.support.fake_slack import validate_blocks, validate_view
-from tests.support.slack_app import add_person
 
 
 @pytest.mark.parametrize(

@@ -18,8 +18,9 @@ from bot.slack import subcommands
 from bot.slack.errors import SORRY
 from bot.slack.subcommands import Invocation, Subcommand
 from tests.support import signing
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
 
 ran: list[str] = []
 
@@ -80,6 +81,7 @@ def test_help_lists_only_what_an_employee_may_use(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         status, answer = server.command("help", user_id="U0EMP")
     assert status == 200
@@ -91,6 +93,7 @@ def test_help_for_a_change_manager_adds_their_subcommands(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0CM", change_manager=True)
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         _, answer = server.command("", user_id="U0CM")  # no subcommand: help
     assert _listed(answer) == {"help", "role", "audit", "team-report", "explode"}
@@ -101,6 +104,7 @@ def test_a_leader_sees_leader_subcommands_but_not_change_manager_ones(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0LEAD", leads=("Sales EMEA",))
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         _, answer = server.command("help", user_id="U0LEAD")
         _, report = server.command("team-report", user_id="U0LEAD")
@@ -124,6 +128,7 @@ def test_an_unknown_subcommand_gets_the_help_naming_what_was_typed(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         status, answer = server.command("frobnicate <!channel>", user_id="U0EMP")
     assert status == 200
@@ -136,6 +141,7 @@ def test_someone_without_the_right_gets_a_short_refusal_and_nothing_happens(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         calls_before = len(fake_slack.calls)
         status, audit = server.command("audit", user_id="U0EMP")
@@ -160,6 +166,7 @@ def test_a_subcommand_that_fails_before_answering_gets_one_line_and_no_traceback
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server:
         status, answer = server.command("explode", user_id="U0EMP")
     assert status == 200
@@ -173,6 +180,7 @@ def test_a_subcommand_that_fails_after_answering_says_sorry_through_the_response
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     with (
         SlackAppServer(slack_settings, engine, customize=_register_test_subcommands) as server,
         ResponseSink() as sink,
@@ -270,6 +278,7 @@ def test_context_carries_the_acting_person_inside_the_scope(
         subcommands.add(app, Subcommand("whoami", "Who am I", "whoami", "everyone", whoami, readonly=True))
 
     add_person(session, "U0EMP", name="Ada")
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=customize) as server:
         server.command("whoami", user_id="U0EMP")
         server.command("whoami", user_id="U0STRANGER")
@@ -281,6 +290,7 @@ def test_the_command_name_comes_from_the_settings(
 ) -> None:
     settings = dataclasses.replace(slack_settings, command="/ai")
     add_person(session, "U0EMP")
+    session.commit()
     with SlackAppServer(settings, engine) as server:
         _, answer = server.command("help", user_id="U0EMP")
     assert "`/ai role`" in json.dumps(answer["blocks"])

@@ -12,8 +12,9 @@ from bot import outbox
 from bot.config import Settings
 from bot.models import OutboxMessage, Person, ProcessedEvent
 from bot.slack import ids
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 
 
 def _count(engine: Engine, model: Any, *where: Any) -> int:
@@ -44,6 +45,7 @@ def test_a_redelivered_event_is_acknowledged_and_not_processed_again(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
     opened = {"type": "app_home_opened", "user": "U0EMP", "channel": "D0EMP", "tab": "home"}
     with SlackAppServer(slack_settings, engine) as server:
         first = server.event(opened, event_id="Ev0HOME1")
@@ -91,6 +93,7 @@ def test_team_join_of_someone_the_roster_knows_by_email_links_them_and_keeps_the
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack, slack_client: WebClient
 ) -> None:
     person = add_person(session, "U0PLACEHOLDER", team="Finance Ops", role="finance")
+    session.commit()
     person.slack_user_id = None
     person.email = "ada@example.com"
     session.commit()
@@ -119,6 +122,7 @@ def test_user_change_updates_the_time_zone_and_deactivates_deleted_users(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP")
+    session.commit()
 
     def now(attribute: str) -> Any:
         person = _person(engine, "U0EMP")

@@ -21,8 +21,9 @@ from bot.people.profile import TeamMenu
 from bot.permissions import AUDIENCES, Principal, acting_person, acting_principal, can_use
 from bot.slack import subcommands
 from bot.slack.subcommands import Invocation, Subcommand
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 
 
 def test_the_light_query_gives_the_same_rights_as_the_person_record(session: Session) -> None:
@@ -54,6 +55,7 @@ def test_help_follows_a_change_of_rights_at_once(
 ) -> None:
     add_person(session, "U0EMP")
     add_person(session, "U0OTHER")
+    session.commit()
     with SlackAppServer(slack_settings, engine) as server:
         _, before = server.command("help", user_id="U0EMP")
         _, other = server.command("help", user_id="U0OTHER")
@@ -84,6 +86,7 @@ def test_a_light_subcommand_can_still_write_through_the_session(
         subcommands.add(app, Subcommand("note", "Note", "note", "everyone", note, person=False))
 
     add_person(session, "U0CM", change_manager=True)
+    session.commit()
     with SlackAppServer(slack_settings, engine, customize=customize) as server:
         _, answer = server.command("note", user_id="U0CM")
     assert answer["text"] == "person loaded: True"
@@ -99,6 +102,7 @@ def test_a_light_subcommand_can_still_write_through_the_session(
 
 def test_the_team_menu_is_read_again_once_older_than_its_max_age(engine: Engine, session: Session) -> None:
     add_person(session, "U0EMP", team="Sales")
+    session.commit()
     now = [100.0]
     menu = TeamMenu(max_age=30, clock=lambda: now[0])
     reads: list[int] = []
@@ -109,10 +113,12 @@ def test_the_team_menu_is_read_again_once_older_than_its_max_age(engine: Engine,
 
     assert [name for _, name in menu.choices(connection)] == ["Sales"]
     add_person(session, "U0NEW", team="Finance")  # a roster import in another process
+    session.commit()
     now[0] += 29
     assert [name for _, name in menu.choices(connection)] == ["Sales"]
     assert [name for _, name in menu.choices(connection, fresh=True)] == ["Finance", "Sales"]
     add_person(session, "U0NEWER", team="Audit")
+    session.commit()
     now[0] += 31
     assert [name for _, name in menu.choices(connection)] == ["Audit", "Finance", "Sales"]
     assert len(reads) == 3

@@ -11,8 +11,9 @@ from bot.config import Settings
 from bot.models import Person, Team, TeamSource
 from bot.slack import ids
 from tests.support import signing
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, add_person, library, wait_for
+from tests.support.slack_app import SlackAppServer, library, wait_for
 
 
 def _opened_modal(fake_slack: FakeSlack) -> dict[str, Any]:
@@ -95,6 +96,7 @@ def test_someone_adoptbot_did_not_know_joins_by_picking_role_and_team(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     team_id = add_person(session, "U0OTHER", team="Support", role="support").team_id
+    session.commit()
     fake_slack.add_user("U0NEW", real_name="Grace Hopper", tz="Europe/Berlin")
     with SlackAppServer(slack_settings, engine) as server:
         status, answer = _submit(server, "U0NEW", "support", str(team_id), [])
@@ -110,6 +112,7 @@ def test_bad_input_is_answered_inline_and_nothing_is_saved(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP", team="Sales EMEA", role="sales")
+    session.commit()
     blocks = [{"type": "input", "block_id": ids.ROLE_BLOCK}, {"type": "input", "block_id": ids.TEAM_BLOCK}]
     _picked_own_team(session, "U0EMP")
     with SlackAppServer(slack_settings, engine) as server:
@@ -145,6 +148,7 @@ def test_app_home_shows_the_profile_and_a_button_to_change_it(
     slack_settings: Settings, engine: Engine, session: Session, fake_slack: FakeSlack
 ) -> None:
     add_person(session, "U0EMP", team="Sales <EMEA> & Co", role="sales", name="Ada")
+    session.commit()
     with SlackAppServer(slack_settings, engine) as server:
         server.event({"type": "app_home_opened", "user": "U0EMP", "channel": "D0EMP", "tab": "home"})
         home = wait_for(lambda: fake_slack.home_views.get("U0EMP"), what="the Home tab")
@@ -230,6 +234,7 @@ def test_a_modal_opened_before_the_first_team_shows_the_teams_imported_since(
         view = _opened_modal(fake_slack)
         assert all(b.get("block_id") != ids.TEAM_BLOCK for b in view["blocks"])
         add_person(session, "U0OTHER", team="Finance", role="finance")  # a roster import, meanwhile
+        session.commit()
         status, answer = _submit(server, "U0FIRST", "hr", None, view["blocks"])
     assert status == 200 and answer["response_action"] == "update"
     team_menu = _block(answer["view"], ids.TEAM_BLOCK)["element"]

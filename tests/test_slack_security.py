@@ -18,8 +18,9 @@ from bot.slack.client import make_web_client
 from tests import test_broadcasts_slack as broadcasts_slack
 from tests import test_wins_slack as wins_slack
 from tests.support import signing
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 
 
 def _unsigned_post(url: str, body: str) -> int:

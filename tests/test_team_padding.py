@@ -19,8 +19,9 @@ from bot.models import Person, PulseInvitation, Team, TeamSource
 from bot.pulses import service as pulses
 from bot.slack import ids
 from tests.support import signing
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, add_person, wait_for
+from tests.support.slack_app import SlackAppServer, wait_for
 from tests.test_pulses import OPEN, answer, metrics_row, open_run, raw
 
 TEAM_FROM_ROSTER = "Your team comes from the roster; ask a change manager if it's wrong."
@@ -118,6 +119,7 @@ def test_someone_moved_after_the_invitation_counts_in_the_team_they_were_invited
     tiny_people = [add_person(session, f"U0TINY{i}", team="Tiny", role="legal").id for i in range(3)]
     for i in range(3):
         add_person(session, f"U0ALPHA{i}", team="Alpha", role="sales")
+    session.commit()
     run = open_run(engine, s).run_id
     # The roster moves one of them to Alpha while the run is open; they answer afterwards.
     session.execute(

@@ -25,6 +25,7 @@ from bot.db import session_scope
 from bot.jobs import JobContext, claim_slot, register_job, run_due_jobs, unregister_job
 from bot.models import AppState, JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.scheduler import JOB_ID, start_scheduler, stop_scheduler
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
 
 TOKEN = "xoxb-test"
@@ -66,11 +67,6 @@ def greet(ctx: JobContext) -> int:
     return queued
 
 
-def people(engine: Engine, *names: str) -> None:
-    with session_scope(engine) as session:
-        session.add_all(Person(slack_user_id=f"U{i}", name=name) for i, name in enumerate(names, start=1))
-
-
 def slack_env(monkeypatch: pytest.MonkeyPatch, fake: FakeSlack, rate: float = 100.0) -> None:
     monkeypatch.setenv("SLACK_BOT_TOKEN", TOKEN)
     monkeypatch.setenv("SLACK_API_URL", fake.url)
@@ -90,7 +86,9 @@ def test_tick_runs_due_jobs_then_sends_and_a_second_tick_sends_nothing(
     capsys: pytest.CaptureFixture[str],
     jobs: list[str],
 ) -> None:
-    people(engine, "Ada", "Grace")
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", team=None, role=None)
+        add_person(session, "U2", name="Grace", team=None, role=None)
     seen: list[datetime] = []
     add_job(jobs, "test.greet", lambda ctx: seen.append(ctx.now) or greet(ctx))
     slack_env(monkeypatch, fake_slack)
@@ -108,7 +106,9 @@ def test_tick_runs_due_jobs_then_sends_and_a_second_tick_sends_nothing(
 def test_dry_run_prints_each_message_and_changes_nothing(
     db_url: str, engine: Engine, fake_slack: FakeSlack, capsys: pytest.CaptureFixture[str], jobs: list[str]
 ) -> None:
-    people(engine, "Ada", "Grace")
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", team=None, role=None)
+        add_person(session, "U2", name="Grace", team=None, role=None)
     with clock.frozen_at(datetime(2026, 11, 24, 8, 0)), session_scope(engine) as session:  # queued before
         outbox.enqueue(session, key="earlier", kind="digest", channel="C0DIGEST", text="Weekly digest\nmore")
     add_job(jobs, "test.greet", greet)
@@ -152,7 +152,8 @@ def test_a_failing_job_is_rolled_back_reported_and_the_others_still_run(
     capsys: pytest.CaptureFixture[str],
     jobs: list[str],
 ) -> None:
-    people(engine, "Ada")
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", team=None, role=None)
 
     def broken(ctx: JobContext) -> int:
         outbox.enqueue(ctx.session, key="half-done", kind="test", channel="U1", text="never")
@@ -179,7 +180,9 @@ def test_a_message_that_failed_makes_the_tick_exit_1_and_say_why(
     capsys: pytest.CaptureFixture[str],
     jobs: list[str],
 ) -> None:
-    people(engine, "Ada", "Grace")
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", team=None, role=None)
+        add_person(session, "U2", name="Grace", team=None, role=None)
     fake_slack.add_user("U2", deleted=True)
     add_job(jobs, "test.greet", greet)
     slack_env(monkeypatch, fake_slack)
@@ -202,7 +205,8 @@ def test_a_revoked_token_exits_1_and_keeps_the_messages_queued(
     capsys: pytest.CaptureFixture[str],
     jobs: list[str],
 ) -> None:
-    people(engine, "Ada")
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", team=None, role=None)
     add_job(jobs, "test.greet", greet)
     slack_env(monkeypatch, fake_slack)
     fake_slack.fail_next("chat.postMessage", error="token_revoked")

@@ -22,8 +22,9 @@ from bot.outbox import drain
 from bot.slack import ids
 from bot.slack.client import make_web_client
 from tests.support import signing
+from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack, Message
-from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
+from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
 
 CHANNEL = "CWINS0001"
 AUTHOR = "UAUTHOR01"

@@ -45,12 +45,13 @@ def claim(
     max_batch: int,
     due_by: datetime | None = None,
     keys: Collection[str] | None = None,
+    channel_interval: timedelta = CHANNEL_INTERVAL,
 ) -> ClaimResult:
     """Claim due messages and reserve each a send time, atomically, for `worker`.
 
     Send times honour the global rate (the `*` ChannelPace row: slots `max(now, next_at) + i/rate`, shared
-    by every instance through the database) and one message a second per channel; only slots within
-    `horizon` seconds are handed out, so claims never outlive their lease.
+    by every instance through the database) and one message per `channel_interval` (a second) per
+    channel; only slots within `horizon` seconds are handed out, so claims never outlive their lease.
 
     `now` is the real time (slots, the lease). A message is due when its `not_before` is at or before
     `due_by` (default `now`): the moment the product acts at, which `adoptbot tick --now` may set apart
@@ -91,7 +92,7 @@ def claim(
             result.deferred.append(slot)
             continue
         cursor = slot + step
-        paces[row.channel] = slot + CHANNEL_INTERVAL
+        paces[row.channel] = slot + channel_interval
         kept.append(_claimed(session, row, slot, now, targets.get(row.update_of or "")))
     if put_back:
         session.execute(update(OutboxMessage), put_back, execution_options={"synchronize_session": False})

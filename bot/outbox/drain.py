@@ -205,6 +205,7 @@ class _Drainer:
         self.keys = frozenset(keys) if keys is not None else None
         self.client = _without_retries(client)
         self.rate = settings.send_rate
+        self.channel_interval = timedelta(seconds=settings.channel_interval)
         self.max_attempts = settings.send_max_attempts
         self.stop = stop
         self.worker = worker_id()
@@ -254,6 +255,7 @@ class _Drainer:
                         max_batch=self.batch,
                         due_by=due_by,
                         keys=self.keys,
+                        channel_interval=self.channel_interval,
                     )
                 if result.skipped:
                     self.report.count("skipped", result.skipped)
@@ -326,14 +328,15 @@ class _Drainer:
         self._record(message, outcome)
 
     def _channel_turn(self, channel: str) -> bool:
-        """Wait until a second has passed since this process last called Slack for `channel`.
+        """Wait until `channel_interval` (a second) has passed since this process last called Slack for
+        `channel`.
 
-        Slots are a second apart per channel already; a sender that woke late must not leave the next one
+        Slots are that far apart per channel already; a sender that woke late must not leave the next one
         closer than that. False if told to stop meanwhile."""
         place = (f"{self.client.base_url}|{self.client.token}", channel)
         while True:
             with _recent_lock:
-                wait_s = _recent.get(place, 0.0) + CHANNEL_INTERVAL.total_seconds() - time.time()
+                wait_s = _recent.get(place, 0.0) + self.channel_interval.total_seconds() - time.time()
                 if wait_s <= 0:
                     if len(_recent) > 10_000:
                         cutoff = time.time() - 2 * CHANNEL_INTERVAL.total_seconds()

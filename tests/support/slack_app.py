@@ -7,7 +7,8 @@ Slack through the real slack_sdk client. `ResponseSink` receives what the app po
 
 Use it from any test module:
 
-    from tests.support.slack_app import ResponseSink, SlackAppServer, add_person, wait_for
+    from tests.support.factories import add_person
+    from tests.support.slack_app import ResponseSink, SlackAppServer, wait_for
 
     def test_pause(slack_settings, fake_slack, engine):
         with SlackAppServer(slack_settings, engine) as server, ResponseSink() as sink:
@@ -33,12 +34,10 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 
 import pytest
 from slack_bolt import App
-from sqlalchemy import Engine, select
-from sqlalchemy.orm import Session
+from sqlalchemy import Engine
 
 from bot.config import Settings
 from bot.content import Library, load_library
-from bot.models import Person, Team, TeamLead
 from bot.server import WsgiApp
 from bot.slack.app import build_app
 from bot.wiring import register_listeners
@@ -111,7 +110,10 @@ class SlackAppServer:
         self._server = make_server(
             "127.0.0.1", 0, self.wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietWSGIHandler
         )
-        self._thread = threading.Thread(target=self._server.serve_forever, name="slack-app", daemon=True)
+        # A short poll interval: close() (shutdown) waits for the loop to notice, once per server.
+        self._thread = threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="slack-app", daemon=True
+        )
         self._thread.start()
 
     @property
@@ -196,7 +198,12 @@ class ResponseSink:
 
     def __init__(self) -> None:
         self._server = _SinkServer()
-        self._thread = threading.Thread(target=self._server.serve_forever, name="response-sink", daemon=True)
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.02},
+            name="response-sink",
+            daemon=True,
+        )
         self._thread.start()
 
     def url(self, name: str = "r") -> str:
@@ -218,42 +225,3 @@ class ResponseSink:
         self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
     ) -> None:
         self.close()
-
-
-def add_person(
-    session: Session,
-    user_id: str,
-    *,
-    team: str | None = "Sales EMEA",
-    role: str | None = "sales",
-    change_manager: bool = False,
-    leads: tuple[str, ...] = (),
-    leads_all: bool = False,
-    active: bool = True,
-    name: str = "",
-) -> Person:
-    """A person on the roster (committed), with their team created if needed."""
-
-    def team_named(name: str) -> Team:
-        found = session.scalars(select(Team).where(Team.name == name)).first()
-        if found is None:
-            found = Team(name=name)
-            session.add(found)
-            session.flush()
-        return found
-
-    person = Person(
-        slack_user_id=user_id,
-        name=name or user_id.lower(),
-        team=team_named(team) if team else None,
-        role=role,
-        is_change_manager=change_manager,
-        leads_all=leads_all,
-        is_active=active,
-    )
-    session.add(person)
-    session.flush()
-    for led in leads:
-        session.add(TeamLead(person_id=person.id, team_id=team_named(led).id))
-    session.commit()
-    return person

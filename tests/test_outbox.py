@@ -153,6 +153,8 @@ def test_bulk_queued_messages_share_stored_bodies_and_arrive_with_their_own_bloc
 def test_429_storm_honours_retry_after_and_delivers_every_message_once(
     engine: Engine, fake_slack: FakeSlack, client: WebClient, settings: Settings
 ) -> None:
+    # 10 a second: without the workspace-wide pause the others would go out during it, 0.1 s apart.
+    settings = dataclasses.replace(settings, send_rate=10.0)
     keys = queue(engine, *dms(*(f"U{i}" for i in range(8))))
     fake_slack.fail_next("chat.postMessage", status=429, retry_after=1, times=3)
 
@@ -167,7 +169,7 @@ def test_429_storm_honours_retry_after_and_delivers_every_message_once(
         later = [c.at for c in calls if key_of(c) == key_of(call) and c.at > call.at]
         assert later and min(later) - call.at >= 0.98
     first = limited[0].at  # and the whole workspace waited: nothing was sent during the pause
-    assert not [c for c in calls if first + 0.2 < c.at < first + 0.95]
+    assert not [c for c in calls if first + 0.35 < c.at < first + 0.95]  # (one on its way may land)
     assert all(r.state == "sent" and r.attempts == 1 for r in rows(engine).values())
 
 
@@ -326,8 +328,9 @@ def test_two_messages_to_one_channel_are_a_second_apart(
     outbox.drain(engine, client, settings)
 
     calls = {key_of(c): c.at for c in fake_slack.calls_to("chat.postMessage")}
-    assert calls["b"] - calls["a"] >= 0.95
-    assert calls["c"] - calls["a"] < 0.5  # other channels did not wait
+    # Arrival times at the fake server: a busy machine may deliver "a" a little late, never "b" early.
+    assert calls["b"] - calls["a"] >= 0.9
+    assert calls["c"] - calls["a"] < 0.7  # other channels did not wait
 
 
 def test_the_global_rate_holds_for_two_drains_at_once(

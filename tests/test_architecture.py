@@ -263,6 +263,34 @@ def test_the_core_imports_no_feature() -> None:
     assert reaching == {}
 
 
+# Feature modules that talk to the Slack API themselves: Bolt listeners (they answer the interaction at
+# hand: ack, respond, open a modal) and the directory sync, which reads `users.list` and posts nothing.
+# Everything a feature sends to Slack goes through bot.outbox.
+SLACK_API_ALLOWED = {"listeners", "events", "slack_sync"}
+
+
+def _third_party_imports(path: Path) -> set[str]:
+    found: set[str] = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.Import):
+            found.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.module and not node.level:
+            found.add(node.module.split(".")[0])
+    return found
+
+
+def test_features_reach_slack_only_through_the_outbox_and_their_listeners() -> None:
+    offenders = sorted(
+        module
+        for module, path in _modules().items()
+        if module.split(".")[1:2]
+        and module.split(".")[1] in FEATURES
+        and module.rsplit(".", 1)[-1] not in SLACK_API_ALLOWED
+        and _third_party_imports(path) & {"slack_sdk", "slack_bolt"}
+    )
+    assert offenders == []
+
+
 def test_importing_every_module_registers_nothing() -> None:
     """No registration by import side effect: with every module of bot/ imported, and the wiring not
     called, there is no job, no outbox hook and no demo step."""

@@ -74,7 +74,12 @@ def _settings(fake_slack: FakeSlack) -> Settings:
     )
 
 
+# These two point /healthz at a PostgreSQL server that is not there: they need the driver, not a server.
+NO_DRIVER = "PostgreSQL's driver is not installed (pip install -e '.[test,postgres]')"
+
+
 def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) -> None:
+    pytest.importorskip("psycopg", reason=NO_DRIVER)
     settings = _settings(fake_slack)
     unreachable = create_db_engine(f"postgresql+psycopg://postgres@127.0.0.1:{_free_port()}/adoptbot")
     try:
@@ -88,6 +93,7 @@ def test_healthz_is_503_when_the_database_is_unreachable(fake_slack: FakeSlack) 
 
 
 def test_healthz_gives_up_on_a_database_server_that_never_answers(fake_slack: FakeSlack) -> None:
+    pytest.importorskip("psycopg", reason=NO_DRIVER)
     settings = _settings(fake_slack)
     with socket.socket() as silent:  # accepts connections (the kernel's backlog) and never says a word
         silent.bind(("127.0.0.1", 0))

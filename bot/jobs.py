@@ -25,6 +25,7 @@ from bot import registry
 from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.db import session_factory, session_scope
+from bot.errors import loggable
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.outbox import OutboxState
 from bot.outbox import record as outbox_record
@@ -132,7 +133,7 @@ def run_due_jobs(
             with session_scope(engine) as session:
                 queued = fn(JobContext(session, now, settings, library, dry_run=False))
         except Exception as error:
-            log.exception("job %s failed", name)
+            log.error("job %s failed: %s", name, loggable(error))
             report.jobs.append(JobOutcome(name, error=_describe(error)))
         else:
             report.jobs.append(JobOutcome(name, queued=int(queued or 0)))

@@ -172,6 +172,28 @@ def test_a_failing_job_is_rolled_back_reported_and_the_others_still_run(
     assert count(engine, OutboxMessage, OutboxMessage.key == "half-done") == 0
 
 
+def test_a_failing_job_logs_what_failed_and_where_never_the_rows_it_wrote(
+    engine: Engine, jobs: list[str], caplog: pytest.LogCaptureFixture
+) -> None:
+    with session_scope(engine) as session:
+        add_person(session, "U1", name="Ada", email="ada.private@example.com")
+
+    def clumsy(ctx: JobContext) -> int:  # a bug: a second person with the same email
+        ctx.session.add(Person(slack_user_id="U2", name="Ada Again", email="ada.private@example.com"))
+        ctx.session.flush()
+        return 0
+
+    add_job(jobs, "test.clumsy", clumsy)
+    with caplog.at_level("ERROR", logger="bot.jobs"):
+        report = run_due_jobs(engine, Settings(), load_library(), datetime(2026, 11, 24, 9, 30))
+
+    [failed] = report.failed_jobs
+    assert failed.name == "test.clumsy" and failed.error and failed.error.startswith("IntegrityError")
+    logged = caplog.text
+    assert "job test.clumsy failed: IntegrityError" in logged and "in clumsy" in logged  # what and where
+    assert "ada.private" not in logged and "Ada Again" not in logged  # never the statement's values
+
+
 def test_a_message_that_failed_makes_the_tick_exit_1_and_say_why(
     db_url: str,
     engine: Engine,

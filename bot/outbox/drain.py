@@ -30,6 +30,7 @@ from sqlalchemy import Engine
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.db import session_scope
+from bot.errors import loggable
 from bot.outbox import claim as outbox_claim
 from bot.outbox import record as outbox_record
 from bot.outbox.admin import by_count, short_reason
@@ -302,9 +303,13 @@ class _Drainer:
     def _send(self, message: Claimed) -> None:
         try:
             self._send_one(message)
-        except Exception:
+        except Exception as error:
             # Not recorded: the claim stays until its lease runs out; the next attempt looks in Slack first.
-            log.exception("outbox: %s could not be recorded; it is re-checked after the lease", message.key)
+            log.error(
+                "outbox: %s could not be recorded; it is re-checked after the lease: %s",
+                message.key,
+                loggable(error),
+            )
 
     def _send_one(self, message: Claimed) -> None:
         while not self.abort.is_set() and not self.stop.is_set() and time.time() < epoch(message.slot):

@@ -10,6 +10,7 @@ from typing import Any
 from sqlalchemy import and_, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot.errors import error_classes, loggable
 from bot.models import ChannelPace, OutboxMessage, OutboxState, Person
 from bot.outbox.store import (
     GLOBAL_PACE,
@@ -67,8 +68,8 @@ def record_sent(
                 with session.begin_nested():
                     hook(session, row)
             except Exception as error:  # a feature's bug must not make us send the message again
-                log.exception("on_sent hook for %s failed", message.key)
-                row.error = f"on_sent hook failed: {error}"[:300]
+                log.error("on_sent hook for %s failed: %s", message.key, loggable(error))
+                row.error = f"on_sent hook failed: {error_classes(error)}"[:300]
                 session.flush()
     return True
 

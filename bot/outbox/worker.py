@@ -10,6 +10,7 @@ from slack_sdk import WebClient
 from sqlalchemy import Engine
 
 from bot.config import Settings
+from bot.errors import loggable
 from bot.outbox.drain import drain
 
 log = logging.getLogger("bot.outbox")
@@ -75,8 +76,10 @@ class OutboxWorker:
         while not self._stop.is_set():
             try:
                 report = drain(self.engine, self.client, self.settings, stop=self._stop)
-            except Exception:
-                log.exception("outbox: draining failed; trying again in %.0f s", self.error_pause)
+            except Exception as error:
+                log.error(
+                    "outbox: draining failed; trying again in %.0f s: %s", self.error_pause, loggable(error)
+                )
                 self._stop.wait(self.error_pause)
                 continue
             if report.sent or report.failed or report.rate_limited:

@@ -22,13 +22,13 @@ from __future__ import annotations
 
 import logging
 import threading
-import traceback
 from typing import Any
 
 from slack_bolt import App, BoltContext, BoltResponse
 from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
+from bot.errors import loggable
 from bot.slack import ids
 from bot.slack.blocks import modal, section
 from bot.slack.home_blocks import home_error_view
@@ -58,24 +58,6 @@ def describe(body: dict[str, Any]) -> tuple[str, str]:
     return kind, str(body.get("callback_id") or "?")
 
 
-def _classes(error: BaseException) -> str:
-    """`IntegrityError (from CheckViolation)`: the exception and what it was raised from, classes only."""
-    names = [type(error).__name__]
-    seen = {id(error)}
-    cause = error.__cause__ or error.__context__
-    while cause is not None and id(cause) not in seen:
-        seen.add(id(cause))
-        names.append(type(cause).__name__)
-        cause = cause.__cause__ or cause.__context__
-    return names[0] + "".join(f" (from {name})" for name in names[1:])
-
-
-def _where(error: BaseException) -> str:
-    """The frames the exception passed through (file, line, function), without its message or values."""
-    frames = traceback.extract_tb(error.__traceback__)
-    return "\n".join(f"  {frame.filename}:{frame.lineno} in {frame.name}" for frame in frames)
-
-
 def error_modal() -> dict[str, Any]:
     return modal("Adoptbot", [section(SORRY)], callback_id=ids.ERROR_MODAL, close="Close")
 
@@ -88,7 +70,7 @@ def handle_error(
     client: WebClient,
 ) -> BoltResponse | None:
     kind, what = describe(body)
-    log.error("%s %s failed: %s\n%s", kind, what, _classes(error), _where(error))
+    log.error("%s %s failed: %s", kind, what, loggable(error))
     if response is None:  # acked before it failed: let that ack reach Slack before Bolt clears it
         answered = context.get(ANSWERED_KEY)
         if isinstance(answered, threading.Event):

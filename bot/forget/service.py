@@ -4,8 +4,9 @@ One transaction, so it happens entirely or not at all. The person's row stays as
 tombstone (`erased_at` set) that the records saying only *that* something happened point at (nudges,
 activity, invitations, broadcast receipts), so every metric of past weeks stays the same. Approved wins
 keep counting with no author, text or tool; other wins are deleted. Pulse sheets are re-keyed at random
-and their comments erased. Broadcasts they sent stop naming them (unsent ones are cancelled). Messages:
-`bot.forget.outbox_rows`. No trace of the Slack ID is kept, so a second run finds nothing (exit 2).
+and their comments erased. Their weekly usage facts (imported usage reports) are deleted. Broadcasts
+they sent stop naming them (unsent ones are cancelled). Messages: `bot.forget.outbox_rows`. No trace of
+the Slack ID is kept, so a second run finds nothing (exit 2).
 The full list: docs/privacy.md, "Data kept and forgotten".
 
 Concurrency: the person's row is locked first. On PostgreSQL a tick that had already picked them before

@@ -39,6 +39,7 @@ import re
 from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
 from typing import Any
 
 from bot.errors import UsageError
@@ -89,6 +90,7 @@ def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
 
+@lru_cache(maxsize=1024)
 def weeks_between(first: date, last: date) -> frozenset[date]:
     """The Mondays of every ISO week that has a day in [first, last]."""
     start, end = monday(first), monday(last)
@@ -188,12 +190,20 @@ def _cell(record: list[str], index: int | None) -> str:
 
 
 def _date(value: str, what: str) -> date:
+    day = _day(value)
+    if day is None:
+        raise _BadRow(f"bad {what} {value!r} ({_DATE_HELP})")
+    return day
+
+
+@lru_cache(maxsize=65536)  # a report repeats the same few hundred dates on every row
+def _day(value: str) -> date | None:
     try:
         if _DATE.match(value):
             return date.fromisoformat(value)
         moment = datetime.fromisoformat(value)
     except ValueError:
-        raise _BadRow(f"bad {what} {value!r} ({_DATE_HELP})") from None
+        return None
     if moment.tzinfo is not None:
         moment = moment.astimezone(UTC)
     return moment.date()
@@ -215,7 +225,10 @@ def _row(line: int, who: str, tool: str, licensed: set[date], active: set[date])
 
 
 def _in(period: frozenset[date], day: date | None) -> set[date]:
-    return {monday(day)} if day is not None and monday(day) in period else set()
+    if day is None:
+        return set()
+    week = monday(day)
+    return {week} if week in period else set()
 
 
 def _period(first: date, last: date) -> frozenset[date]:
@@ -246,7 +259,8 @@ def _m365(columns: dict[str, int], header: list[str], name: str, tools: Collecti
         weeks = _period(refreshed - timedelta(days=int(days) - 1), refreshed)
         active: set[date] = set()
         for index, column in activity:
-            active |= _in(weeks, _optional_date(_cell(record, index), column))
+            if index < len(record) and record[index]:
+                active |= _in(weeks, _date(record[index], column))
         return _row(line, who, "m365-copilot", set(weeks), active)
 
     return read

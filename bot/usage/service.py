@@ -9,11 +9,12 @@ bulk INSERT for new facts and one bulk UPDATE for changed ones, in the caller's 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any, cast
 
-from sqlalchemy import Table, and_, bindparam, insert, select, update
+from sqlalchemy import Table, and_, bindparam, insert, select, text, update
 from sqlalchemy.orm import Session
 
 from bot.models import Person, UsageFact
@@ -21,6 +22,23 @@ from bot.usage.parsers import ParsedUsage, UsageFileError
 
 FACTS = cast(Table, UsageFact.__table__)
 Key = tuple[int, str, date]  # person id, tool, week (Monday)
+_CHUNK = 50_000
+# PostgreSQL: one statement per chunk with each column as one array parameter (an executemany of
+# hundreds of thousands of rows costs the driver far more than the server). A fact another import added
+# meanwhile is merged, not refused.
+_PG_INSERT = text(
+    "INSERT INTO usage_facts (person_id, tool, week, licensed, active) "
+    "SELECT person_id, :tool, CAST(:first_week AS date) + 7 * offset_weeks, true, active "
+    "FROM ROWS FROM (unnest(CAST(:person_ids AS integer[])), unnest(CAST(:offsets AS integer[])), "
+    "unnest(CAST(:actives AS boolean[]))) AS u(person_id, offset_weeks, active) "
+    "ON CONFLICT (person_id, tool, week) DO UPDATE "
+    "SET licensed = true, active = usage_facts.active OR excluded.active"
+)
+_PG_UPDATE = text(
+    "UPDATE usage_facts SET licensed = true, active = usage_facts.active OR u.active "
+    "FROM ROWS FROM (unnest(CAST(:ids AS integer[])), unnest(CAST(:actives AS boolean[]))) AS u(id, active) "
+    "WHERE usage_facts.id = u.id"
+)
 
 
 @dataclass
@@ -68,7 +86,7 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
             if email in emails:
                 person_of[email] = id_
 
-    wanted: dict[Key, tuple[bool, bool]] = {}
+    wanted: dict[Key, bool] = {}  # every fact a report gives is licensed; the value says active
     unmatched: dict[str, None] = {}
     matched: set[int] = set()
     for row in parsed.rows:
@@ -78,9 +96,13 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
             unmatched.setdefault(row.who, None)
             continue
         matched.add(person_id)
+        tool, active_weeks = row.tool, row.active
         for week in row.licensed:
-            licensed, active = wanted.get((person_id, row.tool, week), (False, False))
-            wanted[(person_id, row.tool, week)] = (True, active or week in row.active)
+            key = (person_id, tool, week)
+            if week in active_weeks:
+                wanted[key] = True
+            elif key not in wanted:
+                wanted[key] = False
     report.people = len(matched)
     report.unmatched = list(unmatched)
     if not wanted:
@@ -99,27 +121,66 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
 
     new: list[dict[str, Any]] = []
     changes: list[dict[str, Any]] = []
-    for (person_id, tool, week), (licensed, active) in wanted.items():
-        found = existing.get((person_id, tool, week))
+    for key, active in wanted.items():
+        found = existing.get(key)
         if found is None:
+            person_id, tool, week = key
             new.append(
-                {"person_id": person_id, "tool": tool, "week": week, "licensed": licensed, "active": active}
+                {"person_id": person_id, "tool": tool, "week": week, "licensed": True, "active": active}
             )
             continue
         id_, was_licensed, was_active = found
-        merged = (was_licensed or licensed, was_active or active)
-        if merged != (was_licensed, was_active):
-            changes.append({"fact_id": id_, "new_licensed": merged[0], "new_active": merged[1]})
-    if new:
-        session.execute(insert(FACTS), new)
-    if changes:
-        session.execute(
-            update(FACTS)
-            .where(FACTS.c.id == bindparam("fact_id"))
-            .values(licensed=bindparam("new_licensed"), active=bindparam("new_active")),
-            changes,
-        )
+        if not was_licensed or (active and not was_active):
+            changes.append({"fact_id": id_, "new_licensed": True, "new_active": was_active or active})
+    if session.get_bind().dialect.name == "postgresql":
+        _write_postgresql(session, new, changes)
+    else:
+        if new:
+            session.execute(insert(FACTS), new)
+        if changes:
+            session.execute(
+                update(FACTS)
+                .where(FACTS.c.id == bindparam("fact_id"))
+                .values(licensed=bindparam("new_licensed"), active=bindparam("new_active")),
+                changes,
+            )
     report.added, report.changed = len(new), len(changes)
     report.unchanged = len(wanted) - len(new) - len(changes)
     session.flush()
     return report
+
+
+def _write_postgresql(session: Session, new: list[dict[str, Any]], changes: list[dict[str, Any]]) -> None:
+    """Weeks travel as whole weeks after the first, one statement per tool, and each array as one text
+    literal of numbers (`{1,2,3}`): the driver would otherwise check every element for quoting."""
+    by_tool: dict[str, list[dict[str, Any]]] = {}
+    for row in new:
+        by_tool.setdefault(row["tool"], []).append(row)
+    for tool, rows in by_tool.items():
+        first_week = min(row["week"] for row in rows)
+        for start in range(0, len(rows), _CHUNK):
+            part = rows[start : start + _CHUNK]
+            session.execute(
+                _PG_INSERT,
+                {
+                    "tool": tool,
+                    "first_week": first_week,
+                    "person_ids": _array(row["person_id"] for row in part),
+                    "offsets": _array((row["week"] - first_week).days // 7 for row in part),
+                    "actives": _array("t" if row["active"] else "f" for row in part),
+                },
+            )
+    for start in range(0, len(changes), _CHUNK):
+        part = changes[start : start + _CHUNK]
+        session.execute(
+            _PG_UPDATE,
+            {
+                "ids": _array(row["fact_id"] for row in part),
+                "actives": _array("t" if row["new_active"] else "f" for row in part),
+            },
+        )
+
+
+def _array(values: Iterable[object]) -> str:
+    """A PostgreSQL array literal of numbers or t/f, which need no quoting."""
+    return "{" + ",".join(map(str, values)) + "}"

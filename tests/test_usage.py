@@ -178,6 +178,7 @@ def test_github_activity_report_is_matched_by_email_only(
     assert code == 0
     assert "2 rows read (github-copilot): 0 people matched, 2 unmatched (2 rows)" in out
     assert "  ana-gh\n  ben-gh" in out  # logins are not guessed into people
+    assert "GitHub's activity report names logins only" in out
     assert count(engine) == 0
 
     code, out, _ = usage(capsys, db_url, write(tmp_path, GITHUB_WITH_EMAIL), "github-copilot")
@@ -249,3 +250,20 @@ def test_forget_erases_the_persons_usage_facts(
     assert code == 0
     assert "usage: 4 weekly usage facts from imported usage reports (licence, activity) erased" in out
     assert {who for who, _, _ in facts(engine)} == {BEN}
+
+
+@pytest.mark.usefixtures("people")
+def test_semicolon_separated_export_and_concealed_names(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Excel in many European locales saves `;`; a tenant that conceals names in reports exports hashes."""
+    semicolons = M365.replace(",", ";").replace('"Silva; Ana"', '"Silva, Ana"')
+    code, out, _ = usage(capsys, db_url, write(tmp_path, semicolons), "m365-copilot")
+    assert code == 0 and "2 people matched, 1 unmatched" in out
+
+    concealed = (
+        M365_HEADER + "2026-11-29,28,DC8C64D6EC3A3AA17481D7E5EB5B68A6,C65E8D8AFA0DAB96,2026-11-20,,,,,,,,\n"
+    )
+    code, out, _ = usage(capsys, db_url, write(tmp_path, concealed, "hidden.csv"), "m365-copilot")
+    assert code == 0 and "0 people matched, 1 unmatched" in out
+    assert "concealed user names" in out

@@ -96,6 +96,14 @@ def import_usage(args: argparse.Namespace, ctx: Context) -> int:
         raise
     prefix = "Dry run, nothing was changed. The import would do: " if args.dry_run else ""
     print(prefix + report.summary())
+    if report.rows and report.without_email == report.rows:
+        hint = {
+            "m365-copilot": " If the Microsoft 365 admin center shows concealed user names in reports, turn "
+            "that off (Settings > Org settings > Reports) and export again.",
+            "github-copilot": " GitHub's activity report names logins only: add an email column to match "
+            "people.",
+        }.get(args.source, "")
+        print(f"No row names an email address, so nobody could be matched.{hint}")
     if args.show_unmatched and report.unmatched:
         print(f"Unmatched ({len(report.unmatched):,}, not in the roster by email):")
         for who in sorted(report.unmatched, key=str.casefold):

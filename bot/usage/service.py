@@ -50,6 +50,7 @@ class UsageReport:
     people: int = 0
     unmatched: list[str] = field(default_factory=list)  # distinct, as the file gives them (no person)
     unmatched_rows: int = 0
+    without_email: int = 0  # rows naming an account that is not an email (a GitHub login, a hidden name)
     first_week: date | None = None
     last_week: date | None = None
     weeks: int = 0
@@ -93,6 +94,7 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
         person_id = person_of.get(row.email) if row.email else None
         if person_id is None:
             report.unmatched_rows += 1
+            report.without_email += row.email is None
             unmatched.setdefault(row.who, None)
             continue
         matched.add(person_id)

@@ -1,4 +1,5 @@
-"""The content library: roles, nudges, pulse surveys, holidays and leaders' suggested actions (TOML files).
+"""The content library: roles, nudges, pulse surveys, holidays, leaders' suggested actions and the AI tools
+whose usage reports can be imported (TOML files).
 
 Change managers edit these plain files. `load_library` reads and checks all of them and reports every
 problem at once, each naming its file and entry, so `adoptbot content check` catches a broken edit before
@@ -11,7 +12,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
@@ -46,6 +47,7 @@ HOLIDAY_SPAN_MAX_DAYS = 31
 
 _ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _ID_MAX = 80  # nudge, survey and question ids are stored in String(80) columns
+TOOL_ID_MAX = 64  # usage_facts.tool is a String(64)
 _ROLE_ID_MAX = 64  # Person.role is String(64)
 _COUNTRY = re.compile(r"^[A-Z]{2}$")
 # An unencrypted link in text people click: refused, as in `link`.
@@ -56,6 +58,14 @@ _SLACK_ANGLE = re.compile(r"<(?:https?://|mailto:|#C|@[UW]|!subteam\^|!date\^)[^
 
 @dataclass(frozen=True)
 class Role:
+    id: str
+    name: str
+
+
+@dataclass(frozen=True)
+class Tool:
+    """An AI tool whose usage reports `adoptbot usage import` reads (tools.toml)."""
+
     id: str
     name: str
 
@@ -111,6 +121,7 @@ class Library:
     surveys: dict[str, Survey]
     holidays: tuple[Holiday, ...]
     actions: dict[str, tuple[str, ...]]  # every ADKAR stage -> suggested actions for leaders (may be empty)
+    tools: dict[str, Tool] = field(default_factory=dict)  # tools.toml (optional): id -> tool
 
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), by level then id."""
@@ -309,13 +320,14 @@ class _Reader:
         surveys = self._surveys()
         holidays = self._holidays()
         actions = self._actions()
+        tools = self._tools()
         for role_id in roles:
             if role_id not in self.named_roles and not self.unreadable_nudges:
                 self.problems.append(
                     f"roles.toml: role '{role_id}': no nudge names this role "
                     f'(every role needs nudges of its own: roles = ["{role_id}"] in nudges/*.toml)'
                 )
-        return Library(self.folder, roles, tuple(nudges), surveys, holidays, actions)
+        return Library(self.folder, roles, tuple(nudges), surveys, holidays, actions, tools)
 
     def _load(self, relative: str, *, optional: bool = False) -> dict[str, Any] | None:
         path = self.folder / relative
@@ -665,6 +677,33 @@ class _Reader:
             actions[stage] = tuple(items)
         return actions
 
+    # tools.toml (optional) ---------------------------------------------------------------------------
+
+    def _tools(self) -> dict[str, Tool]:
+        data = self._load("tools.toml", optional=True)
+        if data is None:
+            return {}
+        for other in set(data) - {"tools"}:
+            self.problems.append(f"tools.toml: unknown key '{other}'{_did_you_mean(other, ['tools'])}")
+        entries = data.get("tools")
+        if not isinstance(entries, dict):
+            self.problems.append("tools.toml: write each tool as a [tools.<id>] table with a name")
+            return {}
+        tools: dict[str, Tool] = {}
+        for tool_id, entry in entries.items():
+            where = f"tools.toml: tool '{tool_id}'"
+            if not isinstance(entry, dict):
+                self.problems.append(f"{where}: write it as a [tools.{tool_id}] table with a name")
+                continue
+            if not _ID.match(tool_id) or len(tool_id) > TOOL_ID_MAX:
+                rule = f"lowercase letters, digits, '-' or '_' (at most {TOOL_ID_MAX} characters)"
+                self.problems.append(f"{where}: tool id must be {rule}")
+                continue
+            name = _Table(self.problems, where, entry, ("name",)).text("name", limit=200)
+            if name is not None:
+                tools[tool_id] = Tool(tool_id, name)
+        return tools
+
 
 __all__ = [
     "ADKAR_STAGES",
@@ -675,6 +714,7 @@ __all__ = [
     "Question",
     "Role",
     "Survey",
+    "Tool",
     "bundled_content_dir",
     "load_library",
 ]

@@ -490,3 +490,18 @@ class AiCache(Base):
     key: Mapped[str] = mapped_column(String(200), primary_key=True)
     value: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class UsageFact(Base):
+    """One person, one AI tool, one ISO week (its Monday): did a vendor's usage report show a licence, and
+    activity? Imported by `adoptbot usage import`; nothing finer (no counts, no days) is kept."""
+
+    __tablename__ = "usage_facts"
+    __table_args__ = (UniqueConstraint("person_id", "tool", "week"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    person_id: Mapped[int] = mapped_column(ForeignKey("people.id", ondelete="CASCADE"))
+    tool: Mapped[str] = mapped_column(String(64))  # a tool id from the content library (tools.toml)
+    week: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
+    licensed: Mapped[bool] = mapped_column(Boolean, default=False)
+    active: Mapped[bool] = mapped_column(Boolean, default=False)

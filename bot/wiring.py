@@ -39,6 +39,7 @@ FEATURES: Final = (
     "broadcasts",
     "digest",
     "metrics",
+    "usage",
     "forget",
     "outbox",
     "demo",
@@ -183,6 +184,7 @@ def add_commands(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]
     from bot.metrics import cli as metrics
     from bot.people import cli as people
     from bot.pulses import cli as pulses
+    from bot.usage import cli as usage
 
-    for module in (demo, db, people, content, metrics, digest, pulses, forget, tick, outbox, serve):
+    for module in (demo, db, people, usage, content, metrics, digest, pulses, forget, tick, outbox, serve):
         module.register(subparsers)

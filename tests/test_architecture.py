@@ -43,13 +43,25 @@ PACKAGES = {
     "broadcasts",
     "digest",
     "metrics",
+    "usage",
     "forget",
     "demo",
     "outbox",
     "slack",
     "migrations",
 }
-FEATURES = {"people", "nudges", "pulses", "wins", "broadcasts", "digest", "metrics", "forget", "demo"}
+FEATURES = {
+    "people",
+    "nudges",
+    "pulses",
+    "wins",
+    "broadcasts",
+    "digest",
+    "metrics",
+    "usage",
+    "forget",
+    "demo",
+}
 Graph = Mapping[str, Iterable[str]]
 
 

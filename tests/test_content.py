@@ -493,3 +493,29 @@ def test_check_from_the_command_line_never_shows_a_traceback(tmp_path: Path) -> 
         "broken/nudges/sales.toml: nudge 'sales-call-prep': level must be a whole number, not 'one'"
         in result.stderr
     )
+
+
+def test_starter_tools_are_the_ones_usage_reports_name(starter: Library) -> None:
+    assert {tool_id: tool.name for tool_id, tool in starter.tools.items()} == {
+        "m365-copilot": "Microsoft 365 Copilot",
+        "chatgpt-enterprise": "ChatGPT Enterprise",
+        "gemini-workspace": "Gemini for Google Workspace",
+        "github-copilot": "GitHub Copilot",
+        "claude": "Claude",
+    }
+
+
+def test_tools_problems_name_the_tool(tmp_path: Path) -> None:
+    files = {
+        **BASE,
+        "tools.toml": '[tools.claude]\nnmae = "Claude"\n[tools.Big_Tool]\nname = "Big"\n'
+        '[tools.ok]\nname = ""\n',
+    }
+    found = problems(write_library(tmp_path / "lib", files))
+    assert found == [
+        "tools.toml: tool 'claude': unknown key 'nmae' (did you mean 'name'?)",
+        "tools.toml: tool 'claude': name is required",
+        "tools.toml: tool 'Big_Tool': tool id must be lowercase letters, digits, '-' or '_' (at most 64 "
+        "characters)",
+        "tools.toml: tool 'ok': name must not be empty",
+    ]

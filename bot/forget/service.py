@@ -4,8 +4,9 @@ One transaction, so it happens entirely or not at all. The person's row stays as
 tombstone (`erased_at` set) that the records saying only *that* something happened point at (nudges,
 activity, invitations, broadcast receipts), so every metric of past weeks stays the same. Approved wins
 keep counting with no author, text or tool; other wins are deleted. Pulse sheets are re-keyed at random
-and their comments erased. Broadcasts they sent stop naming them (unsent ones are cancelled). Messages:
-`bot.forget.outbox_rows`. No trace of the Slack ID is kept, so a second run finds nothing (exit 2).
+and their comments erased. Their weekly usage facts (imported usage reports) are deleted. Broadcasts
+they sent stop naming them (unsent ones are cancelled). Messages: `bot.forget.outbox_rows`. No trace of
+the Slack ID is kept, so a second run finds nothing (exit 2).
 The full list: docs/privacy.md, "Data kept and forgotten".
 
 Concurrency: the person's row is locked first. On PostgreSQL a tick that had already picked them before
@@ -41,6 +42,7 @@ from bot.models import (
     PulseResponse,
     PulseRun,
     TeamLead,
+    UsageFact,
     Win,
     WinStatus,
 )
@@ -77,6 +79,7 @@ class ForgetReport:
     messages_cancelled: int = 0
     messages_redacted: int = 0
     slack_edits: int = 0
+    usage_facts: int = 0  # weekly usage facts (licence, activity) from imported usage reports
     kept: dict[str, int] = field(default_factory=dict)
     admin: bool = False  # the ID is in ADOPTBOT_ADMINS, which only the environment can change
 
@@ -103,6 +106,11 @@ class ForgetReport:
             if self.wins_deleted:
                 parts.append(f"{_n(self.wins_deleted, 'win')} not approved deleted")
             out.append("wins: " + "; ".join(parts))
+        if self.usage_facts:
+            out.append(
+                f"usage: {_n(self.usage_facts, 'weekly usage fact')} from imported usage reports "
+                "(licence, activity) erased"
+            )
         if self.reviews:
             out.append(f"reviews: {_n(self.reviews, 'win')} they decided no longer say who did")
         if self.answer_sheets or self.comments:
@@ -177,6 +185,7 @@ def forget(session: Session, who: str, *, settings: Settings, now: datetime | No
     name = person.name if person is not None else ""
 
     win_ids = _erase_wins(session, report, person_id)
+    report.usage_facts = _erase_usage(session, person_id)
     _unlink_reviews(session, report, person_id, slack_id)
     _unlink_pulse_answers(session, report, person_id, slack_id, settings)
     broadcast_ids = _unlink_broadcasts(session, report, person_id, slack_id, now)
@@ -234,6 +243,17 @@ def _erase_wins(session: Session, report: ForgetReport, person_id: int | None) -
     report.wins_kept, report.wins_deleted = len(approved), len(others)
     report.hours_kept = round(sum(w.hours_per_week for w in found if w.status == WinStatus.APPROVED), 2)
     return [w.id for w in found]
+
+
+def _erase_usage(session: Session, person_id: int | None) -> int:
+    """Their weekly usage facts go: what a vendor's report said about one person is theirs alone."""
+    if person_id is None:
+        return 0
+    result = session.execute(
+        delete(UsageFact).where(UsageFact.person_id == person_id),
+        execution_options={"synchronize_session": False},
+    )
+    return _rowcount(result)
 
 
 def _unlink_reviews(

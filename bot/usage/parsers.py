@@ -1,0 +1,385 @@
+"""Reading the AI tools' own usage reports: each vendor's admin export, checked row by row.
+
+Every parser turns a CSV file into `UsageRow`s: who (an email, lower-case, or the account name the report
+gives when it has no email), which tool, the ISO weeks (Mondays) in which the report says the person held
+a licence, and those in which it shows activity. Rules, per source (`SOURCES`):
+
+- `m365-copilot`: the Microsoft 365 admin center's Copilot usage report, user detail (also what Microsoft
+  Graph's getMicrosoft365CopilotUsageUserDetail returns as CSV): `Report Refresh Date`, `Report Period`
+  (days), `User Principal Name`, `Last Activity Date` and a `<App> Copilot Last Activity Date` per app.
+  The period is the `Report Period` days ending on the refresh date: everyone listed is licensed in each
+  of its weeks, and active in the week of each last-activity date that falls in it.
+- `chatgpt-enterprise`: ChatGPT Enterprise/Edu workspace analytics, user engagement export (weekly or
+  monthly): `email`, `period_start`, `period_end`, `first_day_active_in_period`,
+  `last_day_active_in_period` (and `last_day_active`). Licensed in each week of the period, active in the
+  weeks of the first and last active day in it.
+- `github-copilot`: GitHub Copilot's activity report (the CSV from the organisation's or enterprise's
+  Copilot access management page): `report_time`, `login`, `last_authenticated_at`, `last_activity_at`,
+  `last_surface_used`; matched by an `email` column when the file has one, otherwise every row is
+  unmatched (a GitHub login is not an email). A seat at `report_time` is a licence in that week; the week
+  of `last_activity_at` is active (and licensed: the activity used the seat).
+- `gemini-workspace`: a per-user, per-day listing of Gemini for Google Workspace use saved from the Admin
+  console (a user email column: `User`, `Email`, `User email` or `Actor`; a date column: `Date`,
+  `Event date`, `Last active` or `Last used`). Each row: licensed and active in that day's week.
+- `generic`: `email,date,tool,active` (one row per person, tool and day; `active` 1/0, true/false or
+  yes/no), or `email,last_active,tool` with optional `period_start,period_end` (licensed in each week of
+  the period, or else the week of `last_active`; active in the week of `last_active`). `tool` is a tool
+  id of the content library (tools.toml).
+
+Dates: `YYYY-MM-DD`, or an ISO 8601 date and time (`2026-11-30T14:05:00Z`, `2026-11-30 14:05:00`;
+with an offset it is taken in UTC). Nothing else (no `11/30/2026`: month and day order differs by locale).
+Files: UTF-8 with or without a BOM (or UTF-16 with one), `,` or `;` separated, quoted cells.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Callable, Collection, Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from bot.errors import UsageError
+
+SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini-workspace", "generic")
+MAX_PERIOD_DAYS = 400  # a longer report period is far likelier a wrong date than a real export
+_EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+_TRUE = frozenset({"1", "true", "yes", "y"})
+_FALSE = frozenset({"0", "false", "no", "n"})
+_DATE_HELP = "use YYYY-MM-DD or an ISO 8601 date and time"
+
+
+@dataclass(frozen=True)
+class UsageRow:
+    """One valid row: who, which tool, the weeks (Mondays) licensed and the weeks active."""
+
+    line: int
+    who: str  # the email, lower-case; else the account name the report gives (listed as unmatched)
+    email: str | None
+    tool: str
+    licensed: frozenset[date]
+    active: frozenset[date]
+
+
+@dataclass
+class ParsedUsage:
+    source: str
+    rows: list[UsageRow] = field(default_factory=list)
+    errors: list[tuple[int, str]] = field(default_factory=list)
+
+
+class UsageFileError(UsageError):
+    """The file has bad rows; `errors` lists every one as `line N: reason`, in file order."""
+
+    def __init__(self, errors: list[str]) -> None:
+        self.errors = errors
+        more = len(errors) - 1
+        tail = f" (and {more} more error{'s' if more > 1 else ''})" if more else ""
+        super().__init__(f"{errors[0]}{tail}; nothing was imported.")
+
+
+class _BadRow(Exception):
+    """A reason to reject the row being read (caught per row, collected with its line number)."""
+
+
+def monday(day: date) -> date:
+    return day - timedelta(days=day.weekday())
+
+
+@lru_cache(maxsize=1024)
+def weeks_between(first: date, last: date) -> frozenset[date]:
+    """The Mondays of every ISO week that has a day in [first, last]."""
+    start, end = monday(first), monday(last)
+    return frozenset(start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1))
+
+
+def decode(data: bytes, source: str) -> str:
+    """Text of a CSV file as spreadsheets and admin consoles save it: UTF-8 (BOM or not) or UTF-16."""
+    try:
+        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+            return data.decode("utf-16")
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = data[: error.start].count(b"\n") + 1
+        raise UsageError(f"{source}: line {line} is not UTF-8 text; save the file as CSV UTF-8.") from None
+
+
+def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "usage") -> ParsedUsage:
+    """Check every row of a `source` report; collect `(line, reason)` for each bad one."""
+    if source not in SOURCES:
+        raise UsageError(f"unknown source {source!r} (one of: {', '.join(SOURCES)}).")
+    first = text.split("\n", 1)[0]
+    delimiter = ";" if ";" in first and "," not in first else ","
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise UsageError(f"{name}: line 1 is not valid CSV ({error}).") from None
+    if header is None or not any(h.strip() for h in header):
+        raise UsageError(f"{name} is empty; it needs the report's header row.")
+    columns: dict[str, int] = {}
+    for index, raw in enumerate(header):
+        columns.setdefault(_key(raw), index)
+    row_reader = _READERS[source](columns, header, name, tools)
+    parsed = ParsedUsage(source)
+    previous_end = reader.line_num
+    for record in _records(reader, name):
+        line = previous_end + 1
+        previous_end = reader.line_num
+        if not any(value.strip() for value in record):
+            continue
+        if len(record) > len(header):
+            parsed.errors.append(
+                (line, f"{len(record)} fields but the header has {len(header)} (quote cells with commas)")
+            )
+            continue
+        try:
+            parsed.rows.append(row_reader(line, [value.strip() for value in record]))
+        except _BadRow as reason:
+            parsed.errors.append((line, str(reason)))
+    return parsed
+
+
+def _key(name: str) -> str:
+    """A header cell compared without case, spaces or punctuation: `Last Activity Date` = lastactivitydate."""
+    return re.sub(r"[^a-z0-9]", "", name.lower())
+
+
+def _records(reader: Any, name: str) -> Iterator[list[str]]:
+    while True:
+        try:
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            raise UsageError(f"{name}: line {reader.line_num} is not valid CSV ({error}).") from None
+        yield record
+
+
+RowReader = Callable[[int, list[str]], UsageRow]
+
+
+class _Columns:
+    """The columns a parser needs, found in the header (a missing required one stops the whole file)."""
+
+    def __init__(self, columns: dict[str, int], header: list[str], name: str) -> None:
+        self.columns, self.header, self.name = columns, header, name
+
+    def need(self, *names: str) -> int:
+        for candidate in names:
+            if _key(candidate) in self.columns:
+                return self.columns[_key(candidate)]
+        wanted = " or ".join(f"'{n}'" for n in names)
+        raise UsageError(
+            f"{self.name}: the header (line 1) has no column {wanted}: is this the right --source?"
+        )
+
+    def maybe(self, *names: str) -> int | None:
+        for candidate in names:
+            if _key(candidate) in self.columns:
+                return self.columns[_key(candidate)]
+        return None
+
+
+def _cell(record: list[str], index: int | None) -> str:
+    return record[index] if index is not None and index < len(record) else ""
+
+
+def _date(value: str, what: str) -> date:
+    day = _day(value)
+    if day is None:
+        raise _BadRow(f"bad {what} {value!r} ({_DATE_HELP})")
+    return day
+
+
+@lru_cache(maxsize=65536)  # a report repeats the same few hundred dates on every row
+def _day(value: str) -> date | None:
+    try:
+        if _DATE.match(value):
+            return date.fromisoformat(value)
+        moment = datetime.fromisoformat(value)
+    except ValueError:
+        return None
+    if moment.tzinfo is not None:
+        moment = moment.astimezone(UTC)
+    return moment.date()
+
+
+def _optional_date(value: str, what: str) -> date | None:
+    return _date(value, what) if value else None
+
+
+def _email(value: str, what: str) -> str:
+    if not value:
+        raise _BadRow(f"missing {what}")
+    return value.lower()
+
+
+def _row(line: int, who: str, tool: str, licensed: set[date], active: set[date]) -> UsageRow:
+    email = who if _EMAIL.match(who) and len(who) <= 254 else None
+    return UsageRow(line, who, email, tool, frozenset(licensed | active), frozenset(active))
+
+
+def _in(period: frozenset[date], day: date | None) -> set[date]:
+    if day is None:
+        return set()
+    week = monday(day)
+    return {week} if week in period else set()
+
+
+def _period(first: date, last: date) -> frozenset[date]:
+    if last < first:
+        raise _BadRow(f"the period ends ({last}) before it starts ({first})")
+    if (last - first).days >= MAX_PERIOD_DAYS:
+        raise _BadRow(f"a period of {(last - first).days + 1:,} days (at most {MAX_PERIOD_DAYS} are read)")
+    return weeks_between(first, last)
+
+
+# --- Microsoft 365 Copilot ---------------------------------------------------------------------------
+
+
+def _m365(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+    found = _Columns(columns, header, name)
+    refresh = found.need("Report Refresh Date")
+    period = found.need("Report Period")
+    upn = found.need("User Principal Name")
+    found.need("Last Activity Date", "Last activity date of Microsoft 365 Copilot (UTC)")
+    activity = [(i, h.strip()) for i, h in enumerate(header) if "lastactivitydate" in _key(h)]
+
+    def read(line: int, record: list[str]) -> UsageRow:
+        who = _email(_cell(record, upn), "User Principal Name")
+        refreshed = _date(_cell(record, refresh), "Report Refresh Date")
+        days = _cell(record, period)
+        if not days.isdigit() or not 1 <= int(days) <= MAX_PERIOD_DAYS:
+            raise _BadRow(f"bad Report Period {days!r} (the number of days, such as 7, 30, 90 or 180)")
+        weeks = _period(refreshed - timedelta(days=int(days) - 1), refreshed)
+        active: set[date] = set()
+        for index, column in activity:
+            if index < len(record) and record[index]:
+                active |= _in(weeks, _date(record[index], column))
+        return _row(line, who, "m365-copilot", set(weeks), active)
+
+    return read
+
+
+# --- ChatGPT Enterprise / Edu ------------------------------------------------------------------------
+
+
+def _chatgpt(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+    found = _Columns(columns, header, name)
+    email = found.need("email")
+    start, end = found.need("period_start"), found.need("period_end")
+    first = found.maybe("first_day_active_in_period")
+    last = found.maybe("last_day_active_in_period")
+    last_ever = found.maybe("last_day_active")
+
+    def read(line: int, record: list[str]) -> UsageRow:
+        who = _email(_cell(record, email), "email")
+        weeks = _period(_date(_cell(record, start), "period_start"), _date(_cell(record, end), "period_end"))
+        active = _in(weeks, _optional_date(_cell(record, first), "first_day_active_in_period"))
+        active |= _in(weeks, _optional_date(_cell(record, last), "last_day_active_in_period"))
+        if first is None and last is None:
+            active |= _in(weeks, _optional_date(_cell(record, last_ever), "last_day_active"))
+        return _row(line, who, "chatgpt-enterprise", set(weeks), active)
+
+    return read
+
+
+# --- GitHub Copilot ----------------------------------------------------------------------------------
+
+
+def _github(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+    found = _Columns(columns, header, name)
+    report_time = found.need("report_time")
+    login = found.need("login")
+    last_activity = found.need("last_activity_at")
+    email = found.maybe("email")
+
+    def read(line: int, record: list[str]) -> UsageRow:
+        who = _cell(record, email).lower() or _cell(record, login)
+        if not who:
+            raise _BadRow("missing login")
+        seat = monday(_date(_cell(record, report_time), "report_time"))
+        used = _optional_date(_cell(record, last_activity), "last_activity_at")
+        active = {monday(used)} if used is not None and monday(used) <= seat else set()
+        return _row(line, who, "github-copilot", {seat}, active)
+
+    return read
+
+
+# --- Gemini for Google Workspace ---------------------------------------------------------------------
+
+
+def _gemini(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+    found = _Columns(columns, header, name)
+    email = found.need("User", "Email", "User email", "Actor")
+    day = found.need("Date", "Event date", "Last active", "Last used")
+    day_name = header[day].strip()
+
+    def read(line: int, record: list[str]) -> UsageRow:
+        who = _email(_cell(record, email), "user email")
+        week = monday(_date(_cell(record, day), day_name))
+        return _row(line, who, "gemini-workspace", {week}, {week})
+
+    return read
+
+
+# --- generic -----------------------------------------------------------------------------------------
+
+
+def _generic(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+    found = _Columns(columns, header, name)
+    email = found.need("email")
+    tool = found.need("tool")
+    day = found.maybe("date")
+    flag = found.maybe("active")
+    last_active = found.maybe("last_active")
+    start, end = found.maybe("period_start"), found.maybe("period_end")
+    if day is None and last_active is None:
+        raise UsageError(
+            f"{name}: the header (line 1) needs 'email,date,tool,active' or 'email,last_active,tool'."
+        )
+    if day is not None and flag is None:
+        raise UsageError(f"{name}: the header (line 1) has 'date' but no 'active' column.")
+    if (start is None) != (end is None):
+        raise UsageError(
+            f"{name}: the header (line 1) needs both 'period_start' and 'period_end', or neither."
+        )
+    known = sorted(tools)
+
+    def read(line: int, record: list[str]) -> UsageRow:
+        who = _email(_cell(record, email), "email")
+        tool_id = _cell(record, tool).lower()
+        if tool_id not in tools:
+            listed = ", ".join(known) or "none: the content library has no tools.toml"
+            raise _BadRow(f"unknown tool {_cell(record, tool)!r} (tool ids: {listed})")
+        if day is not None:
+            week = monday(_date(_cell(record, day), "date"))
+            value = _cell(record, flag).lower()
+            if value not in _TRUE and value not in _FALSE:
+                raise _BadRow(f"bad active value {_cell(record, flag)!r} (use 1/0, true/false or yes/no)")
+            return _row(line, who, tool_id, {week}, {week} if value in _TRUE else set())
+        used = _optional_date(_cell(record, last_active), "last_active")
+        if start is not None and end is not None:
+            weeks = _period(
+                _date(_cell(record, start), "period_start"), _date(_cell(record, end), "period_end")
+            )
+            return _row(line, who, tool_id, set(weeks), _in(weeks, used))
+        if used is None:
+            raise _BadRow("missing last_active (and no period_start/period_end to say when)")
+        return _row(line, who, tool_id, {monday(used)}, {monday(used)})
+
+    return read
+
+
+_READERS: dict[str, Callable[[dict[str, int], list[str], str, Collection[str]], RowReader]] = {
+    "m365-copilot": _m365,
+    "chatgpt-enterprise": _chatgpt,
+    "github-copilot": _github,
+    "gemini-workspace": _gemini,
+    "generic": _generic,
+}

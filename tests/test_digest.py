@@ -176,7 +176,7 @@ def build_world(engine: Engine, *, now: datetime = NOW) -> World:
                         Activity(
                             person_id=person_id,
                             team_id=world.teams[team],
-                            kind="nudge",
+                            kind="nudge_tried",
                             occurred_at=datetime.combine(monday + timedelta(days=2), datetime.min.time()),
                         )
                     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import session_scope
 from bot.digest import delivery as digest_delivery
-from bot.digest.blocks import digest_message
+from bot.digest.blocks import chart_alt_text, digest_message
 from bot.digest.format import to_text
 from bot.digest.narrative import narrative_prompt
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose
@@ -328,6 +328,25 @@ def test_each_change_says_what_it_compares_and_active_counts_the_last_four_weeks
     assert "vs 2026-W46" in text and f"vs pulse #{previous}" in text
     tiny = next(line for line in digest.teams if line.name == "Tiny")
     assert (tiny.engaged_rate, tiny.active_rate) == (0.6, 0.8)
+
+
+def test_the_trend_holds_each_closed_pulse_until_the_next_and_draws_activity_week_by_week(
+    source: DigestSource, world: World
+) -> None:
+    digest = compose(source, ORGANISATION)
+    t, h = digest.trend, digest.headline
+
+    # Pulses opened in W45 (#1), W46 (#2) and W47 (#3, still open): W47 carries #2's figures, no dip.
+    assert t.weeks == ("2026-W45", "2026-W46", "2026-W47")
+    run1 = {
+        r.team: r
+        for r in compute_metrics(source.session, week_monday=date(2026, 11, 2), settings=source.settings)
+    }
+    assert t.readiness == (run1["*"].readiness, h.readiness.value, h.readiness.value)
+    assert t.usage_rate[1] == t.usage_rate[2] == h.usage_rate.value is not None
+    assert (t.engaged_rate[-1], t.active_rate[-1]) == (h.engaged_rate.value, h.active_rate.value)
+    assert t.engaged_rate[0] == t.active_rate[0] == 0.0  # nobody engaged yet in W45
+    assert "active in 4 weeks: 0%" in chart_alt_text(digest)
 
 
 def test_stuck_teams_come_first_with_a_suggested_action_for_their_barrier(source: DigestSource) -> None:

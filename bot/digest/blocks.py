@@ -296,6 +296,7 @@ def chart_alt_text(digest: Digest) -> str:
     parts = []
     for label, values, render in (
         ("engaged", t.engaged_rate, percent),
+        ("active in 4 weeks", t.active_rate, percent),
         ("used AI", t.usage_rate, percent),
         ("readiness", t.readiness, score),
     ):

@@ -343,6 +343,7 @@ def _top_wins(
 def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeries:
     weeks: list[str] = []
     engaged: list[float | None] = []
+    active: list[float | None] = []
     usage: list[float | None] = []
     readiness: list[float | None] = []
     for monday in source.trend_weeks:
@@ -355,9 +356,10 @@ def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeri
             continue  # before the programme started: leave the week out rather than draw a zero
         weeks.append(clock.iso_week(monday))
         engaged.append(activity.engaged_rate)
+        active.append(activity.active_rate)
         usage.append(survey.usage_rate if survey else None)
         readiness.append(survey.readiness if survey else None)
-    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness))
+    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness), tuple(active))
 
 
 def audience_team_names(source: DigestSource, audience: Audience) -> tuple[list[str], bool]:
@@ -441,7 +443,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     cases: tuple[UseCase, ...] = ()
     this_week, without = 0, 0
     summary: tuple[comments.CommentSummary, ...] = ()
-    trend = TrendSeries((), (), (), ())
+    trend = TrendSeries((), (), (), (), ())
     if not brief:
         csv_names = [*names, ALL_TEAMS] if whole else names
         csv_rows = tuple(

@@ -32,6 +32,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -69,8 +70,11 @@ nudges AS (
     FROM nudge_deliveries WHERE sent_at >= :start AND sent_at < :end GROUP BY team_id
 ),
 engaged AS (
-    SELECT team_id, COUNT(DISTINCT person_id) AS engaged
-    FROM activity WHERE occurred_at >= :start AND occurred_at < :end GROUP BY team_id
+    SELECT team_id, COUNT(DISTINCT CASE WHEN occurred_at >= :start THEN person_id END) AS engaged,
+           COUNT(DISTINCT person_id) AS active
+    FROM activity
+    WHERE occurred_at >= :active_start AND occurred_at < :end AND kind IN ('nudge_tried', 'win', 'ack')
+    GROUP BY team_id
 ),
 won AS (
     SELECT team_id, COUNT(*) AS wins, SUM(hours_per_week) AS hours
@@ -109,6 +113,7 @@ answers AS (
     GROUP BY r.team_id
 )
 SELECT t.id, t.name, members.members, nudges.sent, nudges.reached, nudges.tried, engaged.engaged,
+       engaged.active,
        won.wins, won.hours, invited.invited, respondents.now_n, respondents.prev_n,
        answers.a_s, answers.a_c, answers.d_s, answers.d_c, answers.k_s, answers.k_c,
        answers.ab_s, answers.ab_c, answers.r_s, answers.r_c, answers.u_c, answers.u_used,
@@ -123,7 +128,11 @@ LEFT JOIN respondents ON respondents.team_id = t.id
 LEFT JOIN answers ON answers.team_id = t.id
 ORDER BY t.name
 """
-).bindparams(bindparam("start", type_=DateTime()), bindparam("end", type_=DateTime()))
+).bindparams(
+    bindparam("start", type_=DateTime()),
+    bindparam("end", type_=DateTime()),
+    bindparam("active_start", type_=DateTime()),
+)
 
 
 @dataclass
@@ -208,6 +217,9 @@ def measure(backend: str, url: str, seed_seconds: float) -> Result:
     engine = create_db_engine(url)
     readonly = engine.execution_options(readonly=True)
     start, end = metrics_sql.week_window(monday, settings.tz)
+    active_start, _ = metrics_sql.week_window(
+        monday - timedelta(weeks=metrics_sql.ACTIVE_WEEKS - 1), settings.tz
+    )
 
     def in_process() -> str:
         with Session(readonly) as session:
@@ -215,7 +227,8 @@ def measure(backend: str, url: str, seed_seconds: float) -> Result:
 
     def hand_written() -> list[Any]:
         with Session(readonly) as session:
-            return list(session.execute(HAND_WRITTEN, {"start": start, "end": end, "yes": True}))
+            params = {"start": start, "end": end, "active_start": active_start, "yes": True}
+            return list(session.execute(HAND_WRITTEN, params))
 
     output = json.loads(in_process())  # warm-up: connection, first compile
     floor_rows = hand_written()
@@ -244,6 +257,7 @@ def check_same(output: list[dict[str, Any]], floor_rows: list[Any]) -> None:
         shown = by_team[row.name]
         assert (row.members or 0) == shown["members"], row.name
         assert (row.engaged or 0) == shown["engaged"], row.name
+        assert (row.active or 0) == shown["active_28d"], row.name
         assert (row.now_n or 0) == (shown["respondents"] or 0), row.name
         if shown["awareness"] is not None:
             assert abs(row.a_s / row.a_c - shown["awareness"]) < 0.006, row.name

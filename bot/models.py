@@ -245,7 +245,7 @@ class JobRun(Base):
 
 
 class Activity(Base):
-    """Something a person did (for `engaged`): nudge button, win, acknowledgement.
+    """Something a person did: a nudge button, a win, an acknowledgement (`engaged` counts some kinds only).
 
     The team is captured when it happens, so metrics for past weeks stay true after people move.
     A pulse answer is not recorded here: a row per answer would say to the second when each person

@@ -29,9 +29,12 @@ def series(**overrides: tuple[float | None, ...]) -> TrendSeries:
         "engaged_rate": (0.2, 0.35, 0.41, 0.5, 0.55, 0.61, 0.7, 0.74),
         "usage_rate": (0.3, 0.3, 0.35, 0.35, 0.5, 0.5, 0.6, 0.66),
         "readiness": (2.5, 2.5, 2.6, 2.6, 2.8, 2.8, 3.0, 3.1),
+        "active_rate": (0.3, 0.45, 0.52, 0.6, 0.66, 0.7, 0.78, 0.8),
     }
     values.update(overrides)
-    return TrendSeries(WEEKS, values["engaged_rate"], values["usage_rate"], values["readiness"])
+    return TrendSeries(
+        WEEKS, values["engaged_rate"], values["usage_rate"], values["readiness"], values["active_rate"]
+    )
 
 
 def pixels(png: bytes) -> np.ndarray:
@@ -64,7 +67,7 @@ def test_the_lines_use_colour_blind_safe_colours_and_differ_in_shape_too() -> No
 def test_plot_data_is_percent_for_rates_and_a_gap_where_nothing_may_be_shown() -> None:
     data = plot_data(series(usage_rate=(None, None, 0.35, 0.35, None, 0.5, 0.6, 0.66), readiness=(None,) * 8))
 
-    assert set(data) == {"engaged_rate", "usage_rate", "readiness"}
+    assert set(data) == {"engaged_rate", "active_rate", "usage_rate", "readiness"}
     assert data["engaged_rate"] == pytest.approx([20, 35, 41, 50, 55, 61, 70, 74])
     usage = data["usage_rate"]
     assert [math.isnan(v) for v in usage] == [True, True, False, False, True, False, False, False]
@@ -84,7 +87,8 @@ def test_hidden_weeks_draw_nothing_for_that_line() -> None:
 
 def test_every_series_needs_one_value_per_week() -> None:
     with pytest.raises(ValueError, match="one value per week"):
-        TrendSeries(WEEKS, (0.1,), (0.2,) * 8, (3.0,) * 8)
-    assert TrendSeries((), (), (), ()).empty
-    assert series(engaged_rate=(None,) * 8, usage_rate=(None,) * 8, readiness=(None,) * 8).empty
+        TrendSeries(WEEKS, (0.1,), (0.2,) * 8, (3.0,) * 8, (0.3,) * 8)
+    assert TrendSeries((), (), (), (), ()).empty
+    nothing = (None,) * 8
+    assert series(engaged_rate=nothing, usage_rate=nothing, readiness=nothing, active_rate=nothing).empty
     assert not series().empty

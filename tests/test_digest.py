@@ -28,7 +28,8 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import session_scope
 from bot.digest import delivery as digest_delivery
-from bot.digest.blocks import digest_message
+from bot.digest.blocks import chart_alt_text, digest_message
+from bot.digest.format import to_text
 from bot.digest.narrative import narrative_prompt
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose
 from bot.metrics.format import to_csv
@@ -176,7 +177,7 @@ def build_world(engine: Engine, *, now: datetime = NOW) -> World:
                         Activity(
                             person_id=person_id,
                             team_id=world.teams[team],
-                            kind="nudge",
+                            kind="nudge_tried",
                             occurred_at=datetime.combine(monday + timedelta(days=2), datetime.min.time()),
                         )
                     )
@@ -285,6 +286,69 @@ def test_headline_changes_against_last_week_the_previous_pulse_and_the_baseline(
     assert (h.wins.value, h.hours_saved.value) == (3, 6.0)  # approved wins, private ones count too
 
 
+def test_each_change_says_what_it_compares_and_active_counts_the_last_four_weeks(
+    source: DigestSource, world: World
+) -> None:
+    # A Tiny member tried a nudge three weeks before W and nothing since: active, not engaged.
+    quiet = world.members["Tiny"][4]
+    source.session.add(
+        Activity(
+            person_id=quiet,
+            team_id=world.teams["Tiny"],
+            kind="nudge_tried",
+            occurred_at=datetime.combine(WEEK - timedelta(weeks=3, days=-1), datetime.min.time()),
+        )
+    )
+    source.session.flush()
+    digest = compose(source, ORGANISATION)
+    h = digest.headline
+    members = h.members
+    assert (h.engaged, h.active) == (17, 18)
+    assert h.active_rate.value == round(18 / members, 3)
+    # Activity compares week W with the week before (W46: 13 engaged, 14 active in W43-W46) ...
+    assert h.active_rate.change == round(round(18 / members, 3) - round(14 / members, 3), 3)
+    # ... survey figures compare the closed pulse (#2, opened in W46) with the previous one (#1).
+    previous = world.runs[0]
+    assert digest.pulse is not None and digest.pulse.run_id == world.runs[1]
+    assert (digest.compared.week_before, digest.compared.previous_run) == ("2026-W46", previous)
+
+    assert re.search(
+        r"took part in the AI programme, (up|down) \d+ points? on the week before;", digest.narrative
+    )
+    assert f"on the previous pulse (run #{previous})" in digest.narrative
+    _, blocks = digest_message(digest, command="/adopt")
+    fields = {f["text"].split("*")[1]: f["text"] for b in blocks for f in b.get("fields", [])}
+    assert "on the week before · " in fields["Engaged this week"]
+    assert "since week 2026-W45 (first pulse)" in fields["Engaged this week"]
+    assert "18 of" in fields["Active in the last 4 weeks"]
+    assert f"on the previous pulse (#{previous})" in fields["Readiness"]
+    assert f"since the first pulse (#{previous})" in fields["Used AI"]
+    assert "week before" not in fields["Readiness"] and "previous pulse" not in fields["Wins"]
+    text = to_text(digest)
+    assert "vs 2026-W46" in text and f"vs pulse #{previous}" in text
+    tiny = next(line for line in digest.teams if line.name == "Tiny")
+    assert (tiny.engaged_rate, tiny.active_rate) == (0.6, 0.8)
+
+
+def test_the_trend_holds_each_closed_pulse_until_the_next_and_draws_activity_week_by_week(
+    source: DigestSource, world: World
+) -> None:
+    digest = compose(source, ORGANISATION)
+    t, h = digest.trend, digest.headline
+
+    # Pulses opened in W45 (#1), W46 (#2) and W47 (#3, still open): W47 carries #2's figures, no dip.
+    assert t.weeks == ("2026-W45", "2026-W46", "2026-W47")
+    run1 = {
+        r.team: r
+        for r in compute_metrics(source.session, week_monday=date(2026, 11, 2), settings=source.settings)
+    }
+    assert t.readiness == (run1["*"].readiness, h.readiness.value, h.readiness.value)
+    assert t.usage_rate[1] == t.usage_rate[2] == h.usage_rate.value is not None
+    assert (t.engaged_rate[-1], t.active_rate[-1]) == (h.engaged_rate.value, h.active_rate.value)
+    assert t.engaged_rate[0] == t.active_rate[0] == 0.0  # nobody engaged yet in W45
+    assert "active in 4 weeks: 0%" in chart_alt_text(digest)
+
+
 def test_stuck_teams_come_first_with_a_suggested_action_for_their_barrier(source: DigestSource) -> None:
     digest = compose(source, ORGANISATION)
 
@@ -326,7 +390,7 @@ def test_a_team_under_k_shows_no_survey_figure_in_any_part_of_its_leaders_digest
     check_blocks(json.loads(text)["blocks"])
     assert "hidden" in text and "1.00" not in text and "used AI 0%" not in text
     prompt = narrative_prompt(digest)
-    assert "Readiness (1-5, change vs previous pulse): not available" in prompt
+    assert "Readiness (1-5): not available" in prompt
     assert "Tiny" not in prompt and "zebrafish" not in text
 
 
@@ -380,7 +444,12 @@ def test_the_narrative_prompt_holds_only_figures_the_digest_shows(source: Digest
     digest = compose(source, ORGANISATION)
     prompt = narrative_prompt(digest)
 
-    assert f"Readiness (1-5, change vs previous pulse): {digest.headline.readiness.value:g}" in prompt
+    readiness = digest.headline.readiness
+    assert digest.compared.previous_run is not None and readiness.change is not None
+    assert (
+        f"Readiness (1-5): {readiness.value:g} (change vs the previous pulse run "
+        f"#{digest.compared.previous_run}: {readiness.change:+g})" in prompt
+    )
     assert "Teams whose survey figures are hidden for anonymity: 2." in prompt
     for forbidden in ("Tiny", "Solo", "Alpha", "Ada", "zebrafish", "@", "U0"):
         assert forbidden not in prompt

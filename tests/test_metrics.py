@@ -37,6 +37,8 @@ DOCUMENTED_FIELDS = [
     "members",
     "reached",
     "engaged",
+    "active_28d",
+    "active_28d_rate",
     "nudges_sent",
     "nudges_tried",
     "tried_rate",
@@ -145,7 +147,7 @@ class Org:
             )
         )
 
-    def activity(self, person: Person, at: datetime, kind: str = "nudge") -> None:
+    def activity(self, person: Person, at: datetime, kind: str = "nudge_tried") -> None:
         self.session.add(Activity(person_id=person.id, team_id=person.team_id, kind=kind, occurred_at=at))
 
     def win(self, person: Person, at: datetime, hours: float, status: str = "approved") -> None:
@@ -174,11 +176,17 @@ def seed_reference_org(session: Session) -> Org:
     org.nudge(sales[1], datetime(2026, 3, 8, 23, 59), "tried")
     org.nudge(sales[2], datetime(2026, 2, 26, 10), "tried")
     org.nudge(support[0], datetime(2026, 3, 2, 0, 0))
-    # Activity: Sales p0 twice, p3 once; p1 exactly at the next Monday (next week).
+    # Activity: Sales p0 twice, p3 once; p1 exactly at the next Monday (next week). Support p0 only
+    # pressed buttons that are not engagement; p1 tried a nudge three weeks before (active_28d only), p2
+    # acknowledged a broadcast just before the four weeks began.
     org.activity(sales[0], datetime(2026, 3, 3, 11))
     org.activity(sales[0], datetime(2026, 3, 4, 11), "pulse")
     org.activity(sales[3], datetime(2026, 3, 6, 9), "win")
     org.activity(sales[1], datetime(2026, 3, 9, 0, 0))
+    for kind in ("nudge_not_for_me", "nudge_later", "nudge_helpful", "nudge_not_helpful", "pulse"):
+        org.activity(support[0], datetime(2026, 3, 3, 12), kind)
+    org.activity(support[1], datetime(2026, 2, 10, 9), "nudge_tried")
+    org.activity(support[2], datetime(2026, 2, 8, 23, 59), "ack")
     # Wins: two approved in the week, one pending, one approved the week before.
     org.win(sales[0], datetime(2026, 3, 4), 2.5)
     org.win(sales[3], datetime(2026, 3, 6), 1.0)
@@ -245,6 +253,8 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "members": 4,
         "reached": 2,
         "engaged": 2,
+        "active_28d": 2,
+        "active_28d_rate": 0.5,
         "nudges_sent": 3,
         "nudges_tried": 2,
         "tried_rate": 0.667,
@@ -271,6 +281,8 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "members": 3,
         "reached": 1,
         "engaged": 0,
+        "active_28d": 1,
+        "active_28d_rate": 0.333,
         "nudges_sent": 1,
         "nudges_tried": 0,
         "tried_rate": 0.0,
@@ -297,6 +309,8 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "members": 8,
         "reached": 3,
         "engaged": 2,
+        "active_28d": 3,
+        "active_28d_rate": 0.375,
         "nudges_sent": 4,
         "nudges_tried": 2,
         "tried_rate": 0.5,
@@ -342,6 +356,31 @@ def test_week_boundaries_are_local_mondays_across_a_dst_change(session: Session)
         compute_metrics(session, week_monday=date(2026, 2, 23), settings=settings(tz="America/New_York"))
     )
     assert before["Sales"]["engaged"] == 1  # a
+
+
+def test_active_28d_counts_who_tried_a_nudge_in_the_four_weeks_ending_with_the_week(session: Session) -> None:
+    org = Org(session)
+    tried, declined = org.person("Sales"), org.person("Sales")
+    org.person("Support")
+    org.activity(tried, datetime(2026, 2, 10, 9), "nudge_tried")  # Tuesday of 2026-W07
+    org.activity(declined, datetime(2026, 3, 3, 9), "nudge_not_for_me")  # W10
+    session.commit()
+
+    def week(monday: date) -> dict[str, dict]:  # type: ignore[type-arg]
+        return by_team(compute_metrics(session, week_monday=monday, settings=settings()))
+
+    # Three weeks later (W10) the nudge tried in W07 still counts as active, though not as engaged.
+    w10 = week(WEEK)
+    assert (w10["Sales"]["engaged"], w10["Sales"]["active_28d"], w10["Sales"]["active_28d_rate"]) == (
+        0,
+        1,
+        0.5,
+    )
+    assert (w10["Support"]["active_28d"], w10["Support"]["active_28d_rate"]) == (0, 0.0)
+    assert (w10["*"]["active_28d"], w10["*"]["active_28d_rate"]) == (1, 0.333)
+    # A week later it has left the four weeks; "Not for me" never made anyone active.
+    assert week(date(2026, 3, 9))["Sales"]["active_28d"] == 0
+    assert week(date(2026, 2, 9))["Sales"]["engaged"] == 1
 
 
 def test_last_complete_week_is_decided_in_the_org_time_zone() -> None:

@@ -110,13 +110,34 @@ def test_tried_it_updates_the_message_and_counts_in_the_metrics(
         kinds = session.scalars(select(Activity.kind).where(Activity.person_id == person)).all()
         assert sorted(kinds) == ["nudge_helpful", "nudge_tried"]
         [row, _total] = compute_metrics(session, week_monday=date(2026, 11, 23), settings=slack_settings)
-    assert (row.team, row.nudges_sent, row.nudges_tried, row.engaged, row.reached) == (
+    assert (row.team, row.nudges_sent, row.nudges_tried, row.engaged, row.reached, row.active_28d) == (
         "Sales EMEA",
         1,
         1,
         1,
         1,
+        1,
     )
+
+
+def test_someone_who_only_pressed_not_for_me_is_reached_but_not_engaged(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    person = _berliner(engine)
+    clock.start_at(TUESDAY_10_BERLIN)
+    _tick_and_send(engine, slack_settings, TUESDAY_10_BERLIN)
+    message = _nudge_message(fake_slack, "UBERLIN01")
+    clock.advance(timedelta(minutes=20))
+    with SlackAppServer(slack_settings, engine, content=LIBRARY) as server:
+        _click(server, message, "UBERLIN01", ids.NUDGE_NOT_FOR_ME)
+        wait_for(
+            lambda: deliveries(engine, person)[0].status == "not_for_me", what="the click to be recorded"
+        )
+    with session_scope(engine, readonly=True) as session:
+        [row, total] = compute_metrics(session, week_monday=date(2026, 11, 23), settings=slack_settings)
+    # Declining a nudge is an answer, not adoption: reached, but neither engaged nor active.
+    assert (row.reached, row.engaged, row.active_28d, row.active_28d_rate) == (1, 0, 0, 0.0)
+    assert (total.engaged, total.active_28d) == (0, 0)
 
 
 def test_remind_me_later_brings_the_same_nudge_back_at_the_next_slot(

@@ -17,7 +17,8 @@ from typing import Any, Final
 
 from bot.digest.format import (
     HIDDEN,
-    figure_changes,
+    WEEK_BEFORE,
+    changes,
     hours,
     percent,
     points_change,
@@ -88,11 +89,15 @@ def _packed(lines: Sequence[str], *, title: str | None = None) -> list[Block]:
 
 
 def team_line(line: TeamLine, k: int) -> str:
-    """One team in a line: people, engagement and its change, then the survey (or why it is missing)."""
+    """One team in a line: people, engagement and its change, then the survey (or why it is missing).
+
+    The changes compare engagement with the week before and readiness with the previous pulse (the
+    section's title says so)."""
     parts = [
         f"*{team_name(line.name)}*",
         f"{line.members:,} {'person' if line.members == 1 else 'people'}",
         f"engaged {percent(line.engaged_rate)} ({points_change(line.engaged_change)})",
+        f"active in 4 weeks {percent(line.active_rate)} ({points_change(line.active_change)})",
     ]
     if line.survey == "hidden":
         parts.append(f"survey {HIDDEN} (fewer than {k} answers, or to protect a smaller team)")
@@ -115,6 +120,7 @@ def _headline(digest: Digest) -> Block:
         return mrkdwn(f"*{label}*\n{value}" + (f"\n{changes}" if changes else ""), 2000)
 
     engaged = f"{percent(h.engaged_rate.value)} ({h.engaged:,} of {h.members:,} people)"
+    active = f"{percent(h.active_rate.value)} ({h.active:,} of {h.members:,} people)"
     if h.readiness.value is None:
         readiness = HIDDEN if digest.pulse is not None and h.hidden_teams else "–"
     else:
@@ -127,18 +133,13 @@ def _headline(digest: Digest) -> Block:
     return {
         "type": "section",
         "fields": [
-            field("Engaged", engaged, figure_changes(h.engaged_rate, "rate", against="vs last week")),
-            field("Readiness", readiness, figure_changes(h.readiness, "score", against="vs last pulse")),
-            field("Used AI", usage, figure_changes(h.usage_rate, "rate", against="vs last pulse")),
+            field("Engaged this week", engaged, changes(digest, h.engaged_rate, "rate")),
+            field("Active in the last 4 weeks", active, changes(digest, h.active_rate, "rate")),
+            field("Readiness", readiness, changes(digest, h.readiness, "score", survey=True)),
+            field("Used AI", usage, changes(digest, h.usage_rate, "rate", survey=True)),
+            field("Wins", f"{wins} approved this week", changes(digest, h.wins, "count")),
             field(
-                "Wins",
-                f"{wins} approved this week",
-                figure_changes(h.wins, "count", against="vs last week"),
-            ),
-            field(
-                "Hours saved",
-                f"{hours(h.hours_saved.value)} a week",
-                figure_changes(h.hours_saved, "hours", against="vs last week"),
+                "Hours saved", f"{hours(h.hours_saved.value)} a week", changes(digest, h.hours_saved, "hours")
             ),
         ],
     }
@@ -160,6 +161,11 @@ def _teams(digest: Digest) -> list[Block]:
     shown = digest.teams[:TEAMS_SHOWN]
     lines = [team_line(t, digest.min_group_size) for t in shown]
     title = "*Teams*" + (" · stuck first, then the biggest movers" if len(digest.teams) > 1 else "")
+    title += f" · changes: engagement {WEEK_BEFORE}" + (
+        f", readiness on the previous pulse (#{digest.compared.previous_run})"
+        if digest.compared.previous_run
+        else ""
+    )
     blocks = _packed(lines, title=title)
     more = len(digest.teams) - len(shown)
     if more > 0:
@@ -290,6 +296,7 @@ def chart_alt_text(digest: Digest) -> str:
     parts = []
     for label, values, render in (
         ("engaged", t.engaged_rate, percent),
+        ("active in 4 weeks", t.active_rate, percent),
         ("used AI", t.usage_rate, percent),
         ("readiness", t.readiness, score),
     ):
@@ -319,7 +326,8 @@ def leader_home_section(
     blocks: list[Block] = [header(f"{title} · week {digest.week}")]
     h = digest.headline
     summary = (
-        f"{percent(h.engaged_rate.value)} engaged ({points_change(h.engaged_rate.change)} vs last week)"
+        f"{percent(h.engaged_rate.value)} engaged ({points_change(h.engaged_rate.change)} {WEEK_BEFORE})"
+        + f" · {percent(h.active_rate.value)} active in 4 weeks"
         + (f" · readiness {score(h.readiness.value)}" if h.readiness.value is not None else "")
         + (f" · {percent(h.usage_rate.value)} used AI" if h.usage_rate.value is not None else "")
         + f" · {int(h.wins.value or 0)} wins, {hours(h.hours_saved.value)} a week saved"

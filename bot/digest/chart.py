@@ -1,10 +1,15 @@
-"""The digest's trend chart: eight weeks of engagement, AI use and readiness as one PNG.
+"""The digest's trend chart: eight weeks of engagement, activity over four weeks, AI use and readiness.
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no global figure state, safe in threads),
 sized for Slack's preview (8 x 4.5 inches at 150 dpi: 1200 x 675 pixels, readable when Slack shows it at
 about 800 x 450). Colours are from the Okabe-Ito palette, which people with the common colour-vision
 deficiencies can tell apart; each line also has its own dash pattern and marker, so the chart still reads
 in greyscale.
+
+Survey lines follow pulse runs, not weeks: each week shows the newest run opened by its end and closed
+now, so a run's value holds until the next run closes and the line steps at each run instead of dropping
+between pulses (`bot.digest.service`). Activity lines are week by week; "active" covers the four weeks
+ending with each week, so it does not swing with a single quiet week.
 
 Anonymity: the chart only draws what the digest already shows. A week without survey figures (no closed
 pulse yet, or hidden because too few people answered) is a gap in the line, never a value: `plot_data`
@@ -53,9 +58,10 @@ class Line:
 
 
 LINES: Final = (
-    Line("engaged_rate", "Engaged (share of members)", OKABE_ITO["blue"], "-", "o", False),
-    Line("usage_rate", "Used AI (pulse answers)", OKABE_ITO["orange"], "--", "s", False),
-    Line("readiness", "Readiness, 1-5 (right axis)", OKABE_ITO["bluish_green"], "-.", "^", True),
+    Line("engaged_rate", "Engaged this week", OKABE_ITO["blue"], "-", "o", False),
+    Line("active_rate", "Active, last 4 weeks", OKABE_ITO["vermillion"], ":", "D", False),
+    Line("usage_rate", "Used AI (pulse)", OKABE_ITO["orange"], "--", "s", False),
+    Line("readiness", "Readiness 1-5 (right axis)", OKABE_ITO["bluish_green"], "-.", "^", True),
 )
 
 
@@ -67,9 +73,16 @@ class TrendSeries:
     engaged_rate: tuple[float | None, ...]  # 0..1
     usage_rate: tuple[float | None, ...]  # 0..1
     readiness: tuple[float | None, ...]  # 1..5
+    active_rate: tuple[float | None, ...]  # 0..1, active in the four weeks ending with the week
 
     def __post_init__(self) -> None:
-        lengths = {len(self.weeks), len(self.engaged_rate), len(self.usage_rate), len(self.readiness)}
+        lengths = {
+            len(self.weeks),
+            len(self.engaged_rate),
+            len(self.usage_rate),
+            len(self.readiness),
+            len(self.active_rate),
+        }
         if len(lengths) != 1:
             raise ValueError("every series needs one value per week")
 
@@ -108,7 +121,7 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI)
     # Fixed margins (room for both axes' labels, the title and the legend): a layout engine would draw
     # the figure twice, and every digest run draws up to one chart per leader.
-    figure.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.2)
+    figure.subplots_adjust(left=0.1, right=0.9, top=0.9, bottom=0.24)
     FigureCanvasAgg(figure)
     rates = figure.add_subplot()
     score = rates.twinx()
@@ -147,7 +160,7 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
         handles=handles,
         loc="lower center",
         bbox_to_anchor=(0.5, 0.005),
-        ncols=len(LINES),
+        ncols=2,
         frameon=False,
         fontsize=10.5,
     )

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from bot.digest.types import Digest, Figure, TeamLine
+from bot.digest.types import Comparison, Digest, Figure, TeamLine
 from bot.people.directory import text_table
 
 NULL = "–"
@@ -64,14 +64,39 @@ def hours_change(change: float | None) -> str:
 _CHANGES = {"rate": points_change, "score": score_change, "count": count_change, "hours": hours_change}
 
 
-def figure_changes(figure: Figure, kind: str, *, against: str) -> str:
-    """ "▲ 5 pts vs last week · ▲ 12 pts since baseline" (parts without a value are left out).
+def figure_changes(figure: Figure, kind: str, *, against: str, since: str = "since baseline") -> str:
+    """ "▲ 5 pts on the week before · ▲ 12 pts since week 2026-W40 (first pulse)" (parts without a value
+    are left out).
 
     `kind`: "rate" (percentage points), "score" (1-5), "count" or "hours".
     """
     render = _CHANGES[kind]
-    parts = [(render(figure.change), against), (render(figure.since_baseline), "since baseline")]
+    parts = [(render(figure.change), against), (render(figure.since_baseline), since)]
     return " · ".join(f"{value} {label}" for value, label in parts if value != NULL)
+
+
+WEEK_BEFORE = "on the week before"
+
+
+def activity_labels(compared: Comparison) -> tuple[str, str]:
+    """What an activity figure's changes compare: week W with the week before, and with the week the
+    first pulse opened in."""
+    return WEEK_BEFORE, f"since week {compared.baseline_week} (first pulse)"
+
+
+def survey_labels(compared: Comparison) -> tuple[str, str]:
+    """What a survey figure's changes compare: the closed pulse run with the previous one, and with the
+    first."""
+    return (
+        f"on the previous pulse (#{compared.previous_run})",
+        f"since the first pulse (#{compared.baseline_run})",
+    )
+
+
+def changes(digest: Digest, figure: Figure, kind: str, *, survey: bool = False) -> str:
+    """A headline figure's changes, each saying what it compares (`activity_labels`, `survey_labels`)."""
+    against, since = (survey_labels if survey else activity_labels)(digest.compared)
+    return figure_changes(figure, kind, against=against, since=since)
 
 
 def survey_cell(line: TeamLine, value: str) -> str:
@@ -95,39 +120,35 @@ def _survey_value(digest: Digest, shown: str) -> str:
 def headline_lines(digest: Digest) -> list[str]:
     h = digest.headline
     rows = [
-        (
-            "Engaged",
-            percent(h.engaged_rate.value),
-            figure_changes(h.engaged_rate, "rate", against="vs last week"),
-        ),
+        ("Engaged", percent(h.engaged_rate.value), changes(digest, h.engaged_rate, "rate")),
+        ("Active (4 weeks)", percent(h.active_rate.value), changes(digest, h.active_rate, "rate")),
         (
             "Readiness",
             _survey_value(digest, score(h.readiness.value)),
-            figure_changes(h.readiness, "score", against="vs last pulse"),
+            changes(digest, h.readiness, "score", survey=True),
         ),
         (
             "Used AI",
             _survey_value(digest, percent(h.usage_rate.value)),
-            figure_changes(h.usage_rate, "rate", against="vs last pulse"),
+            changes(digest, h.usage_rate, "rate", survey=True),
         ),
-        ("Wins", f"{h.wins.value or 0:g}", figure_changes(h.wins, "count", against="vs last week")),
-        (
-            "Hours saved",
-            hours(h.hours_saved.value),
-            figure_changes(h.hours_saved, "hours", against="vs last week"),
-        ),
+        ("Wins", f"{h.wins.value or 0:g}", changes(digest, h.wins, "count")),
+        ("Hours saved", hours(h.hours_saved.value), changes(digest, h.hours_saved, "hours")),
     ]
     width = max(len(label) for label, _, _ in rows)
     return [f"  {label.ljust(width)}  {value:>6}  {changes}".rstrip() for label, value, changes in rows]
 
 
-def team_table(lines: Sequence[TeamLine]) -> str:
+def team_table(lines: Sequence[TeamLine], compared: Comparison) -> str:
+    """Every team; the changes compare engagement with the week before, readiness with the previous pulse."""
     rows = [
         [
             line.name,
             line.members,
             percent(line.engaged_rate),
             points_change(line.engaged_change),
+            percent(line.active_rate),
+            points_change(line.active_change),
             survey_cell(line, score(line.readiness)),
             survey_cell(line, score_change(line.readiness_change)),
             survey_cell(line, percent(line.usage_rate)),
@@ -137,8 +158,19 @@ def team_table(lines: Sequence[TeamLine]) -> str:
         ]
         for line in lines
     ]
-    headers = ["team", "members", "engaged", "vs last wk", "readiness", "vs last pulse", "used AI", "barrier"]
-    return text_table([*headers, "wins", "hours/wk"], rows)
+    week_before = f"vs {compared.week_before}"
+    pulse_before = f"vs pulse #{compared.previous_run}" if compared.previous_run else "vs last pulse"
+    headers = [
+        "team",
+        "members",
+        "engaged",
+        week_before,
+        "active 4 wks",
+        week_before,
+        "readiness",
+        pulse_before,
+    ]
+    return text_table([*headers, "used AI", "barrier", "wins", "hours/wk"], rows)
 
 
 def to_text(digest: Digest) -> str:
@@ -151,7 +183,7 @@ def to_text(digest: Digest) -> str:
     title = f"{digest.audience.name} ({teams}), week {digest.week}"
     parts = [title, "-" * len(title), digest.narrative, "", *headline_lines(digest), ""]
     parts.append(pulse_note(digest))
-    parts += ["", team_table(digest.teams)]
+    parts += ["", team_table(digest.teams, digest.compared)]
     for group in digest.barriers:
         action = f": {group.action}" if group.action else ""
         parts.append(f"\nBarrier {group.stage} ({', '.join(group.teams)}){action}")

@@ -25,11 +25,19 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def _points(change: float) -> str:
+def _points(change: float, on: str) -> str:
+    """ "up 4 points on the week before", "unchanged on the week before"."""
     points = round(change * 100)
     if points == 0:
-        return "unchanged"
-    return f"{'up' if points > 0 else 'down'} {abs(points)} point{'s' if abs(points) != 1 else ''}"
+        return f"unchanged {on}"
+    return f"{'up' if points > 0 else 'down'} {abs(points)} point{'s' if abs(points) != 1 else ''} {on}"
+
+
+def _score_change(change: float, on: str) -> str:
+    """ "up 0.04 on the previous pulse (run #3)"."""
+    if round(change, 2) == 0:
+        return f"unchanged {on}"
+    return f"{'up' if change > 0 else 'down'} {abs(change):.2f} {on}"
 
 
 def template_narrative(digest: Digest) -> str:
@@ -43,11 +51,17 @@ def template_narrative(digest: Digest) -> str:
             "took part in the AI programme"
         )
         change = h.engaged_rate.change
-        first += f", {_points(change)} on the week before." if change is not None else "."
+        first += f", {_points(change, 'on the week before')}" if change is not None else ""
+        if h.active_rate.value is not None:
+            first += f"; {_pct(h.active_rate.value)} did in the last four weeks"
+            if h.active_rate.change is not None:
+                first += f" ({_points(h.active_rate.change, 'on the week before')})"
+        first += "."
+    previous = f"on the previous pulse (run #{digest.compared.previous_run})"
     if h.readiness.value is not None and digest.pulse is not None:
         second = f"Readiness stands at {h.readiness.value:.2f} out of 5"
         if h.readiness.change is not None:
-            second += f" ({h.readiness.change:+.2f} since the previous pulse)"
+            second += f", {_score_change(h.readiness.change, previous)}"
         if h.usage_rate.value is not None:
             second += f", and {_pct(h.usage_rate.value)} of those who answered used AI at least once"
         second += "."
@@ -92,25 +106,32 @@ NARRATIVE_SYSTEM = (
 def narrative_prompt(digest: Digest) -> str:
     """The figures the AI may see: aggregates that the digest itself shows (never a hidden figure)."""
     h = digest.headline
+    c = digest.compared
+    week = (f"change vs the week before, {c.week_before}", f"since week {c.baseline_week}, the first pulse's")
+    pulse = (
+        f"change vs the previous pulse run #{c.previous_run}",
+        f"since the first pulse run #{c.baseline_run}",
+    )
 
-    def fig(label: str, figure: Figure, unit: str) -> str:
+    def fig(label: str, figure: Figure, against: tuple[str, str]) -> str:
         if figure.value is None:
             return f"{label}: not available"
-        text = f"{label}: {figure.value:g}{unit}"
+        text = f"{label}: {figure.value:g}"
         if figure.change is not None:
-            text += f" (change {figure.change:+g})"
+            text += f" ({against[0]}: {figure.change:+g})"
         if figure.since_baseline is not None:
-            text += f" (since baseline {figure.since_baseline:+g})"
+            text += f" ({against[1]}: {figure.since_baseline:+g})"
         return text
 
     stages = ", ".join(f"{g.stage}: {len(g.teams)} teams" for g in digest.barriers) or "none"
     lines = [
         f"Week {digest.week}; {digest.teams_total} teams; {h.members} people.",
-        fig("Engaged share (0-1, change vs last week)", h.engaged_rate, ""),
-        fig("Readiness (1-5, change vs previous pulse)", h.readiness, ""),
-        fig("Share of respondents who used AI (0-1)", h.usage_rate, ""),
-        fig("Approved wins this week", h.wins, ""),
-        fig("Hours saved per week from those wins", h.hours_saved, ""),
+        fig("Share engaged this week (0-1)", h.engaged_rate, week),
+        fig("Share engaged in the last four weeks (0-1)", h.active_rate, week),
+        fig("Readiness (1-5)", h.readiness, pulse),
+        fig("Share of respondents who used AI (0-1)", h.usage_rate, pulse),
+        fig("Approved wins this week", h.wins, week),
+        fig("Hours saved per week from those wins", h.hours_saved, week),
         f"Teams whose survey figures are hidden for anonymity: {h.hidden_teams}.",
         f"Lowest ADKAR element per team: {stages}.",
         f"Teams stuck at the same barrier as last pulse: {sum(1 for t in digest.teams if t.stuck)}.",

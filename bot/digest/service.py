@@ -30,6 +30,7 @@ from bot.digest.types import (
     ORGANISATION,
     Audience,
     BarrierGroup,
+    Comparison,
     Digest,
     Figure,
     Headline,
@@ -47,6 +48,7 @@ __all__ = [
     "ORGANISATION",
     "Audience",
     "BarrierGroup",
+    "Comparison",
     "Digest",
     "DigestSource",
     "Figure",
@@ -177,22 +179,32 @@ def _survey_change(
 class _Activity:
     members: int
     engaged: int
+    active: int  # engaged in the four weeks ending with the week
     wins: int
     hours: float
 
     @property
     def engaged_rate(self) -> float | None:
-        return round(self.engaged / self.members, 3) if self.members else None
+        return _rate(self.engaged, self.members)
+
+    @property
+    def active_rate(self) -> float | None:
+        return _rate(self.active, self.members)
+
+
+def _rate(part: int, members: int) -> float | None:
+    return round(part / members, 3) if members else None
 
 
 def _activity(rows: Mapping[str, MetricsRow], names: Sequence[str], whole: bool) -> _Activity:
     if whole and ALL_TEAMS in rows:
         t = rows[ALL_TEAMS]
-        return _Activity(t.members, t.engaged, t.wins, t.hours_saved)
+        return _Activity(t.members, t.engaged, t.active_28d, t.wins, t.hours_saved)
     picked = [rows[n] for n in names if n in rows]
     return _Activity(
         sum(r.members for r in picked),
         sum(r.engaged for r in picked),
+        sum(r.active_28d for r in picked),
         sum(r.wins for r in picked),
         round(sum(r.hours_saved for r in picked), 2),
     )
@@ -219,8 +231,10 @@ def _team_line(
     survey: MetricsRow | None,
     previous_survey: MetricsRow | None,
 ) -> TeamLine:
-    rate = round(now.engaged / now.members, 3) if now.members else None
-    before_rate = round(before.engaged / before.members, 3) if before and before.members else None
+    rate = _rate(now.engaged, now.members)
+    before_rate = _rate(before.engaged, before.members) if before else None
+    active = _rate(now.active_28d, now.members)
+    before_active = _rate(before.active_28d, before.members) if before else None
     state = "none"
     if survey is not None and survey.pulse is not None:
         state = "hidden" if survey.suppressed else "shown"
@@ -241,6 +255,8 @@ def _team_line(
         members=now.members,
         engaged_rate=rate,
         engaged_change=_diff(rate, before_rate, 3),
+        active_rate=active,
+        active_change=_diff(active, before_active, 3),
         survey=state,
         readiness=shown.readiness if shown else None,
         readiness_change=shown.readiness_change if shown else None,
@@ -327,6 +343,7 @@ def _top_wins(
 def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeries:
     weeks: list[str] = []
     engaged: list[float | None] = []
+    active: list[float | None] = []
     usage: list[float | None] = []
     readiness: list[float | None] = []
     for monday in source.trend_weeks:
@@ -339,9 +356,10 @@ def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeri
             continue  # before the programme started: leave the week out rather than draw a zero
         weeks.append(clock.iso_week(monday))
         engaged.append(activity.engaged_rate)
+        active.append(activity.active_rate)
         usage.append(survey.usage_rate if survey else None)
         readiness.append(survey.readiness if survey else None)
-    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness))
+    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness), tuple(active))
 
 
 def audience_team_names(source: DigestSource, audience: Audience) -> tuple[list[str], bool]:
@@ -399,6 +417,8 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         members=now.members,
         engaged=now.engaged,
         engaged_rate=activity_figure("engaged_rate", 3),
+        active=now.active,
+        active_rate=activity_figure("active_rate", 3),
         readiness=survey_figure("readiness", 2),
         usage_rate=survey_figure("usage_rate", 3),
         wins=activity_figure("wins", 0),
@@ -423,7 +443,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     cases: tuple[UseCase, ...] = ()
     this_week, without = 0, 0
     summary: tuple[comments.CommentSummary, ...] = ()
-    trend = TrendSeries((), (), (), ())
+    trend = TrendSeries((), (), (), (), ())
     if not brief:
         csv_names = [*names, ALL_TEAMS] if whole else names
         csv_rows = tuple(
@@ -462,6 +482,12 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         baseline_run=baseline.id if baseline else None,
         baseline_week=clock.iso_week(base_week) if base_week else None,
         min_group_size=settings.min_group_size,
+        compared=Comparison(
+            week_before=clock.iso_week(monday - timedelta(weeks=1)),
+            previous_run=previous.id if previous else None,
+            baseline_week=clock.iso_week(base_week) if rows_base is not None and base_week else None,
+            baseline_run=baseline.id if survey_base is not None and baseline else None,
+        ),
     )
     return replace(digest, narrative=template_narrative(digest))
 

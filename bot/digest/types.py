@@ -35,7 +35,12 @@ ORGANISATION = Audience(name="Whole organisation", team_ids=None)
 
 @dataclass(frozen=True)
 class Figure:
-    """A headline figure; `change` against the comparison point, `since_baseline` against the first pulse."""
+    """A headline figure; `change` against the comparison point, `since_baseline` against the first pulse.
+
+    Activity figures (engaged, active in 4 weeks, wins, hours) compare week W with the week before and
+    with the week the first pulse opened in; survey figures (readiness, AI use) compare the closed pulse
+    run with the previous closed run and with the first run (`Comparison` names them).
+    """
 
     value: float | None
     change: float | None = None
@@ -47,6 +52,8 @@ class Headline:
     members: int
     engaged: int
     engaged_rate: Figure  # 0..1; change in fractions (0.05 = 5 points)
+    active: int  # engaged at least once in the four weeks ending with W
+    active_rate: Figure  # 0..1, like engaged_rate
     readiness: Figure  # 1..5
     usage_rate: Figure  # 0..1
     wins: Figure
@@ -65,16 +72,28 @@ class PulseInfo:
 
 
 @dataclass(frozen=True)
+class Comparison:
+    """What a digest's changes compare with, so that every change can say so."""
+
+    week_before: str  # "2026-W46": activity figures' change compares week W with this week
+    previous_run: int | None  # survey figures' change compares the closed run with this run
+    baseline_week: str | None  # activity figures "since baseline": the week the first pulse opened in
+    baseline_run: int | None  # survey figures "since baseline": the first pulse run
+
+
+@dataclass(frozen=True)
 class TeamLine:
     """One team in the per-team view (survey figures None when hidden or when there is no closed pulse)."""
 
     name: str
     members: int
     engaged_rate: float | None
-    engaged_change: float | None  # since last week, in fractions
+    engaged_change: float | None  # since the week before, in fractions
+    active_rate: float | None  # active in the four weeks ending with W / members
+    active_change: float | None  # since the week before, in fractions
     survey: str  # "shown", "hidden" (anonymity), "none" (no closed pulse, or the team was not in it)
     readiness: float | None
-    readiness_change: float | None  # since the previous pulse
+    readiness_change: float | None  # since the previous pulse run (`Comparison.previous_run`)
     usage_rate: float | None
     barrier: str | None
     barrier_score: float | None
@@ -126,3 +145,4 @@ class Digest:
     baseline_run: int | None
     baseline_week: str | None
     min_group_size: int
+    compared: Comparison

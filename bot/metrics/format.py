@@ -66,6 +66,7 @@ COLUMNS: tuple[tuple[str, Callable[[MetricsRow], str]], ...] = (
     ("Members", lambda r: str(r.members)),
     ("Reached", lambda r: str(r.reached)),
     ("Engaged", lambda r: str(r.engaged)),
+    ("Active 28d", lambda r: f"{r.active_28d} ({_percent(r.active_28d_rate)})"),
     ("Nudges", lambda r: str(r.nudges_sent)),
     ("Tried", lambda r: _percent(r.tried_rate)),
     ("Answers", _responses),
@@ -101,6 +102,8 @@ def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
         run += ", still open: its survey figures show once it closes"
     title = f"Adoption metrics, week {rows[0].week} ({run})"
     legend = (
+        "Engaged: tried a nudge, shared a win or acknowledged a broadcast in the week; Active 28d: did so "
+        "in the four weeks ending with it (share of members). "
         "A D K Ab R: ADKAR means 1-5 (awareness, desire, knowledge, ability, reinforcement). "
         f"'{HIDDEN}': fewer than {min_group_size} answers, hidden so that no small group can be "
         f"worked out from the others, or the pulse run is still open. '{NULL}' in a survey column: no "

@@ -44,6 +44,8 @@ class MetricsRow:
     members: int
     reached: int
     engaged: int
+    active_28d: int
+    active_28d_rate: float | None
     nudges_sent: int
     nudges_tried: int
     tried_rate: float | None
@@ -233,6 +235,11 @@ def compute_metrics(
     members = metrics_sql.members(session, end)
     nudges, nudges_total = metrics_sql.nudges(session, start, end)
     engaged, engaged_total = metrics_sql.engaged(session, start, end)
+    # The four local weeks ending with W (a DST change inside them moves no boundary off a Monday).
+    active_start, _ = metrics_sql.week_window(
+        week_monday - timedelta(weeks=metrics_sql.ACTIVE_WEEKS - 1), settings.tz
+    )
+    active, active_total = metrics_sql.engaged(session, active_start, end)
     wins = metrics_sql.wins(session, start, end)
     run_ids = metrics_sql.latest_runs(session, end)
     views = _run_views(session, run_ids, teams, k)
@@ -250,12 +257,16 @@ def compute_metrics(
             if is_total
             else wins.get(team, metrics_sql.WinCounts())
         )
+        people = sum(members.values()) if is_total else members.get(team, 0)
+        active_people = active_total if is_total else active.get(team, 0)
         result = MetricsRow(
             week=week,
             team=name,
-            members=sum(members.values()) if is_total else members.get(team, 0),
+            members=people,
             reached=nudge.reached,
             engaged=engaged_total if is_total else engaged.get(team, 0),
+            active_28d=active_people,
+            active_28d_rate=_ratio(active_people, people, 3),
             nudges_sent=nudge.sent,
             nudges_tried=nudge.tried,
             tried_rate=_ratio(nudge.tried, nudge.sent, 3),

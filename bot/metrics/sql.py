@@ -135,24 +135,34 @@ def nudges(
     return teams, total
 
 
-def engaged(session: Session, start: datetime, end: datetime) -> tuple[dict[TeamKey, int], int]:
-    """Distinct people with any activity in the window, per team (as captured) and overall.
+# The activity kinds that count as engagement: doing something with the programme, not just answering it.
+# Written by bot.nudges.service ("Tried it"), bot.wins.service (a win submitted) and bot.broadcasts.acks
+# ("Got it"). Not engagement: a pulse answer (rows of kind "pulse" from older versions; it counts in the
+# response rate), "Not for me", "Remind me later" and the helpful / not helpful rating of a nudge.
+ENGAGED_KINDS: tuple[str, ...] = ("nudge_tried", "win", "ack")
+ACTIVE_WEEKS = 4  # `active_28d`: the four ISO weeks (28 days) ending with week W
 
-    A pulse answer is not engagement (it counts in the response rate): activity rows of kind "pulse",
-    written by older versions, are left out.
+
+def engaged(session: Session, start: datetime, end: datetime) -> tuple[dict[TeamKey, int], int]:
+    """Distinct people who engaged (`ENGAGED_KINDS`) in the window, per team (as captured) and overall.
+
+    For one week this is `engaged`; for the four weeks ending with it, `active_28d`. The total is its own
+    aggregate, so a person who engaged in two teams counts once.
     """
-    in_week = and_(Activity.occurred_at >= start, Activity.occurred_at < end, Activity.kind != "pulse")
+    in_window = and_(
+        Activity.occurred_at >= start, Activity.occurred_at < end, Activity.kind.in_(ENGAGED_KINDS)
+    )
     people = func.count(func.distinct(Activity.person_id))
     per_team = (
         select(literal_column("'team'", String).label("scope"), Activity.team_id, people.label("n"))
-        .where(in_week)
+        .where(in_window)
         .group_by(Activity.team_id)
     )
     overall = select(
         literal_column("'total'", String).label("scope"),
         cast(null(), Integer).label("team_id"),
         people.label("n"),
-    ).where(in_week)
+    ).where(in_window)
     teams: dict[TeamKey, int] = {}
     total = 0
     result: Result[Any] = session.execute(union_all(per_team, overall))

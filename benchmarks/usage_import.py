@@ -29,10 +29,11 @@ from scratch import postgres_database
 from sqlalchemy import Table, func, insert, select
 
 from bot.clock import utcnow
+from bot.csv_files import decode
 from bot.db import create_db_engine, session_scope
 from bot.migrate import upgrade
 from bot.models import Person, Team, UsageFact
-from bot.usage.parsers import decode, parse_usage
+from bot.usage.parsers import parse_usage
 from bot.usage.service import import_usage
 
 TARGET_SECONDS = 10.0

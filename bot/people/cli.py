@@ -98,12 +98,13 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def import_roster(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.csv_files import decode
     from bot.db import session_scope
-    from bot.people.roster import RosterError, decode_csv_bytes, import_roster, parse_roster, read_roster
+    from bot.people.roster import RosterError, import_roster, parse_roster, read_roster
 
     roles = ctx.library.roles.keys()
     if args.file == "-":
-        parsed = parse_roster(decode_csv_bytes(sys.stdin.buffer.read(), "stdin"), roles, source="stdin")
+        parsed = parse_roster(decode(sys.stdin.buffer.read(), "stdin"), roles, source="stdin")
     else:
         parsed = read_roster(Path(args.file), roles)
     # A dry run is a read: it neither creates nor migrates the database, and rolls its import back.

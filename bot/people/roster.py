@@ -8,9 +8,8 @@ database (matching people, led teams) and writes everything with a handful of bu
 from __future__ import annotations
 
 import csv
-import io
 import re
-from collections.abc import Collection, Iterator, Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import lru_cache
@@ -21,6 +20,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from sqlalchemy import Table, bindparam, delete, insert, select, update
 from sqlalchemy.orm import Session
 
+from bot import csv_files
 from bot.clock import utcnow
 from bot.csv_safe import restore
 from bot.errors import UsageError
@@ -105,27 +105,13 @@ def read_roster(path: Path, roles: Collection[str]) -> ParsedRoster:
         raise UsageError(f"{path}: no such file.") from None
     except OSError as error:
         raise UsageError(f"{path}: cannot read it ({error.strerror or error}).") from None
-    return parse_roster(decode_csv_bytes(data, path.name), roles, source=path.name)
-
-
-def decode_csv_bytes(data: bytes, source: str) -> str:
-    """Text of a CSV file as spreadsheets save it: UTF-8 with or without a BOM, or UTF-16 with one."""
-    try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise UsageError(
-            f"{source}: line {line} is not UTF-8 text; save the file as 'CSV UTF-8' and try again."
-        ) from None
+    return parse_roster(csv_files.decode(data, path.name), roles, source=path.name)
 
 
 def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -> ParsedRoster:
     """Check every row on its own; collect `(line, reason)` for each bad one rather than stopping."""
     known_roles = {r.lower() for r in roles}
-    delimiter = _delimiter(text)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_files.reader(text)
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -139,7 +125,7 @@ def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
     previous_end = reader.line_num
-    for record in _records(reader, source):
+    for record in csv_files.records(reader, source):
         line = previous_end + 1
         previous_end = reader.line_num
         if not any(value.strip() for value in record):
@@ -174,12 +160,6 @@ def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -
     return parsed
 
 
-def _delimiter(text: str) -> str:
-    """`,` unless the header line uses `;` only (what Excel writes in many European locales)."""
-    first = text.split("\n", 1)[0]
-    return ";" if ";" in first and "," not in first else ","
-
-
 def _columns(header: list[str], source: str) -> dict[str, int]:
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
@@ -197,17 +177,6 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
             f"{source}: missing required column 'slack_user_id' (or 'email') in the header (line 1)."
         )
     return columns
-
-
-def _records(reader: Any, source: str) -> Iterator[list[str]]:
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise UsageError(f"{source}: line {reader.line_num} is not valid CSV ({error}).") from None
-        yield record
 
 
 def _parse_row(

@@ -62,9 +62,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def import_usage(args: argparse.Namespace, ctx: Context) -> int:
+    from bot.csv_files import decode
     from bot.db import session_scope
     from bot.errors import UsageError
-    from bot.usage.parsers import UsageFileError, decode, parse_usage
+    from bot.usage.parsers import UsageFileError, parse_usage
     from bot.usage.service import import_usage
 
     if args.file == "-":

@@ -34,14 +34,13 @@ Files: UTF-8 with or without a BOM (or UTF-16 with one), `,` or `;` separated, q
 from __future__ import annotations
 
 import csv
-import io
 import re
-from collections.abc import Callable, Collection, Iterator
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
-from typing import Any
 
+from bot import csv_files
 from bot.errors import UsageError
 
 SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini-workspace", "generic")
@@ -97,24 +96,11 @@ def weeks_between(first: date, last: date) -> frozenset[date]:
     return frozenset(start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1))
 
 
-def decode(data: bytes, source: str) -> str:
-    """Text of a CSV file as spreadsheets and admin consoles save it: UTF-8 (BOM or not) or UTF-16."""
-    try:
-        if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-            return data.decode("utf-16")
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        line = data[: error.start].count(b"\n") + 1
-        raise UsageError(f"{source}: line {line} is not UTF-8 text; save the file as CSV UTF-8.") from None
-
-
 def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "usage") -> ParsedUsage:
     """Check every row of a `source` report; collect `(line, reason)` for each bad one."""
     if source not in SOURCES:
         raise UsageError(f"unknown source {source!r} (one of: {', '.join(SOURCES)}).")
-    first = text.split("\n", 1)[0]
-    delimiter = ";" if ";" in first and "," not in first else ","
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    reader = csv_files.reader(text)
     try:
         header = next(reader, None)
     except csv.Error as error:
@@ -127,7 +113,7 @@ def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "
     row_reader = _READERS[source](columns, header, name, tools)
     parsed = ParsedUsage(source)
     previous_end = reader.line_num
-    for record in _records(reader, name):
+    for record in csv_files.records(reader, name):
         line = previous_end + 1
         previous_end = reader.line_num
         if not any(value.strip() for value in record):
@@ -147,17 +133,6 @@ def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "
 def _key(name: str) -> str:
     """A header cell compared without case, spaces or punctuation: `Last Activity Date` = lastactivitydate."""
     return re.sub(r"[^a-z0-9]", "", name.lower())
-
-
-def _records(reader: Any, name: str) -> Iterator[list[str]]:
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except csv.Error as error:
-            raise UsageError(f"{name}: line {reader.line_num} is not valid CSV ({error}).") from None
-        yield record
 
 
 RowReader = Callable[[int, list[str]], UsageRow]

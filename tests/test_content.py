@@ -499,7 +499,7 @@ def test_starter_tools_are_the_ones_usage_reports_name(starter: Library) -> None
     assert {tool_id: tool.name for tool_id, tool in starter.tools.items()} == {
         "m365-copilot": "Microsoft 365 Copilot",
         "chatgpt-enterprise": "ChatGPT Enterprise",
-        "gemini-workspace": "Gemini for Google Workspace",
+        "gemini": "Gemini for Google Workspace",
         "github-copilot": "GitHub Copilot",
         "claude": "Claude",
     }

@@ -194,12 +194,12 @@ def test_github_activity_report_is_matched_by_email_only(
 def test_gemini_and_generic_files(
     db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    assert usage(capsys, db_url, write(tmp_path, GEMINI, bom=False), "gemini-workspace")[0] == 0
+    assert usage(capsys, db_url, write(tmp_path, GEMINI, bom=False), "gemini")[0] == 0
     code, out, _ = usage(capsys, db_url, write(tmp_path, GENERIC, "generic.csv"), "generic")
     assert code == 0 and "weekly facts: 2 added" in out
     assert facts(engine) == {
-        (ANA, "gemini-workspace", MON["nov16"]): (True, True),
-        (BEN, "gemini-workspace", MON["nov02"]): (True, True),
+        (ANA, "gemini", MON["nov16"]): (True, True),
+        (BEN, "gemini", MON["nov02"]): (True, True),
         (ANA, "claude", MON["nov16"]): (True, True),
         (BEN, "claude", MON["nov16"]): (True, True),  # inactive on the 17th, active on the 18th
     }

@@ -13,7 +13,7 @@ if TYPE_CHECKING:
     from bot.cli.context import Context
 
 # The parsers' names, repeated here so that `adoptbot --help` does not import them.
-SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini-workspace", "generic")
+SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini", "generic")
 
 IMPORT_HELP = """\
 Import an AI tool's own usage report (the admin console's CSV export) as weekly facts per person:
@@ -26,7 +26,7 @@ Sources (--source) and the columns read (others are ignored):
                       period_start, period_end, first_day_active_in_period, last_day_active_in_period
   github-copilot      GitHub Copilot activity report (access management page): report_time, login,
                       last_activity_at, and email if the file has it (without it, every row is unmatched)
-  gemini-workspace    Gemini use per user and day from the Google Admin console: User (or Email, Actor)
+  gemini              Gemini use per user and day from the Google Admin console: User (or Email, Actor)
                       and Date (or Last active, Last used)
   generic             email,date,tool,active (active: 1/0, true/false, yes/no), or
                       email,last_active,tool[,period_start,period_end]; tool = an id from tools.toml

@@ -18,7 +18,7 @@ a licence, and those in which it shows activity. Rules, per source (`SOURCES`):
   `last_surface_used`; matched by an `email` column when the file has one, otherwise every row is
   unmatched (a GitHub login is not an email). A seat at `report_time` is a licence in that week; the week
   of `last_activity_at` is active (and licensed: the activity used the seat).
-- `gemini-workspace`: a per-user, per-day listing of Gemini for Google Workspace use saved from the Admin
+- `gemini`: a per-user, per-day listing of Gemini for Google Workspace use saved from the Admin
   console (a user email column: `User`, `Email`, `User email` or `Actor`; a date column: `Date`,
   `Event date`, `Last active` or `Last used`). Each row: licensed and active in that day's week.
 - `generic`: `email,date,tool,active` (one row per person, tool and day; `active` 1/0, true/false or
@@ -43,7 +43,7 @@ from functools import lru_cache
 from bot import csv_files
 from bot.errors import UsageError
 
-SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini-workspace", "generic")
+SOURCES = ("m365-copilot", "chatgpt-enterprise", "github-copilot", "gemini", "generic")
 MAX_PERIOD_DAYS = 400  # a longer report period is far likelier a wrong date than a real export
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
@@ -298,7 +298,7 @@ def _gemini(columns: dict[str, int], header: list[str], name: str, tools: Collec
     def read(line: int, record: list[str]) -> UsageRow:
         who = _email(_cell(record, email), "user email")
         week = monday(_date(_cell(record, day), day_name))
-        return _row(line, who, "gemini-workspace", {week}, {week})
+        return _row(line, who, "gemini", {week}, {week})
 
     return read
 
@@ -355,6 +355,6 @@ _READERS: dict[str, Callable[[dict[str, int], list[str], str, Collection[str]], 
     "m365-copilot": _m365,
     "chatgpt-enterprise": _chatgpt,
     "github-copilot": _github,
-    "gemini-workspace": _gemini,
+    "gemini": _gemini,
     "generic": _generic,
 }

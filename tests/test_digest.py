@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import session_scope
 from bot.digest import delivery as digest_delivery
-from bot.digest.blocks import chart_alt_text, digest_message
+from bot.digest.blocks import team_line, chart_alt_text, digest_message
 from bot.digest.format import to_text
 from bot.digest.narrative import narrative_prompt
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose
@@ -327,7 +327,11 @@ def test_each_change_says_what_it_compares_and_active_counts_the_last_four_weeks
     text = to_text(digest)
     assert "vs 2026-W46" in text and f"vs pulse #{previous}" in text
     tiny = next(line for line in digest.teams if line.name == "Tiny")
-    assert (tiny.engaged_rate, tiny.active_rate) == (0.6, 0.8)
+    # Solo (2) and the people without a team are under k members: Tiny's month would give theirs away.
+    assert (tiny.engaged_rate, tiny.active_rate) == (0.6, None)
+    assert "active in 4 weeks hidden (under 5 people)" in team_line(tiny, 5)
+    alpha = next(line for line in digest.teams if line.name == "Alpha")
+    assert alpha.active_rate is not None
 
 
 def test_the_trend_holds_each_closed_pulse_until_the_next_and_draws_activity_week_by_week(

@@ -58,6 +58,11 @@ DOCUMENTED_FIELDS = [
     "wins",
     "hours_saved",
     "readiness_change",
+    "licensed",
+    "measured_active",
+    "measured_rate",
+    "idle_licences",
+    "say_do_gap",
 ]
 
 
@@ -274,6 +279,11 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "wins": 2,
         "hours_saved": 3.5,
         "readiness_change": 0.67,
+        "licensed": None,
+        "measured_active": None,
+        "measured_rate": None,
+        "idle_licences": None,
+        "say_do_gap": None,
     }
     assert by_team(rows)["Support"] == {
         "week": "2026-W10",
@@ -281,8 +291,8 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "members": 3,
         "reached": 1,
         "engaged": 0,
-        "active_28d": 1,
-        "active_28d_rate": 0.333,
+        "active_28d": None,  # Support (3) would reveal the person without a team through `*`
+        "active_28d_rate": None,
         "nudges_sent": 1,
         "nudges_tried": 0,
         "tried_rate": 0.0,
@@ -302,6 +312,11 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "wins": 0,
         "hours_saved": 0.0,
         "readiness_change": 0.5,
+        "licensed": None,
+        "measured_active": None,
+        "measured_rate": None,
+        "idle_licences": None,
+        "say_do_gap": None,
     }
     assert by_team(rows)["*"] == {
         "week": "2026-W10",
@@ -330,6 +345,11 @@ def test_every_field_is_computed_exactly_as_spec_defines(session: Session) -> No
         "wins": 2,
         "hours_saved": 3.5,
         "readiness_change": 0.58,
+        "licensed": None,
+        "measured_active": None,
+        "measured_rate": None,
+        "idle_licences": None,
+        "say_do_gap": None,
     }
     assert list(rows[0].to_dict()) == DOCUMENTED_FIELDS
 
@@ -361,7 +381,10 @@ def test_week_boundaries_are_local_mondays_across_a_dst_change(session: Session)
 def test_active_28d_counts_who_tried_a_nudge_in_the_four_weeks_ending_with_the_week(session: Session) -> None:
     org = Org(session)
     tried, declined = org.person("Sales"), org.person("Sales")
-    org.person("Support")
+    for _ in range(3):
+        org.person("Sales")
+    for _ in range(5):
+        org.person("Support")
     org.activity(tried, datetime(2026, 2, 10, 9), "nudge_tried")  # Tuesday of 2026-W07
     org.activity(declined, datetime(2026, 3, 3, 9), "nudge_not_for_me")  # W10
     session.commit()
@@ -374,13 +397,33 @@ def test_active_28d_counts_who_tried_a_nudge_in_the_four_weeks_ending_with_the_w
     assert (w10["Sales"]["engaged"], w10["Sales"]["active_28d"], w10["Sales"]["active_28d_rate"]) == (
         0,
         1,
-        0.5,
+        0.2,
     )
     assert (w10["Support"]["active_28d"], w10["Support"]["active_28d_rate"]) == (0, 0.0)
-    assert (w10["*"]["active_28d"], w10["*"]["active_28d_rate"]) == (1, 0.333)
+    assert (w10["*"]["active_28d"], w10["*"]["active_28d_rate"]) == (1, 0.1)
     # A week later it has left the four weeks; "Not for me" never made anyone active.
     assert week(date(2026, 3, 9))["Sales"]["active_28d"] == 0
     assert week(date(2026, 2, 9))["Sales"]["engaged"] == 1
+
+
+def test_active_28d_is_hidden_for_teams_under_k_members_and_for_the_team_that_would_reveal_them(
+    session: Session,
+) -> None:
+    # Pairs is two people: how many of them took part this month is theirs alone. Sales (5) would give it
+    # away through `*` minus Support, so it is hidden too; `*` (12) still shows.
+    org = Org(session)
+    sales = [org.person("Sales") for _ in range(5)]
+    support = [org.person("Support") for _ in range(5)]
+    pair = [org.person("Pairs") for _ in range(2)]
+    for person in (sales[0], support[0], support[1], pair[0]):
+        org.activity(person, datetime(2026, 3, 3, 9), "nudge_tried")
+    session.commit()
+    rows = by_team(compute_metrics(session, week_monday=WEEK, settings=settings()))
+    assert (rows["Pairs"]["active_28d"], rows["Pairs"]["active_28d_rate"]) == (None, None)
+    assert (rows["Sales"]["active_28d"], rows["Sales"]["active_28d_rate"]) == (None, None)
+    assert (rows["Support"]["active_28d"], rows["Support"]["active_28d_rate"]) == (2, 0.4)
+    assert (rows["*"]["active_28d"], rows["*"]["active_28d_rate"]) == (4, 0.333)
+    assert rows["Pairs"]["engaged"] == 1  # the week's engagement count is an activity count, as before
 
 
 def test_last_complete_week_is_decided_in_the_org_time_zone() -> None:

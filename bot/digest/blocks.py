@@ -97,7 +97,9 @@ def team_line(line: TeamLine, k: int) -> str:
         f"*{team_name(line.name)}*",
         f"{line.members:,} {'person' if line.members == 1 else 'people'}",
         f"engaged {percent(line.engaged_rate)} ({points_change(line.engaged_change)})",
-        f"active in 4 weeks {percent(line.active_rate)} ({points_change(line.active_change)})",
+        f"active in 4 weeks {percent(line.active_rate)} ({points_change(line.active_change)})"
+        if line.active_rate is not None
+        else f"active in 4 weeks {HIDDEN} (under {k} people)",
     ]
     if line.survey == "hidden":
         parts.append(f"survey {HIDDEN} (fewer than {k} answers, or to protect a smaller team)")
@@ -120,7 +122,11 @@ def _headline(digest: Digest) -> Block:
         return mrkdwn(f"*{label}*\n{value}" + (f"\n{changes}" if changes else ""), 2000)
 
     engaged = f"{percent(h.engaged_rate.value)} ({h.engaged:,} of {h.members:,} people)"
-    active = f"{percent(h.active_rate.value)} ({h.active:,} of {h.members:,} people)"
+    active = (
+        f"{percent(h.active_rate.value)} ({h.active:,} of {h.active_members:,} people)"
+        if h.active is not None
+        else f"{HIDDEN} (fewer than {digest.min_group_size} people)"
+    )
     if h.readiness.value is None:
         readiness = HIDDEN if digest.pulse is not None and h.hidden_teams else "–"
     else:

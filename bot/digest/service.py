@@ -179,7 +179,8 @@ def _survey_change(
 class _Activity:
     members: int
     engaged: int
-    active: int  # engaged in the four weeks ending with the week
+    active: int | None  # engaged in the four weeks ending with the week, over the teams that show it
+    active_members: int  # the members of those teams
     wins: int
     hours: float
 
@@ -189,22 +190,25 @@ class _Activity:
 
     @property
     def active_rate(self) -> float | None:
-        return _rate(self.active, self.members)
+        return None if self.active is None else _rate(self.active, self.active_members)
 
 
-def _rate(part: int, members: int) -> float | None:
-    return round(part / members, 3) if members else None
+def _rate(part: int | None, members: int) -> float | None:
+    return round(part / members, 3) if members and part is not None else None
 
 
 def _activity(rows: Mapping[str, MetricsRow], names: Sequence[str], whole: bool) -> _Activity:
     if whole and ALL_TEAMS in rows:
         t = rows[ALL_TEAMS]
-        return _Activity(t.members, t.engaged, t.active_28d, t.wins, t.hours_saved)
+        return _Activity(t.members, t.engaged, t.active_28d, t.members, t.wins, t.hours_saved)
     picked = [rows[n] for n in names if n in rows]
+    # active_28d is hidden for teams under k members: the audience's figure is over the others only.
+    showing = [r for r in picked if r.active_28d is not None]
     return _Activity(
         sum(r.members for r in picked),
         sum(r.engaged for r in picked),
-        sum(r.active_28d for r in picked),
+        sum(r.active_28d or 0 for r in showing) if showing else None,
+        sum(r.members for r in showing),
         sum(r.wins for r in picked),
         round(sum(r.hours_saved for r in picked), 2),
     )
@@ -418,6 +422,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         engaged=now.engaged,
         engaged_rate=activity_figure("engaged_rate", 3),
         active=now.active,
+        active_members=now.active_members,
         active_rate=activity_figure("active_rate", 3),
         readiness=survey_figure("readiness", 2),
         usage_rate=survey_figure("usage_rate", 3),

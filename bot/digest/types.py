@@ -52,7 +52,8 @@ class Headline:
     members: int
     engaged: int
     engaged_rate: Figure  # 0..1; change in fractions (0.05 = 5 points)
-    active: int  # engaged at least once in the four weeks ending with W
+    active: int | None  # engaged at least once in the four weeks ending with W (None: hidden, under k)
+    active_members: int  # the members of the teams `active` is counted over
     active_rate: Figure  # 0..1, like engaged_rate
     readiness: Figure  # 1..5
     usage_rate: Figure  # 0..1

@@ -50,6 +50,20 @@ def _change(value: float | None) -> str:
     return NULL if value is None else f"{value:+.2f}"
 
 
+def _count(value: int | None) -> str:
+    return NULL if value is None else f"{value:,}"
+
+
+def _points(value: float | None) -> str:
+    return NULL if value is None else f"{value * 100:+.0f} pts"
+
+
+def _measured(r: MetricsRow) -> str:
+    if r.measured_active is None:
+        return NULL
+    return f"{r.measured_active:,} ({_percent(r.measured_rate)})"
+
+
 def _survey(get: Callable[[MetricsRow], str]) -> Callable[[MetricsRow], str]:
     """A survey column: `hidden` when the row is suppressed, so nobody reads null as 'no answers'."""
     return lambda r: HIDDEN if r.suppressed else get(r)
@@ -66,7 +80,10 @@ COLUMNS: tuple[tuple[str, Callable[[MetricsRow], str]], ...] = (
     ("Members", lambda r: str(r.members)),
     ("Reached", lambda r: str(r.reached)),
     ("Engaged", lambda r: str(r.engaged)),
-    ("Active 28d", lambda r: f"{r.active_28d} ({_percent(r.active_28d_rate)})"),
+    (
+        "Active 28d",
+        lambda r: NULL if r.active_28d is None else f"{r.active_28d} ({_percent(r.active_28d_rate)})",
+    ),
     ("Nudges", lambda r: str(r.nudges_sent)),
     ("Tried", lambda r: _percent(r.tried_rate)),
     ("Answers", _responses),
@@ -78,13 +95,17 @@ COLUMNS: tuple[tuple[str, Callable[[MetricsRow], str]], ...] = (
     ("Readiness", _survey(lambda r: _score(r.readiness))),
     ("Change", _survey(lambda r: _change(r.readiness_change))),
     ("Barrier", _survey(lambda r: r.barrier or NULL)),
-    ("Used AI", _survey(lambda r: _percent(r.usage_rate))),
+    ("Said used AI", _survey(lambda r: _percent(r.usage_rate))),
     ("Wins", lambda r: str(r.wins)),
     ("Hours/wk", lambda r: f"{r.hours_saved:g}"),
+    ("Licensed", lambda r: _count(r.licensed)),
+    ("Active in tool", lambda r: _measured(r)),
+    ("Idle lic.", lambda r: _count(r.idle_licences)),
+    ("Say-do gap", lambda r: _points(r.say_do_gap)),
 )
 
 
-def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
+def to_table(rows: Sequence[MetricsRow], *, min_group_size: int, tool: str | None = None) -> str:
     """A fixed-width table with a title line and a legend; `*` (the whole organisation) last."""
     if not rows:
         return ""
@@ -101,9 +122,15 @@ def to_table(rows: Sequence[MetricsRow], *, min_group_size: int) -> str:
     if run_still_open(rows, min_group_size):
         run += ", still open: its survey figures show once it closes"
     title = f"Adoption metrics, week {rows[0].week} ({run})"
+    measured = f"the {tool} usage reports" if tool else "the AI tools' usage reports, all tools"
     legend = (
         "Engaged: tried a nudge, shared a win or acknowledged a broadcast in the week; Active 28d: did so "
-        "in the four weeks ending with it (share of members). "
+        f"in the four weeks ending with it (share of members; '{NULL}' under {min_group_size} members). "
+        "Said used AI: share of pulse respondents who said they used AI at least once (what people say). "
+        f"Licensed, Active in tool, Idle lic.: from {measured} (what the tools measured): people with a "
+        "licence in the week, those of them active in it, and licences unused for the four weeks ending "
+        f"with it; '{NULL}' under {min_group_size} licensed people or with no report for the week. "
+        "Say-do gap: said used AI minus active in tool, in points. "
         "A D K Ab R: ADKAR means 1-5 (awareness, desire, knowledge, ability, reinforcement). "
         f"'{HIDDEN}': fewer than {min_group_size} answers, hidden so that no small group can be "
         f"worked out from the others, or the pulse run is still open. '{NULL}' in a survey column: no "

@@ -13,11 +13,10 @@ run and over every team before any `--team` filter (docs/privacy.md, "Survey fig
 
 from __future__ import annotations
 
-from collections.abc import Collection, Iterable, Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from dataclasses import asdict, dataclass, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
-from math import floor
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +27,8 @@ from bot.config import Settings
 from bot.content import ADKAR_STAGES
 from bot.errors import UsageError
 from bot.metrics import sql as metrics_sql
+from bot.metrics.measured import measured_week, say_do_gap
+from bot.metrics.rules import ratio, round_half_up, visible_groups
 from bot.metrics.sql import SurveyTally, TeamKey
 from bot.models import PulseRun, Team
 
@@ -44,7 +45,7 @@ class MetricsRow:
     members: int
     reached: int
     engaged: int
-    active_28d: int
+    active_28d: int | None
     active_28d_rate: float | None
     nudges_sent: int
     nudges_tried: int
@@ -65,6 +66,11 @@ class MetricsRow:
     wins: int
     hours_saved: float
     readiness_change: float | None
+    licensed: int | None
+    measured_active: int | None
+    measured_rate: float | None
+    idle_licences: int | None
+    say_do_gap: float | None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -81,17 +87,6 @@ class SurveyScores:
     readiness: float | None
     barrier: str | None
     usage_rate: float | None
-
-
-def round_half_up(value: Fraction, places: int) -> float:
-    """Round an exact fraction half away from zero (no binary-float surprises such as 2.675 -> 2.67)."""
-    scale = 10**places
-    magnitude = floor(abs(value) * scale + Fraction(1, 2))
-    return float(Fraction(magnitude if value >= 0 else -magnitude, scale))
-
-
-def _ratio(numerator: int, denominator: int, places: int) -> float | None:
-    return round_half_up(Fraction(numerator, denominator), places) if denominator else None
 
 
 FIGURES: tuple[str, ...] = (*ADKAR_STAGES, "usage")  # the figures k is counted for, one by one
@@ -117,32 +112,8 @@ def scores(tally: SurveyTally, shown: Collection[str] | None = None) -> SurveySc
         # Decided on the shown (rounded) values so the table reads consistently; ADKAR order breaks ties.
         lowest = min(stages, key=lambda s: (stages[s], ADKAR_STAGES.index(s)))
         barrier = lowest if stages[lowest] <= BARRIER_THRESHOLD else None
-    usage = _ratio(tally.usage_used, tally.usage_answers, 3) if shown is None or "usage" in shown else None
+    usage = ratio(tally.usage_used, tally.usage_answers, 3) if shown is None or "usage" in shown else None
     return SurveyScores(stages, readiness, barrier, usage)
-
-
-def visible_groups(
-    respondents: Mapping[TeamKey, int],
-    team_ids: Iterable[int],
-    names: Mapping[int, str],
-    k: int,
-    *,
-    eligible: Collection[int] | None = None,
-) -> tuple[set[int], bool]:
-    """Which teams may show a figure for a run, and whether the `*` row may (module docstring).
-
-    `respondents` counts, per group, the people behind the figure; `eligible` (default: every team)
-    limits the teams that may show it at all (for one figure: the teams whose row is shown).
-    """
-    shown = {
-        team for team in team_ids if respondents.get(team, 0) >= k and (eligible is None or team in eligible)
-    }
-    hidden_total = sum(n for team, n in respondents.items() if team not in shown)
-    while 0 < hidden_total < k and shown:
-        smallest = min(shown, key=lambda team: (respondents.get(team, 0), names.get(team, ""), team))
-        shown.remove(smallest)
-        hidden_total += respondents.get(smallest, 0)
-    return shown, sum(respondents.values()) >= k
 
 
 @dataclass
@@ -210,12 +181,14 @@ def compute_metrics(
     week_monday: date,
     settings: Settings,
     team_names: list[str] | None = None,
+    tool: str | None = None,
     now: datetime | None = None,
 ) -> list[MetricsRow]:
     """The metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
 
     `team_names` limits the team rows shown (the `*` row is always the whole organisation); an unknown
     name raises UsageError. Suppression is decided over all teams first (see the module docstring).
+    `tool` (a tool id) limits the measured figures to that tool's licences (default: all tools).
     `now` (naive UTC, default the real time) decides whether the week's pulse run is still open.
     """
     teams = _teams(session)
@@ -240,6 +213,9 @@ def compute_metrics(
         week_monday - timedelta(weeks=metrics_sql.ACTIVE_WEEKS - 1), settings.tz
     )
     active, active_total = metrics_sql.engaged(session, active_start, end)
+    # active_28d summarises a month of what each person did: shown for teams of at least k members only.
+    active_shown, active_total_shown = visible_groups(members, teams.keys(), teams, k)
+    measured = measured_week(session, week_monday, end, teams, k)
     wins = metrics_sql.wins(session, start, end)
     run_ids = metrics_sql.latest_runs(session, end)
     views = _run_views(session, run_ids, teams, k)
@@ -258,7 +234,10 @@ def compute_metrics(
             else wins.get(team, metrics_sql.WinCounts())
         )
         people = sum(members.values()) if is_total else members.get(team, 0)
-        active_people = active_total if is_total else active.get(team, 0)
+        active_people: int | None = active_total if is_total else active.get(team, 0)
+        if not (active_total_shown if is_total else team in active_shown):
+            active_people = None
+        figures = measured.figures(team, tool)
         result = MetricsRow(
             week=week,
             team=name,
@@ -266,10 +245,10 @@ def compute_metrics(
             reached=nudge.reached,
             engaged=engaged_total if is_total else engaged.get(team, 0),
             active_28d=active_people,
-            active_28d_rate=_ratio(active_people, people, 3),
+            active_28d_rate=None if active_people is None else ratio(active_people, people, 3),
             nudges_sent=nudge.sent,
             nudges_tried=nudge.tried,
-            tried_rate=_ratio(nudge.tried, nudge.sent, 3),
+            tried_rate=ratio(nudge.tried, nudge.sent, 3),
             pulse=None,
             invited=None,
             respondents=None,
@@ -286,6 +265,11 @@ def compute_metrics(
             wins=win.wins,
             hours_saved=round(win.hours, 2),
             readiness_change=None,
+            licensed=figures.licensed if figures else None,
+            measured_active=figures.measured_active if figures else None,
+            measured_rate=figures.measured_rate if figures else None,
+            idle_licences=figures.idle_licences if figures else None,
+            say_do_gap=None,
         )
         if current is None:
             return result
@@ -293,7 +277,7 @@ def compute_metrics(
         result.pulse = current.run_id
         result.invited = sum(invited.values()) if is_total else invited.get(team, 0)
         result.respondents = tally.respondents
-        result.response_rate = _ratio(tally.respondents, result.invited, 3)
+        result.response_rate = ratio(tally.respondents, result.invited, 3)
         shown = None if still_open else current.scores_for(team)
         result.suppressed = shown is None
         if shown is None:
@@ -305,6 +289,7 @@ def compute_metrics(
         if before is not None and before.readiness is not None and shown.readiness is not None:
             change = Fraction(str(shown.readiness)) - Fraction(str(before.readiness))
             result.readiness_change = round_half_up(change, 2)
+        result.say_do_gap = say_do_gap(result.usage_rate, result.measured_rate)
         return result
 
     rows = [row(name, team_id) for team_id, name in teams.items() if team_id in wanted]

@@ -24,6 +24,11 @@ from zoneinfo import available_timezones
 from bot.errors import UsageError
 
 ADKAR_STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+# actions.toml: leaders' suggested actions per ADKAR stage (a team's barrier), and for what the AI tools'
+# own reports show: licences unused for four weeks, people saying they use AI more than the tools measure
+# (say_do_gap), or the tools measuring more use than people report (unreported_use).
+MEASURED_ACTIONS = ("idle_licences", "say_do_gap", "unreported_use")
+ACTION_KEYS = (*ADKAR_STAGES, *MEASURED_ACTIONS)
 LEVELS = (1, 2, 3)
 QUESTION_KINDS = ("scale", "choice", "text")
 SCALE_POINTS = 5  # a scale question is answered 1..5
@@ -656,18 +661,19 @@ class _Reader:
         return value
 
     def _actions(self) -> dict[str, tuple[str, ...]]:
-        actions: dict[str, tuple[str, ...]] = {stage: () for stage in ADKAR_STAGES}
+        actions: dict[str, tuple[str, ...]] = {key: () for key in ACTION_KEYS}
         data = self._load("actions.toml", optional=True)
         if data is None:
             return actions
         table = data.get("actions")
         if set(data) - {"actions"} or not isinstance(table, dict):
             self.problems.append(
-                "actions.toml: write an [actions] table with a list of texts per ADKAR stage"
+                "actions.toml: write an [actions] table with a list of texts per ADKAR stage (and for "
+                "idle_licences, say_do_gap, unreported_use)"
             )
             return actions
-        reader = _Table(self.problems, "actions.toml: [actions]", table, ADKAR_STAGES)
-        for stage in ADKAR_STAGES:
+        reader = _Table(self.problems, "actions.toml: [actions]", table, ACTION_KEYS)
+        for stage in ACTION_KEYS:
             items = reader.texts(stage, required=False)
             if items is None:
                 continue

@@ -30,10 +30,16 @@ def series(**overrides: tuple[float | None, ...]) -> TrendSeries:
         "usage_rate": (0.3, 0.3, 0.35, 0.35, 0.5, 0.5, 0.6, 0.66),
         "readiness": (2.5, 2.5, 2.6, 2.6, 2.8, 2.8, 3.0, 3.1),
         "active_rate": (0.3, 0.45, 0.52, 0.6, 0.66, 0.7, 0.78, 0.8),
+        "measured_rate": (None, None, 0.1, 0.18, 0.25, 0.31, 0.38, 0.42),
     }
     values.update(overrides)
     return TrendSeries(
-        WEEKS, values["engaged_rate"], values["usage_rate"], values["readiness"], values["active_rate"]
+        WEEKS,
+        values["engaged_rate"],
+        values["usage_rate"],
+        values["readiness"],
+        values["active_rate"],
+        values["measured_rate"],
     )
 
 
@@ -67,7 +73,9 @@ def test_the_lines_use_colour_blind_safe_colours_and_differ_in_shape_too() -> No
 def test_plot_data_is_percent_for_rates_and_a_gap_where_nothing_may_be_shown() -> None:
     data = plot_data(series(usage_rate=(None, None, 0.35, 0.35, None, 0.5, 0.6, 0.66), readiness=(None,) * 8))
 
-    assert set(data) == {"engaged_rate", "active_rate", "usage_rate", "readiness"}
+    assert set(data) == {"engaged_rate", "active_rate", "usage_rate", "readiness", "measured_rate"}
+    # Weeks that no usage report covers are gaps in the measured line, not zeros.
+    assert [math.isnan(v) for v in data["measured_rate"]] == [True, True] + [False] * 6
     assert data["engaged_rate"] == pytest.approx([20, 35, 41, 50, 55, 61, 70, 74])
     usage = data["usage_rate"]
     assert [math.isnan(v) for v in usage] == [True, True, False, False, True, False, False, False]
@@ -90,5 +98,12 @@ def test_every_series_needs_one_value_per_week() -> None:
         TrendSeries(WEEKS, (0.1,), (0.2,) * 8, (3.0,) * 8, (0.3,) * 8)
     assert TrendSeries((), (), (), (), ()).empty
     nothing = (None,) * 8
-    assert series(engaged_rate=nothing, usage_rate=nothing, readiness=nothing, active_rate=nothing).empty
+    assert series(
+        engaged_rate=nothing,
+        usage_rate=nothing,
+        readiness=nothing,
+        active_rate=nothing,
+        measured_rate=nothing,
+    ).empty
+    assert not series(engaged_rate=nothing, usage_rate=nothing, readiness=nothing, active_rate=nothing).empty
     assert not series().empty

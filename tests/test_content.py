@@ -154,7 +154,7 @@ def test_starter_calendar_and_actions(starter: Library) -> None:
     assert starter.is_holiday(date(2027, 1, 26), "Asia/Kolkata")  # timezones = [...]
     assert not starter.is_holiday(date(2027, 1, 26), "America/New_York")
     assert not starter.is_holiday(date(2026, 3, 10), "UTC")
-    assert set(starter.actions) == set(ADKAR_STAGES)
+    assert set(starter.actions) == {*ADKAR_STAGES, "idle_licences", "say_do_gap", "unreported_use"}
     assert all(2 <= len(actions) <= 4 for actions in starter.actions.values())
 
 
@@ -178,7 +178,9 @@ def test_load_library_finds_the_bundled_library_from_any_working_folder(tmp_path
 def test_a_library_of_roles_nudges_and_pulses_is_valid_with_defaults(tmp_path: Path) -> None:
     library = load_library(write_library(tmp_path / "lib", BASE))
     assert library.holidays == ()
-    assert library.actions == {stage: () for stage in ADKAR_STAGES}
+    assert library.actions == {
+        key: () for key in (*ADKAR_STAGES, "idle_licences", "say_do_gap", "unreported_use")
+    }
     assert not library.is_holiday(date(2026, 1, 1), "UTC")
     assert [n.id for n in library.nudges_for("legal")] == ["legal-plain-language"]
     nudge = library.nudges_for("sales")[0]

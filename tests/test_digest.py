@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from bot.config import Settings
 from bot.db import session_scope
 from bot.digest import delivery as digest_delivery
-from bot.digest.blocks import team_line, chart_alt_text, digest_message
+from bot.digest.blocks import chart_alt_text, digest_message, team_line
 from bot.digest.format import to_text
 from bot.digest.narrative import narrative_prompt
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose
@@ -322,7 +322,7 @@ def test_each_change_says_what_it_compares_and_active_counts_the_last_four_weeks
     assert "since week 2026-W45 (first pulse)" in fields["Engaged this week"]
     assert "18 of" in fields["Active in the last 4 weeks"]
     assert f"on the previous pulse (#{previous})" in fields["Readiness"]
-    assert f"since the first pulse (#{previous})" in fields["Used AI"]
+    assert f"since the first pulse (#{previous})" in fields["Said they used AI"]
     assert "week before" not in fields["Readiness"] and "previous pulse" not in fields["Wins"]
     text = to_text(digest)
     assert "vs 2026-W46" in text and f"vs pulse #{previous}" in text

@@ -332,7 +332,9 @@ def test_the_digest_command_prints_each_leaders_digest(
     ):
         assert title in out
     tim = out[out.index("Tim Tiny (1 team)") :]
-    assert re.search(r"^  Readiness +hidden", tim, re.M) and re.search(r"^  Used AI +hidden", tim, re.M)
+    assert re.search(r"^  Readiness +hidden", tim, re.M) and re.search(
+        r"^  Said they used AI +hidden", tim, re.M
+    )
     table = tim[tim.index("\nteam ") + 1 :].splitlines()
     assert table[2].split()[:4] == ["Tiny", "5", "60%", "▲"] and "hidden" in table[2]
     assert "Cora Manager (" not in out and "Eve Employee (" not in out

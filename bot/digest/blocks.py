@@ -23,9 +23,11 @@ from bot.digest.format import (
     percent,
     points_change,
     pulse_note,
+    say_do_text,
     score,
     score_change,
 )
+from bot.digest.measured import ToolUse
 from bot.digest.types import Digest, TeamLine
 from bot.slack import ids
 from bot.slack.blocks import (
@@ -109,9 +111,11 @@ def team_line(line: TeamLine, k: int) -> str:
         readiness = f"readiness {score(line.readiness)}"
         if line.readiness_change is not None:
             readiness += f" ({score_change(line.readiness_change)})"
-        parts += [readiness, f"used AI {percent(line.usage_rate)}"]
-        if line.barrier:
-            parts.append(f"barrier *{line.barrier}*" + (" ⚠️ stuck" if line.stuck else ""))
+        parts += [readiness, f"said they used AI {percent(line.usage_rate)}"]
+    if line.measured_rate is not None:
+        parts.append(f"active in the AI tools {percent(line.measured_rate)} (measured)")
+    if line.survey == "shown" and line.barrier:
+        parts.append(f"barrier *{line.barrier}*" + (" ⚠️ stuck" if line.stuck else ""))
     return " · ".join(parts)
 
 
@@ -136,13 +140,18 @@ def _headline(digest: Digest) -> Block:
     else:
         usage = f"{percent(h.usage_rate.value)} of respondents"
     wins = int(h.wins.value or 0)
+    measured = []
+    if h.measured is not None:
+        value = f"{percent(h.measured_rate.value)} of {h.measured.licensed:,} licensed people, measured"
+        measured.append(field("Active in the AI tools", value, changes(digest, h.measured_rate, "rate")))
     return {
         "type": "section",
         "fields": [
             field("Engaged this week", engaged, changes(digest, h.engaged_rate, "rate")),
             field("Active in the last 4 weeks", active, changes(digest, h.active_rate, "rate")),
             field("Readiness", readiness, changes(digest, h.readiness, "score", survey=True)),
-            field("Used AI", usage, changes(digest, h.usage_rate, "rate", survey=True)),
+            field("Said they used AI", usage, changes(digest, h.usage_rate, "rate", survey=True)),
+            *measured,
             field("Wins", f"{wins} approved this week", changes(digest, h.wins, "count")),
             field(
                 "Hours saved", f"{hours(h.hours_saved.value)} a week", changes(digest, h.hours_saved, "hours")
@@ -194,6 +203,34 @@ def _barriers(digest: Digest) -> list[Block]:
             text += f"\n💡 {group.action}"
         blocks.append(section(text))
     return blocks
+
+
+def tool_line(tool: ToolUse) -> str:
+    """ "Microsoft 365 Copilot: 58 of 120 licensed people active this week (48%) · 31 of 120 licences
+    unused for 4 weeks" """
+    return (
+        f"*{escape(tool.name)}*: {tool.active:,} of {tool.licensed:,} licensed "
+        f"{'person' if tool.licensed == 1 else 'people'} active this week ({percent(tool.rate)})"
+        f" · {tool.idle:,} of {tool.licensed:,} licence{'s' if tool.licensed != 1 else ''} unused for 4 weeks"
+    )
+
+
+def _measured(digest: Digest) -> list[Block]:
+    """What the AI tools' own reports show: per tool, the say-do gap when large, and what to do."""
+    if not digest.tools:
+        return []
+    lines = [f"• {tool_line(tool)}" for tool in digest.tools]
+    if digest.idle_action:
+        lines.append(f"💡 {digest.idle_action}")
+    if digest.say_do is not None and digest.say_do.large:
+        lines.append(f"*Said and done differ*: {say_do_text(digest.say_do)}")
+        if digest.say_do.action:
+            lines.append(f"💡 {digest.say_do.action}")
+    title = (
+        f"*What the AI tools measured* (their own usage reports, week {digest.week}; groups of at least "
+        f"{digest.min_group_size} licensed people)"
+    )
+    return [section(truncate("\n".join([title, *lines]), SECTION_TEXT_MAX))]
 
 
 def _wins(digest: Digest, command: str) -> list[Block]:
@@ -278,7 +315,14 @@ def digest_message(digest: Digest, *, command: str, mode: Mode = "dm") -> tuple[
         _headline(digest),
         context(pulse_note(digest)),
     ]
-    for part in (_teams(digest), _barriers(digest), _wins(digest, command), _comments(digest, command)):
+    parts = (
+        _teams(digest),
+        _measured(digest),
+        _barriers(digest),
+        _wins(digest, command),
+        _comments(digest, command),
+    )
+    for part in parts:
         if part:
             blocks.append(divider())
             blocks.extend(part)
@@ -303,7 +347,8 @@ def chart_alt_text(digest: Digest) -> str:
     for label, values, render in (
         ("engaged", t.engaged_rate, percent),
         ("active in 4 weeks", t.active_rate, percent),
-        ("used AI", t.usage_rate, percent),
+        ("said they used AI", t.usage_rate, percent),
+        ("active in the AI tools, measured", t.measured_rate, percent),
         ("readiness", t.readiness, score),
     ):
         shown = [render(v) if v is not None else "gap" for v in values]
@@ -335,10 +380,16 @@ def leader_home_section(
         f"{percent(h.engaged_rate.value)} engaged ({points_change(h.engaged_rate.change)} {WEEK_BEFORE})"
         + f" · {percent(h.active_rate.value)} active in 4 weeks"
         + (f" · readiness {score(h.readiness.value)}" if h.readiness.value is not None else "")
-        + (f" · {percent(h.usage_rate.value)} used AI" if h.usage_rate.value is not None else "")
+        + (f" · {percent(h.usage_rate.value)} said they used AI" if h.usage_rate.value is not None else "")
+        + (
+            f" · {percent(h.measured_rate.value)} active in the AI tools (measured)"
+            if h.measured_rate.value is not None
+            else ""
+        )
         + f" · {int(h.wins.value or 0)} wins, {hours(h.hours_saved.value)} a week saved"
     )
     lines = [team_line(t, digest.min_group_size) for t in digest.teams[:HOME_TEAMS_SHOWN]]
+    lines += [f"• {tool_line(tool)}" for tool in digest.tools]
     blocks += _packed(lines, title=summary)
     more = len(digest.teams) - HOME_TEAMS_SHOWN
     note = pulse_note(digest)

@@ -1,4 +1,5 @@
-"""The digest's trend chart: eight weeks of engagement, activity over four weeks, AI use and readiness.
+"""The digest's trend chart: eight weeks of engagement, activity over four weeks, AI use (as people said it
+in the pulse, and as the AI tools measured it) and readiness.
 
 Drawn with matplotlib's object API on the Agg canvas (no pyplot, no global figure state, safe in threads),
 sized for Slack's preview (8 x 4.5 inches at 150 dpi: 1200 x 675 pixels, readable when Slack shows it at
@@ -9,7 +10,8 @@ in greyscale.
 Survey lines follow pulse runs, not weeks: each week shows the newest run opened by its end and closed
 now, so a run's value holds until the next run closes and the line steps at each run instead of dropping
 between pulses (`bot.digest.service`). Activity lines are week by week; "active" covers the four weeks
-ending with each week, so it does not swing with a single quiet week.
+ending with each week, so it does not swing with a single quiet week. The measured line is week by week
+from the tools' own usage reports.
 
 Anonymity: the chart only draws what the digest already shows. A week without survey figures (no closed
 pulse yet, or hidden because too few people answered) is a gap in the line, never a value: `plot_data`
@@ -52,7 +54,7 @@ class Line:
     key: str
     label: str
     colour: str
-    style: str
+    style: str | tuple[int, tuple[int, ...]]  # a matplotlib line style, or (offset, dash pattern)
     marker: str
     right_axis: bool  # readiness (1-5) is read on the right axis, rates (0-100 %) on the left
 
@@ -60,7 +62,15 @@ class Line:
 LINES: Final = (
     Line("engaged_rate", "Engaged this week", OKABE_ITO["blue"], "-", "o", False),
     Line("active_rate", "Active, last 4 weeks", OKABE_ITO["vermillion"], ":", "D", False),
-    Line("usage_rate", "Used AI (pulse)", OKABE_ITO["orange"], "--", "s", False),
+    Line("usage_rate", "Said they used AI (pulse)", OKABE_ITO["orange"], "--", "s", False),
+    Line(
+        "measured_rate",
+        "Active in the AI tools (measured)",
+        OKABE_ITO["reddish_purple"],
+        (0, (6, 2, 1, 2, 1, 2)),
+        "v",
+        False,
+    ),
     Line("readiness", "Readiness 1-5 (right axis)", OKABE_ITO["bluish_green"], "-.", "^", True),
 )
 
@@ -74,6 +84,7 @@ class TrendSeries:
     usage_rate: tuple[float | None, ...]  # 0..1
     readiness: tuple[float | None, ...]  # 1..5
     active_rate: tuple[float | None, ...]  # 0..1, active in the four weeks ending with the week
+    measured_rate: tuple[float | None, ...] = ()  # 0..1, active in the AI tools (their own reports)
 
     def __post_init__(self) -> None:
         lengths = {
@@ -83,6 +94,9 @@ class TrendSeries:
             len(self.readiness),
             len(self.active_rate),
         }
+        if not self.measured_rate:
+            object.__setattr__(self, "measured_rate", (None,) * len(self.weeks))
+        lengths.add(len(self.measured_rate))
         if len(lengths) != 1:
             raise ValueError("every series needs one value per week")
 
@@ -160,9 +174,11 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
         handles=handles,
         loc="lower center",
         bbox_to_anchor=(0.5, 0.005),
-        ncols=2,
+        ncols=3,
         frameon=False,
-        fontsize=10.5,
+        fontsize=10,
+        columnspacing=1.2,
+        handlelength=2.6,
     )
     out = io.BytesIO()
     figure.savefig(out, format="png", dpi=DPI, metadata={"Software": None})

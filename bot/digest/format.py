@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from bot.digest.measured import SayDo
 from bot.digest.types import Comparison, Digest, Figure, TeamLine
 from bot.people.directory import text_table
 
@@ -99,6 +100,17 @@ def changes(digest: Digest, figure: Figure, kind: str, *, survey: bool = False) 
     return figure_changes(figure, kind, against=against, since=since)
 
 
+def say_do_text(said: SayDo) -> str:
+    """ "80% of respondents said they used AI, while the tools measured 48% of licensed people active: 32
+    points more said than measured." """
+    points = abs(round(said.gap * 100))
+    return (
+        f"{percent(said.said)} of respondents said they used AI, while the tools measured "
+        f"{percent(said.measured)} of licensed people active: {points} point{'s' if points != 1 else ''} "
+        f"{'more' if said.gap > 0 else 'less'} said than measured."
+    )
+
+
 def survey_cell(line: TeamLine, value: str) -> str:
     if line.survey == "hidden":
         return HIDDEN
@@ -128,9 +140,15 @@ def headline_lines(digest: Digest) -> list[str]:
             changes(digest, h.readiness, "score", survey=True),
         ),
         (
-            "Used AI",
+            "Said they used AI",
             _survey_value(digest, percent(h.usage_rate.value)),
             changes(digest, h.usage_rate, "rate", survey=True),
+        ),
+        (
+            "Active in AI tools",
+            percent(h.measured_rate.value),
+            changes(digest, h.measured_rate, "rate")
+            + (f" (measured, of {h.measured.licensed:,} licensed)" if h.measured else ""),
         ),
         ("Wins", f"{h.wins.value or 0:g}", changes(digest, h.wins, "count")),
         ("Hours saved", hours(h.hours_saved.value), changes(digest, h.hours_saved, "hours")),
@@ -152,6 +170,7 @@ def team_table(lines: Sequence[TeamLine], compared: Comparison) -> str:
             survey_cell(line, score(line.readiness)),
             survey_cell(line, score_change(line.readiness_change)),
             survey_cell(line, percent(line.usage_rate)),
+            percent(line.measured_rate),
             survey_cell(line, (line.barrier or NULL) + (" (stuck)" if line.stuck else "")),
             line.wins,
             f"{line.hours_saved:g}",
@@ -170,7 +189,7 @@ def team_table(lines: Sequence[TeamLine], compared: Comparison) -> str:
         "readiness",
         pulse_before,
     ]
-    return text_table([*headers, "used AI", "barrier", "wins", "hours/wk"], rows)
+    return text_table([*headers, "said used AI", "in AI tools", "barrier", "wins", "hours/wk"], rows)
 
 
 def to_text(digest: Digest) -> str:
@@ -187,6 +206,20 @@ def to_text(digest: Digest) -> str:
     for group in digest.barriers:
         action = f": {group.action}" if group.action else ""
         parts.append(f"\nBarrier {group.stage} ({', '.join(group.teams)}){action}")
+    if digest.tools:
+        parts.append(f"\nWhat the AI tools measured (their own usage reports, week {digest.week}):")
+        parts += [
+            f"  • {t.name}: {t.active:,} of {t.licensed:,} licensed people active ({percent(t.rate)}); "
+            f"{t.idle:,} of {t.licensed:,} licences unused for 4 weeks"
+            for t in digest.tools
+        ]
+        if digest.idle_action:
+            parts.append(f"  Idle licences: {digest.idle_action}")
+        said = digest.say_do
+        if said is not None and said.large:
+            parts.append(f"  Said and done differ: {say_do_text(said)}")
+            if said.action:
+                parts.append(f"  What to try: {said.action}")
     if digest.top_wins:
         parts.append("\nTop wins:")
         parts += [f"  • {w.text} ({w.team or 'no team'}, {w.hours:g} h a week)" for w in digest.top_wins]

@@ -63,10 +63,21 @@ def template_narrative(digest: Digest) -> str:
         if h.readiness.change is not None:
             second += f", {_score_change(h.readiness.change, previous)}"
         if h.usage_rate.value is not None:
-            second += f", and {_pct(h.usage_rate.value)} of those who answered used AI at least once"
+            second += (
+                f", and {_pct(h.usage_rate.value)} of those who answered said they used AI at least once"
+            )
+        if h.measured_rate.value is not None:
+            second += (
+                f"; the AI tools measured {_pct(h.measured_rate.value)} of licensed people active this week"
+            )
         second += "."
     elif digest.pulse is None:
         second = "There are no survey results yet: they appear once a pulse survey has closed."
+        if h.measured_rate.value is not None:
+            second = (
+                f"The AI tools measured {_pct(h.measured_rate.value)} of licensed people active this week; "
+                "survey results appear once a pulse survey has closed."
+            )
     else:
         second = (
             f"Survey results are hidden this time, because fewer than {digest.min_group_size} people "
@@ -129,7 +140,8 @@ def narrative_prompt(digest: Digest) -> str:
         fig("Share engaged this week (0-1)", h.engaged_rate, week),
         fig("Share engaged in the last four weeks (0-1)", h.active_rate, week),
         fig("Readiness (1-5)", h.readiness, pulse),
-        fig("Share of respondents who used AI (0-1)", h.usage_rate, pulse),
+        fig("Share of respondents who said they used AI (0-1)", h.usage_rate, pulse),
+        fig("Share of licensed people the AI tools measured active this week (0-1)", h.measured_rate, week),
         fig("Approved wins this week", h.wins, week),
         fig("Hours saved per week from those wins", h.hours_saved, week),
         f"Teams whose survey figures are hidden for anonymity: {h.hidden_teams}.",

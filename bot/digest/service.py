@@ -24,6 +24,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.content import ADKAR_STAGES, Library
 from bot.digest.chart import TrendSeries
+from bot.digest.measured import IDLE_SHARE, audience_measured, say_do, tools_used
 from bot.digest.narrative import narrate, polish, template_narrative
 from bot.digest.source import DigestSource, PublicWin
 from bot.digest.types import (
@@ -235,6 +236,7 @@ def _team_line(
     survey: MetricsRow | None,
     previous_survey: MetricsRow | None,
 ) -> TeamLine:
+    """One team's line: week W's activity and measured use beside the closed run's survey figures."""
     rate = _rate(now.engaged, now.members)
     before_rate = _rate(before.engaged, before.members) if before else None
     active = _rate(now.active_28d, now.members)
@@ -265,6 +267,9 @@ def _team_line(
         readiness=shown.readiness if shown else None,
         readiness_change=shown.readiness_change if shown else None,
         usage_rate=shown.usage_rate if shown else None,
+        measured_rate=now.measured_rate,
+        measured_change=_diff(now.measured_rate, before.measured_rate if before else None, 3),
+        say_do_gap=_diff(shown.usage_rate if shown else None, now.measured_rate, 3),
         barrier=barrier,
         barrier_score=score,
         stuck=stuck,
@@ -350,12 +355,18 @@ def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeri
     active: list[float | None] = []
     usage: list[float | None] = []
     readiness: list[float | None] = []
+    measured: list[float | None] = []
     for monday in source.trend_weeks:
         rows = source.rows(monday)
         activity = _activity(rows, names, whole)
         run = source.closed_run_before(source.end_of(monday))
         survey = _survey(source.survey_rows(run), names, whole)
-        nothing_yet = not weeks and activity.engaged == 0 and survey is None
+        nothing_yet = (
+            not weeks
+            and activity.engaged == 0
+            and survey is None
+            and audience_measured(rows, names, whole) is None
+        )
         if nothing_yet and monday != source.week_monday:
             continue  # before the programme started: leave the week out rather than draw a zero
         weeks.append(clock.iso_week(monday))
@@ -363,7 +374,11 @@ def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeri
         active.append(activity.active_rate)
         usage.append(survey.usage_rate if survey else None)
         readiness.append(survey.readiness if survey else None)
-    return TrendSeries(tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness), tuple(active))
+        use = audience_measured(rows, names, whole)
+        measured.append(use.rate if use else None)
+    return TrendSeries(
+        tuple(weeks), tuple(engaged), tuple(usage), tuple(readiness), tuple(active), tuple(measured)
+    )
 
 
 def audience_team_names(source: DigestSource, audience: Audience) -> tuple[list[str], bool]:
@@ -417,6 +432,10 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
             _survey_change(survey_now, survey_base, names, whole, get, places),
         )
 
+    use_now = audience_measured(rows_now, names, whole)
+    use_before = audience_measured(rows_before, names, whole)
+    use_base = audience_measured(rows_base, names, whole) if rows_base else None
+    measured_rate = use_now.rate if use_now else None
     headline = Headline(
         members=now.members,
         engaged=now.engaged,
@@ -426,6 +445,12 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         active_rate=activity_figure("active_rate", 3),
         readiness=survey_figure("readiness", 2),
         usage_rate=survey_figure("usage_rate", 3),
+        measured=use_now,
+        measured_rate=Figure(
+            measured_rate,
+            _diff(measured_rate, use_before.rate if use_before else None, 3),
+            _diff(measured_rate, use_base.rate if use_base else None, 3) if use_base else None,
+        ),
         wins=activity_figure("wins", 0),
         hours_saved=activity_figure("hours", 1),
         survey_teams=len(survey.shown) if survey else 0,
@@ -448,7 +473,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     cases: tuple[UseCase, ...] = ()
     this_week, without = 0, 0
     summary: tuple[comments.CommentSummary, ...] = ()
-    trend = TrendSeries((), (), (), (), ())
+    trend = TrendSeries((), (), (), (), (), ())
     if not brief:
         csv_names = [*names, ALL_TEAMS] if whole else names
         csv_rows = tuple(
@@ -461,6 +486,14 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         cases, without = use_cases(w for w in source.public_wins() if wanted is None or w.team_id in wanted)
         summary = source.comment_summaries(run.id, team_ids) if run else ()
         trend = _trend(source, names, whole)
+    library = source.library
+    tools = tools_used(source.measured(monday), library, team_ids)
+    said_done = say_do(survey_now, rows_now, names, whole, None)
+    if said_done is not None and said_done.large:
+        key = "say_do_gap" if said_done.gap > 0 else "unreported_use"
+        said_done = replace(said_done, action=suggested_action(library, key, monday))
+    idle = use_now is not None and use_now.licensed and use_now.idle / use_now.licensed >= IDLE_SHARE
+    idle_action = suggested_action(library, "idle_licences", monday) if idle else None
     pulse = None
     if run is not None and survey is not None:
         closed = run.closed_at.replace(tzinfo=UTC).astimezone(settings.tz).date()
@@ -478,6 +511,9 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
         wins_from_this_week=this_week,
         use_cases=cases,
         wins_without_tool=without,
+        tools=tools,
+        say_do=said_done,
+        idle_action=idle_action,
         comments=summary,
         narrative="",
         narrative_by_ai=False,

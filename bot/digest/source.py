@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 from bot import ai, clock
 from bot.config import Settings
 from bot.content import Library
+from bot.metrics.measured import MeasuredWeek, measured_week
 from bot.metrics.service import ALL_TEAMS, MetricsRow, compute_metrics
 from bot.metrics.sql import week_window
 from bot.models import PulseRun, Team, Win, WinStatus
@@ -65,6 +66,7 @@ class DigestSource:
         self.trend_weeks = [week_monday - timedelta(weeks=n) for n in range(TREND_WEEKS - 1, -1, -1)]
         self.window = (week_window(self.trend_weeks[0], settings.tz)[0], self.end_of(week_monday))
         self._rows: dict[date, dict[str, MetricsRow]] = {}
+        self._measured: dict[date, MeasuredWeek] = {}
         self._runs = [
             RunInfo(run.id, run.opened_at, not run.is_open(self.now), run.closed_at or run.closes_at)
             for run in session.scalars(
@@ -87,6 +89,16 @@ class DigestSource:
         if found is None:
             rows = compute_metrics(self.session, week_monday=monday, settings=self.settings, now=self.now)
             found = self._rows[monday] = {row.team: row for row in rows}
+        return found
+
+    def measured(self, monday: date) -> MeasuredWeek:
+        """The week's measured figures per team and tool (for the per-tool lines), all teams."""
+        found = self._measured.get(monday)
+        if found is None:
+            found = measured_week(
+                self.session, monday, self.end_of(monday), self.teams, self.settings.min_group_size
+            )
+            self._measured[monday] = found
         return found
 
     @property

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 from bot.digest.chart import TrendSeries
+from bot.digest.measured import Measured, SayDo, ToolUse
 from bot.metrics.service import MetricsRow
 from bot.pulses.comments import CommentSummary
 from bot.wins.blocks import WinSnippet
@@ -56,7 +57,9 @@ class Headline:
     active_members: int  # the members of the teams `active` is counted over
     active_rate: Figure  # 0..1, like engaged_rate
     readiness: Figure  # 1..5
-    usage_rate: Figure  # 0..1
+    usage_rate: Figure  # 0..1: said they used AI, of respondents
+    measured: Measured | None  # the tools' own reports for week W (None: no report, or hidden)
+    measured_rate: Figure  # 0..1: active in the tools, of licensed people; changes: week before, baseline
     wins: Figure
     hours_saved: Figure
     survey_teams: int  # teams whose shown figures make up readiness and AI use
@@ -95,7 +98,10 @@ class TeamLine:
     survey: str  # "shown", "hidden" (anonymity), "none" (no closed pulse, or the team was not in it)
     readiness: float | None
     readiness_change: float | None  # since the previous pulse run (`Comparison.previous_run`)
-    usage_rate: float | None
+    usage_rate: float | None  # said they used AI (the closed pulse)
+    measured_rate: float | None  # active in the tools, of licensed people (week W; None: hidden or none)
+    measured_change: float | None  # since the week before, in fractions
+    say_do_gap: float | None  # usage_rate - measured_rate, when both are shown
     barrier: str | None
     barrier_score: float | None
     stuck: bool  # the same barrier as in the previous pulse, and it has not moved
@@ -137,6 +143,9 @@ class Digest:
     wins_from_this_week: int  # how many of top_wins were submitted in W (the rest: earlier weeks)
     use_cases: tuple[UseCase, ...]
     wins_without_tool: int
+    tools: tuple[ToolUse, ...]  # measured use per AI tool (shown figures only), most licences first
+    say_do: SayDo | None  # said vs measured for the same teams; its action when the gap is large
+    idle_action: str | None  # a suggested action when a fifth of the licences or more sit idle
     comments: tuple[CommentSummary, ...]  # one per part of the comment partition shown (escape the text)
     narrative: str  # three sentences (plain text)
     narrative_by_ai: bool

@@ -354,6 +354,9 @@ def test_github_usage_metrics_report_matched_through_the_customers_logins(
     code, out, _ = usage(capsys, db_url, report, "github-copilot", "--dry-run")
     assert code == 0 and "0 people matched, 4 unmatched (5 rows)" in out
     assert "give --logins FILE (login,email)" in out
+    strangers = write(tmp_path, "login,email\nzed-gh,zed@example.com\n", "strangers.csv")
+    code, out, _ = usage(capsys, db_url, report, "github-copilot", "--logins", strangers, "--dry-run")
+    assert code == 0 and "None of its logins is in the --logins file." in out
 
 
 @pytest.mark.usefixtures("people")

@@ -112,8 +112,9 @@ def import_usage(args: argparse.Namespace, ctx: Context) -> int:
         hint = {
             "m365-copilot": " If the Microsoft 365 admin center shows concealed user names in reports, turn "
             "that off (Settings > Org settings > Reports) and export again.",
-            "github-copilot": " GitHub's reports name logins only: give --logins FILE (login,email) to "
-            "match people.",
+            "github-copilot": " None of its logins is in the --logins file."
+            if logins is not None
+            else " GitHub's reports name logins only: give --logins FILE (login,email) to match people.",
         }.get(args.source, "")
         print(f"No row names an email address, so nobody could be matched.{hint}")
     if args.show_unmatched and report.unmatched:

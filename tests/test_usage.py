@@ -5,8 +5,10 @@ Fixtures use each vendor's own column names; the CLI is run as a person runs it,
 
 from __future__ import annotations
 
+import json
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import Engine, func, select
@@ -178,7 +180,7 @@ def test_github_activity_report_is_matched_by_email_only(
     assert code == 0
     assert "2 rows read (github-copilot): 0 people matched, 2 unmatched (2 rows)" in out
     assert "  ana-gh\n  ben-gh" in out  # logins are not guessed into people
-    assert "GitHub's activity report names logins only" in out
+    assert "GitHub's reports name logins only: give --logins FILE" in out
     assert count(engine) == 0
 
     code, out, _ = usage(capsys, db_url, write(tmp_path, GITHUB_WITH_EMAIL), "github-copilot")
@@ -267,3 +269,276 @@ def test_semicolon_separated_export_and_concealed_names(
     code, out, _ = usage(capsys, db_url, write(tmp_path, concealed, "hidden.csv"), "m365-copilot")
     assert code == 0 and "0 people matched, 1 unmatched" in out
     assert "concealed user names" in out
+
+
+def copilot_user_day(login: str, day: str, **counts: Any) -> dict[str, Any]:
+    """One record of GitHub's per-user Copilot usage metrics report (users-1-day / users-28-day), shaped
+    as GitHub's example schema: the day's counts, breakdowns and flags (all zero or false unless given)."""
+    record: dict[str, Any] = {
+        "code_acceptance_activity_count": 0,
+        "code_generation_activity_count": 0,
+        "day": day,
+        "enterprise_id": "13213",
+        "loc_added_sum": 0,
+        "loc_deleted_sum": 0,
+        "loc_suggested_to_add_sum": 0,
+        "loc_suggested_to_delete_sum": 0,
+        "totals_by_feature": [],
+        "totals_by_ide": [],
+        "totals_by_language_feature": [],
+        "totals_by_language_model": [],
+        "totals_by_model_feature": [],
+        "used_agent": False,
+        "used_chat": False,
+        "used_cli": False,
+        "user_id": abs(hash(login)) % 100_000,
+        "user_login": login,
+        "user_initiated_interaction_count": 0,
+        "report_start_day": "2026-11-03",
+        "report_end_day": "2026-11-30",
+    }
+    record.update(counts)
+    return record
+
+
+# Wed Nov 18 (week of Nov 16) and Tue Nov 24 (week of Nov 23).
+COPILOT_USERS = [
+    copilot_user_day(
+        "ana-gh",
+        "2026-11-18",
+        user_initiated_interaction_count=3,
+        code_generation_activity_count=5,
+        code_acceptance_activity_count=2,
+        used_chat=True,
+        totals_by_ide=[{"ide": "vscode", "user_initiated_interaction_count": 3}],
+    ),
+    copilot_user_day("ana-gh", "2026-11-24", code_generation_activity_count=4),  # shown, none taken
+    copilot_user_day(
+        "Ben-GH",
+        "2026-11-19",
+        used_cli=True,
+        totals_by_cli={"prompt_count": 2, "request_count": 2, "session_count": 1},
+    ),
+    copilot_user_day("carl-gh", "2026-11-20", user_initiated_interaction_count=1),
+    copilot_user_day("dee-gh", "2026-11-20", used_copilot_code_review_active=True),
+]
+COPILOT_NDJSON = "".join(json.dumps(record) + "\n" for record in COPILOT_USERS)
+LOGINS = 'login,email\n"ana-gh","Ana@Example.com"\nben-gh,ben@example.com\n\ndee-gh,dee@elsewhere.example\n'
+
+
+@pytest.mark.usefixtures("people")
+def test_github_usage_metrics_report_matched_through_the_customers_logins(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    report = write(tmp_path, COPILOT_NDJSON, "copilot-users-28-day.ndjson", bom=False)
+    logins = write(tmp_path, LOGINS, "logins.csv")
+    code, out, err = usage(capsys, db_url, report, "github-copilot", "--logins", logins, "--show-unmatched")
+    assert code == 0, err
+    assert "5 rows read (github-copilot): 2 people matched, 2 unmatched (2 rows)" in out
+    assert "2 weeks covered (weeks of 2026-11-16 to 2026-11-23)" in out
+    # carl-gh is in no mapping; dee-gh maps to an email the roster does not have. Neither is guessed.
+    assert out.endswith("Unmatched (2, not in the roster by email):\n  carl-gh\n  dee-gh\n")
+    assert "ana@example.com" not in out.lower()
+    expected = {
+        (ANA, "github-copilot", MON["nov16"]): (True, True),
+        (ANA, "github-copilot", MON["nov23"]): (True, False),  # suggestions shown are not use
+        (BEN, "github-copilot", MON["nov16"]): (True, True),  # the CLI is use; logins ignore case
+    }
+    assert facts(engine) == expected
+
+    code, out, _ = usage(capsys, db_url, report, "github-copilot", "--logins", logins)
+    assert code == 0 and "weekly facts: 0 added, 0 changed, 3 unchanged" in out
+    assert facts(engine) == expected
+
+    # Without the mapping, logins match nobody, and the summary says what to do.
+    code, out, _ = usage(capsys, db_url, report, "github-copilot", "--dry-run")
+    assert code == 0 and "0 people matched, 4 unmatched (5 rows)" in out
+    assert "give --logins FILE (login,email)" in out
+    strangers = write(tmp_path, "login,email\nzed-gh,zed@example.com\n", "strangers.csv")
+    code, out, _ = usage(capsys, db_url, report, "github-copilot", "--logins", strangers, "--dry-run")
+    assert code == 0 and "None of its logins is in the --logins file." in out
+
+
+@pytest.mark.usefixtures("people")
+def test_github_reports_with_an_email_field_or_as_a_json_array(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with_email = [
+        {
+            **copilot_user_day("ana-gh", "2026-11-30", code_acceptance_activity_count=1),
+            "email": "ANA@example.com",
+        }
+    ]
+    code, out, err = usage(
+        capsys, db_url, write(tmp_path, json.dumps(with_email), "a.json"), "github-copilot"
+    )
+    assert code == 0, err
+    assert "1 row read (github-copilot): 1 person matched" in out
+    assert facts(engine) == {(ANA, "github-copilot", MON["nov30"]): (True, True)}
+
+    # The activity report CSV takes the same mapping.
+    code, out, _ = usage(
+        capsys,
+        db_url,
+        write(tmp_path, GITHUB, "seats.csv"),
+        "github-copilot",
+        "--logins",
+        write(tmp_path, LOGINS),
+    )
+    assert code == 0 and "2 people matched, 0 unmatched" in out
+
+
+@pytest.mark.usefixtures("people")
+def test_a_bad_json_record_aborts_with_its_line_or_record_number_and_changes_nothing(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    logins = write(tmp_path, LOGINS, "logins.csv")
+    good = write(tmp_path, COPILOT_NDJSON, "good.ndjson")
+    assert usage(capsys, db_url, good, "github-copilot", "--logins", logins)[0] == 0
+    before = facts(engine)
+
+    lines = COPILOT_NDJSON.splitlines()
+    lines[2] = lines[2][:40]  # cut short
+    lines[3] = json.dumps(copilot_user_day("carl-gh", "2026-11-20", code_acceptance_activity_count="many"))
+    lines.append(json.dumps(copilot_user_day("ana-gh", "2026-12-01", user_initiated_interaction_count=9)))
+    bad = write(tmp_path, "\n".join(lines) + "\n", "bad.ndjson")
+    code, out, err = usage(capsys, db_url, bad, "github-copilot", "--logins", logins)
+    assert code == 2 and out == ""
+    assert "bad.ndjson: 2 bad rows:" in err
+    assert "  line 3: not valid JSON (Unterminated string" in err
+    assert "  line 4: bad code_acceptance_activity_count 'many' (a count: 0 or more)" in err
+    assert facts(engine) == before  # Ana's valid Dec 1 record was not imported either
+
+    array = [
+        copilot_user_day("ana-gh", "2026-12-01", used_agent=True),
+        {key: value for key, value in copilot_user_day("x", "2026-12-01").items() if key != "user_login"},
+        copilot_user_day("ben-gh", "12/01/2026", used_chat="yes"),
+    ]
+    code, out, err = usage(
+        capsys, db_url, write(tmp_path, json.dumps(array, indent=2), "b.json"), "github-copilot"
+    )
+    assert code == 2 and out == ""
+    assert "record 2: missing user_login" in err
+    assert "record 3: bad day '12/01/2026' (use YYYY-MM-DD" in err
+    assert facts(engine) == before
+
+    broken = json.dumps(array, indent=2).replace('"day"', "day", 1)
+    code, _, err = usage(capsys, db_url, write(tmp_path, broken, "c.json"), "github-copilot")
+    assert code == 2 and "c.json: line 5 is not valid JSON (Expecting property name" in err  # `day`
+    assert facts(engine) == before
+
+
+@pytest.mark.usefixtures("people")
+def test_json_answers_that_are_not_the_per_user_report_say_what_to_import(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    links = {
+        "download_links": ["https://example.com/copilot-users-report-1.ndjson"],
+        "report_day": "2026-11-30",
+    }
+    totals = {"day_totals": [{"day": "2026-11-30", "daily_active_users": 2}], "enterprise_id": "1"}
+    seats = {"total_seats": 1, "seats": [{"assignee": {"login": "ana-gh"}, "last_activity_at": None}]}
+    for answer, says in (
+        (links, "download the files its download_links point to"),
+        (totals, "import the per-user report (users-1-day or users-28-day)"),
+        (seats, "is the Copilot seat list, which has no report date"),
+    ):
+        code, _, err = usage(capsys, db_url, write(tmp_path, json.dumps(answer), "a.json"), "github-copilot")
+        assert code == 2 and says in err and "Traceback" not in err
+    code, _, err = usage(capsys, db_url, write(tmp_path, COPILOT_NDJSON), "m365-copilot")
+    assert code == 2 and "is JSON: --source m365-copilot reads the admin console's CSV export" in err
+    code, _, err = usage(
+        capsys, db_url, write(tmp_path, GEMINI), "gemini", "--logins", write(tmp_path, LOGINS)
+    )
+    assert code == 2 and "--logins maps GitHub logins to emails" in err
+    assert count(engine) == 0
+
+
+@pytest.mark.usefixtures("people")
+def test_a_bad_logins_file_names_its_lines_and_changes_nothing(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    bad = LOGINS + "ana-gh,other@example.com\ncarl-gh,not-an-email\n"
+    report = write(tmp_path, COPILOT_NDJSON, "r.ndjson")
+    code, out, err = usage(
+        capsys, db_url, report, "github-copilot", "--logins", write(tmp_path, bad, "map.csv")
+    )
+    assert code == 2 and out == ""
+    assert "map.csv: 2 bad rows:" in err
+    assert "line 6: login 'ana-gh' has two emails (ana@example.com and other@example.com)" in err
+    assert "line 7: bad email 'not-an-email' for login 'carl-gh'" in err
+    code, _, err = usage(
+        capsys, db_url, report, "github-copilot", "--logins", write(tmp_path, "user,mail\n", "m.csv")
+    )
+    assert code == 2 and "needs a 'login' and an 'email' column" in err
+    assert count(engine) == 0
+
+
+def gemini_activity(
+    email: str, time: str, action: str, app: str, application: str = "gemini_in_workspace_apps"
+) -> dict[str, Any]:
+    """One activity as the Admin SDK Reports API's activities.list returns it for Gemini in Workspace apps."""
+    return {
+        "kind": "admin#reports#activity",
+        "id": {
+            "time": time,
+            "uniqueQualifier": "-4011",
+            "applicationName": application,
+            "customerId": "C03az79cb",
+        },
+        "etag": '"JDMC8884sebSctZ17CIssbQ/QhGEzLvnQZRgMZOyCp9JzrBBBjY"',
+        "actor": {"callerType": "USER", "email": email, "profileId": "114511147312345678901"},
+        "events": [
+            {
+                "type": "ai_usage_event",
+                "name": "feature_utilization",
+                "parameters": [
+                    {"name": "action", "value": action},
+                    {"name": "app_name", "value": app},
+                    {"name": "event_category", "value": "active"},
+                ],
+            }
+        ],
+    }
+
+
+@pytest.mark.usefixtures("people")
+def test_gemini_reports_api_activities(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    page = {
+        "kind": "admin#reports#activities",
+        "etag": '"JDMC8884sebSctZ17CIssbQ/SfFEEHBv5ZBtKyT9PbkTSD_SzHw"',
+        "items": [
+            gemini_activity("Ana@example.com", "2026-11-18T09:14:07.123Z", "summarize", "docs"),
+            gemini_activity("ana@example.com", "2026-11-19T16:02:51.000Z", "generate_text", "gmail"),
+            gemini_activity("ben@example.com", "2026-11-29T23:30:00-02:00", "conversation", "gemini_app"),
+            gemini_activity("eve@elsewhere.example", "2026-11-20T10:00:00Z", "summarize", "docs"),
+        ],
+        "nextPageToken": "A:1764000000000000:-4011:114511147312345678901:C03az79cb",
+    }
+    report = write(tmp_path, json.dumps(page, indent=2), "gemini.json")
+    code, out, err = usage(capsys, db_url, report, "gemini", "--show-unmatched")
+    assert code == 0, err
+    assert "4 rows read (gemini): 2 people matched, 1 unmatched (1 rows)" in out
+    assert "  eve@elsewhere.example" in out
+    expected = {
+        (ANA, "gemini", MON["nov16"]): (True, True),
+        (BEN, "gemini", MON["nov30"]): (True, True),  # 23:30 at -02:00 is Monday Nov 30 in UTC
+    }
+    assert facts(engine) == expected
+    code, out, _ = usage(capsys, db_url, report, "gemini")
+    assert code == 0 and "0 added, 0 changed, 2 unchanged" in out
+
+    # One activity per line (NDJSON); an activity of another application, or without an actor's email.
+    items = [
+        gemini_activity("ana@example.com", "2026-11-25T08:00:00Z", "summarize", "docs"),
+        gemini_activity("ben@example.com", "2026-11-25T08:00:00Z", "edit", "drive", application="drive"),
+        {**gemini_activity("", "2026-11-25T08:00:00Z", "summarize", "docs"), "actor": {"profileId": "1"}},
+    ]
+    ndjson = "\n".join(json.dumps(item) for item in items)
+    code, out, err = usage(capsys, db_url, write(tmp_path, ndjson, "g.ndjson"), "gemini")
+    assert code == 2 and out == ""
+    assert "line 2: an activity of 'drive', not of gemini_in_workspace_apps" in err
+    assert "line 3: missing actor.email" in err
+    assert facts(engine) == expected

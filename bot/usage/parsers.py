@@ -13,14 +13,25 @@ a licence, and those in which it shows activity. Rules, per source (`SOURCES`):
   monthly): `email`, `period_start`, `period_end`, `first_day_active_in_period`,
   `last_day_active_in_period` (and `last_day_active`). Licensed in each week of the period, active in the
   weeks of the first and last active day in it.
-- `github-copilot`: GitHub Copilot's activity report (the CSV from the organisation's or enterprise's
-  Copilot access management page): `report_time`, `login`, `last_authenticated_at`, `last_activity_at`,
-  `last_surface_used`; matched by an `email` column when the file has one, otherwise every row is
-  unmatched (a GitHub login is not an email). A seat at `report_time` is a licence in that week; the week
-  of `last_activity_at` is active (and licensed: the activity used the seat).
+- `github-copilot`, either of two exports, told apart by their content:
+  - the activity report (CSV, from the organisation's or enterprise's Copilot access management page):
+    `report_time`, `login`, `last_authenticated_at`, `last_activity_at`, `last_surface_used`. A seat at
+    `report_time` is a licence in that week; the week of `last_activity_at` is active (and licensed: the
+    activity used the seat).
+  - the per-user Copilot usage metrics report (NDJSON, one record per user and day, or a JSON array of
+    them: the files that `GET /enterprises/{enterprise}/copilot/metrics/reports/users-1-day` or
+    `users-28-day`, and the organisation's equivalents, link to): `user_login`, `day`, and the day's
+    `user_initiated_interaction_count`, `code_acceptance_activity_count` and `used_chat`, `used_agent`,
+    `used_cli`, `used_copilot_code_review_active`. A listed user-day is licensed in its week (only seated
+    users are reported) and active when one of those counts is above 0 or one of those flags is true
+    (suggestions merely shown, `code_generation_activity_count`, and passive code review do not count).
+  Both are matched by an `email` when the file has one, else through the `login,email` mapping the
+  customer gives (`logins`); a login neither names is unmatched, never guessed.
 - `gemini`: a per-user, per-day listing of Gemini for Google Workspace use saved from the Admin
   console (a user email column: `User`, `Email`, `User email` or `Actor`; a date column: `Date`,
-  `Event date`, `Last active` or `Last used`). Each row: licensed and active in that day's week.
+  `Event date`, `Last active` or `Last used`), or the Admin SDK Reports API's activities of
+  `applicationName=gemini_in_workspace_apps` as JSON (the `activities.list` answer, its `items`, one per
+  line or in an array): `actor.email`, `id.time`. Each row or activity: licensed and active in its week.
 - `generic`: `email,date,tool,active` (one row per person, tool and day; `active` 1/0, true/false or
   yes/no), or `email,last_active,tool` with optional `period_start,period_end` (licensed in each week of
   the period, or else the week of `last_active`; active in the week of `last_active`). `tool` is a tool
@@ -28,14 +39,16 @@ a licence, and those in which it shows activity. Rules, per source (`SOURCES`):
 
 Dates: `YYYY-MM-DD`, or an ISO 8601 date and time (`2026-11-30T14:05:00Z`, `2026-11-30 14:05:00`;
 with an offset it is taken in UTC). Nothing else (no `11/30/2026`: month and day order differs by locale).
-Files: UTF-8 with or without a BOM (or UTF-16 with one), `,` or `;` separated, quoted cells.
+Files: UTF-8 with or without a BOM (or UTF-16 with one); CSV `,` or `;` separated, quoted cells; JSON
+reports are numbered by line (NDJSON) or by record (a JSON array).
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import re
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -69,10 +82,12 @@ class ParsedUsage:
     source: str
     rows: list[UsageRow] = field(default_factory=list)
     errors: list[tuple[int, str]] = field(default_factory=list)
+    unit: str = "line"  # what the numbers count: a line of the file, or a record of a JSON array
 
 
 class UsageFileError(UsageError):
-    """The file has bad rows; `errors` lists every one as `line N: reason`, in file order."""
+    """The file has bad rows; `errors` lists every one as `line N: reason` (or `record N: reason`), in
+    file order."""
 
     def __init__(self, errors: list[str]) -> None:
         self.errors = errors
@@ -96,10 +111,22 @@ def weeks_between(first: date, last: date) -> frozenset[date]:
     return frozenset(start + timedelta(weeks=i) for i in range((end - start).days // 7 + 1))
 
 
-def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "usage") -> ParsedUsage:
-    """Check every row of a `source` report; collect `(line, reason)` for each bad one."""
+def parse_usage(
+    text: str,
+    source: str,
+    tools: Collection[str],
+    *,
+    name: str = "usage",
+    logins: Mapping[str, str] | None = None,
+) -> ParsedUsage:
+    """Check every row of a `source` report; collect `(line, reason)` for each bad one. `logins` maps
+    GitHub logins (lower-case) to emails, for `github-copilot` only."""
     if source not in SOURCES:
         raise UsageError(f"unknown source {source!r} (one of: {', '.join(SOURCES)}).")
+    if logins is not None and source != "github-copilot":
+        raise UsageError("--logins maps GitHub logins to emails: it goes with --source github-copilot only.")
+    if text.lstrip()[:1] in ("{", "["):
+        return _parse_json(text, source, name, logins or {})
     reader = csv_files.reader(text)
     try:
         header = next(reader, None)
@@ -110,7 +137,10 @@ def parse_usage(text: str, source: str, tools: Collection[str], *, name: str = "
     columns: dict[str, int] = {}
     for index, raw in enumerate(header):
         columns.setdefault(_key(raw), index)
-    row_reader = _READERS[source](columns, header, name, tools)
+    if source == "github-copilot":
+        row_reader = _github(columns, header, name, logins or {})
+    else:
+        row_reader = _READERS[source](columns, header, name, tools)
     parsed = ParsedUsage(source)
     previous_end = reader.line_num
     for record in csv_files.records(reader, name):
@@ -194,8 +224,16 @@ def _email(value: str, what: str) -> str:
     return value.lower()
 
 
-def _row(line: int, who: str, tool: str, licensed: set[date], active: set[date]) -> UsageRow:
-    email = who if _EMAIL.match(who) and len(who) <= 254 else None
+def _is_email(value: str) -> bool:
+    return bool(_EMAIL.match(value)) and len(value) <= 254
+
+
+def _row(
+    line: int, who: str, tool: str, licensed: set[date], active: set[date], email: str | None = None
+) -> UsageRow:
+    """`email`: the address `who` (a login) is known by; else `who` itself when it is an email."""
+    if email is None:
+        email = who if _is_email(who) else None
     return UsageRow(line, who, email, tool, frozenset(licensed | active), frozenset(active))
 
 
@@ -267,7 +305,7 @@ def _chatgpt(columns: dict[str, int], header: list[str], name: str, tools: Colle
 # --- GitHub Copilot ----------------------------------------------------------------------------------
 
 
-def _github(columns: dict[str, int], header: list[str], name: str, tools: Collection[str]) -> RowReader:
+def _github(columns: dict[str, int], header: list[str], name: str, logins: Mapping[str, str]) -> RowReader:
     found = _Columns(columns, header, name)
     report_time = found.need("report_time")
     login = found.need("login")
@@ -275,13 +313,16 @@ def _github(columns: dict[str, int], header: list[str], name: str, tools: Collec
     email = found.maybe("email")
 
     def read(line: int, record: list[str]) -> UsageRow:
-        who = _cell(record, email).lower() or _cell(record, login)
-        if not who:
+        address = _cell(record, email).lower()
+        account = _cell(record, login)
+        if not address and not account:
             raise _BadRow("missing login")
         seat = monday(_date(_cell(record, report_time), "report_time"))
         used = _optional_date(_cell(record, last_activity), "last_activity_at")
         active = {monday(used)} if used is not None and monday(used) <= seat else set()
-        return _row(line, who, "github-copilot", {seat}, active)
+        if address:
+            return _row(line, address, "github-copilot", {seat}, active)
+        return _row(line, account, "github-copilot", {seat}, active, logins.get(account.lower()))
 
     return read
 
@@ -351,10 +392,207 @@ def _generic(columns: dict[str, int], header: list[str], name: str, tools: Colle
     return read
 
 
+# --- JSON reports: GitHub Copilot usage metrics, Google Workspace Reports API ------------------------
+
+_GITHUB_COUNTS = ("user_initiated_interaction_count", "code_acceptance_activity_count")
+_GITHUB_FLAGS = ("used_chat", "used_agent", "used_cli", "used_copilot_code_review_active")
+_GEMINI_APP = "gemini_in_workspace_apps"
+JsonReader = Callable[[int, object, Mapping[str, str]], UsageRow]
+
+
+def _parse_json(text: str, source: str, name: str, logins: Mapping[str, str]) -> ParsedUsage:
+    """A JSON report: records numbered by line (NDJSON, or concatenated documents) or, when the file is
+    one JSON value (an array, or one answer of an API), by record."""
+    if source not in ("github-copilot", "gemini"):
+        raise UsageError(f"{name} is JSON: --source {source} reads the admin console's CSV export.")
+    whole, documents, errors = _json_documents(text, name)
+    unit = "line"
+    if whole:
+        unit = "record"
+        only = documents[0][1]
+        documents = list(enumerate(only, 1)) if isinstance(only, list) else [(1, only)]
+    parsed = ParsedUsage(source, errors=errors, unit=unit)
+    read: JsonReader = _github_record if source == "github-copilot" else _gemini_activity
+    for position, prefix, record in _json_records(documents, unit, source, name):
+        try:
+            parsed.rows.append(read(position, record, logins))
+        except _BadRow as reason:
+            parsed.errors.append((position, f"{prefix}{reason}"))
+    return parsed
+
+
+def _json_documents(text: str, name: str) -> tuple[bool, list[tuple[int, object]], list[tuple[int, str]]]:
+    """`(whole, documents with their line, (line, reason) for bad lines)`. NDJSON (the first line is a
+    JSON document and more lines follow) is read line by line; anything else is one JSON value, and a
+    fault in it stops the whole file."""
+    lines = text.split("\n")
+    first = next((number for number, line in enumerate(lines) if line.strip()), 0)
+    try:
+        json.loads(lines[first])
+        ndjson = any(line.strip() for line in lines[first + 1 :])
+    except json.JSONDecodeError:
+        ndjson = False
+    if not ndjson:
+        try:
+            return True, [(first + 1, json.loads(text))], []
+        except json.JSONDecodeError as error:
+            raise UsageError(f"{name}: line {error.lineno} is not valid JSON ({error.msg}).") from None
+    documents: list[tuple[int, object]] = []
+    errors: list[tuple[int, str]] = []
+    for number, line in enumerate(lines, 1):
+        if line.strip():
+            try:
+                documents.append((number, json.loads(line)))
+            except json.JSONDecodeError as error:
+                errors.append((number, f"not valid JSON ({error.msg})"))
+    return False, documents, errors
+
+
+def _json_records(
+    documents: list[tuple[int, object]], unit: str, source: str, name: str
+) -> Iterator[tuple[int, str, object]]:
+    """`(position, prefix of its errors, record)`: the Reports API's pages give their `items`."""
+    count = 0
+    for position, document in documents:
+        if isinstance(document, dict):
+            _refuse(document, source, name)
+            if source == "gemini" and (
+                document.get("kind") == "admin#reports#activities" or "items" in document
+            ):
+                items = document.get("items") or []
+                if not isinstance(items, list):
+                    raise UsageError(f"{name}: 'items' is not a list of activities.")
+                for index, item in enumerate(items, 1):
+                    count += 1
+                    yield (count, "", item) if unit == "record" else (position, f"item {index}: ", item)
+                continue
+        count += 1
+        yield (count if unit == "record" else position), "", document
+
+
+def _refuse(document: dict[str, object], source: str, name: str) -> None:
+    """Stop at a JSON answer that is not a per-user report, saying which one to import instead."""
+    if source == "github-copilot":
+        if "download_links" in document:
+            raise UsageError(
+                f"{name} is the API's answer with download links: download the files its download_links "
+                "point to (NDJSON, one record per user and day) and import those."
+            )
+        if "day_totals" in document:
+            raise UsageError(
+                f"{name} is an enterprise or organisation total (day_totals), with no user in it: import "
+                "the per-user report (users-1-day or users-28-day)."
+            )
+        if "seats" in document:
+            raise UsageError(
+                f"{name} is the Copilot seat list, which has no report date: import the activity report "
+                "CSV (report_time, login, last_activity_at) or the per-user usage metrics report."
+            )
+    elif "usageReports" in document:
+        raise UsageError(
+            f"{name} is a Reports API usage report (usageReports): import the activities of "
+            f"{_GEMINI_APP} (activities.list) instead."
+        )
+
+
+def _json_text(record: dict[str, object], key: str) -> str:
+    value = record.get(key)
+    return value.strip() if isinstance(value, str) else ""
+
+
+def _github_record(position: int, record: object, logins: Mapping[str, str]) -> UsageRow:
+    if not isinstance(record, dict):
+        raise _BadRow("not a JSON object (the report has one object per user and day)")
+    login = _json_text(record, "user_login")
+    if not login:
+        raise _BadRow("missing user_login")
+    day = _json_text(record, "day")
+    if not day:
+        raise _BadRow("missing day")
+    week = monday(_date(day, "day"))
+    active = False
+    for key in _GITHUB_COUNTS:
+        count = record.get(key)
+        if count is None:
+            continue
+        if isinstance(count, bool) or not isinstance(count, int | float) or count < 0:
+            raise _BadRow(f"bad {key} {count!r} (a count: 0 or more)")
+        active = active or count > 0
+    for key in _GITHUB_FLAGS:
+        flag = record.get(key)
+        if flag is None:
+            continue
+        if not isinstance(flag, bool):
+            raise _BadRow(f"bad {key} {flag!r} (true or false)")
+        active = active or flag
+    used = {week} if active else set()
+    address = (_json_text(record, "email") or _json_text(record, "user_email")).lower()
+    if address:
+        return _row(position, address, "github-copilot", {week}, used)
+    return _row(position, login, "github-copilot", {week}, used, logins.get(login.lower()))
+
+
+def _gemini_activity(position: int, item: object, logins: Mapping[str, str]) -> UsageRow:
+    if not isinstance(item, dict):
+        raise _BadRow("not a JSON object (an activity of the Reports API)")
+    ident = item.get("id")
+    if not isinstance(ident, dict):
+        raise _BadRow("missing id.time")
+    application = ident.get("applicationName")
+    if application is not None and application != _GEMINI_APP:
+        raise _BadRow(f"an activity of {application!r}, not of {_GEMINI_APP}")
+    when = _json_text(ident, "time")
+    if not when:
+        raise _BadRow("missing id.time")
+    week = monday(_date(when, "id.time"))
+    actor = item.get("actor")
+    email = _json_text(actor, "email").lower() if isinstance(actor, dict) else ""
+    if not email:
+        raise _BadRow("missing actor.email")
+    return _row(position, email, "gemini", {week}, {week})
+
+
+# --- the customer's GitHub login -> email mapping ----------------------------------------------------
+
+
+def parse_logins(text: str, name: str) -> dict[str, str]:
+    """A CSV with `login` and `email` columns as {login, lower-case: email, lower-case}; a UsageFileError
+    lists every bad line."""
+    reader = csv_files.reader(text)
+    try:
+        header = next(reader, None)
+    except csv.Error as error:
+        raise UsageError(f"{name}: line 1 is not valid CSV ({error}).") from None
+    keys = [_key(cell) for cell in header or []]
+    if "login" not in keys or "email" not in keys:
+        raise UsageError(f"{name}: the header (line 1) needs a 'login' and an 'email' column.")
+    login_at, email_at = keys.index("login"), keys.index("email")
+    mapping: dict[str, str] = {}
+    errors: list[str] = []
+    previous_end = reader.line_num
+    for record in csv_files.records(reader, name):
+        line = previous_end + 1
+        previous_end = reader.line_num
+        if not any(value.strip() for value in record):
+            continue
+        login, email = _cell(record, login_at).strip(), _cell(record, email_at).strip().lower()
+        known = mapping.get(login.lower())
+        if not login:
+            errors.append(f"line {line}: missing login")
+        elif not _is_email(email):
+            errors.append(f"line {line}: bad email {email!r} for login {login!r}")
+        elif known is not None and known != email:
+            errors.append(f"line {line}: login {login!r} has two emails ({known} and {email})")
+        else:
+            mapping[login.lower()] = email
+    if errors:
+        raise UsageFileError(errors)
+    return mapping
+
+
 _READERS: dict[str, Callable[[dict[str, int], list[str], str, Collection[str]], RowReader]] = {
     "m365-copilot": _m365,
     "chatgpt-enterprise": _chatgpt,
-    "github-copilot": _github,
     "gemini": _gemini,
     "generic": _generic,
 }

@@ -78,7 +78,7 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
     row is bad."""
     if parsed.errors:
         errors = sorted(parsed.errors)
-        raise UsageFileError([f"line {line}: {reason}" for line, reason in errors])
+        raise UsageFileError([f"{parsed.unit} {number}: {reason}" for number, reason in errors])
     report = UsageReport(parsed.source, rows=len(parsed.rows))
     emails = {row.email for row in parsed.rows if row.email}
     person_of: dict[str, int] = {}

@@ -5,7 +5,7 @@
     .venv/bin/python benchmarks/metrics.py --members 1000 --teams 20 --weeks 8 --no-pg   # a quick run
 
 Each database is seeded with `adoptbot demo --db URL --members 10000 --teams 100 --weeks 26` (pulses every
-other week, nudges, wins): a SQLite file in a temporary folder, and a scratch database created on the
+other week, nudges, wins, usage reports of two AI tools): a SQLite file in a temporary folder, and a scratch database created on the
 PostgreSQL server of `--pg` (default: TEST_DATABASE_URL) and dropped afterwards (after seeding it is
 VACUUM ANALYZEd, as autovacuum would do). Then, for the last complete week:
 
@@ -13,7 +13,8 @@ VACUUM ANALYZEd, as autovacuum would do). Then, for the last complete week:
 - CLI: `python -m bot metrics --db URL --format json` as a subprocess, median wall time of 3 runs (Python
   start, imports, the migration check and the query), and the peak RSS of that process (`wait4` rusage);
 - a single hand-written SQL statement computing the same aggregates (members, nudges, engagement, wins,
-  invitations, respondents, ADKAR sums and usage for the current and previous run, per team), median of 7:
+  invitations, respondents, ADKAR sums and usage for the current and previous run, licences and measured
+  activity from the usage reports, per team), median of 7:
   the floor the engine's handful of queries is compared with (ratio = in-process / hand-written).
 
 Goals (issue 5): each time <= 2 s, ratio <= 1.5x, peak RSS <= 300 MB. Exit 1 if a goal is missed.
@@ -40,7 +41,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from scratch import add_organisation_arguments, postgres_database  # noqa: E402
-from sqlalchemy import DateTime, bindparam, create_engine, text  # noqa: E402
+from sqlalchemy import Date, DateTime, bindparam, create_engine, text  # noqa: E402
 from sqlalchemy.orm import Session  # noqa: E402
 
 from bot.config import Settings, normalise_database_url  # noqa: E402
@@ -111,13 +112,28 @@ answers AS (
     JOIN runs ON runs.id = r.run_id AND runs.n <= 2
     WHERE a.value IS NOT NULL AND (a.stage IS NOT NULL OR a.metric = 'usage')
     GROUP BY r.team_id
+),
+usage AS (
+    SELECT f.person_id, p.team_id, f.tool,
+           MAX(CASE WHEN f.week = :week AND f.active = :yes THEN 1 ELSE 0 END) AS active_now,
+           MAX(CASE WHEN f.active = :yes THEN 1 ELSE 0 END) AS active_recently
+    FROM usage_facts f JOIN people p ON p.id = f.person_id
+    WHERE f.week >= :first_week AND f.week <= :week AND p.is_active = :yes AND p.created_at < :end
+    GROUP BY f.person_id, p.team_id, f.tool
+    HAVING MAX(CASE WHEN f.week = :week AND f.licensed = :yes THEN 1 ELSE 0 END) = 1
+),
+measured AS (
+    SELECT team_id, COUNT(DISTINCT person_id) AS licensed,
+           COUNT(DISTINCT CASE WHEN active_now = 1 THEN person_id END) AS measured_active,
+           SUM(1 - active_recently) AS idle
+    FROM usage GROUP BY team_id
 )
 SELECT t.id, t.name, members.members, nudges.sent, nudges.reached, nudges.tried, engaged.engaged,
        engaged.active,
        won.wins, won.hours, invited.invited, respondents.now_n, respondents.prev_n,
        answers.a_s, answers.a_c, answers.d_s, answers.d_c, answers.k_s, answers.k_c,
        answers.ab_s, answers.ab_c, answers.r_s, answers.r_c, answers.u_c, answers.u_used,
-       answers.prev_s, answers.prev_c
+       answers.prev_s, answers.prev_c, measured.licensed, measured.measured_active, measured.idle
 FROM teams t
 LEFT JOIN members ON members.team_id = t.id
 LEFT JOIN nudges ON nudges.team_id = t.id
@@ -126,12 +142,15 @@ LEFT JOIN won ON won.team_id = t.id
 LEFT JOIN invited ON invited.team_id = t.id
 LEFT JOIN respondents ON respondents.team_id = t.id
 LEFT JOIN answers ON answers.team_id = t.id
+LEFT JOIN measured ON measured.team_id = t.id
 ORDER BY t.name
 """
 ).bindparams(
     bindparam("start", type_=DateTime()),
     bindparam("end", type_=DateTime()),
     bindparam("active_start", type_=DateTime()),
+    bindparam("week", type_=Date()),
+    bindparam("first_week", type_=Date()),
 )
 
 
@@ -145,6 +164,7 @@ class Result:
     hand_written: float
     rows: int
     suppressed: int
+    licensed: int  # the `*` row's licensed people: measured figures were computed (0: no usage facts)
 
     @property
     def ratio(self) -> float:
@@ -227,7 +247,14 @@ def measure(backend: str, url: str, seed_seconds: float) -> Result:
 
     def hand_written() -> list[Any]:
         with Session(readonly) as session:
-            params = {"start": start, "end": end, "active_start": active_start, "yes": True}
+            params = {
+                "start": start,
+                "end": end,
+                "active_start": active_start,
+                "yes": True,
+                "week": monday,
+                "first_week": monday - timedelta(weeks=metrics_sql.ACTIVE_WEEKS - 1),
+            }
             return list(session.execute(HAND_WRITTEN, params))
 
     output = json.loads(in_process())  # warm-up: connection, first compile
@@ -247,6 +274,7 @@ def measure(backend: str, url: str, seed_seconds: float) -> Result:
         hand_written=floor_time,
         rows=len(output),
         suppressed=sum(1 for r in output if r["suppressed"]),
+        licensed=next(r["licensed"] or 0 for r in output if r["team"] == "*"),
     )
 
 
@@ -257,7 +285,12 @@ def check_same(output: list[dict[str, Any]], floor_rows: list[Any]) -> None:
         shown = by_team[row.name]
         assert (row.members or 0) == shown["members"], row.name
         assert (row.engaged or 0) == shown["engaged"], row.name
-        assert (row.active or 0) == shown["active_28d"], row.name
+        if shown["active_28d"] is not None:
+            assert (row.active or 0) == shown["active_28d"], row.name
+        if shown["licensed"] is not None:
+            assert (row.licensed, row.measured_active) == (shown["licensed"], shown["measured_active"]), (
+                row.name
+            )
         assert (row.now_n or 0) == (shown["respondents"] or 0), row.name
         if shown["awareness"] is not None:
             assert abs(row.a_s / row.a_c - shown["awareness"]) < 0.006, row.name
@@ -288,12 +321,12 @@ def report(results: list[Result], members: int, teams: int, weeks: int) -> None:
     print(f"\nMetrics for one week: {members:,} people, {teams} teams, {weeks} weeks of history")
     print(
         f"{'':<11}{'seed':>9}{'in-process':>12}{'CLI':>9}{'1 SQL':>9}{'ratio':>8}{'CLI RSS':>10}"
-        "  rows (hidden)"
+        "  rows (hidden)  licensed"
     )
     for r in results:
         print(
             f"{r.backend:<11}{r.seed_seconds:>8.1f}s{r.in_process:>11.3f}s{r.cli:>8.3f}s{r.hand_written:>8.3f}s"
-            f"{r.ratio:>7.2f}x{r.cli_rss_mb:>7.0f} MB  {r.rows} ({r.suppressed})"
+            f"{r.ratio:>7.2f}x{r.cli_rss_mb:>7.0f} MB  {r.rows} ({r.suppressed})  {r.licensed:,}"
         )
     print(
         f"goals: in-process and CLI <= {GOAL_SECONDS:g} s, ratio <= {GOAL_RATIO:g}x, "

@@ -5,9 +5,9 @@
     .venv/bin/python benchmarks/metrics.py --members 1000 --teams 20 --weeks 8 --no-pg   # a quick run
 
 Each database is seeded with `adoptbot demo --db URL --members 10000 --teams 100 --weeks 26` (pulses every
-other week, nudges, wins, usage reports of two AI tools): a SQLite file in a temporary folder, and a scratch database created on the
-PostgreSQL server of `--pg` (default: TEST_DATABASE_URL) and dropped afterwards (after seeding it is
-VACUUM ANALYZEd, as autovacuum would do). Then, for the last complete week:
+other week, nudges, wins, usage reports of two AI tools): a SQLite file in a temporary folder, and a
+scratch database created on the PostgreSQL server of `--pg` (default: TEST_DATABASE_URL) and dropped
+afterwards (after seeding it is VACUUM ANALYZEd, as autovacuum would do). Then, for the last complete week:
 
 - in-process: `compute_metrics(...)` + JSON, median of 7 runs after one warm-up (engine connected);
 - CLI: `python -m bot metrics --db URL --format json` as a subprocess, median wall time of 3 runs (Python

@@ -35,7 +35,11 @@ from tests.test_digest import NOW, WEEK, K, World, build_world, leader_audience,
 from tests.test_digest_slack import ask, user
 
 LAYOFFS = "layoffs because of automation worry me"
-PER_PHRASE_COUNT = re.compile(r"” \(\d+\)")
+THEME_COUNT = re.compile(r"” \((?:in )?(\d+)\)")  # a number after a theme: “hands-on training” (in 8)
+
+
+def _theme_counts(text: str) -> list[int]:
+    return [int(n) for n in THEME_COUNT.findall(text)]
 
 
 def _world(engine: Engine) -> World:
@@ -91,11 +95,15 @@ def test_every_view_is_made_of_the_same_fixed_parts_so_subtraction_reveals_no_sm
         for part in digest.comments:
             assert part.comments >= K, name
         shown = payload_text(digest) + to_text(digest)
-        assert not PER_PHRASE_COUNT.search(shown), name  # no "(2)" after a phrase
+        # Alpha's theme is counted (8 comments say it); no theme is ever counted under k.
+        assert min(_theme_counts(shown), default=K) >= K, name
+        assert ("“hands-on training” (in 8)" in shown) == (name != "tim (Tiny)"), name
         if name not in ("sam (every team)", "organisation"):
-            assert "zebrafish" not in shown and "layoffs" not in shown, name
+            assert "budget worries" not in shown and "layoffs" not in shown, name
     other = _parts(views["organisation"])[OTHER_TEAMS].text
-    assert "layoffs because of automation" in other and "zebrafish budget" in other
+    # Tiny's 4 and Beta's 2: themes of the rest together, each said by fewer than k, so never counted.
+    assert other.startswith("6 comments. Themes: ") and other.endswith("(each in fewer than 5).")
+    assert "“budget worries”" in other and "“layoffs”" in other and _theme_counts(other) == []
     assert "Other teams" in payload_text(views["organisation"])
 
 
@@ -130,15 +138,16 @@ def test_slack_routes_show_a_leader_no_summary_over_their_teams_union(
         assert dm is not None
         text = said(dm.blocks)
         assert "*Alpha*" in text and "8 comments" in text and "Other teams" not in text, who
-        assert "zebrafish" not in text and "layoffs" not in text, who
+        assert "“hands-on training” (in 8)" in text, who
+        assert "budget worries" not in text and "layoffs" not in text, who
     [channel] = [m for m in fake_slack.messages("C0DIGEST") if "What people said" in said(m.blocks)]
     assert "*Alpha*" in said(channel.blocks) and "Other teams" in said(channel.blocks)
     assert "6 comments" in said(channel.blocks)
     for name, answer in previews.items():
         text = said(answer["blocks"])
-        assert "zebrafish" not in text and "layoffs" not in text, name
-        assert not PER_PHRASE_COUNT.search(text), name
-    assert "What people said" in said(previews["bea Alpha"]["blocks"])
+        assert "budget worries" not in text and "layoffs" not in text, name
+        assert min(_theme_counts(text), default=K) >= K, name
+    assert "“hands-on training” (in 8)" in said(previews["bea Alpha"]["blocks"])
     assert "What people said" not in said(previews["bea Tiny"]["blocks"])
     assert "What people said" not in said(previews["sam Beta"]["blocks"])
 
@@ -185,7 +194,7 @@ def test_the_rest_of_the_organisation_is_summarised_only_when_it_holds_k_comment
         assert all("layoffs" not in p.text for p in parts.values())
 
 
-def test_the_demo_prints_comment_summaries_per_team_without_counting_phrases(
+def test_the_demo_prints_readable_comment_themes_per_team_counted_only_from_k(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     assert main(["demo", "--out", str(tmp_path / "demo")]) == 0
@@ -195,9 +204,18 @@ def test_the_demo_prints_comment_summaries_per_team_without_counting_phrases(
     assert lines, out
     teams = [line.split(":", 1)[0].strip("• ") for line in lines]
     assert teams[-1] == OTHER_TEAMS and len(set(teams)) == len(teams)
+    themes = []
     for line in lines:
         count = int(re.search(r": (\d+) comments", line).group(1))  # type: ignore[union-attr]
         assert count >= 5, line
-    assert not PER_PHRASE_COUNT.search(out)
-    blocks = json.loads((tmp_path / "demo" / "digest.json").read_text())["blocks"]
-    assert not PER_PHRASE_COUNT.search(json.dumps(blocks, ensure_ascii=False))
+        themes += re.findall(r"“([^”]+)”", line)
+    assert themes, out
+    for theme in themes:  # short phrases of words, never filler at either end
+        words = theme.split()
+        assert 1 <= len(words) <= 4 and all(re.fullmatch(r"[a-z][a-z'-]*[a-z]", w) for w in words), theme
+        assert not {words[0], words[-1]} & {"please", "more", "would", "the", "my", "it", "help"}, theme
+    assert min(_theme_counts(out), default=5) >= 5
+    blocks = json.dumps(
+        json.loads((tmp_path / "demo" / "digest.json").read_text())["blocks"], ensure_ascii=False
+    )
+    assert min(_theme_counts(blocks), default=5) >= 5

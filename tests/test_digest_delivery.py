@@ -287,7 +287,8 @@ def test_the_ai_narrative_sees_only_shown_aggregates_and_falls_back_to_the_templ
         ("digest_narrative", "ok"),  # a usable answer for bot.ai, but not three sentences: the template stays
     ]
     [alpha] = fallback.comments
-    assert alpha.group == "Alpha" and alpha.text.startswith("8 comments. Phrases that recur")
+    # The AI summary failed: the themes built without it, counted since 8 >= k comments say it.
+    assert (alpha.group, alpha.text) == ("Alpha", "8 comments. Themes: “hands-on training” (in 8).")
 
 
 def test_previews_and_dry_runs_never_call_the_model(

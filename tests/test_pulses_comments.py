@@ -1,4 +1,4 @@
-"""Comments reach leaders only as summaries over k or more comments: AI when configured, else phrases.
+"""Comments reach leaders only as summaries over k or more comments: AI when configured, else themes.
 
 How the comments are partitioned so that no view can be subtracted from another: test_comments_partition.
 """
@@ -6,7 +6,11 @@ How the comments are partitioned so that no view can be subtracted from another:
 from __future__ import annotations
 
 import dataclasses
+import os
+import random
 import re
+import subprocess
+import sys
 from datetime import datetime
 
 from sqlalchemy import delete, select
@@ -14,14 +18,9 @@ from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.models import AiCache, AiCall, Person
-from bot.pulses.comments import (
-    OTHER_TEAMS,
-    CommentSummary,
-    phrase_summary,
-    quotes_a_comment,
-    recurring_phrases,
-    summaries,
-)
+from bot.pulses.comments import OTHER_TEAMS, CommentSummary, quotes_a_comment, summaries, theme_summary
+from bot.pulses.theme_stoplist import FILLER_WORDS
+from bot.pulses.themes import Theme, themes
 from tests.support.fake_openai import FakeOpenAI
 from tests.test_metrics import Org
 
@@ -32,6 +31,22 @@ COMMENTS = [
     "The licence process is slow; more training would help",
     "Training",
     "Ask Priya Raman, she knows the prompts for customer emails best",
+]
+
+# A team's answers to "Anything else about using AI at work?", as people write them.
+ADOPTION = [
+    "A shared prompt library would save us hours every week.",
+    "Please give us protected training time, not just lunch sessions.",
+    "I worry about data privacy when pasting client files into the assistant.",
+    "Our prompt library is out of date; someone should own it.",
+    "Training time during work hours, please. Evenings don't work for parents.",
+    "Who decides what is allowed? Data privacy rules are unclear to me.",
+    "People fear layoffs if the assistant makes us faster.",
+    "The prompt libraries from the marketing team are great, can we copy them?",
+    "Thanks for the pilot! I think it would be really good to have more training time.",
+    "Clear guidance on data privacy would help the whole team.",
+    "Layoffs are the elephant in the room and leadership should talk about them.",
+    "Start a prompt library channel where people post what worked.",
 ]
 
 
@@ -61,32 +76,106 @@ def test_under_k_comments_there_is_no_summary_at_all(session: Session) -> None:
     assert summaries(session, run, dataclasses.replace(settings, min_group_size=6)) == ()
 
 
-def test_without_ai_the_summary_is_counts_and_recurring_phrases_never_a_comment(session: Session) -> None:
+def test_without_ai_a_team_gets_the_themes_a_person_would_name_counted_from_k(session: Session) -> None:
+    run, _ = _seed(session, ADOPTION)
+    at_three = _summary(session, run, "Sales", dataclasses.replace(Settings(), min_group_size=3))
+    assert at_three is not None and at_three.comments == 12
+    assert at_three.text == (
+        "12 comments. Themes: “prompt library” (in 4), “data privacy” (in 3), “training time” (in 3); "
+        "also “assistant”, “layoffs” (each in fewer than 3)."
+    )
+    # With k = 5 no theme is said by 5 comments: the same themes, none counted.
+    at_five = _summary(session, run, "Sales", dataclasses.replace(Settings(), min_group_size=5))
+    assert at_five is not None and at_five.text == (
+        "12 comments. Themes: “prompt library”, “data privacy”, “training time”, “assistant”, “layoffs” "
+        "(each in fewer than 5)."
+    )
+
+
+def test_without_ai_no_theme_is_a_whole_comment_a_name_or_another_teams(session: Session) -> None:
     run, _ = _seed(session, COMMENTS)
     found = _summary(session, run, "Sales", dataclasses.replace(Settings(), min_group_size=5))
     assert found is not None and found.comments == 6
-    summary = found.text
-    assert summary.startswith("6 comments. Phrases that recur across them:")
-    assert "“customer”, “more training”, “clearer rules on customer data”" in summary
-    assert "“prompts for customer emails”" in summary
-    assert not re.search(r"\(\d+\)", summary)  # no count per phrase: ranked, never counted
-    assert "“training”" not in summary  # a whole comment ("Training") and inside "more training" anyway
-    assert "priya" not in summary.lower() and "raman" not in summary.lower()  # roster names never appear
-    for comment in COMMENTS:
-        assert comment not in summary
-    assert "legal" not in summary.lower()  # another team's comment
+    assert found.text == (
+        "6 comments. Themes: “prompts for customer emails”, “customer data”, “clearer rules” "
+        "(each in fewer than 5)."
+    )
+    # "Training" is someone's whole comment: never a theme, though three others mention training too.
+    assert "“training”" not in found.text
+    assert "priya" not in found.text.lower() and "raman" not in found.text.lower()  # roster names
+    assert "legal" not in found.text.lower() and "budget" not in found.text  # another team's comment
+    said = ["Priya's prompt library is great", "priya’s prompt library", "A prompt library"]
+    assert themes(said, frozenset({"priya"})) == [Theme("prompt library", 3)]
 
 
-def test_a_phrase_must_recur_in_two_different_comments() -> None:
-    assert recurring_phrases(["budget budget budget", "nothing else here"]) == []
+def test_filler_and_fragments_are_never_themes() -> None:
+    polite = [
+        "Thanks! I think it would be really good.",
+        "Please, please, I think it would be really good to have it.",
+        "Really good, thanks a lot!",
+        "I would think so. Thanks!",
+        "Thanks, it would be good, really.",
+        "I think it's really good, please keep it up.",
+    ]
+    assert theme_summary(polite, 5) == "6 comments; no theme recurs across them."
+    mixed = [
+        "Please, thanks! The prompt library is the best part of the 2 hours of training.",
+        "Thanks for the prompt library v2, I think it would be really good to have more of the same.",
+        "I think GPT-4o is fast. 3 hours saved on the Q3 report, thanks!",
+        "GPT-4o drafts the Q3 report in minutes, please roll it out to all of the teams.",
+        "@here <!channel> Really, please: a prompt library for sales & support would be good.",
+        "It would be really good. Thanks! Of the tools, I think the assistant is fine.",
+    ]
+    assert themes(mixed) == [Theme("prompt library", 3), Theme("report", 2)]
+    for theme in themes(mixed + polite + ADOPTION + COMMENTS):
+        words = theme.phrase.split()
+        assert all(re.fullmatch(r"[a-z][a-z'-]*[a-z]", w) for w in words), theme  # no number, no letter alone
+        assert words[0] not in FILLER_WORDS and words[-1] not in FILLER_WORDS, theme
+        assert theme.comments >= 2, theme
+    summary = theme_summary(mixed, 3)
+    assert summary == "6 comments. Themes: “prompt library” (in 3); also “report” (in fewer than 3)."
+    assert not set("<>&@") & set(summary)  # nothing of the markup people typed comes back
+
+
+def test_forms_merge_and_the_same_comments_always_give_the_same_themes() -> None:
+    written = [
+        "Our prompt libraries are great",
+        "A Prompt Library, please",
+        "the team's prompt library for sales",
+        "We use the PROMPT LIBRARY daily",
+    ]
+    assert themes(written) == [Theme("prompt library", 4)]
+    expected = theme_summary(ADOPTION, 3)
+    shuffled = list(ADOPTION)
+    random.Random(7).shuffle(shuffled)
+    assert theme_summary(shuffled, 3) == expected and theme_summary(ADOPTION[::-1], 3) == expected
+    # Another process, another string hash seed: still the same summary, word for word.
+    script = (
+        "import sys; from bot.pulses.comments import theme_summary; "
+        "print(theme_summary(sys.stdin.read().split(chr(10)), 3), end='')"
+    )
+    for seed in ("1", "2"):
+        other = subprocess.run(
+            [sys.executable, "-c", script],
+            input="\n".join(ADOPTION),
+            capture_output=True,
+            text=True,
+            check=True,
+            env={**os.environ, "PYTHONHASHSEED": seed},
+        )
+        assert other.stdout == expected
+
+
+def test_a_theme_must_recur_in_two_different_comments() -> None:
+    assert themes(["budget budget budget", "nothing else here"]) == []
     assert (
-        phrase_summary(["alpha beta", "gamma delta", "epsilon"])
-        == "3 comments; no phrase recurs across them."
+        theme_summary(["alpha beta", "gamma delta", "epsilon"], 3)
+        == "3 comments; no theme recurs across them."
     )
     # "slow approvals" is two people's whole comment: never shown; its parts that recur are.
-    assert recurring_phrases(["Slow approvals", "slow approvals!", "Faster approvals"]) == [
-        ("approvals", 3),
-        ("slow", 2),
+    assert themes(["Slow approvals", "slow approvals!", "Faster approvals"]) == [
+        Theme("approvals", 3),
+        Theme("slow", 2),
     ]
 
 
@@ -105,15 +194,15 @@ def test_with_ai_the_summary_is_redacted_audited_and_falls_back(
     [request] = fake_openai.requests
     assert "priya" not in request.text.lower() and "raman" not in request.text.lower()  # redacted
     assert "Legal has no budget" not in request.text  # Legal's one comment is no part: never sent
-    # A reply that quotes someone is refused; so is a failing call: both fall back to the phrases.
+    # A reply that quotes someone is refused; so is a failing call: both fall back to the themes.
     fake_openai.reply("Someone said: the licence process is slow; more training would help.")
     session.execute(delete(AiCache))  # a new run of the same comments would not hit the cache
     quoted = _summary(session, run, "Sales", settings)
-    assert quoted is not None and quoted.text.startswith("6 comments. Phrases that recur")
+    assert quoted is not None and quoted.text.startswith("6 comments. Themes: “prompts for customer emails”")
     fake_openai.fail_next(500)
     session.execute(delete(AiCache))  # a new run of the same comments would not hit the cache
     failed = _summary(session, run, "Sales", settings)
-    assert failed is not None and failed.text.startswith("6 comments. Phrases that recur")
+    assert failed is not None and failed.text.startswith("6 comments. Themes: “prompts for customer emails”")
     outcomes = [c.outcome for c in session.scalars(select(AiCall).where(AiCall.purpose == "pulse_comments"))]
     assert outcomes[0] == "ok" and outcomes[-1].startswith("error") and len(outcomes) == 3
     assert session.scalars(select(Person.name)).all() == ["Priya Raman"]

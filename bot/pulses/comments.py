@@ -6,14 +6,16 @@ without a team) is one part, "other teams", that exists only when it holds at le
 of several teams shows its teams' own parts side by side (the whole organisation adds "other teams"); it
 is never summarised over the union. Summarising a union would let a leader of Alpha and Tiny subtract
 Alpha's summary from Alpha+Tiny's and read what Tiny's three people wrote; a part is the same in every
-view, so no two views differ by fewer than k comments. No per-phrase counts are shown either.
+view, so no two views differ by fewer than k comments. A theme's count is shown only when it is k or
+more; a theme in fewer comments is listed as such, never with its number.
 
 Each part is summarised on its own (`summaries`). With OPENAI_API_KEY, an AI summary of the themes
 (through `bot.ai.complete`: only that part's comments, names, e-mails and mentions redacted, the call
 audited, a 10-second limit); an answer that repeats any comment's wording at length is thrown away.
-Without a key, or when the AI call fails or is refused, the summary is built here: how many comments,
-and the phrases (one to four words, stop words aside) that recur in at least two different comments,
-most frequent first. A phrase that is a whole comment is never shown, nor a word from anyone's name.
+Without a key, or when the AI call fails or is refused, the summary is built here (`theme_summary`):
+how many comments, and their themes (`bot.pulses.themes`: short phrases found by YAKE keyword
+extraction that at least two comments mention, never filler, a fragment, anyone's whole comment or a
+word of anyone's name), most mentioned first.
 
 The text returned is plain and unescaped: escape it (`bot.slack.text.escape`) before putting it in Slack.
 """
@@ -31,29 +33,12 @@ from sqlalchemy.orm import Session
 from bot import ai
 from bot.config import Settings
 from bot.models import PulseAnswer, PulseResponse, Team
+from bot.pulses.themes import themes
 
-MAX_PHRASES = 6
-MAX_NGRAM = 4
-JOINED_MAX_WORDS = 8  # overlapping recurring phrases are joined up to this length
-MIN_COMMENTS_PER_PHRASE = 2
 QUOTE_WORDS = 6  # an AI summary sharing this many consecutive words with a comment is a quote: rejected
 QUOTE_MIN_WORDS = 3  # ... or a whole comment of at least this many words ("Training" is no quote)
 AI_MAX_WORDS = 120
 
-_STOP_TEXT = """
-    a about above after again against all also am an and any are aren't as at be because been before being
-    below between both but by can can't cannot could couldn't did didn't do does doesn't doing don't down
-    during each even ever every few for from further get gets getting got had hadn't has hasn't have haven't
-    having he he'd he'll he's her here here's hers herself him himself his how how's i i'd i'll i'm i've if
-    in into is isn't it it's its itself just let's like lot lots me most much mustn't my myself no nor
-    not now of off often on once one only or other ought our ours ourselves out over own really same shan't
-    she she'd she'll she's should shouldn't so some still such than that that's the their theirs them
-    themselves then there there's these they they'd they'll they're they've thing things this those
-    through to too under until up us use used using very was wasn't way we we'd we'll we're we've were
-    weren't what what's when when's where where's which while who who's whom why why's will with won't
-    would wouldn't yet you you'd you'll you're you've your yours yourself yourselves ai
-"""
-STOP_WORDS = frozenset(_STOP_TEXT.split())
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
 
 SYSTEM_PROMPT = (
@@ -136,7 +121,11 @@ def summaries(
                 names = ai.roster_name_parts(session)
             texts = parts[key]
             text = _ai_summary(session, settings, run_id, texts, names) if ai_on else None
-            text = f"{len(texts)} comments. {text}" if text is not None else phrase_summary(texts, names)
+            text = (
+                f"{len(texts)} comments. {text}"
+                if text is not None
+                else theme_summary(texts, settings.min_group_size, names)
+            )
             group = OTHER_TEAMS if key is None else team_names.get(key, OTHER_TEAMS)
             done = CommentSummary(key, group, len(texts), text)
             if memo is not None:
@@ -192,76 +181,16 @@ def quotes_a_comment(summary: str, comments: Iterable[str]) -> bool:
     return False
 
 
-def _phrases(words: list[str], names: frozenset[str]) -> set[str]:
-    found: set[str] = set()
-    for size in range(1, MAX_NGRAM + 1):
-        for start in range(len(words) - size + 1):
-            gram = words[start : start + size]
-            if gram[0] in STOP_WORDS or gram[-1] in STOP_WORDS or any(w in names for w in gram):
-                continue
-            if size == 1 and len(gram[0]) < 3:
-                continue
-            found.add(" ".join(gram))
-    return found
-
-
-def recurring_phrases(comments: Sequence[str], names: frozenset[str] = frozenset()) -> list[tuple[str, int]]:
-    """(phrase, number of comments it appears in), for phrases in at least two comments, most common first.
-
-    Overlapping phrases found in the same comments are joined ("clearer rules on customer" + "rules on
-    customer data"), and a phrase inside a longer one that recurs just as often is left out ("more
-    training" over "training"); a phrase that is someone's whole comment is never returned.
-    """
-    texts = [" ".join(_words(c)) for c in comments]
-    whole = set(texts)
-    found: dict[str, set[int]] = {}
-    for index, comment in enumerate(comments):
-        for phrase in _phrases(_words(comment), names):
-            found.setdefault(phrase, set()).add(index)
-    recurring = {
-        p: frozenset(docs)
-        for p, docs in found.items()
-        if len(docs) >= MIN_COMMENTS_PER_PHRASE and p not in whole
-    }
-    recurring = _join_overlaps(recurring, texts, whole)
-    kept = {
-        p: len(docs)
-        for p, docs in recurring.items()
-        if not any(
-            p != q and f" {p} " in f" {q} " and len(other) >= len(docs) for q, other in recurring.items()
-        )
-    }
-    return sorted(kept.items(), key=lambda item: (-item[1], -len(item[0].split()), item[0]))[:MAX_PHRASES]
-
-
-def _join_overlaps(
-    phrases: dict[str, frozenset[int]], texts: list[str], whole: set[str]
-) -> dict[str, frozenset[int]]:
-    """Add the joins of phrases that overlap word for word and occur in the same comments."""
-    result = dict(phrases)
-    changed = True
-    while changed:
-        changed = False
-        items = sorted(result.items())
-        for left, docs in items:
-            head = left.split()
-            for right, other in items:
-                tail = right.split()
-                if left == right or docs != other or len(head) < 2 or head[1:] != tail[:-1]:
-                    continue
-                joined = " ".join([*head, tail[-1]])
-                if joined in result or joined in whole or len(head) + 1 > JOINED_MAX_WORDS:
-                    continue
-                if all(f" {joined} " in f" {texts[i]} " for i in docs):
-                    result[joined] = docs
-                    changed = True
-    return result
-
-
-def phrase_summary(comments: Sequence[str], names: frozenset[str] = frozenset()) -> str:
-    """How many comments, and their recurring phrases, most frequent first (never how often each)."""
-    phrases = recurring_phrases(comments, names)
-    if not phrases:
-        return f"{len(comments)} comments; no phrase recurs across them."
-    listed = ", ".join(f"“{p}”" for p, _ in phrases)
-    return f"{len(comments)} comments. Phrases that recur across them: {listed}."
+def theme_summary(comments: Sequence[str], k: int, names: frozenset[str] = frozenset()) -> str:
+    """How many comments, and their themes, most mentioned first: with the number of comments that
+    mention each when that is at least `k`, else only as "fewer than k" (module docstring)."""
+    found = themes(comments, names)
+    if not found:
+        return f"{len(comments)} comments; no theme recurs across them."
+    counted = [f"“{t.phrase}” (in {t.comments})" for t in found if t.comments >= k]
+    fewer = [f"“{t.phrase}”" for t in found if t.comments < k]
+    listed = ", ".join(counted)
+    if fewer:
+        each = "each in" if len(fewer) > 1 else "in"
+        listed += ("; also " if counted else "") + f"{', '.join(fewer)} ({each} fewer than {k})"
+    return f"{len(comments)} comments. Themes: {listed}."

@@ -259,3 +259,25 @@ def test_a_bad_setting_stops_a_command_with_exit_2(
     assert capsys.readouterr().err == (
         "adoptbot: ADOPTBOT_USAGE_TARGETING must be 'on' or 'off', not 'yes please'.\n"
     )
+
+
+@pytest.mark.parametrize("targeting", [True, False])
+def test_adopt_me_shows_a_next_nudge_only_when_one_is_left_for_them(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack, targeting: bool
+) -> None:
+    people = world(engine)
+    settings = dataclasses.replace(EVERY_DAY, usage_targeting=targeting)
+    run_slots(engine, settings, 5)  # the peer's five nudges; the idle person has Copilot's two left
+    assert len(given(engine, people["UPEER0001"])) == 5
+    clock.start_at(NOW + timedelta(days=5, hours=1))
+    with SlackAppServer(
+        dataclasses.replace(slack_settings, usage_targeting=targeting), engine, content=LIBRARY
+    ) as server:
+        _, peer = server.command("me", user_id="UPEER0001")
+        _, idle = server.command("me", user_id="UIDLE0001")
+    done = "You've had every nudge we have for you for now"
+    assert done in json.dumps(peer["blocks"]) and "Next nudge" not in json.dumps(peer["blocks"])
+    if targeting:
+        assert "Next nudge: " in json.dumps(idle["blocks"]) and done not in json.dumps(idle["blocks"])
+    else:
+        assert done in json.dumps(idle["blocks"])

@@ -200,6 +200,7 @@ class ProgressView:
     resumes_on: date | None  # paused: the day nudges come back
     away: bool
     next_nudge: str | None  # "Thursday 26 November, 10:00", or None when none is coming
+    done: bool = False  # none is coming: they have had every nudge they may get
 
 
 def long_date(day: date) -> str:
@@ -223,6 +224,8 @@ def _progress_lines(view: ProgressView) -> str:
         lines.append(f"⏸ Nudges are paused; they resume on {long_date(view.resumes_on)}.")
     elif view.away:
         lines.append("🌴 Your Slack status says you're away, so nudges wait until you're back.")
+    elif view.done:
+        lines.append("You've had every nudge we have for you for now: new ones come as the library grows.")
     elif view.next_nudge:
         lines.append(f"Next nudge: {view.next_nudge}")
     return "\n".join(lines)

@@ -113,7 +113,7 @@ def me_command(inv: Invocation) -> None:
     if person is None:
         inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
         return
-    view = nudges.progress(inv.scope.session, person, inv.scope.settings)
+    view = nudges.progress(inv.scope.session, person, inv.scope.settings, library=inv.scope.library)
     inv.ack(
         text=blocks.progress_text(view),
         blocks=blocks.progress_blocks(view, command=inv.slash),
@@ -128,7 +128,7 @@ def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
     person = viewer.person
     if person is None or not person.is_active or not person.role:
         return []
-    view = nudges.progress(session, person, viewer.settings, viewer.now)
+    view = nudges.progress(session, person, viewer.settings, viewer.now, viewer.library)
     chosen_by = nudges.targeting(session, person, viewer.settings, viewer.library, viewer.now)
     return blocks.home_blocks(view, chosen_by, weeks=WINDOW_WEEKS)
 

@@ -653,9 +653,16 @@ def streak(weeks_with_tries: Iterable[str], this_week: str) -> int:
 
 
 def progress(
-    session: Session, person: Person, settings: Settings, now: datetime | None = None
+    session: Session,
+    person: Person,
+    settings: Settings,
+    now: datetime | None = None,
+    library: Library | None = None,
 ) -> blocks.ProgressView:
-    """The person's own figures: level, nudges received and tried, streak, pause or next nudge."""
+    """The person's own figures: level, nudges received and tried, streak, pause or next nudge.
+
+    With `library`, a next nudge is shown only when one is left that they may get (as the job chooses).
+    """
     now = now or utcnow()
     tz_name = person.effective_timezone(settings.timezone)
     tz = zone(tz_name) or settings.tz
@@ -668,10 +675,14 @@ def progress(
     paused = person.paused_until if person.paused_until and person.paused_until >= today else None
     away = person.away_until is not None and person.away_until > now
     next_nudge: str | None = None
+    done = False
     if person.is_active and person.role and paused is None and not away and settings.nudges_per_week > 0:
-        started = person.started_on or schedule.start_monday(person.created_at, tz_name)
-        moment = schedule.next_slot(now, tz_name, settings, not_before=started)
-        next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
+        if library is not None and not _still_to_come(session, person, settings, library, today):
+            done = True
+        else:
+            started = person.started_on or schedule.start_monday(person.created_at, tz_name)
+            moment = schedule.next_slot(now, tz_name, settings, not_before=started)
+            next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
     return blocks.ProgressView(
         level=person.nudge_level,
         received=received,
@@ -680,6 +691,27 @@ def progress(
         resumes_on=paused + timedelta(days=1) if paused else None,
         away=away,
         next_nudge=next_nudge,
+        done=done,
+    )
+
+
+def _still_to_come(
+    session: Session, person: Person, settings: Settings, library: Library, today: date
+) -> bool:
+    """Whether the nudge job has a nudge left for the person: one waiting after "Remind me later", or a
+    new one they may get (their role's and everyone's, and with usage targeting, their tools')."""
+    signal = signal_of(session, person.id, today) if settings.usage_targeting else None
+    history = session.execute(
+        select(NudgeDelivery.nudge_id, NudgeDelivery.status).where(NudgeDelivery.person_id == person.id)
+    ).all()
+    for nudge_id, status in history:
+        waiting = library_nudge(library, nudge_id) if status == NudgeStatus.LATER else None
+        if waiting is not None and allowed(waiting, signal):
+            return True
+    given = {nudge_id for nudge_id, _ in history}
+    return (
+        choose_nudge(library.nudges_for(person.role or ""), given, person.nudge_level, None, signal)
+        is not None
     )
 
 

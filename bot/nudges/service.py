@@ -11,6 +11,12 @@
    team's figures may be shown (at least `min_group_size` respondents: see `metrics.team_barriers`).
 4. Nothing left at all: one kind "you've done them all" message, inviting a win, never a repeat.
 
+Usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default; the facts: `bot.usage.signals`, the last 4 ISO
+weeks): a nudge that names tools goes only to people whose facts show a licence for one of them (off: to
+nobody). Before rule 2, a level 1 nudge about a tool they hold with no measured activity ("first steps");
+in rule 2, someone with measured activity in any tool gets a nudge above the starter level while one is
+left. A "Remind me later" nudge comes back only while it still fits them.
+
 Levels: everyone starts at 1 and moves up when they have marked `TRIED_TO_LEVEL_UP` nudges of their
 current level as tried, or when their current level has nothing left for them (rule 2).
 

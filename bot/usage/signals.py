@@ -13,14 +13,18 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
-from sqlalchemy import Integer, any_, bindparam, select
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy import case, func, select, text
 from sqlalchemy.orm import Session
 
 from bot.models import UsageFact
 
 WINDOW_WEEKS = 4
 _CHUNK = 900  # ids per IN (...) list on SQLite
+_PG_SIGNALS = text(
+    "SELECT person_id, tool, bool_or(active) FROM usage_facts "
+    "WHERE licensed AND week >= :first AND week <= :last AND person_id = ANY(CAST(:ids AS integer[])) "
+    "GROUP BY person_id, tool"
+)
 
 
 @dataclass(frozen=True)
@@ -52,29 +56,34 @@ def window(day: date) -> tuple[date, date]:
 def signals(session: Session, days: Mapping[int, date]) -> dict[int, UsageSignal]:
     """Person id -> their signal in the window ending with their day (`days`: person id -> local date).
 
-    People with no licence fact in their window are left out (`NO_SIGNAL`)."""
-    if not days:
-        return {}
-    first = min(window(day)[0] for day in days.values())
-    last = max(window(day)[1] for day in days.values())
-    ids = sorted(days)
-    query = select(UsageFact.person_id, UsageFact.tool, UsageFact.week, UsageFact.active).where(
-        UsageFact.licensed.is_(True), UsageFact.week >= first, UsageFact.week <= last
-    )
-    if session.get_bind().dialect.name == "postgresql":  # one array parameter, not thousands of them
-        groups = [UsageFact.person_id == any_(bindparam("ids", ids, type_=ARRAY(Integer)))]
-    else:
-        groups = [UsageFact.person_id.in_(ids[i : i + _CHUNK]) for i in range(0, len(ids), _CHUNK)]
+    People with no licence fact in their window are left out (`NO_SIGNAL`). One aggregate per window (the
+    due people of one tick have one or two local dates) and chunk of ids, answered from the
+    (person, tool, week) index."""
+    by_window: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for person_id, day in days.items():
+        by_window[window(day)].append(person_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
     licensed: dict[int, set[str]] = defaultdict(set)
     active: dict[int, set[str]] = defaultdict(set)
-    for person_id, tool, week, was_active in (
-        row for who in groups for row in session.execute(query.where(who))
-    ):
-        start, end = window(days[person_id])
-        if start <= week <= end:
-            licensed[person_id].add(tool)
-            if was_active:
-                active[person_id].add(tool)
+    for (first, last), ids in by_window.items():
+        ids.sort()
+        if postgres:  # the ids as one array literal: no placeholder, nor adaptation, per id
+            literal = "{" + ",".join(map(str, ids)) + "}"
+            rows = [session.execute(_PG_SIGNALS, {"first": first, "last": last, "ids": literal})]
+        else:
+            used = func.max(case((UsageFact.active.is_(True), 1), else_=0))
+            query = (
+                select(UsageFact.person_id, UsageFact.tool, used)
+                .where(UsageFact.licensed.is_(True), UsageFact.week >= first, UsageFact.week <= last)
+                .group_by(UsageFact.person_id, UsageFact.tool)
+            )
+            chunks = (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+            rows = [session.execute(query.where(UsageFact.person_id.in_(chunk))) for chunk in chunks]
+        for result in rows:
+            for person_id, tool, was_active in result:
+                licensed[person_id].add(tool)
+                if was_active:
+                    active[person_id].add(tool)
     return {
         person_id: UsageSignal(frozenset(tools), frozenset(active[person_id]))
         for person_id, tools in licensed.items()

@@ -61,6 +61,8 @@ class Settings:
     digest_hour: int = 9
     # Keyed hash for pulse answers; when unset a random secret is kept in the database.
     secret: str | None = None
+    # Whether imported usage reports choose each person's own nudges (ADOPTBOT_USAGE_TARGETING on/off).
+    usage_targeting: bool = True
 
     @property
     def tz(self) -> ZoneInfo:
@@ -208,6 +210,10 @@ def load_settings(
     if hour := get("ADOPTBOT_DIGEST_HOUR"):
         kwargs["digest_hour"] = _int("ADOPTBOT_DIGEST_HOUR", hour, 0, 23)
     kwargs["secret"] = get("ADOPTBOT_SECRET")
+    if targeting := get("ADOPTBOT_USAGE_TARGETING"):
+        if targeting.lower() not in ("on", "off"):
+            raise ConfigError(f"ADOPTBOT_USAGE_TARGETING must be 'on' or 'off', not {targeting!r}.")
+        kwargs["usage_targeting"] = targeting.lower() == "on"
     return Settings(**kwargs)  # type: ignore[arg-type]
 
 

@@ -12,6 +12,7 @@ import difflib
 import re
 import tomllib
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 from datetime import date, timedelta
 from functools import cache
@@ -44,7 +45,8 @@ MODAL_TITLE_MAX = 24  # modal title: the survey's title
 SURVEY_QUESTIONS_MAX = 50  # one input block each; a modal holds 100 blocks
 URL_MAX = 3000  # button url
 
-NUDGE_KEYS = ("id", "roles", "level", "stage", "title", "body", "try_it", "minutes", "link")
+NUDGE_KEYS = ("id", "roles", "level", "stage", "title", "body", "try_it", "minutes", "link", "tools")
+ANY_TOOL = "any"  # a nudge's `tools` value meaning tool-neutral (the default)
 QUESTION_KEYS = ("id", "text", "kind", "options", "stage", "metric", "required")
 SURVEY_KEYS = ("id", "title", "cadence_weeks", "scale", "question")
 HOLIDAY_KEYS = ("date", "until", "name", "timezones", "countries")
@@ -87,9 +89,14 @@ class Nudge:
     minutes: int | None
     link: str | None
     source: str  # file it came from, relative to the library folder, e.g. "nudges/sales.toml"
+    tools: tuple[str, ...] = ()  # tool ids from tools.toml it is about; () = tool-neutral ("any")
 
     def applies_to(self, role: str) -> bool:
         return "*" in self.roles or role in self.roles
+
+    def fits(self, held: AbstractSet[str]) -> bool:
+        """Whether someone holding the tools in `held` may get it: tool-neutral, or about one they hold."""
+        return not self.tools or any(tool in held for tool in self.tools)
 
 
 @dataclass(frozen=True)
@@ -321,11 +328,11 @@ class _Reader:
 
     def read(self) -> Library:
         roles = self._roles()
-        nudges = self._nudges(roles)
+        tools = self._tools()
+        nudges = self._nudges(roles, tools)
         surveys = self._surveys()
         holidays = self._holidays()
         actions = self._actions()
-        tools = self._tools()
         for role_id in roles:
             if role_id not in self.named_roles and not self.unreadable_nudges:
                 self.problems.append(
@@ -404,7 +411,7 @@ class _Reader:
 
     # nudges/*.toml -------------------------------------------------------------------------------------
 
-    def _nudges(self, roles: dict[str, Role]) -> list[Nudge]:
+    def _nudges(self, roles: dict[str, Role], tools: dict[str, Tool]) -> list[Nudge]:
         files = self._files("nudges")
         if not files:
             self.problems.append("nudges/: no nudge files; add nudges/<role>.toml with [[nudge]] entries")
@@ -421,13 +428,19 @@ class _Reader:
             for number, entry in enumerate(entries, start=1):
                 if isinstance(entry.get("roles"), list):
                     self.named_roles.update(r for r in entry["roles"] if isinstance(r, str))
-                nudge = self._nudge(relative, number, entry, roles, seen)
+                nudge = self._nudge(relative, number, entry, roles, tools, seen)
                 if nudge is not None:
                     nudges.append(nudge)
         return nudges
 
     def _nudge(
-        self, relative: str, number: int, entry: dict[str, Any], roles: dict[str, Role], seen: dict[str, str]
+        self,
+        relative: str,
+        number: int,
+        entry: dict[str, Any],
+        roles: dict[str, Role],
+        tools: dict[str, Tool],
+        seen: dict[str, str],
     ) -> Nudge | None:
         raw_id = entry.get("id")
         label = f"'{raw_id}'" if isinstance(raw_id, str) and raw_id.strip() else f"#{number}"
@@ -453,11 +466,41 @@ class _Reader:
         if minutes is not None and minutes < 1:
             table.problem("minutes must be a positive whole number")
         link = self._link(table)
+        nudge_tools = self._nudge_tools(table, tools)
         if len(self.problems) > before or not (
-            nudge_id and nudge_roles and level and stage and title and body
+            nudge_id and nudge_roles and level and stage and title and body and nudge_tools is not None
         ):
             return None
-        return Nudge(nudge_id, nudge_roles, level, stage, title, body, try_it, minutes, link, relative)
+        return Nudge(
+            nudge_id, nudge_roles, level, stage, title, body, try_it, minutes, link, relative, nudge_tools
+        )
+
+    def _nudge_tools(self, table: _Table, tools: dict[str, Tool]) -> tuple[str, ...] | None:
+        """The tool ids a nudge is about; () when it is tool-neutral (no `tools`, or ["any"])."""
+        if "tools" not in table.data:
+            return ()
+        values = table.texts("tools")
+        if values is None:
+            return None
+        if not values:
+            table.problem(f'tools must name at least one tool, or be ["{ANY_TOOL}"] for every tool')
+            return None
+        if ANY_TOOL in values:
+            if len(values) > 1:
+                table.problem(
+                    f'tools: "{ANY_TOOL}" already means every tool; write tools = ["{ANY_TOOL}"] alone'
+                )
+                return None
+            return ()
+        unknown = [v for v in values if v not in tools]
+        for value in unknown:
+            known = [*sorted(tools), ANY_TOOL]
+            table.problem(
+                f"unknown tool '{value}'{_did_you_mean(value, known)}; tools are defined in tools.toml"
+            )
+        if unknown:
+            return None
+        return tuple(dict.fromkeys(values))
 
     def _nudge_roles(self, table: _Table, roles: dict[str, Role]) -> tuple[str, ...] | None:
         values = table.texts("roles")
@@ -713,6 +756,7 @@ class _Reader:
 
 __all__ = [
     "ADKAR_STAGES",
+    "ANY_TOOL",
     "ContentError",
     "Holiday",
     "Library",

@@ -200,6 +200,7 @@ class ProgressView:
     resumes_on: date | None  # paused: the day nudges come back
     away: bool
     next_nudge: str | None  # "Thursday 26 November, 10:00", or None when none is coming
+    done: bool = False  # none is coming: they have had every nudge they may get
 
 
 def long_date(day: date) -> str:
@@ -223,6 +224,8 @@ def _progress_lines(view: ProgressView) -> str:
         lines.append(f"⏸ Nudges are paused; they resume on {long_date(view.resumes_on)}.")
     elif view.away:
         lines.append("🌴 Your Slack status says you're away, so nudges wait until you're back.")
+    elif view.done:
+        lines.append("You've had every nudge we have for you for now: new ones come as the library grows.")
     elif view.next_nudge:
         lines.append(f"Next nudge: {view.next_nudge}")
     return "\n".join(lines)
@@ -242,15 +245,69 @@ def progress_text(view: ProgressView) -> str:
     )
 
 
-def home_blocks(view: ProgressView) -> list[Block]:
-    """The App Home section: progress and a pause / resume button."""
+@dataclass(frozen=True)
+class TargetingView:
+    """What chooses a person's own nudges, for their App Home only (tool names, never anyone else's)."""
+
+    role: str  # the role's name
+    usage_targeting: bool  # ADOPTBOT_USAGE_TARGETING
+    idle: tuple[str, ...] = ()  # tools they hold a licence for, with no measured use in the window
+    active: tuple[str, ...] = ()  # tools with measured use in the window
+    first_steps_left: bool = False  # a starter nudge about an idle tool is still to come
+    above_starter_left: bool = False  # a nudge above the starter level is still to come
+
+
+def _listed(names: tuple[str, ...]) -> str:
+    """ "A", "A and B", "A, B and C" (escaped)."""
+    escaped = [escape(name) for name in names]
+    return escaped[0] if len(escaped) == 1 else ", ".join(escaped[:-1]) + " and " + escaped[-1]
+
+
+def targeting_text(view: TargetingView, weeks: int) -> str:
+    """One plain paragraph: the signals that choose the person's nudges (`weeks`: the usage window)."""
+    text = (
+        f"Your nudges are chosen by your role ({escape(view.role)}), your level and your team's anonymous "
+        "pulse results."
+    )
+    if not view.usage_targeting:
+        return text + " Your organisation's AI usage reports are not used."
+    tools = tuple(sorted(set(view.idle) | set(view.active)))
+    if not tools:
+        return (
+            text + " Adoptbot also uses your organisation's AI usage reports: they show no licence for you "
+            f"in the last {weeks} weeks, so you get nudges that suit any AI tool."
+        )
+    one = len(tools) == 1
+    parts: list[str] = []
+    if view.idle:
+        it = "it" if len(view.idle) == 1 else "them"
+        held = "you have a licence" if one else f"you have a licence for {_listed(view.idle)}"
+        then = (
+            f"so you get first steps{'' if one else ' for ' + it}"
+            if view.first_steps_left
+            else f"and you've had the first steps for {it}"
+        )
+        parts.append(f"{held} and haven't used {it} in the last {weeks} weeks, {then}")
+    if view.active:
+        using = "it shows you using it" if one else f"they show you using {_listed(view.active)}"
+        then = (
+            "so your nudges skip the starter level"
+            if view.above_starter_left
+            else "and you've had every nudge above the starter level"
+        )
+        parts.append(f"{using} in the last {weeks} weeks, {then}")
+    reports = f"{_listed(tools)} usage report{'' if one else 's'}"
+    return text + f" Adoptbot also uses your organisation's {reports}: " + "; ".join(parts) + "."
+
+
+def home_blocks(view: ProgressView, targeting: TargetingView | None = None, *, weeks: int = 4) -> list[Block]:
+    """The App Home section: progress, what chooses the nudges, and a pause / resume button."""
     control = (
         button("Resume nudges", ids.NUDGE_RESUME, value="resume", style="primary")
         if view.resumes_on is not None
         else button("Pause for 2 weeks", ids.NUDGE_PAUSE, value="2")
     )
-    return [
-        header("Your AI nudges"),
-        section(_progress_lines(view)),
-        actions(control, block_id=ids.NUDGE_HOME_BLOCK),
-    ]
+    shown = [header("Your AI nudges"), section(_progress_lines(view))]
+    if targeting is not None:
+        shown.append(context(targeting_text(targeting, weeks) + " Only you see this."))
+    return [*shown, actions(control, block_id=ids.NUDGE_HOME_BLOCK)]

@@ -23,6 +23,7 @@ from bot.slack import home, ids
 from bot.slack.blocks import Block
 from bot.slack.scope import listener_scope
 from bot.slack.subcommands import Invocation, Subcommand
+from bot.usage.signals import WINDOW_WEEKS
 from bot.wins.listeners import win_view
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def me_command(inv: Invocation) -> None:
     if person is None:
         inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
         return
-    view = nudges.progress(inv.scope.session, person, inv.scope.settings)
+    view = nudges.progress(inv.scope.session, person, inv.scope.settings, library=inv.scope.library)
     inv.ack(
         text=blocks.progress_text(view),
         blocks=blocks.progress_blocks(view, command=inv.slash),
@@ -127,7 +128,9 @@ def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
     person = viewer.person
     if person is None or not person.is_active or not person.role:
         return []
-    return blocks.home_blocks(nudges.progress(session, person, viewer.settings, viewer.now))
+    view = nudges.progress(session, person, viewer.settings, viewer.now, viewer.library)
+    chosen_by = nudges.targeting(session, person, viewer.settings, viewer.library, viewer.now)
+    return blocks.home_blocks(view, chosen_by, weeks=WINDOW_WEEKS)
 
 
 def on_home_pause(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:

@@ -11,6 +11,12 @@
    team's figures may be shown (at least `min_group_size` respondents: see `metrics.team_barriers`).
 4. Nothing left at all: one kind "you've done them all" message, inviting a win, never a repeat.
 
+Usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default; the facts: `bot.usage.signals`, the last 4 ISO
+weeks): a nudge that names tools goes only to people whose facts show a licence for one of them (off: to
+nobody). Before rule 2, a level 1 nudge about a tool they hold with no measured activity ("first steps");
+in rule 2, someone with measured activity in any tool gets a nudge above the starter level while one is
+left. A "Remind me later" nudge comes back only while it still fits them.
+
 Levels: everyone starts at 1 and moves up when they have marked `TRIED_TO_LEVEL_UP` nudges of their
 current level as tried, or when their current level has nothing left for them (rule 2).
 
@@ -48,10 +54,12 @@ from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team
 from bot.nudges import blocks, schedule
 from bot.slack.text import escape
+from bot.usage.signals import NO_SIGNAL, UsageSignal, signal_of, signals
 
 log = logging.getLogger(__name__)
 
 TRIED_TO_LEVEL_UP = 2
+STARTER_LEVEL = 1
 STATUS_ACTIONS = (NudgeStatus.TRIED, NudgeStatus.NOT_FOR_ME, NudgeStatus.LATER)
 RATING_ACTIONS = ("helpful", "not_helpful")
 PAUSE_WEEKS_DEFAULT = 2
@@ -66,22 +74,45 @@ _CHUNK = 900  # ids per IN (...) list
 # --- which nudge ---------------------------------------------------------------------------------------
 
 
+def allowed(nudge: Nudge, usage: UsageSignal | None) -> bool:
+    """Whether a person may get `nudge`: tool-neutral, or about a tool their usage facts give them a licence
+    for (`usage` is None when usage targeting is off: then no tool-specific nudge at all)."""
+    return nudge.fits(usage.licensed if usage is not None else frozenset())
+
+
 def choose_nudge(
-    candidates: Sequence[Nudge], delivered: AbstractSet[str], level: int, barrier: str | None
+    candidates: Sequence[Nudge],
+    delivered: AbstractSet[str],
+    level: int,
+    barrier: str | None,
+    usage: UsageSignal | None = None,
 ) -> tuple[Nudge, int] | None:
     """The next nudge (from `candidates`, sorted by level then id) and the person's level after it.
 
-    None when every candidate has been delivered: the library is exhausted for this person.
+    With `usage` (usage targeting on): a starter nudge about a tool they hold but have not used comes
+    first; someone measured active gets a nudge above the starter level when one is left. None when every
+    candidate they may get has been delivered: the library is exhausted for this person.
     """
-    fresh = [n for n in candidates if n.id not in delivered]
+    fresh = [n for n in candidates if n.id not in delivered and allowed(n, usage)]
     if not fresh:
         return None
+    if usage is not None and usage.idle:
+        first_steps = [
+            n for n in fresh if n.level == STARTER_LEVEL and any(tool in usage.idle for tool in n.tools)
+        ]
+        if first_steps:
+            return _for_barrier(first_steps, barrier), level
+    floor = max(level, STARTER_LEVEL + 1) if usage is not None and usage.is_active else level
     levels = sorted({n.level for n in fresh})
-    higher = [lv for lv in levels if lv >= level]
+    higher = [lv for lv in levels if lv >= floor] or [lv for lv in levels if lv >= level]
     chosen_level = higher[0] if higher else levels[-1]
     at_level = [n for n in fresh if n.level == chosen_level]
-    targeted = [n for n in at_level if barrier is not None and n.stage == barrier]
-    return (targeted or at_level)[0], max(level, chosen_level)
+    return _for_barrier(at_level, barrier), max(level, chosen_level)
+
+
+def _for_barrier(nudges: Sequence[Nudge], barrier: str | None) -> Nudge:
+    """The first of `nudges` on the team's barrier stage, else the first."""
+    return next((n for n in nudges if barrier is not None and n.stage == barrier), nudges[0])
 
 
 _T = TypeVar("_T")
@@ -229,16 +260,17 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     if not due:
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
+    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else None
     plan = Plan([], [])
     for person in due:
+        signal = usage.get(person.id, NO_SIGNAL) if usage is not None else None
         later = later_rows.get(person.id)
         nudge = library_nudge(library, later.nudge_id) if later is not None else None
-        if later is not None and nudge is not None:
+        if later is not None and nudge is not None and allowed(nudge, signal):
             plan.nudges.append(_Planned(person, nudge, person.level, later))
             continue
-        choice = choose_nudge(
-            role_nudges[person.role], person.delivered, person.level, barriers.get(person.team_id or 0)
-        )
+        barrier = barriers.get(person.team_id or 0)
+        choice = choose_nudge(role_nudges[person.role], person.delivered, person.level, barrier, signal)
         if choice is not None:
             plan.nudges.append(_Planned(person, choice[0], choice[1], None))
         elif not person.exhausted_notice_sent:
@@ -627,9 +659,16 @@ def streak(weeks_with_tries: Iterable[str], this_week: str) -> int:
 
 
 def progress(
-    session: Session, person: Person, settings: Settings, now: datetime | None = None
+    session: Session,
+    person: Person,
+    settings: Settings,
+    now: datetime | None = None,
+    library: Library | None = None,
 ) -> blocks.ProgressView:
-    """The person's own figures: level, nudges received and tried, streak, pause or next nudge."""
+    """The person's own figures: level, nudges received and tried, streak, pause or next nudge.
+
+    With `library`, a next nudge is shown only when one is left that they may get (as the job chooses).
+    """
     now = now or utcnow()
     tz_name = person.effective_timezone(settings.timezone)
     tz = zone(tz_name) or settings.tz
@@ -642,10 +681,14 @@ def progress(
     paused = person.paused_until if person.paused_until and person.paused_until >= today else None
     away = person.away_until is not None and person.away_until > now
     next_nudge: str | None = None
+    done = False
     if person.is_active and person.role and paused is None and not away and settings.nudges_per_week > 0:
-        started = person.started_on or schedule.start_monday(person.created_at, tz_name)
-        moment = schedule.next_slot(now, tz_name, settings, not_before=started)
-        next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
+        if library is not None and not _still_to_come(session, person, settings, library, today):
+            done = True
+        else:
+            started = person.started_on or schedule.start_monday(person.created_at, tz_name)
+            moment = schedule.next_slot(now, tz_name, settings, not_before=started)
+            next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
     return blocks.ProgressView(
         level=person.nudge_level,
         received=received,
@@ -654,12 +697,64 @@ def progress(
         resumes_on=paused + timedelta(days=1) if paused else None,
         away=away,
         next_nudge=next_nudge,
+        done=done,
+    )
+
+
+def _still_to_come(
+    session: Session, person: Person, settings: Settings, library: Library, today: date
+) -> bool:
+    """Whether the nudge job has a nudge left for the person: one waiting after "Remind me later", or a
+    new one they may get (their role's and everyone's, and with usage targeting, their tools')."""
+    signal = signal_of(session, person.id, today) if settings.usage_targeting else None
+    history = session.execute(
+        select(NudgeDelivery.nudge_id, NudgeDelivery.status).where(NudgeDelivery.person_id == person.id)
+    ).all()
+    for nudge_id, status in history:
+        waiting = library_nudge(library, nudge_id) if status == NudgeStatus.LATER else None
+        if waiting is not None and allowed(waiting, signal):
+            return True
+    given = {nudge_id for nudge_id, _ in history}
+    return (
+        choose_nudge(library.nudges_for(person.role or ""), given, person.nudge_level, None, signal)
+        is not None
+    )
+
+
+def targeting(
+    session: Session, person: Person, settings: Settings, library: Library, now: datetime | None = None
+) -> blocks.TargetingView:
+    """What chooses the person's own nudges: role and level, and (targeting on) what their usage facts say.
+
+    Only ever shown to the person themselves."""
+    role = person.role or ""
+    role_name = library.roles[role].name if role in library.roles else role
+    if not settings.usage_targeting:
+        return blocks.TargetingView(role=role_name, usage_targeting=False)
+    signal = signal_of(session, person.id, local_today(person, settings, now))
+    given = set(session.scalars(select(NudgeDelivery.nudge_id).where(NudgeDelivery.person_id == person.id)))
+    fresh = [n for n in library.nudges_for(role) if n.id not in given and allowed(n, signal)]
+
+    def names(tools: AbstractSet[str]) -> tuple[str, ...]:
+        return tuple(sorted(library.tools[t].name if t in library.tools else t for t in tools))
+
+    return blocks.TargetingView(
+        role=role_name,
+        usage_targeting=True,
+        idle=names(signal.idle),
+        active=names(signal.active),
+        first_steps_left=any(
+            n.level == STARTER_LEVEL and any(t in signal.idle for t in n.tools) for n in fresh
+        ),
+        above_starter_left=any(n.level > STARTER_LEVEL for n in fresh),
     )
 
 
 __all__ = [
+    "STARTER_LEVEL",
     "TRIED_TO_LEVEL_UP",
     "ClickResult",
+    "allowed",
     "choose_nudge",
     "deliver_due",
     "mark_sent",
@@ -671,4 +766,5 @@ __all__ = [
     "resume",
     "send_due_nudges",
     "streak",
+    "targeting",
 ]

@@ -1,0 +1,98 @@
+"""What the imported usage facts say about one person, for choosing their own nudges (and nothing else).
+
+The window is the last `WINDOW_WEEKS` ISO weeks: the week of a given day and the three before it. A
+person's tools are the tools with a licence fact in the window; a tool is *idle* when none of its facts
+in the window shows activity (weeks no report covers have no fact, so they count neither way), and the
+person is *active* when any of their tools shows activity there.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, timedelta
+
+from sqlalchemy import case, func, select, text
+from sqlalchemy.orm import Session
+
+from bot.models import UsageFact
+
+WINDOW_WEEKS = 4
+_CHUNK = 900  # ids per IN (...) list on SQLite
+_PG_SIGNALS = text(
+    "SELECT person_id, tool, bool_or(active) FROM usage_facts "
+    "WHERE licensed AND week >= :first AND week <= :last AND person_id = ANY(CAST(:ids AS integer[])) "
+    "GROUP BY person_id, tool"
+)
+
+
+@dataclass(frozen=True)
+class UsageSignal:
+    """One person's tools in the window: licensed, and of those, the ones with measured activity."""
+
+    licensed: frozenset[str] = frozenset()
+    active: frozenset[str] = frozenset()
+
+    @property
+    def idle(self) -> frozenset[str]:
+        """Tools they hold a licence for with no measured activity in the window."""
+        return self.licensed - self.active
+
+    @property
+    def is_active(self) -> bool:
+        return bool(self.active)
+
+
+NO_SIGNAL = UsageSignal()
+
+
+def window(day: date) -> tuple[date, date]:
+    """The Mondays of the first and last week of the window that ends with `day`'s week."""
+    last = day - timedelta(days=day.weekday())
+    return last - timedelta(weeks=WINDOW_WEEKS - 1), last
+
+
+def signals(session: Session, days: Mapping[int, date]) -> dict[int, UsageSignal]:
+    """Person id -> their signal in the window ending with their day (`days`: person id -> local date).
+
+    People with no licence fact in their window are left out (`NO_SIGNAL`). One aggregate per window (the
+    due people of one tick have one or two local dates) and chunk of ids, answered from the
+    (person, tool, week) index."""
+    by_window: dict[tuple[date, date], list[int]] = defaultdict(list)
+    for person_id, day in days.items():
+        by_window[window(day)].append(person_id)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    licensed: dict[int, set[str]] = defaultdict(set)
+    active: dict[int, set[str]] = defaultdict(set)
+    for (first, last), ids in by_window.items():
+        ids.sort()
+        if postgres:  # the ids as one array literal: no placeholder, nor adaptation, per id
+            literal = "{" + ",".join(map(str, ids)) + "}"
+            rows = [session.execute(_PG_SIGNALS, {"first": first, "last": last, "ids": literal})]
+        else:
+            used = func.max(case((UsageFact.active.is_(True), 1), else_=0))
+            query = (
+                select(UsageFact.person_id, UsageFact.tool, used)
+                .where(UsageFact.licensed.is_(True), UsageFact.week >= first, UsageFact.week <= last)
+                .group_by(UsageFact.person_id, UsageFact.tool)
+            )
+            chunks = (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
+            rows = [session.execute(query.where(UsageFact.person_id.in_(chunk))) for chunk in chunks]
+        for result in rows:
+            for person_id, tool, was_active in result:
+                licensed[person_id].add(tool)
+                if was_active:
+                    active[person_id].add(tool)
+    return {
+        person_id: UsageSignal(frozenset(tools), frozenset(active[person_id]))
+        for person_id, tools in licensed.items()
+    }
+
+
+def signal_of(session: Session, person_id: int, day: date) -> UsageSignal:
+    """One person's signal in the window ending with `day`'s week."""
+    return signals(session, {person_id: day}).get(person_id, NO_SIGNAL)
+
+
+__all__ = ["NO_SIGNAL", "WINDOW_WEEKS", "UsageSignal", "signal_of", "signals", "window"]

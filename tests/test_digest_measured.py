@@ -85,6 +85,10 @@ def test_the_organisation_digest_shows_measured_use_idle_licences_and_the_say_do
     tiny = next(line for line in digest.teams if line.name == "Tiny")
     assert beta.measured_rate is None and tiny.measured_rate is None  # hidden: Tiny is 2, Beta covers it
     assert "Active in AI tools" in to_text(digest) and "in AI tools" in to_text(digest)
+    # The CSV rows: week W's measured figures, the closed run's answers, and the gap between the two.
+    csv = {row.team: row for row in digest.csv_rows}
+    assert (csv["Alpha"].usage_rate, csv["Alpha"].measured_rate, csv["Alpha"].say_do_gap) == (1.0, 0.75, 0.25)
+    assert (csv["*"].licensed, csv["*"].measured_active, csv["*"].idle_licences) == (16, 9, 5)
     # The trend starts with the first week a report covers (nothing before it reads as 0%).
     t = digest.trend
     assert t.weeks[0] == "2026-W07" and (t.measured_rate[0], t.measured_rate[-1]) == (0.375, 0.563)

@@ -39,6 +39,7 @@ from bot.digest.types import (
     TeamLine,
     UseCase,
 )
+from bot.metrics.measured import say_do_gap
 from bot.metrics.service import ALL_TEAMS, MetricsRow
 from bot.metrics.sql import week_window
 from bot.pulses import comments
@@ -219,6 +220,8 @@ def _composite(activity: MetricsRow, survey: MetricsRow | None) -> MetricsRow:
     """Week W's activity with the closed run's survey fields (blank when there is no closed run)."""
     values: dict[str, Any] = {name: getattr(survey, name) if survey else None for name in SURVEY_FIELDS}
     values["suppressed"] = bool(survey.suppressed) if survey else False
+    # The gap compares the closed run's answers with week W's measurement, as the digest shows it.
+    values["say_do_gap"] = say_do_gap(values["usage_rate"], activity.measured_rate)
     return replace(activity, **values)
 
 

@@ -136,8 +136,10 @@ class Library:
     tools: dict[str, Tool] = field(default_factory=dict)  # tools.toml (optional): id -> tool
 
     def nudges_for(self, role: str) -> list[Nudge]:
-        """The nudges a person in `role` can get (their role's and everyone's), by level then id."""
-        return sorted((n for n in self.nudges if n.applies_to(role)), key=lambda n: (n.level, n.id))
+        """The nudges a person in `role` can get (their role's and everyone's), in the order they come:
+        by level, then ADKAR stage (awareness first), then everyone's before the role's (the ground rules
+        first), then id."""
+        return sorted((n for n in self.nudges if n.applies_to(role)), key=_teaching_order)
 
     def is_holiday(self, day: date, timezone: str) -> bool:
         """Whether `day` (a local date) is a holiday for someone in `timezone` (an IANA name)."""
@@ -145,6 +147,11 @@ class Library:
 
     def default_survey(self) -> Survey:
         return self.surveys[min(self.surveys)]
+
+
+def _teaching_order(nudge: Nudge) -> tuple[int, int, int, str]:
+    stage = ADKAR_STAGES.index(nudge.stage) if nudge.stage in ADKAR_STAGES else len(ADKAR_STAGES)
+    return (nudge.level, stage, 0 if "*" in nudge.roles else 1, nudge.id)
 
 
 class ContentError(UsageError):

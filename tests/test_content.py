@@ -128,7 +128,11 @@ def test_starter_library_has_the_roles_and_enough_nudges_for_each(starter: Libra
 
 def test_starter_nudges_reach_people_by_role_level_first(starter: Library) -> None:
     sales = starter.nudges_for("sales")
-    assert [(n.level, n.id) for n in sales] == sorted((n.level, n.id) for n in sales)
+    # Teaching order: level, then the ADKAR stage (awareness first), everyone's before the role's, then id.
+    stages = ("awareness", "desire", "knowledge", "ability", "reinforcement")
+    order = [(n.level, stages.index(n.stage), "*" not in n.roles, n.id) for n in sales]
+    assert order == sorted(order)
+    assert sales[0].id == "everyone-three-rules"  # the ground rules come before any task
     ids = {n.id for n in sales}
     assert "sales-follow-up-email" in ids and "everyone-three-rules" in ids
     assert not any(n.id.startswith("legal-") for n in sales)

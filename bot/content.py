@@ -138,7 +138,7 @@ class Library:
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), in the order they come:
         by level, then ADKAR stage (awareness first), then everyone's before the role's (the ground rules
-        first), then id."""
+        first) and tool tracks last, then id."""
         return sorted((n for n in self.nudges if n.applies_to(role)), key=_teaching_order)
 
     def is_holiday(self, day: date, timezone: str) -> bool:
@@ -151,7 +151,8 @@ class Library:
 
 def _teaching_order(nudge: Nudge) -> tuple[int, int, int, str]:
     stage = ADKAR_STAGES.index(nudge.stage) if nudge.stage in ADKAR_STAGES else len(ADKAR_STAGES)
-    return (nudge.level, stage, 0 if "*" in nudge.roles else 1, nudge.id)
+    group = 2 if nudge.tools else 0 if "*" in nudge.roles else 1  # everyone's, the role's, tool tracks
+    return (nudge.level, stage, group, nudge.id)
 
 
 class ContentError(UsageError):

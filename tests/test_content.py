@@ -121,16 +121,30 @@ def test_starter_library_has_the_roles_and_enough_nudges_for_each(starter: Libra
         assert {n.level for n in own} == {1, 2, 3}, role
         assert len({n.stage for n in own}) >= 3, role
         assert all(n.try_it and n.minutes for n in own), role
-    everyone = [n for n in starter.nudges if n.roles == ("*",)]
+    everyone = [n for n in starter.nudges if n.roles == ("*",) and not n.tools]
     assert len(everyone) >= 4
     assert {n.source for n in everyone} == {"nudges/everyone.toml"}
+    # Nudges about one tool (tool tracks) live in tools.toml, and every nudge there names its tool.
+    assert {n.source for n in starter.nudges if n.tools} == {"nudges/tools.toml"}
+    assert all(n.tools for n in starter.nudges if n.source == "nudges/tools.toml")
+
+
+def test_each_tool_has_a_track_across_levels_and_stages(starter: Library) -> None:
+    for tool in starter.tools:
+        track = [n for n in starter.nudges if tool in n.tools]
+        assert len(track) >= 8, tool
+        assert {n.level for n in track} == {1, 2, 3}, tool
+        assert {n.stage for n in track} == set(ADKAR_STAGES), tool
+        assert all(n.try_it and n.minutes for n in track), tool
+        # First steps reach everyone who holds the tool, whatever their role.
+        assert sum(n.level == 1 and n.roles == ("*",) for n in track) >= 2, tool
 
 
 def test_starter_nudges_reach_people_by_role_level_first(starter: Library) -> None:
     sales = starter.nudges_for("sales")
     # Teaching order: level, then the ADKAR stage (awareness first), everyone's before the role's, then id.
     stages = ("awareness", "desire", "knowledge", "ability", "reinforcement")
-    order = [(n.level, stages.index(n.stage), "*" not in n.roles, n.id) for n in sales]
+    order = [(n.level, stages.index(n.stage), 2 if n.tools else int("*" not in n.roles), n.id) for n in sales]
     assert order == sorted(order)
     assert sales[0].id == "everyone-three-rules"  # the ground rules come before any task
     ids = {n.id for n in sales}

@@ -259,7 +259,8 @@ def _sheet(
             mean = 3.2 + mood
         rows.append((question.id, question.stage, question.metric, _scale(rng, mean), None))
     if usage_question is not None:
-        adoption = min(0.95, 0.35 + profile.gain * index * 1.5)
+        # The stuck team tried AI once or twice, no more: half say they used it, and that does not grow.
+        adoption = 0.5 if profile.stuck else min(0.95, 0.35 + profile.gain * index * 1.5)
         rows.append((usage_question.id, None, "usage", _usage(rng, usage_question, adoption), None))
     if comment_question is not None and rng.random() < 0.22:
         rows.append((comment_question.id, None, None, None, rng.choice(COMMENTS)))

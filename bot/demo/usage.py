@@ -307,15 +307,17 @@ def usage_section(ctx: DemoContext) -> str:
         return "No usage report: nobody in the demo holds a licence."
     lines = []
     for done in ctx.usage_imports:
+        reports = f"{done.reports} weekly report{'s' if done.reports != 1 else ''}"
         lines.append(
-            f"{done.tool} (--source {done.source}): {done.reports} weekly reports, {done.rows:,} rows, "
+            f"{done.tool} (--source {done.source}): {reports}, {done.rows:,} rows, "
             f"{done.people:,} people in the latest, {done.unmatched:,} unmatched rows; "
             f"weekly facts: {done.added:,} added, {done.changed:,} changed."
         )
     example = next((done for done in ctx.usage_imports if done.files), None)
     if example is not None:
         lines.append(
-            f"\nThe reports are in {example.files[0].parent}, imported as `adoptbot usage import "
-            f"{example.files[-1].name} --source {example.source}` imports them (again: nothing changes)."
+            f"\nThe reports are in {example.files[0].parent}; each was imported as `adoptbot usage import "
+            f"FILE --source {'|'.join(d.source for d in ctx.usage_imports)}` imports it (importing one "
+            "again changes nothing)."
         )
     return "\n".join(lines)

@@ -134,7 +134,7 @@ def win_history(ctx: DemoContext) -> None:
     for index, monday in enumerate(ctx.week_starts):
         for team in ctx.teams:
             candidates = users.get((index, team.id), [])
-            expected = len(candidates) * (0.02 + 0.02 * index / max(1, ctx.weeks - 1)) * rng.uniform(0.5, 1.5)
+            expected = len(candidates) * (0.04 + 0.04 * index / max(1, ctx.weeks - 1)) * rng.uniform(0.5, 1.5)
             count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
             for _ in range(count):
                 author, tool = rng.choice(candidates)

@@ -100,12 +100,13 @@ DEMO_STEPS: Final[tuple[Lazy, ...]] = (
     Lazy("bot.demo.org", "seed_organisation"),
     Lazy("bot.demo.nudges", "nudge_history"),
     Lazy("bot.demo.pulses", "pulse_history"),
-    Lazy("bot.demo.pulses", "win_history"),
-    Lazy("bot.demo.digest", "win_tools"),
+    Lazy("bot.demo.usage", "usage_history"),
+    Lazy("bot.demo.wins", "win_history"),  # from the usage the reports show
 )
 DEMO_SECTIONS: Final[tuple[tuple[str, Lazy], ...]] = (
     ("Teams", Lazy("bot.demo.org", "team_summary")),
     ("Nudges", Lazy("bot.demo.nudges", "nudge_summary")),
+    ("Usage reports", Lazy("bot.demo.usage", "usage_section")),
     ("Metrics, last complete week", Lazy("bot.demo.pulses", "metrics_table")),
     ("Weekly digest (org-wide, last complete week)", Lazy("bot.demo.digest", "digest_section")),
 )

@@ -1,4 +1,4 @@
-"""`adoptbot demo` gains pulse history, wins and the metrics table, stored as the product stores them."""
+"""`adoptbot demo` gains pulse history and the metrics table, stored as the product stores them."""
 
 from __future__ import annotations
 
@@ -45,10 +45,12 @@ def test_demo_tells_the_pulse_story_and_prints_last_weeks_metrics(engine: Engine
             r.team: r for r in compute_metrics(session, week_monday=date(2026, 11, 16), settings=settings)
         }
         approved = session.scalar(select(func.count()).select_from(Win).where(Win.status == "approved"))
-    # Every other week, the last one in the last complete week, each on a Tuesday at 10:00 Berlin time.
+    # Every other week, each on a Tuesday at 10:00 Berlin time; the last one in the week before the last
+    # complete week, so it has closed (7 days later) by the demo's now and the reports show it, final.
     local = [r.replace(tzinfo=ZoneInfo("UTC")).astimezone(ZoneInfo("Europe/Berlin")) for r in runs]
     assert len(runs) == 4 and [(r.weekday(), r.hour) for r in local] == [(1, 10)] * 4  # across the DST change
-    assert runs[-1].date() == date(2026, 11, 17)
+    assert runs[-1].date() == date(2026, 11, 10)
+    assert table.splitlines()[0] == f"Adoption metrics, week 2026-W47 (pulse run #{rows['*'].pulse})"
     teams = [r for name, r in rows.items() if name != "*"]
     hidden = [r for r in teams if r.suppressed]
     assert len(hidden) == 2 and min(r.respondents or 0 for r in hidden) < settings.min_group_size

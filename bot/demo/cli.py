@@ -23,8 +23,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help="build a synthetic organisation with history (offline)",
         description="Build a believable synthetic organisation (teams, people, roles, time zones, "
         "leaders, change managers) with weeks of history, in a fresh SQLite file DIR/adoptbot.db, and print "
-        "a summary. Needs no Slack and no OpenAI; the same seed gives the same organisation. With --db it "
-        "seeds that (empty) database instead, e.g. PostgreSQL for a benchmark.",
+        "a summary. The AI tools' weekly usage reports are written to DIR/usage-reports in each vendor's "
+        "format and imported from there; the leaders' digest of the last complete week is written as "
+        "DIR/digest.json, digest.png and metrics.csv. Needs no Slack and no OpenAI; the same seed gives the "
+        "same organisation. With --db it seeds that (empty) database instead, e.g. PostgreSQL for a "
+        "benchmark.",
     )
     demo.add_argument("--teams", type=int, default=6, metavar="N", help="number of teams (default: 6)")
     demo.add_argument("--members", type=int, default=120, metavar="N", help="number of people (default: 120)")

@@ -1,7 +1,8 @@
 """What the demo's steps share: the `DemoContext` they fill and read, and the organisation's shapes.
 
 Data only (no SQLAlchemy, no service at import): `bot.demo.service` runs the steps, `bot.demo.org` and the
-feature modules (`bot.demo.nudges`, `bot.demo.pulses`, `bot.demo.digest`) write them.
+feature modules (`bot.demo.nudges`, `bot.demo.pulses`, `bot.demo.usage`, `bot.demo.wins`,
+`bot.demo.digest`) write them.
 """
 
 from __future__ import annotations
@@ -43,6 +44,21 @@ class DemoTeam:
     member_ids: list[int] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class UsageImport:
+    """One tool's weekly usage reports as the demo wrote and imported them (counts only)."""
+
+    tool: str  # the tool's name
+    source: str  # `adoptbot usage import --source`
+    files: tuple[Path, ...]  # as written (none with --db)
+    reports: int
+    rows: int
+    people: int  # in the latest report
+    unmatched: int
+    added: int
+    changed: int
+
+
 @dataclass
 class DemoContext:
     """What demo steps and report sections get; `teams`, `people`, `persons` come from the first step."""
@@ -65,11 +81,17 @@ class DemoContext:
     persons: dict[int, DemoPerson] = field(default_factory=dict)
     org_leader_id: int | None = None
     change_manager_ids: list[int] = field(default_factory=list)
+    usage_imports: list[UsageImport] = field(default_factory=list)
 
     @property
     def week_starts(self) -> list[date]:
         """Monday of every week of history, oldest first."""
         return [self.start + timedelta(weeks=i) for i in range(self.weeks)]
+
+    @property
+    def report_week(self) -> date:
+        """Monday of the week every report describes: the last complete week, the last of the history."""
+        return self.end - timedelta(weeks=1)
 
 
 DemoStep = Callable[[DemoContext], None]

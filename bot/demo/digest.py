@@ -1,9 +1,10 @@
-"""`adoptbot demo`: the AI tools behind the demo's wins, then the leaders' weekly digest, offline.
+"""`adoptbot demo`: the leaders' weekly digest, offline.
 
-The digest section composes the digest of the last complete week exactly as the weekly job does (same
-`compose`, same Block Kit builder), with AI switched off whatever the environment says: the demo never
-calls Slack or OpenAI. It prints the org-wide digest as a terminal table and, when there is an output
-folder, writes there:
+The digest section composes the digest of the report week (the last complete week) exactly as the weekly
+job does (same `compose`, same Block Kit builder), with AI switched off whatever the environment says: the
+demo never calls Slack or OpenAI. The week's latest pulse run has closed (bot.demo.pulses), so every output
+shows that run and the CSV is what `adoptbot metrics --week` gives for the week on any later day. It
+prints the org-wide digest as a terminal table and, when there is an output folder, writes there:
 
 - `digest.json`: the exact Block Kit payload (`{"text": ..., "blocks": [...]}`) of the DM the leader of
   every team receives (the org-wide digest);
@@ -15,9 +16,8 @@ from __future__ import annotations
 
 import json
 import time
-from datetime import timedelta
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from bot.demo.context import DemoContext
 from bot.digest import delivery as digest_delivery
@@ -25,30 +25,9 @@ from bot.digest.blocks import digest_message
 from bot.digest.format import to_text
 from bot.digest.service import ORGANISATION, Audience, DigestSource, compose
 from bot.metrics.format import to_csv
-from bot.models import Person, Win
+from bot.models import Person
 
-# What the demo's win stories were done with (bot.demo.pulses.WINS); others get the fallback.
-WIN_TOOLS = {
-    "Drafted the quarterly business review deck from my notes": "Microsoft Copilot",
-    "Summarised a 40-page RFP into a one-page brief": "ChatGPT Enterprise",
-    "Wrote first replies to the support backlog, then edited them": "Zendesk AI",
-    "Turned meeting transcripts into action lists": "Microsoft Copilot",
-    "Generated test cases for the billing service": "GitHub Copilot",
-    "Cleaned up the month-end reconciliation notes": "ChatGPT Enterprise",
-    "Translated onboarding guides for the Berlin office": "DeepL",
-    "Drafted job descriptions from the hiring manager's bullet points": "ChatGPT Enterprise",
-    "Compared three vendor contracts clause by clause": "Claude",
-    "Wrote the first draft of the release notes": "GitHub Copilot",
-}
-FALLBACK_TOOL = "ChatGPT Enterprise"
 FILES = ("digest.json", "digest.png", "metrics.csv")
-
-
-def win_tools(ctx: DemoContext) -> None:
-    """AI tools: which tool each demo win was done with."""
-    for what, tool in WIN_TOOLS.items():
-        ctx.session.execute(update(Win).where(Win.what == what, Win.tool.is_(None)).values(tool=tool))
-    ctx.session.execute(update(Win).where(Win.tool.is_(None)).values(tool=FALLBACK_TOOL))
 
 
 def digest_section(ctx: DemoContext) -> str:
@@ -56,9 +35,7 @@ def digest_section(ctx: DemoContext) -> str:
     began = time.perf_counter()
     settings = digest_delivery.without_ai(ctx.settings)
     ctx.session.flush()
-    source = DigestSource(
-        ctx.session, settings, ctx.library, week_monday=ctx.end - timedelta(weeks=1), now=ctx.now
-    )
+    source = DigestSource(ctx.session, settings, ctx.library, week_monday=ctx.report_week, now=ctx.now)
     sponsor = ctx.session.scalar(select(Person.name).where(Person.id == ctx.org_leader_id))
     audience = Audience(name=sponsor, team_ids=None, person_id=ctx.org_leader_id) if sponsor else ORGANISATION
     digest = compose(source, audience)

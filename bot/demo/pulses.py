@@ -1,10 +1,12 @@
-"""`adoptbot demo`: pulse history every other week, approved wins, and the metrics table for the last week.
+"""`adoptbot demo`: pulse history every other week, and the metrics table for the report week.
 
 The story the numbers tell: readiness grows unevenly from run to run, each team at its own pace; one team
-is stuck at a knowledge barrier (people want AI but don't know how to use it for their work); and one
-team is too small to show: it never reaches k answers, so its survey figures stay hidden, and so does the
-next smallest team's (complementary suppression, see bot.metrics.service). Answers are stored exactly as
-the product stores them (keyed hashes, random keys, team captured, the day only, no "pulse" activity).
+is stuck at a knowledge barrier (people want AI but don't know how to use it for their work; its Copilot
+licences sit idle, see bot.demo.usage); and one team is too small to show: it never reaches k answers, so
+its survey figures stay hidden, and so does the next smallest team's (complementary suppression, see
+bot.metrics.service). Answers are stored exactly as the product stores them (keyed hashes, random keys,
+team captured, the day only, no "pulse" activity). Every run has closed by the demo's now, so the report
+week's figures are final: `adoptbot metrics` shows the same on any later day.
 Bulk inserts only: 10,000 people, 100 teams and 26 weeks take seconds.
 """
 
@@ -15,24 +17,14 @@ from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
 from typing import cast
 
-from sqlalchemy import Table, func, insert, select
+from sqlalchemy import Table, insert
 
-from bot.clock import to_naive_utc
+from bot.clock import iso_week, to_naive_utc
 from bot.content import Question, Survey
 from bot.demo.context import DemoContext, DemoTeam
-from bot.metrics.format import run_still_open, to_table
+from bot.metrics.format import to_table
 from bot.metrics.service import compute_metrics
-from bot.models import (
-    Activity,
-    Base,
-    PulseAnswer,
-    PulseInvitation,
-    PulseResponse,
-    PulseRun,
-    Win,
-    WinStatus,
-    random_key,
-)
+from bot.models import Base, PulseAnswer, PulseInvitation, PulseResponse, PulseRun, random_key
 from bot.pulses import service as pulses
 
 _BATCH = 5_000
@@ -49,18 +41,6 @@ COMMENTS = (
     "Our team lead uses it a lot, which helps.",
     "Hard to find time to practise during busy weeks.",
 )
-WINS = (
-    ("Drafted the quarterly business review deck from my notes", 2.0),
-    ("Summarised a 40-page RFP into a one-page brief", 3.0),
-    ("Wrote first replies to the support backlog, then edited them", 4.0),
-    ("Turned meeting transcripts into action lists", 1.5),
-    ("Generated test cases for the billing service", 2.5),
-    ("Cleaned up the month-end reconciliation notes", 1.0),
-    ("Translated onboarding guides for the Berlin office", 3.5),
-    ("Drafted job descriptions from the hiring manager's bullet points", 1.0),
-    ("Compared three vendor contracts clause by clause", 2.0),
-    ("Wrote the first draft of the release notes", 0.5),
-)
 
 
 @dataclass
@@ -74,13 +54,21 @@ class _TeamPulse:
     stuck: str | None = None  # an element that does not improve
 
 
+def _by_size(teams: list[DemoTeam]) -> list[DemoTeam]:
+    return sorted(teams, key=lambda t: (len(t.member_ids), t.name))
+
+
+def stuck_team(teams: list[DemoTeam]) -> DemoTeam:
+    """The team stuck at the knowledge barrier: the largest, always shown (complementary suppression
+    takes the smallest), so its barrier is seen."""
+    return _by_size(teams)[-1]
+
+
 def _team_profiles(ctx: DemoContext, stages: list[str]) -> tuple[dict[int, _TeamPulse], DemoTeam, DemoTeam]:
     rng = ctx.rng
     k = ctx.settings.min_group_size
-    by_size = sorted(ctx.teams, key=lambda t: (len(t.member_ids), t.name))
-    small = by_size[0]
-    # The largest team: always shown (complementary suppression takes the smallest), so its barrier is seen.
-    stuck = by_size[-1]
+    small = _by_size(ctx.teams)[0]
+    stuck = stuck_team(ctx.teams)
     profiles: dict[int, _TeamPulse] = {}
     for team in ctx.teams:
         profiles[team.id] = _TeamPulse(
@@ -109,10 +97,23 @@ def _usage(rng: random.Random, question: Question, adoption: float) -> int:
     return max(1, min(top, 1 + int(rng.random() * top * adoption + 0.3)))
 
 
+def _run_times(ctx: DemoContext, monday: date) -> tuple[datetime, datetime]:
+    """When the run of the week of `monday` opens (Tuesday at the nudge hour) and closes, naive UTC."""
+    settings = ctx.settings
+    opened = to_naive_utc(
+        datetime.combine(monday + timedelta(days=1), time(settings.nudge_hour), tzinfo=settings.tz)
+    )
+    return opened, opened + timedelta(days=settings.pulse_close_days)
+
+
 def _run_mondays(ctx: DemoContext) -> list[date]:
-    """Every other week, ending with the last complete week (so its metrics describe a fresh run)."""
+    """Every other week, ending with the last week whose run has closed by the demo's now (with runs open
+    7 days: the week before the report week). So the report week's latest run is closed, never open."""
     weeks = ctx.week_starts
-    return [weeks[i] for i in range(len(weeks) - 1, -1, -CADENCE_WEEKS)][::-1]
+    closed = [i for i, monday in enumerate(weeks) if _run_times(ctx, monday)[1] <= ctx.now]
+    if not closed:
+        return []
+    return [weeks[i] for i in range(closed[-1], -1, -CADENCE_WEEKS)][::-1]
 
 
 def pulse_history(ctx: DemoContext) -> None:
@@ -125,11 +126,18 @@ def pulse_history(ctx: DemoContext) -> None:
     profiles, small, stuck = _team_profiles(ctx, stages)
     secret = pulses.pulse_secret(ctx.session, ctx.settings)
     totals = [0, 0, 0]
-    for index, monday in enumerate(_run_mondays(ctx)):
+    mondays = _run_mondays(ctx)
+    if not mondays:
+        ctx.progress(
+            f"no pulse history: in {ctx.weeks} week{'s' if ctx.weeks != 1 else ''} no run could close "
+            f"(a run takes {ctx.settings.pulse_close_days} days)"
+        )
+        return
+    for index, monday in enumerate(mondays):
         counts = _one_run(ctx, survey, profiles, secret, monday, index)
         totals = [a + b for a, b in zip(totals, counts, strict=True)]
     ctx.progress(
-        f"{len(_run_mondays(ctx))} pulse runs, {totals[0]:,} invitations, {totals[1]:,} answer sheets, "
+        f"{len(mondays)} pulse runs, {totals[0]:,} invitations, {totals[1]:,} answer sheets, "
         f"{totals[2]:,} answers; {stuck.name} stuck at knowledge, {small.name} too small to show"
     )
 
@@ -149,10 +157,7 @@ def _one_run(
 ) -> tuple[int, int, int]:
     rng = ctx.rng
     settings = ctx.settings
-    opened = to_naive_utc(
-        datetime.combine(monday + timedelta(days=1), time(settings.nudge_hour), tzinfo=settings.tz)
-    )
-    closes = opened + timedelta(days=settings.pulse_close_days)
+    opened, closes = _run_times(ctx, monday)
     run_id = ctx.session.execute(
         insert(PulseRun).returning(PulseRun.id),
         [
@@ -160,7 +165,7 @@ def _one_run(
                 "survey_id": survey.id,
                 "opened_at": opened,
                 "closes_at": closes,
-                "closed_at": closes if closes <= ctx.now else None,
+                "closed_at": closes,  # every demo run has closed by now (_run_mondays)
                 "opened_by": "schedule",
             }
         ],
@@ -180,7 +185,7 @@ def _one_run(
                 continue
             will_answer = rng.random() < rate and (profile.cap is None or answered_here < profile.cap)
             delay = timedelta(days=rng.choice((0, 0, 0, 1, 1, 2, 3, 4, 5)), hours=rng.randrange(0, 8))
-            answered = opened + delay if will_answer and opened + delay < min(closes, ctx.now) else None
+            answered = opened + delay if will_answer and opened + delay < closes else None
             reminders = sum(1 for d in settings.pulse_reminder_days if answered is None or delay.days >= d)
             day = pulses.answer_day(answered, settings) if answered is not None else None
             invitations.append((run_id, person_id, team.id, opened, day, reminders))
@@ -192,31 +197,19 @@ def _one_run(
             responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
             sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
             answers.extend((random_key(), response_id, *row) for row in sheet)
-    _bulk_insert(ctx, PulseInvitation, INVITATION_COLUMNS, invitations)
+    bulk_insert(ctx, PulseInvitation, INVITATION_COLUMNS, invitations)
     # In the order of their random keys, as a database's own index would list them.
-    _bulk_insert(ctx, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
-    _bulk_insert(ctx, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False)
+    bulk_insert(ctx, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
+    bulk_insert(ctx, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False)
     return len(invitations), len(responses), len(answers)
 
 
 INVITATION_COLUMNS = ("run_id", "person_id", "team_id", "invited_at", "answered_at", "reminders_sent")
 RESPONSE_COLUMNS = ("id", "run_id", "respondent", "team_id", "submitted_at")
 ANSWER_COLUMNS = ("id", "response_id", "question_id", "stage", "metric", "value", "text")
-ACTIVITY_COLUMNS = ("person_id", "team_id", "kind", "occurred_at")
-WIN_COLUMNS = (
-    "author_id",
-    "team_id",
-    "what",
-    "hours_per_week",
-    "share",
-    "status",
-    "submitted_at",
-    "reviewed_at",
-    "shared_at",
-)
 
 
-def _bulk_insert(
+def bulk_insert(
     ctx: DemoContext,
     model: type[Base],
     columns: tuple[str, ...],
@@ -266,76 +259,23 @@ def _sheet(
             mean = 3.2 + mood
         rows.append((question.id, question.stage, question.metric, _scale(rng, mean), None))
     if usage_question is not None:
-        adoption = min(0.95, 0.35 + profile.gain * index * 1.5)
+        # The stuck team tried AI once or twice, no more: half say they used it, and that does not grow.
+        adoption = 0.5 if profile.stuck else min(0.95, 0.35 + profile.gain * index * 1.5)
         rows.append((usage_question.id, None, "usage", _usage(rng, usage_question, adoption), None))
     if comment_question is not None and rng.random() < 0.22:
         rows.append((comment_question.id, None, None, None, rng.choice(COMMENTS)))
     return rows
 
 
-def win_history(ctx: DemoContext) -> None:
-    """Wins: approved stories with the hours they save.
-
-    Skipped when the database already holds wins.
-    """
-    if ctx.session.scalar(select(func.count()).select_from(Win)):
-        return
-    rng = ctx.rng
-    wins: list[tuple[object, ...]] = []
-    activity: list[tuple[object, ...]] = []
-    for index, monday in enumerate(ctx.week_starts):
-        for team in ctx.teams:
-            expected = len(team.member_ids) * (0.005 + 0.001 * index) * rng.uniform(0.3, 1.7)
-            count = int(expected) + (1 if rng.random() < expected - int(expected) else 0)
-            for _ in range(count):
-                author = rng.choice(team.member_ids)
-                what, hours = rng.choice(WINS)
-                submitted = to_naive_utc(
-                    datetime.combine(
-                        monday + timedelta(days=rng.randrange(5)),
-                        time(rng.randrange(9, 18)),
-                        tzinfo=ctx.settings.tz,
-                    )
-                )
-                status = (
-                    WinStatus.APPROVED
-                    if rng.random() < 0.85
-                    else rng.choice((WinStatus.PENDING, WinStatus.REJECTED))
-                )
-                reviewed = submitted + timedelta(hours=6)
-                wins.append(
-                    (
-                        author,
-                        team.id,
-                        what,
-                        round(hours * rng.uniform(0.5, 1.5) * 2) / 2,  # to the half hour
-                        rng.choice(("named", "named", "anonymous")),
-                        status,
-                        submitted,
-                        reviewed if status != WinStatus.PENDING else None,
-                        reviewed if status == WinStatus.APPROVED else None,
-                    )
-                )
-                activity.append((author, team.id, "win", submitted))
-    _bulk_insert(ctx, Win, WIN_COLUMNS, wins)
-    _bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
-    approved = sum(1 for w in wins if w[5] == WinStatus.APPROVED)
-    ctx.progress(f"{len(wins):,} wins shared, {approved:,} approved")
-
-
 def metrics_table(ctx: DemoContext) -> str:
-    """`adoptbot metrics` for the last complete week of the demo's history."""
-    week = ctx.end - timedelta(days=7)
-    rows = compute_metrics(ctx.session, week_monday=week, settings=ctx.settings, now=ctx.now)
+    """`adoptbot metrics` for the report week (the last complete week of the demo's history)."""
+    rows = compute_metrics(ctx.session, week_monday=ctx.report_week, settings=ctx.settings, now=ctx.now)
     table = to_table(rows, min_group_size=ctx.settings.min_group_size).rstrip()
     hidden = [r.team for r in rows if r.suppressed and r.team != "*"]
-    if run_still_open(rows, ctx.settings.min_group_size):
-        note = (
-            "\n\nThe week's pulse run is still open, so no survey figure shows yet; the digest below "
-            "reports the last closed run."
-        )
+    if rows[-1].pulse is None:
+        note = "\n\nNo pulse run has closed within the demo's history, so no survey figure shows."
     elif hidden:
         note = f"\n\nHidden this week: {', '.join(hidden)}."
     else:
         note = "\n\nEvery team had enough answers to show."
-    return table + note + " Same figures: adoptbot metrics --format json."
+    return table + note + f" Same figures: adoptbot metrics --week {iso_week(ctx.report_week)} --format json."

@@ -316,8 +316,8 @@ def usage_section(ctx: DemoContext) -> str:
     example = next((done for done in ctx.usage_imports if done.files), None)
     if example is not None:
         lines.append(
-            f"\nThe reports are in {example.files[0].parent}; each was imported as `adoptbot usage import "
-            f"FILE --source {'|'.join(d.source for d in ctx.usage_imports)}` imports it (importing one "
-            "again changes nothing)."
+            f"\nThe reports are in {example.files[0].parent}; each was imported the way "
+            f"`adoptbot usage import FILE --source {'|'.join(d.source for d in ctx.usage_imports)}` "
+            "imports it (importing one again changes nothing)."
         )
     return "\n".join(lines)

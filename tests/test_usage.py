@@ -213,12 +213,12 @@ def test_a_bad_file_changes_nothing_and_names_every_bad_line(
 ) -> None:
     bad = M365_HEADER + (
         "2026-11-29,28,ana@example.com,Ana,2026-11-20,,,,,,,,\n"
-        "2026-11-29,28,ben@example.com,Ben,20/11/2026,,,,,,,,\n"
+        "2026-11-29,28,ben@example.com,Ben,2026-11-31,,,,,,,,\n"
         "2026-11-29,28,,Nobody,,,,,,,,,\n"
     )
     code, out, err = usage(capsys, db_url, write(tmp_path, bad), "m365-copilot")
     assert code == 2 and out == ""
-    assert "line 3: bad Last Activity Date '20/11/2026' (use YYYY-MM-DD" in err
+    assert "line 3: bad Last Activity Date '2026-11-31' (use YYYY-MM-DD" in err
     assert "line 4: missing User Principal Name" in err
     assert count(engine) == 0
 
@@ -542,3 +542,58 @@ def test_gemini_reports_api_activities(
     assert "line 2: an activity of 'drive', not of gemini_in_workspace_apps" in err
     assert "line 3: missing actor.email" in err
     assert facts(engine) == expected
+
+
+# --- dates as a spreadsheet in the exporter's locale saves them ------------------------------------------
+
+
+def _localised(text: str, style: str) -> str:
+    """The same report with every ISO date written the locale's way (German dots, UK or US slashes)."""
+    import re
+
+    def local(match: re.Match[str]) -> str:
+        year, month, day = match.group(1), int(match.group(2)), int(match.group(3))
+        if style == "de":
+            return f"{day:02d}.{month:02d}.{year}"
+        return f"{day}/{month}/{year}" if style == "uk" else f"{month}/{day}/{year}"
+
+    return re.sub(r"(\d{4})-(\d{2})-(\d{2})", local, text)
+
+
+@pytest.mark.usefixtures("people")
+@pytest.mark.parametrize("style", ["de", "uk", "us"])
+def test_locale_dates_read_as_the_same_weeks_as_iso_dates(
+    style: str, db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = usage(capsys, db_url, write(tmp_path, M365, "iso.csv"), "m365-copilot")
+    assert code == 0, err
+    iso = facts(engine)
+    with Session(engine) as session:
+        session.query(UsageFact).delete()
+        session.commit()
+    localised = write(tmp_path, _localised(M365, style), f"{style}.csv")
+    code, out, err = usage(capsys, db_url, localised, "m365-copilot")
+    assert code == 0, err
+    assert "weekly facts: 8 added" in out
+    assert facts(engine) == iso
+
+
+@pytest.mark.usefixtures("people")
+def test_slashed_dates_that_cannot_tell_day_from_month_need_date_order(
+    db_url: str, engine: Engine, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # Every date falls on a day <= 12: 03/11/2026 is 3 November or 11 March.
+    ambiguous = M365_HEADER + "03/11/2026,7,Ana@Example.com,Ana,02/11/2026,,,,,,,,\n"
+    path = write(tmp_path, ambiguous)
+    code, _, err = usage(capsys, db_url, path, "m365-copilot")
+    assert code == 2 and count(engine) == 0
+    assert err.strip().endswith("say it with --date-order dmy or --date-order mdy.")
+    assert "\n" not in err.strip()
+    code, out, err = usage(capsys, db_url, path, "m365-copilot", "--date-order", "dmy")
+    assert code == 0, err
+    assert "weeks of 2026-10-26 to 2026-11-02" in out  # 7 days up to Tuesday 3 November
+    assert facts(engine)[(ANA, "m365-copilot", date(2026, 11, 2))] == (True, True)
+    # Dates that contradict each other (13/11 is day first, 11/13 month first) stop the import.
+    mixed = M365_HEADER + "13/11/2026,7,Ana@Example.com,Ana,11/13/2026,,,,,,,,\n"
+    code, _, err = usage(capsys, db_url, write(tmp_path, mixed, "mixed.csv"), "m365-copilot")
+    assert code == 2 and "disagree on whether the day or the month comes first" in err

@@ -36,11 +36,13 @@ Sources (--source) and the fields read (others are ignored):
                       gemini_in_workspace_apps (JSON): actor.email, id.time
   generic             email,date,tool,active (active: 1/0, true/false, yes/no), or
                       email,last_active,tool[,period_start,period_end]; tool = an id from tools.toml
-Dates: YYYY-MM-DD or ISO 8601 date and time. People are matched by email, case-insensitive; rows that
-match nobody are counted (--show-unmatched lists their emails or logins), never guessed. Facts only ever
-turn on: re-importing a file changes nothing, overlapping reports merge. All or nothing: any bad row
-aborts with `line N: reason` (`record N` in a JSON array) for every bad row, and nothing changes.
---dry-run shows the summary and writes nothing. Only counts are printed; no one's usage is ever shown."""
+Dates: YYYY-MM-DD or ISO 8601 date and time, or the exporter's locale: 30.11.2026, 30/11/2026 or
+11/30/2026 (day or month first: read off the file, or --date-order dmy|mdy). People are matched by
+email, case-insensitive; rows that match nobody are counted (--show-unmatched lists their emails or
+logins), never guessed. Facts only ever turn on: re-importing a file changes nothing, overlapping reports
+merge. All or nothing: any bad row aborts with `line N: reason` (`record N` in a JSON array) for every
+bad row, and nothing changes. --dry-run shows the summary and writes nothing. Only counts are printed;
+no one's usage is ever shown."""
 
 
 def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -59,6 +61,11 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     imp.add_argument("file", metavar="FILE", help="the report (CSV or JSON; `-` reads standard input)")
     imp.add_argument("--source", required=True, choices=SOURCES, help="which tool's report the file is")
+    imp.add_argument(
+        "--date-order",
+        choices=("dmy", "mdy"),
+        help="how to read dates like 03/04/2026 (day/month or month/day) when the file does not show it",
+    )
     imp.add_argument("--dry-run", action="store_true", help="show what the import would do; change nothing")
     imp.add_argument(
         "--show-unmatched", action="store_true", help="list the emails (or accounts) that match nobody"
@@ -93,7 +100,14 @@ def import_usage(args: argparse.Namespace, ctx: Context) -> int:
         except UsageFileError as error:
             _list_bad_rows(args.logins, error)
             raise UsageError(f"{args.logins}: {error}") from None
-    parsed = parse_usage(decode(data, name), args.source, ctx.library.tools.keys(), name=name, logins=logins)
+    parsed = parse_usage(
+        decode(data, name),
+        args.source,
+        ctx.library.tools.keys(),
+        name=name,
+        logins=logins,
+        date_order=args.date_order,
+    )
     # A dry run is a read: it neither creates nor migrates the database, and rolls its import back.
     engine = ctx.existing_engine() if args.dry_run else ctx.engine()
     try:

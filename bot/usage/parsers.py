@@ -38,7 +38,11 @@ a licence, and those in which it shows activity. Rules, per source (`SOURCES`):
   id of the content library (tools.toml).
 
 Dates: `YYYY-MM-DD`, or an ISO 8601 date and time (`2026-11-30T14:05:00Z`, `2026-11-30 14:05:00`;
-with an offset it is taken in UTC). Nothing else (no `11/30/2026`: month and day order differs by locale).
+with an offset it is taken in UTC); or as a spreadsheet saves them in the exporter's locale: `30.11.2026`
+(day first), `30/11/2026` or `11/30/2026`, with or without a time after it. Which of day and month comes
+first in a slashed date is read off the file (a first number above 12 means day first, a second one
+above 12 month first) or given with `--date-order dmy|mdy`; a file that says neither, or both, stops
+with a one-line error (`date_order`).
 Files: UTF-8 with or without a BOM (or UTF-16 with one); CSV `,` or `;` separated, quoted cells; JSON
 reports are numbered by line (NDJSON) or by record (a JSON array).
 """
@@ -49,6 +53,7 @@ import csv
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
@@ -62,7 +67,14 @@ _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 _TRUE = frozenset({"1", "true", "yes", "y"})
 _FALSE = frozenset({"0", "false", "no", "n"})
-_DATE_HELP = "use YYYY-MM-DD or an ISO 8601 date and time"
+_DATE_HELP = "use YYYY-MM-DD, an ISO 8601 date and time, or the locale's D.M.YYYY, D/M/YYYY or M/D/YYYY"
+_LOCAL_DATE = re.compile(
+    r"^(\d{1,2})([./])(\d{1,2})\2(\d{4})(?:[ T,]+\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$"
+)
+_SLASHED = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/\d{4}(?![\d/])")
+DATE_ORDERS = ("dmy", "mdy")
+# The order of day and month in this file's slashed dates (set by parse_usage for the file it reads).
+_ORDER: ContextVar[str | None] = ContextVar("usage_date_order", default=None)
 
 
 @dataclass(frozen=True)
@@ -118,15 +130,64 @@ def parse_usage(
     *,
     name: str = "usage",
     logins: Mapping[str, str] | None = None,
+    date_order: str | None = None,
 ) -> ParsedUsage:
     """Check every row of a `source` report; collect `(line, reason)` for each bad one. `logins` maps
-    GitHub logins (lower-case) to emails, for `github-copilot` only."""
+    GitHub logins (lower-case) to emails, for `github-copilot` only; `date_order` ("dmy" or "mdy") says
+    how to read slashed dates (default: read off the file)."""
     if source not in SOURCES:
         raise UsageError(f"unknown source {source!r} (one of: {', '.join(SOURCES)}).")
     if logins is not None and source != "github-copilot":
         raise UsageError("--logins maps GitHub logins to emails: it goes with --source github-copilot only.")
     if text.lstrip()[:1] in ("{", "["):
-        return _parse_json(text, source, name, logins or {})
+        return _parse_json(text, source, name, logins or {})  # JSON exports use ISO 8601 dates only
+    token = _ORDER.set(file_date_order(text, name, date_order))
+    try:
+        return _parse(text, source, tools, name, logins)
+    finally:
+        _ORDER.reset(token)
+
+
+def file_date_order(text: str, name: str, declared: str | None = None) -> str | None:
+    """Whether the file's slashed dates put the day or the month first: `declared`, else what the dates
+    themselves show; None when there are none. UsageError when they cannot tell, or contradict."""
+    if declared is not None:
+        if declared not in DATE_ORDERS:
+            raise UsageError(f"unknown date order {declared!r} (dmy or mdy).")
+        return declared
+    day_first = month_first = None
+    example = None
+    for match in _SLASHED.finditer(text):
+        first, second = int(match.group(1)), int(match.group(2))
+        example = example or match.group(0)
+        if first > 12 and day_first is None:
+            day_first = match.group(0)
+        if second > 12 and month_first is None:
+            month_first = match.group(0)
+        if day_first and month_first:
+            raise UsageError(
+                f"{name}: the dates {day_first} and {month_first} disagree on whether the day or the month "
+                "comes first; export the report again with YYYY-MM-DD dates."
+            )
+    if day_first:
+        return "dmy"
+    if month_first:
+        return "mdy"
+    if example is not None:
+        raise UsageError(
+            f"{name}: dates such as {example} may be day/month or month/day and none in the file tells "
+            "which; say it with --date-order dmy or --date-order mdy."
+        )
+    return None
+
+
+def _parse(
+    text: str,
+    source: str,
+    tools: Collection[str],
+    name: str,
+    logins: Mapping[str, str] | None,
+) -> ParsedUsage:
     reader = csv_files.reader(text)
     try:
         header = next(reader, None)
@@ -195,14 +256,25 @@ def _cell(record: list[str], index: int | None) -> str:
 
 
 def _date(value: str, what: str) -> date:
-    day = _day(value)
+    day = _day(value, _ORDER.get())
     if day is None:
         raise _BadRow(f"bad {what} {value!r} ({_DATE_HELP})")
     return day
 
 
 @lru_cache(maxsize=65536)  # a report repeats the same few hundred dates on every row
-def _day(value: str) -> date | None:
+def _day(value: str, order: str | None = None) -> date | None:
+    local = _LOCAL_DATE.match(value)
+    if local is not None:
+        first, sep, second, year = local.groups()
+        day_first = sep == "." or order == "dmy"
+        if sep == "/" and order is None:
+            return None
+        day, month = (int(first), int(second)) if day_first else (int(second), int(first))
+        try:
+            return date(int(year), month, day)
+        except ValueError:
+            return None
     try:
         if _DATE.match(value):
             return date.fromisoformat(value)

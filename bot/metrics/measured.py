@@ -29,7 +29,6 @@ from fractions import Fraction
 from typing import Any
 
 from sqlalchemy import and_, case, func, or_, select
-from sqlalchemy.engine import Result
 from sqlalchemy.orm import Session
 
 from bot.metrics.rules import ratio, round_half_up, visible_groups
@@ -134,17 +133,25 @@ def measured_week(
         .group_by(UsageFact.person_id, Person.team_id, UsageFact.tool)
         .having(licensed_now == 1)
     )
-    by_tool: dict[str | None, _Column] = defaultdict(_Column)
+    cells: dict[tuple[str, TeamKey], _Tally] = {}  # one per tool and team; a person is in one team
+    for person, team, tool, now_active, recently_active in session.execute(stmt).tuples():
+        tally = cells.get((tool, team))
+        if tally is None:
+            tally = cells[(tool, team)] = _Tally()
+        tally.licensed.add(person)
+        if now_active:
+            tally.active.add(person)
+        if not recently_active:
+            tally.idle += 1
+    by_tool: dict[str | None, _Column] = {OVERALL: _Column()}
     overall = by_tool[OVERALL]
-    result: Result[Any] = session.execute(stmt)
-    for row in result:
-        for column in (by_tool[row.tool], overall):
-            for tally in (column.teams[row.team_id], column.total):
-                tally.licensed.add(row.person_id)
-                if row.active_now:
-                    tally.active.add(row.person_id)
-                if not row.active_recently:
-                    tally.idle += 1
+    for (tool, team), tally in cells.items():
+        column = by_tool.setdefault(tool, _Column())
+        column.teams[team] = tally
+        for target in (column.total, overall.teams[team], overall.total):
+            target.licensed |= tally.licensed
+            target.active |= tally.active
+            target.idle += tally.idle
     covered = bool(overall.total.licensed)
     hidden_people: dict[TeamKey, set[int]] = defaultdict(set)  # per team: holders of a hidden tool licence
     hidden_total: set[int] = set()

@@ -134,7 +134,7 @@ def measured_week(
         .having(licensed_now == 1)
     )
     cells: dict[tuple[str, TeamKey], _Tally] = {}  # one per tool and team; a person is in one team
-    for person, team, tool, now_active, recently_active in session.execute(stmt).tuples():
+    for person, team, tool, now_active, recently_active in session.execute(stmt):
         tally = cells.get((tool, team))
         if tally is None:
             tally = cells[(tool, team)] = _Tally()

@@ -13,17 +13,21 @@ import re
 import tomllib
 from collections.abc import Iterable, Mapping
 from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
 from bot.errors import UsageError
 
+if TYPE_CHECKING:
+    from bot.content_locales import Translation
+
+DEFAULT_LANGUAGE = "en"  # the language of the library's own files; translations live in locales/<lang>/
 ADKAR_STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 # actions.toml: leaders' suggested actions per ADKAR stage (a team's barrier), and for what the AI tools'
 # own reports show: licences unused for four weeks, people saying they use AI more than the tools measure
@@ -116,6 +120,8 @@ class Survey:
     title: str
     cadence_weeks: int
     questions: tuple[Question, ...]
+    source: str = ""  # file it came from, e.g. "pulses/adkar.toml"
+    scale: tuple[str, ...] = ()  # the survey's own scale labels, if it has them
 
 
 @dataclass(frozen=True)
@@ -134,6 +140,32 @@ class Library:
     holidays: tuple[Holiday, ...]
     actions: dict[str, tuple[str, ...]]  # every ADKAR stage -> suggested actions for leaders (may be empty)
     tools: dict[str, Tool] = field(default_factory=dict)  # tools.toml (optional): id -> tool
+    translations: Mapping[str, Translation] = field(default_factory=dict)  # locales/<lang>/ by lang
+    lang: str = DEFAULT_LANGUAGE  # the language of the texts above
+    base: Library | None = field(default=None, repr=False, compare=False)  # the default-language library
+    _localized: dict[str, Library] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def localized(self, lang: str | None) -> Library:
+        """This library in `lang` (a tag such as "de" or Slack's "pt-BR"), falling back entry by entry and
+        field by field to the default language. Ids, levels, stages and question ids stay the same, so
+        what people answer or receive in any language is stored and counted together."""
+        from bot.content_locales import language_for, localize
+
+        root = self.base or self
+        wanted = language_for(lang)
+        translation = root.translations.get(wanted)
+        if translation is None:
+            return root
+        if wanted not in root._localized:
+            root._localized[wanted] = localize(root, translation)
+        return root._localized[wanted]
+
+    def nudge_text(self, nudge: Nudge, lang: str | None) -> Nudge:
+        """`nudge` with its title, body and try_it in `lang` (the default text where none is translated)."""
+        localized = self.localized(lang)
+        if localized.lang == DEFAULT_LANGUAGE:
+            return nudge
+        return next((n for n in localized.nudges if n.id == nudge.id), nudge)
 
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), by level then id."""
@@ -188,8 +220,13 @@ def load_library(path: Path | None = None) -> Library:
         what = "is not a folder" if folder.exists() else "does not exist"
         message = f"content library folder {folder} {what}."
         raise ContentError([message], folder, message=message)
+    from bot.content_locales import read_translations
+
     reader = _Reader(folder)
     library = reader.read()
+    translations = read_translations(reader, library, reader.nudge_files)
+    if translations:
+        library = replace(library, translations=translations)
     if reader.problems:
         raise ContentError(reader.problems, folder)
     return library
@@ -325,6 +362,7 @@ class _Reader:
         self.declared_roles: set[str] = set()  # every role id in roles.toml, even one with problems
         self.named_roles: set[str] = set()  # roles that some nudge names, valid or not
         self.unreadable_nudges = False  # a nudge file we could not parse may name any role
+        self.nudge_files: dict[str, str] = {}  # every nudge id in the files, valid or not -> its file
 
     def read(self) -> Library:
         roles = self._roles()
@@ -416,7 +454,7 @@ class _Reader:
         if not files:
             self.problems.append("nudges/: no nudge files; add nudges/<role>.toml with [[nudge]] entries")
         nudges: list[Nudge] = []
-        seen: dict[str, str] = {}
+        seen = self.nudge_files
         for relative in files:
             data = self._load(relative)
             if data is None:
@@ -595,7 +633,7 @@ class _Reader:
             table.problem(f'only one question can have metric = "usage" (found: {", ".join(usage)})')
         if len(self.problems) > before or not (survey_id and title and cadence):
             return None
-        return Survey(survey_id, title, cadence, tuple(questions))
+        return Survey(survey_id, title, cadence, tuple(questions), relative, tuple(scale or ()))
 
     def _question(
         self, relative: str, number: int, entry: dict[str, Any], scale: tuple[str, ...]

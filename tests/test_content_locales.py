@@ -161,6 +161,11 @@ def test_the_starter_library_in_german_keeps_every_id_and_answer_position() -> N
     de = library.localized("de")
     assert de.surveys["adkar"].title == "KI-Pulsbefragung"
     assert de.roles["sales"].name == "Vertrieb"
+    assert set(de.actions) == set(library.actions)
+    assert all(
+        len(de.actions[k]) == len(library.actions[k]) and de.actions[k] != library.actions[k]
+        for k in de.actions
+    )
     usage = next(q for q in de.surveys["adkar"].questions if q.metric == "usage")
     assert usage.options[0] == "Gar nicht"  # the first option still means never
 

@@ -16,9 +16,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, replace
 from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
-from bot.content import (
+from bot.content_rules import (
     ACTION_KEYS,
     DEFAULT_LANGUAGE,
     HEADER_TEXT_MAX,
@@ -31,12 +31,14 @@ from bot.content import (
     SECTION_TEXT_MAX,
     SURVEY_KEYS,
     TRY_IT_MAX,
+    Nudge,
+    Question,
+    Role,
+    Survey,
+    Tool,
     _did_you_mean,
     _Table,
 )
-
-if TYPE_CHECKING:
-    from bot.content import Library, Nudge, Question, Survey, _Reader
 
 LANGUAGES = ("en", "de", "fr", "es", "ja", "pt-BR")  # folder names under locales/ (all but en)
 LOCALES_DIR = "locales"
@@ -128,6 +130,33 @@ class Gaps:
         return (self.nudges - self.nudges_missing - self.nudges_partial) / self.nudges
 
 
+class Default(Protocol):
+    """What translations are checked against and fall back to: the library's own (a `bot.content.Library`)."""
+
+    @property
+    def nudges(self) -> tuple[Nudge, ...]: ...
+    @property
+    def surveys(self) -> Mapping[str, Survey]: ...
+    @property
+    def roles(self) -> Mapping[str, Role]: ...
+    @property
+    def tools(self) -> Mapping[str, Tool]: ...
+    @property
+    def actions(self) -> Mapping[str, tuple[str, ...]]: ...
+    @property
+    def translations(self) -> Mapping[str, Translation]: ...
+
+
+class Files(Protocol):
+    """The reader of the library's own files (`bot.content._Reader`), whose problems translations add to."""
+
+    folder: Path
+    problems: list[str]
+    declared_roles: set[str]
+
+    def _load(self, relative: str) -> dict[str, Any] | None: ...
+
+
 def language_for(tag: str | None) -> str:
     """The supported language for a locale tag such as Slack's "de-DE" or "pt-BR"; else the default."""
     if not tag:
@@ -144,32 +173,27 @@ def language_for(tag: str | None) -> str:
 # --- using translations ------------------------------------------------------------------------------
 
 
-def localize(library: Library, translation: Translation) -> Library:
-    """`library` with `translation`'s texts, the default text wherever it has none."""
-    nudges = tuple(_nudge(n, translation.nudges.get(n.id)) for n in library.nudges)
-    surveys = {
-        survey_id: _survey(survey, translation.surveys.get(survey_id))
-        for survey_id, survey in library.surveys.items()
+def localized_fields(library: Default, translation: Translation) -> dict[str, Any]:
+    """The texts of `library` in `translation`'s language, the default text wherever it has none: the
+    nudges, surveys, roles, tools and actions of a `Library` in that language."""
+    return {
+        "nudges": tuple(_nudge(n, translation.nudges.get(n.id)) for n in library.nudges),
+        "surveys": {
+            survey_id: _survey(survey, translation.surveys.get(survey_id))
+            for survey_id, survey in library.surveys.items()
+        },
+        "roles": {
+            role_id: replace(role, name=translation.roles.get(role_id, role.name))
+            for role_id, role in library.roles.items()
+        },
+        "tools": {
+            tool_id: replace(tool, name=translation.tools.get(tool_id, tool.name))
+            for tool_id, tool in library.tools.items()
+        },
+        "actions": {
+            stage: translation.actions.get(stage) or items for stage, items in library.actions.items()
+        },
     }
-    roles = {
-        role_id: replace(role, name=translation.roles.get(role_id, role.name))
-        for role_id, role in library.roles.items()
-    }
-    tools = {
-        tool_id: replace(tool, name=translation.tools.get(tool_id, tool.name))
-        for tool_id, tool in library.tools.items()
-    }
-    actions = {stage: translation.actions.get(stage) or items for stage, items in library.actions.items()}
-    return replace(
-        library,
-        nudges=nudges,
-        surveys=surveys,
-        roles=roles,
-        tools=tools,
-        actions=actions,
-        lang=translation.lang,
-        base=library,
-    )
 
 
 def _nudge(nudge: Nudge, text: NudgeTranslation | None) -> Nudge:
@@ -206,7 +230,7 @@ def _question(
     return replace(question, text=(text.text if text else None) or question.text, options=options)
 
 
-def gaps(library: Library, lang: str) -> Gaps:
+def gaps(library: Default, lang: str) -> Gaps:
     """What locale `lang` of `library` leaves to the default language."""
     translation = library.translations[lang]
     base = f"{LOCALES_DIR}/{lang}"
@@ -269,7 +293,7 @@ def gaps(library: Library, lang: str) -> Gaps:
 
 
 def read_translations(
-    reader: _Reader, library: Library, nudge_files: Mapping[str, str]
+    reader: Files, library: Default, nudge_files: Mapping[str, str]
 ) -> dict[str, Translation]:
     """Every locale under `locales/`, checked against the default `library`; problems go to `reader`.
 
@@ -303,7 +327,7 @@ def read_translations(
 
 
 class _LocaleReader:
-    def __init__(self, reader: _Reader, lang: str, library: Library, nudge_files: Mapping[str, str]) -> None:
+    def __init__(self, reader: Files, lang: str, library: Default, nudge_files: Mapping[str, str]) -> None:
         self.reader = reader
         self.problems = reader.problems
         self.lang = lang
@@ -315,17 +339,15 @@ class _LocaleReader:
     def read(self) -> Translation:
         folder = self.reader.folder / self.base
         known = {"roles.toml", "tools.toml", "actions.toml"}
-        for path in sorted(folder.rglob("*")):
+        for path in sorted(folder.rglob("*.toml")):
             relative = path.relative_to(folder).as_posix()
-            if path.is_dir():
-                if relative not in ("nudges", "pulses"):
-                    self._problem(relative, "not a folder that can be translated (nudges/ or pulses/)")
+            if not path.is_file():
                 continue
             parent = relative.rsplit("/", 1)[0] if "/" in relative else ""
-            if relative in known or (parent in ("nudges", "pulses") and path.suffix == ".toml"):
+            if relative in known or parent in ("nudges", "pulses"):
                 if not (self.reader.folder / relative).is_file():
                     self._problem(relative, f"there is no {relative} in the library to translate")
-            elif not path.name.startswith("."):
+            else:
                 self._problem(
                     relative,
                     "not a file that can be translated (roles.toml, tools.toml, actions.toml, "
@@ -335,7 +357,7 @@ class _LocaleReader:
             self.lang,
             self._nudges(folder),
             self._surveys(folder),
-            self._names("roles", {r: "" for r in self.library.roles}),
+            self._names("roles", {r: "" for r in self.reader.declared_roles}),
             self._names("tools", {t: "" for t in self.library.tools}),
             self._actions(),
         )

@@ -81,6 +81,7 @@ class Library:
     lang: str = DEFAULT_LANGUAGE  # the language of the texts above
     base: Library | None = field(default=None, repr=False, compare=False)  # the default-language library
     _localized: dict[str, Library] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_id: dict[str, Nudge] = field(default_factory=dict, init=False, repr=False, compare=False)
 
     def localized(self, lang: str | None) -> Library:
         """This library in `lang` (a tag such as "de" or Slack's "pt-BR"), falling back entry by entry and
@@ -101,7 +102,9 @@ class Library:
         localized = self.localized(lang)
         if localized.lang == DEFAULT_LANGUAGE:
             return nudge
-        return next((n for n in localized.nudges if n.id == nudge.id), nudge)
+        if not localized._by_id:
+            localized._by_id.update((n.id, n) for n in localized.nudges)
+        return localized._by_id.get(nudge.id, nudge)
 
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), by level then id."""

@@ -363,7 +363,7 @@ def test_check_summarises_what_each_language_leaves_untranslated(
     assert main(["content", "check", "content"]) == 0
     assert capsys.readouterr().out.splitlines() == [
         "Content OK: 2 roles, 2 nudges, 1 survey (pulse, 3 questions), 0 holidays.",
-        "Translations (an untranslated text is sent in English; --strict makes it a problem):",
+        "Translations (an untranslated text is shown in English; --strict makes it a problem):",
         "  de: 1 of 2 nudges untranslated; 1 of 1 surveys partly translated; 1 of 2 role names untranslated",
         "  pt-BR: 2 of 2 nudges untranslated; 1 of 1 surveys untranslated; 1 of 2 role names untranslated",
     ]

@@ -70,7 +70,7 @@ def check(args: argparse.Namespace, ctx: Context) -> int:
         return _report(shown, [line for gap in found for line in gap.details], 2)
     print(summary(library))
     if found:
-        print("Translations (an untranslated text is sent in English; --strict makes it a problem):")
+        print("Translations (an untranslated text is shown in English; --strict makes it a problem):")
         for gap in found:
             print(f"  {gap.summary()}")
     if args.coverage:
@@ -157,7 +157,7 @@ def coverage(library: Library, per_week: int) -> str:
         lines += _table(["tool", "L1", "L2", "L3", "total"], tool_rows)
     else:
         lines.append("  no tools.toml: every nudge is tool-neutral")
-    lines += ["", "Translations (share of texts in the language; the rest is sent in English):", ""]
+    lines += ["", "Translations (what is translated; the rest is shown in English):", ""]
     if library.translations:
         locale_rows = []
         for lang in sorted(library.translations):

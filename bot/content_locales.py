@@ -40,7 +40,7 @@ from bot.content_rules import (
     _Table,
 )
 
-LANGUAGES = ("en", "de", "fr", "es", "ja", "pt-BR")  # folder names under locales/ (all but en)
+LANGUAGES = ("en", "de", "fr", "es", "ja", "pt-BR")  # the default first; the others are folders in locales/
 LOCALES_DIR = "locales"
 NUDGE_TEXTS = ("title", "body", "try_it")
 NUDGE_FIXED = tuple(k for k in NUDGE_KEYS if k not in ("id", *NUDGE_TEXTS))

@@ -10,119 +10,62 @@ from __future__ import annotations
 
 import difflib
 import re
-import tomllib
-from collections.abc import Iterable, Mapping
-from collections.abc import Set as AbstractSet
-from dataclasses import dataclass, field
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, timedelta
 from functools import cache
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 from zoneinfo import available_timezones
 
+from bot.content_locales import language_for, localized_fields, read_translations
+from bot.content_rules import (
+    _COUNTRY,
+    _ID,
+    _ROLE_ID_MAX,
+    ACTION_KEYS,
+    ADKAR_STAGES,
+    ANY_TOOL,
+    DEFAULT_LANGUAGE,
+    HEADER_TEXT_MAX,
+    HOLIDAY_KEYS,
+    HOLIDAY_SPAN_MAX_DAYS,
+    INPUT_LABEL_MAX,
+    LEVELS,
+    MODAL_TITLE_MAX,
+    NUDGE_KEYS,
+    OPTION_TEXT_MAX,
+    QUESTION_KEYS,
+    QUESTION_KINDS,
+    RADIO_OPTIONS_MAX,
+    SCALE_POINTS,
+    SECTION_TEXT_MAX,
+    SURVEY_KEYS,
+    SURVEY_QUESTIONS_MAX,
+    TOOL_ID_MAX,
+    TRY_IT_MAX,
+    URL_MAX,
+    Holiday,
+    Nudge,
+    Question,
+    Role,
+    Survey,
+    Tool,
+    _did_you_mean,
+    _quoted,
+    _Table,
+)
 from bot.errors import UsageError
 
-ADKAR_STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
-# actions.toml: leaders' suggested actions per ADKAR stage (a team's barrier), and for what the AI tools'
-# own reports show: licences unused for four weeks, people saying they use AI more than the tools measure
-# (say_do_gap), or the tools measuring more use than people report (unreported_use).
-MEASURED_ACTIONS = ("idle_licences", "say_do_gap", "unreported_use")
-ACTION_KEYS = (*ADKAR_STAGES, *MEASURED_ACTIONS)
-LEVELS = (1, 2, 3)
-QUESTION_KINDS = ("scale", "choice", "text")
-SCALE_POINTS = 5  # a scale question is answered 1..5
+try:  # tomli is tomllib (same parser, same errors) compiled to C: a library reads about three times faster
+    import tomli as toml
+except ImportError:  # pragma: no cover - an install without it still works, more slowly
+    import tomllib as toml  # type: ignore[no-redef]
 
-# Slack's limits (docs.slack.dev, Block Kit reference) for the place each text is shown.
-SECTION_TEXT_MAX = 3000  # section block text: a nudge body, a stage's suggested actions
-HEADER_TEXT_MAX = 150  # header block text: a nudge title
-TRY_IT_MAX = 2900  # shown in a section too, with room left for its label and code fence
-INPUT_LABEL_MAX = 2000  # input block label: a survey question
-OPTION_TEXT_MAX = 75  # option object text: a choice answer, a scale label, a role in a menu
-RADIO_OPTIONS_MAX = 10  # radio button group: at most 10 options
-MODAL_TITLE_MAX = 24  # modal title: the survey's title
-SURVEY_QUESTIONS_MAX = 50  # one input block each; a modal holds 100 blocks
-URL_MAX = 3000  # button url
-
-NUDGE_KEYS = ("id", "roles", "level", "stage", "title", "body", "try_it", "minutes", "link", "tools")
-ANY_TOOL = "any"  # a nudge's `tools` value meaning tool-neutral (the default)
-QUESTION_KEYS = ("id", "text", "kind", "options", "stage", "metric", "required")
-SURVEY_KEYS = ("id", "title", "cadence_weeks", "scale", "question")
-HOLIDAY_KEYS = ("date", "until", "name", "timezones", "countries")
-HOLIDAY_SPAN_MAX_DAYS = 31
-
-_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
-_ID_MAX = 80  # nudge, survey and question ids are stored in String(80) columns
-TOOL_ID_MAX = 64  # usage_facts.tool is a String(64)
-_ROLE_ID_MAX = 64  # Person.role is String(64)
-_COUNTRY = re.compile(r"^[A-Z]{2}$")
-# An unencrypted link in text people click: refused, as in `link`.
-_PLAIN_HTTP = re.compile(r"\bhttp://[^\s<>|]*", re.IGNORECASE)
-# What Slack reads inside <...> in mrkdwn: links, mailto, channel/user/group mentions, dates.
-_SLACK_ANGLE = re.compile(r"<(?:https?://|mailto:|#C|@[UW]|!subteam\^|!date\^)[^<>\s|]+(?:\|[^<>]*)?>")
-
-
-@dataclass(frozen=True)
-class Role:
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Tool:
-    """An AI tool whose usage reports `adoptbot usage import` reads (tools.toml)."""
-
-    id: str
-    name: str
-
-
-@dataclass(frozen=True)
-class Nudge:
-    id: str
-    roles: tuple[str, ...]
-    level: int
-    stage: str
-    title: str
-    body: str
-    try_it: str | None
-    minutes: int | None
-    link: str | None
-    source: str  # file it came from, relative to the library folder, e.g. "nudges/sales.toml"
-    tools: tuple[str, ...] = ()  # tool ids from tools.toml it is about; () = tool-neutral ("any")
-
-    def applies_to(self, role: str) -> bool:
-        return "*" in self.roles or role in self.roles
-
-    def fits(self, held: AbstractSet[str]) -> bool:
-        """Whether someone holding the tools in `held` may get it: tool-neutral, or about one they hold."""
-        return not self.tools or any(tool in held for tool in self.tools)
-
-
-@dataclass(frozen=True)
-class Question:
-    id: str
-    text: str
-    kind: str  # "scale" | "choice" | "text"
-    options: tuple[str, ...]  # choice: the answers (usage: first = never); scale: 5 labels for 1..5, or ()
-    stage: str | None  # ADKAR element a scale question measures
-    metric: str | None  # "usage" on the question about how often AI was used
-    required: bool  # text questions are never required
-
-
-@dataclass(frozen=True)
-class Survey:
-    id: str
-    title: str
-    cadence_weeks: int
-    questions: tuple[Question, ...]
-
-
-@dataclass(frozen=True)
-class Holiday:
-    day: date
-    name: str
-    timezones: tuple[str, ...]  # empty = everyone
+if TYPE_CHECKING:
+    from bot.content_locales import Translation
 
 
 @dataclass(frozen=True)
@@ -134,6 +77,34 @@ class Library:
     holidays: tuple[Holiday, ...]
     actions: dict[str, tuple[str, ...]]  # every ADKAR stage -> suggested actions for leaders (may be empty)
     tools: dict[str, Tool] = field(default_factory=dict)  # tools.toml (optional): id -> tool
+    translations: Mapping[str, Translation] = field(default_factory=dict)  # locales/<lang>/ by lang
+    lang: str = DEFAULT_LANGUAGE  # the language of the texts above
+    base: Library | None = field(default=None, repr=False, compare=False)  # the default-language library
+    _localized: dict[str, Library] = field(default_factory=dict, init=False, repr=False, compare=False)
+    _by_id: dict[str, Nudge] = field(default_factory=dict, init=False, repr=False, compare=False)
+
+    def localized(self, lang: str | None) -> Library:
+        """This library in `lang` (a tag such as "de" or Slack's "pt-BR"), falling back entry by entry and
+        field by field to the default language. Ids, levels, stages and question ids stay the same, so
+        what people answer or receive in any language is stored and counted together."""
+        root = self.base or self
+        wanted = language_for(lang)
+        translation = root.translations.get(wanted)
+        if translation is None:
+            return root
+        if wanted not in root._localized:
+            fields = localized_fields(root, translation)
+            root._localized[wanted] = replace(root, **fields, lang=wanted, base=root)
+        return root._localized[wanted]
+
+    def nudge_text(self, nudge: Nudge, lang: str | None) -> Nudge:
+        """`nudge` with its title, body and try_it in `lang` (the default text where none is translated)."""
+        localized = self.localized(lang)
+        if localized.lang == DEFAULT_LANGUAGE:
+            return nudge
+        if not localized._by_id:
+            localized._by_id.update((n.id, n) for n in localized.nudges)
+        return localized._by_id.get(nudge.id, nudge)
 
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), in the order they come:
@@ -198,107 +169,15 @@ def load_library(path: Path | None = None) -> Library:
         raise ContentError([message], folder, message=message)
     reader = _Reader(folder)
     library = reader.read()
+    translations = read_translations(reader, library, reader.nudge_files)
+    if translations:
+        library = replace(library, translations=translations)
     if reader.problems:
         raise ContentError(reader.problems, folder)
     return library
 
 
 # --- reading -------------------------------------------------------------------------------------------
-
-
-def _did_you_mean(value: str, allowed: Iterable[str]) -> str:
-    allowed = list(allowed)
-    close = difflib.get_close_matches(value, allowed, n=1, cutoff=0.6)
-    if close:
-        return f" (did you mean '{close[0]}'?)"
-    return f" (expected one of: {', '.join(allowed)})"
-
-
-def _quoted(value: object) -> str:
-    return f"'{value}'" if isinstance(value, str) else repr(value)
-
-
-class _Table:
-    """One TOML table being read; each problem is recorded as "<where>: <problem>"."""
-
-    def __init__(self, problems: list[str], where: str, data: Mapping[str, Any], allowed: Iterable[str]):
-        self.problems = problems
-        self.where = where
-        self.data = data
-        allowed = tuple(allowed)
-        for key in data:
-            if key not in allowed:
-                self.problem(f"unknown key '{key}'{_did_you_mean(key, allowed)}")
-
-    def problem(self, message: str) -> None:
-        self.problems.append(f"{self.where}: {message}")
-
-    def text(self, key: str, *, required: bool = True, limit: int | None = None, why: str = "") -> str | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.problem(f"{key} is required")
-            return None
-        if not isinstance(value, str):
-            self.problem(f"{key} must be text in quotes, not {_quoted(value)}")
-            return None
-        value = value.strip()
-        if not value:
-            self.problem(f"{key} must not be empty")
-            return None
-        if limit is not None and len(value) > limit:
-            self.problem(f"{key} is {len(value):,} characters; Slack allows at most {limit:,}{why}")
-        return value
-
-    def identifier(self, key: str = "id", *, limit: int = _ID_MAX) -> str | None:
-        value = self.text(key)
-        if value is not None and (not _ID.match(value) or len(value) > limit):
-            self.problem(
-                f"{key} '{value}' must be lowercase letters, digits, '-' or '_' (at most {limit} characters)"
-            )
-            return None
-        return value
-
-    def integer(self, key: str, *, required: bool = True) -> int | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.problem(f"{key} is required")
-            return None
-        if isinstance(value, bool) or not isinstance(value, int):
-            self.problem(f"{key} must be a whole number, not {_quoted(value)}")
-            return None
-        return value
-
-    def texts(self, key: str, *, required: bool = True, item_limit: int | None = None) -> list[str] | None:
-        value = self.data.get(key)
-        if value is None:
-            if required:
-                self.problem(f"{key} is required")
-            return None
-        if not isinstance(value, list) or not all(isinstance(v, str) and v.strip() for v in value):
-            self.problem(f'{key} must be a list of non-empty texts, like ["a", "b"]')
-            return None
-        items = [v.strip() for v in value]
-        for item in items:
-            if item_limit is not None and len(item) > item_limit:
-                short = item if len(item) <= 40 else item[:37] + "..."
-                self.problem(f"{key}: '{short}' is {len(item)} characters; Slack allows at most {item_limit}")
-        return items
-
-    def mrkdwn(self, key: str, *, required: bool, limit: int, why: str = "") -> str | None:
-        value = self.text(key, required=required, limit=limit, why=why)
-        if value is not None:
-            if plain := _PLAIN_HTTP.search(value):
-                self.problem(f"{key}: links must use https://, not http:// (near '{plain.group()[:40]}')")
-            for match in re.finditer("<", value):
-                if not _SLACK_ANGLE.match(value, match.start()):
-                    near = value[match.start() : match.start() + 20].split("\n")[0]
-                    self.problem(
-                        f"{key}: Slack reads '<' as the start of a link; write &lt; instead (near '{near}')"
-                    )
-                    break
-        return value
 
 
 @cache
@@ -333,6 +212,7 @@ class _Reader:
         self.declared_roles: set[str] = set()  # every role id in roles.toml, even one with problems
         self.named_roles: set[str] = set()  # roles that some nudge names, valid or not
         self.unreadable_nudges = False  # a nudge file we could not parse may name any role
+        self.nudge_files: dict[str, str] = {}  # every nudge id in the files, valid or not -> its file
 
     def read(self) -> Library:
         roles = self._roles()
@@ -356,10 +236,10 @@ class _Reader:
                 self.problems.append(f"{relative}: file is missing")
             return None
         try:
-            return tomllib.loads(path.read_bytes().decode("utf-8"))
+            return toml.loads(path.read_bytes().decode("utf-8"))
         except UnicodeDecodeError:
             self.problems.append(f"{relative}: not UTF-8 text; save the file as UTF-8")
-        except tomllib.TOMLDecodeError as error:
+        except toml.TOMLDecodeError as error:
             message = str(error)
             if found := re.search(r"\s*\(at line (\d+), column (\d+)\)$", message):
                 where = f"at line {found[1]}, column {found[2]}"
@@ -424,7 +304,7 @@ class _Reader:
         if not files:
             self.problems.append("nudges/: no nudge files; add nudges/<role>.toml with [[nudge]] entries")
         nudges: list[Nudge] = []
-        seen: dict[str, str] = {}
+        seen = self.nudge_files
         for relative in files:
             data = self._load(relative)
             if data is None:
@@ -603,7 +483,7 @@ class _Reader:
             table.problem(f'only one question can have metric = "usage" (found: {", ".join(usage)})')
         if len(self.problems) > before or not (survey_id and title and cadence):
             return None
-        return Survey(survey_id, title, cadence, tuple(questions))
+        return Survey(survey_id, title, cadence, tuple(questions), relative, tuple(scale or ()))
 
     def _question(
         self, relative: str, number: int, entry: dict[str, Any], scale: tuple[str, ...]

@@ -255,6 +255,7 @@ class TargetingView:
     active: tuple[str, ...] = ()  # tools with measured use in the window
     first_steps_left: bool = False  # a starter nudge about an idle tool is still to come
     above_starter_left: bool = False  # a nudge above the starter level is still to come
+    roster_tools: tuple[str, ...] = ()  # the roster's tools for them, used where no usage facts measure them
 
 
 def _listed(names: tuple[str, ...]) -> str:
@@ -269,13 +270,26 @@ def targeting_text(view: TargetingView, weeks: int) -> str:
         f"Your nudges are chosen by your role ({escape(view.role)}), your level and your team's anonymous "
         "pulse results."
     )
+    roster = _listed(view.roster_tools) if view.roster_tools else ""
+    about = "it" if len(view.roster_tools) == 1 else "them"
     if not view.usage_targeting:
+        if roster:
+            return (
+                text + f" Your organisation's AI usage reports are not used; the roster lists {roster} for "
+                f"you, so you also get nudges about {about}."
+            )
         return text + " Your organisation's AI usage reports are not used."
     tools = tuple(sorted(set(view.idle) | set(view.active)))
     if not tools:
+        then = (
+            f"so your tool nudges follow the roster, which lists {roster} for you (how much you use "
+            f"{about} is not measured)"
+            if roster
+            else "so you get nudges that suit any AI tool"
+        )
         return (
             text + " Adoptbot also uses your organisation's AI usage reports: they show no licence for you "
-            f"in the last {weeks} weeks, so you get nudges that suit any AI tool."
+            f"in the last {weeks} weeks, {then}."
         )
     one = len(tools) == 1
     parts: list[str] = []

@@ -46,6 +46,7 @@ class DuePerson:
     exhausted_notice_sent: bool  # the "you've done them all" message already went out
     delivered: frozenset[str]  # every nudge they were ever given, whatever their role was then
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
+    roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -205,6 +206,7 @@ def _due_on(
             Person.created_at,
             notice,
             delivered,
+            Person.tools,
         )
         .outerjoin(week, week.c.person_id == Person.id)
         .where(
@@ -226,7 +228,7 @@ def _due_on(
     )
     result: list[DuePerson] = []
     rows = session.execute(stmt)
-    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history in rows:
+    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history, tools in rows:
         first = started_on or start_monday(created_at, timezone)
         if first > day or user is None or role is None:
             continue
@@ -245,6 +247,7 @@ def _due_on(
                 exhausted_notice_sent=bool(notice_sent),
                 delivered=frozenset(given),
                 later=_waiting(history) if waiting else None,
+                roster_tools=tools,
             )
         )
     return result

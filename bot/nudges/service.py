@@ -11,11 +11,14 @@
    team's figures may be shown (at least `min_group_size` respondents: see `metrics.team_barriers`).
 4. Nothing left at all: one kind "you've done them all" message, inviting a win, never a repeat.
 
-Usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default; the facts: `bot.usage.signals`, the last 4 ISO
-weeks): a nudge that names tools goes only to people whose facts show a licence for one of them (off: to
-nobody). Before rule 2, a level 1 nudge about a tool they hold with no measured activity ("first steps");
-in rule 2, someone with measured activity in any tool gets a nudge above the starter level while one is
-left. A "Remind me later" nudge comes back only while it still fits them.
+A person's tools: with usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default), the tools their
+imported usage facts show a licence for in the last 4 ISO weeks (`bot.usage.signals`) when there are such
+facts; otherwise (no facts, or targeting off) the roster's `tools` column. A nudge that names tools goes
+only to people holding one of them. Only measured facts say more: before rule 2, a level 1 nudge about a
+tool they hold with no measured activity ("first steps"); in rule 2, someone with measured activity in any
+tool gets a nudge above the starter level while one is left. The roster's tools are not measured use, so
+they choose the tool tracks but never bring first steps nor a level up. A "Remind me later" nudge comes
+back only while it still fits them.
 
 Levels: everyone starts at 1 and moves up when they have marked `TRIED_TO_LEVEL_UP` nudges of their
 current level as tried, or when their current level has nothing left for them (rule 2).
@@ -54,7 +57,7 @@ from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team
 from bot.nudges import blocks, schedule
 from bot.slack.text import escape
-from bot.usage.signals import NO_SIGNAL, UsageSignal, signal_of, signals
+from bot.usage.signals import UsageSignal, signals
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +78,24 @@ _CHUNK = 900  # ids per IN (...) list
 
 
 def allowed(nudge: Nudge, usage: UsageSignal | None) -> bool:
-    """Whether a person may get `nudge`: tool-neutral, or about a tool their usage facts give them a licence
-    for (`usage` is None when usage targeting is off: then no tool-specific nudge at all)."""
+    """Whether a person may get `nudge`: tool-neutral, or about one of their tools (`usage`: see
+    `person_signal`; None: no tools, so no tool-specific nudge at all)."""
     return nudge.fits(usage.licensed if usage is not None else frozenset())
+
+
+def roster_signal(tools: str | None) -> UsageSignal:
+    """The roster's `tools` cell as a signal: tools held, nothing measured."""
+    return UsageSignal(frozenset(t for t in (tools or "").split(";") if t), measured=False)
+
+
+def person_signal(session: Session, person: Person, settings: Settings, day: date) -> UsageSignal:
+    """The person's tools on local `day`: their usage facts when targeting is on and facts exist, else the
+    roster's `tools`."""
+    if settings.usage_targeting:
+        measured = signals(session, {person.id: day}).get(person.id)
+        if measured is not None:
+            return measured
+    return roster_signal(person.tools)
 
 
 def choose_nudge(
@@ -89,7 +107,7 @@ def choose_nudge(
 ) -> tuple[Nudge, int] | None:
     """The next nudge (from `candidates`, sorted by level then id) and the person's level after it.
 
-    With `usage` (usage targeting on): a starter nudge about a tool they hold but have not used comes
+    With `usage` (see `person_signal`): a starter nudge about a tool they hold but have not used comes
     first; someone measured active gets a nudge above the starter level when one is left. None when every
     candidate they may get has been delivered: the library is exhausted for this person.
     """
@@ -260,10 +278,10 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     if not due:
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
-    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else None
+    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else {}
     plan = Plan([], [])
     for person in due:
-        signal = usage.get(person.id, NO_SIGNAL) if usage is not None else None
+        signal = usage.get(person.id) or roster_signal(person.roster_tools)
         later = later_rows.get(person.id)
         nudge = library_nudge(library, later.nudge_id) if later is not None else None
         if later is not None and nudge is not None and allowed(nudge, signal):
@@ -706,7 +724,7 @@ def _still_to_come(
 ) -> bool:
     """Whether the nudge job has a nudge left for the person: one waiting after "Remind me later", or a
     new one they may get (their role's and everyone's, and with usage targeting, their tools')."""
-    signal = signal_of(session, person.id, today) if settings.usage_targeting else None
+    signal = person_signal(session, person, settings, today)
     history = session.execute(
         select(NudgeDelivery.nudge_id, NudgeDelivery.status).where(NudgeDelivery.person_id == person.id)
     ).all()
@@ -724,23 +742,26 @@ def _still_to_come(
 def targeting(
     session: Session, person: Person, settings: Settings, library: Library, now: datetime | None = None
 ) -> blocks.TargetingView:
-    """What chooses the person's own nudges: role and level, and (targeting on) what their usage facts say.
+    """What chooses the person's own nudges: role and level, what their usage facts say (targeting on), and
+    the roster's tools where no facts measure them.
 
     Only ever shown to the person themselves."""
     role = person.role or ""
     role_name = library.roles[role].name if role in library.roles else role
-    if not settings.usage_targeting:
-        return blocks.TargetingView(role=role_name, usage_targeting=False)
-    signal = signal_of(session, person.id, local_today(person, settings, now))
-    given = set(session.scalars(select(NudgeDelivery.nudge_id).where(NudgeDelivery.person_id == person.id)))
-    fresh = [n for n in library.nudges_for(role) if n.id not in given and allowed(n, signal)]
+    signal = person_signal(session, person, settings, local_today(person, settings, now))
 
     def names(tools: AbstractSet[str]) -> tuple[str, ...]:
         return tuple(sorted(library.tools[t].name if t in library.tools else t for t in tools))
 
+    roster_tools = () if signal.measured else names(signal.licensed)
+    if not settings.usage_targeting:
+        return blocks.TargetingView(role=role_name, usage_targeting=False, roster_tools=roster_tools)
+    given = set(session.scalars(select(NudgeDelivery.nudge_id).where(NudgeDelivery.person_id == person.id)))
+    fresh = [n for n in library.nudges_for(role) if n.id not in given and allowed(n, signal)]
     return blocks.TargetingView(
         role=role_name,
         usage_targeting=True,
+        roster_tools=roster_tools,
         idle=names(signal.idle),
         active=names(signal.active),
         first_steps_left=any(
@@ -760,6 +781,7 @@ __all__ = [
     "mark_sent",
     "parse_pause_weeks",
     "pause",
+    "person_signal",
     "plan_nudges",
     "progress",
     "record_click",

@@ -348,7 +348,7 @@ def test_adopt_me_shows_a_next_nudge_only_when_one_is_left_for_them(
     ) as server:
         _, peer = server.command("me", user_id="UPEER0001")
         _, idle = server.command("me", user_id="UIDLE0001")
-    done = "You've had every nudge we have for you for now"
+    done = "You've completed the library (5 nudges). You marked none as tried, so no refreshers"
     assert done in json.dumps(peer["blocks"]) and "Next nudge" not in json.dumps(peer["blocks"])
     if targeting:
         assert "Next nudge: " in json.dumps(idle["blocks"]) and done not in json.dumps(idle["blocks"])

@@ -43,10 +43,11 @@ class DuePerson:
     level: int
     timezone: str
     slot: date  # local date of the slot
-    exhausted_notice_sent: bool  # the "you've done them all" message already went out
+    exhausted_notice_sent: bool  # the end-of-library message already went out
     delivered: frozenset[str]  # every nudge they were ever given, whatever their role was then
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
     roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
+    notice_on_slot: bool = False  # the end-of-library message took this very slot: nothing else in it
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -183,7 +184,7 @@ def _due_on(
         .subquery()
     )
     notice_key = literal("nudge-exhausted:") + cast(Person.id, String)
-    notice = select(OutboxMessage.id).where(OutboxMessage.key == notice_key).exists()
+    notice = select(OutboxMessage.created_at).where(OutboxMessage.key == notice_key).scalar_subquery()
     # Each due person's history in the same statement, as "id,id,id*" (`*`: waiting after "Remind me
     # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
     # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
@@ -232,6 +233,7 @@ def _due_on(
         first = started_on or start_monday(created_at, timezone)
         if first > day or user is None or role is None:
             continue
+        tz_of = zone_or_utc(timezone)
         history = history or ""
         waiting = LATER_MARK in history  # rare: parse the marks only then
         given = history.replace(LATER_MARK, "").split(",") if history else []
@@ -244,7 +246,8 @@ def _due_on(
                 level=max(1, level or 1),
                 timezone=timezone,
                 slot=day,
-                exhausted_notice_sent=bool(notice_sent),
+                exhausted_notice_sent=notice_sent is not None,
+                notice_on_slot=notice_sent is not None and local_now(notice_sent, tz_of).date() == day,
                 delivered=frozenset(given),
                 later=_waiting(history) if waiting else None,
                 roster_tools=tools,

@@ -301,6 +301,8 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     plan = Plan([], [])
     finished: list[tuple[schedule.DuePerson, UsageSignal]] = []
     for person in due:
+        if person.notice_on_slot:
+            continue  # the end-of-library message took this slot
         signal = usage.get(person.id) or roster_signal(person.roster_tools)
         later = later_rows.get(person.id)
         nudge = library_nudge(library, later.nudge_id) if later is not None else None

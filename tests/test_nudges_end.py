@@ -69,6 +69,13 @@ def _headers(fake: FakeSlack) -> list[str]:
     ]
 
 
+def _person(engine: Engine, person_id: int) -> Person:
+    with session_scope(engine, readonly=True) as session:
+        found = session.get(Person, person_id)
+        assert found is not None
+        return found
+
+
 def _me(server: SlackAppServer) -> str:
     _, answer = server.command("me", user_id=USER)
     return _text(answer["blocks"])
@@ -96,6 +103,10 @@ def test_the_end_message_once_then_refreshers_of_what_they_tried_new_nudges_firs
             _click(server, _dms(fake_slack)[-1], USER, choice)
             wait_for(lambda d=day: deliveries(engine, person)[d].status != "sent", what="the click")
         assert [d.nudge_id for d in deliveries(engine, person)] == ["all-1", "sales-0", "sales-1"]
+        # Nothing new is left: the end message takes Friday's slot, so the first refresher is Saturday's.
+        before_end = _me(server)
+        assert "You've completed the library (3 nudges). Refreshers of the nudges you tried" in before_end
+        assert "2 to go, the next on Saturday 28 November, 10:00." in before_end
 
         _day(engine, settings, 3)  # nothing new: the end of the library takes this slot
         end = _dms(fake_slack)[-1]
@@ -146,7 +157,7 @@ def test_the_end_message_once_then_refreshers_of_what_they_tried_new_nudges_firs
     assert "Next nudge" not in me and "the next on" not in me
     with session_scope(engine, readonly=True) as session:
         ends = session.scalars(select(OutboxMessage.key).where(OutboxMessage.kind == "nudge_done")).all()
-    assert ends == [f"nudge-exhausted:{person}"]
+    assert ends == [f"nudge-end:{person}"]
 
 
 def test_someone_who_tried_none_is_told_there_are_no_refreshers(
@@ -182,6 +193,7 @@ def test_pause_holds_the_refreshers_like_any_nudge(
         _day(engine, settings, 3)
         _, paused = server.command("pause 1", user_id=USER)
         assert "paused for 1 week" in paused["text"]
+        wait_for(lambda: _person(engine, person).paused_until is not None, what="the pause to be recorded")
         me = _me(server)
     assert "Nudges are paused" in me and "the next on" not in me
     for day in range(4, 10):  # paused through day 9 (the pause runs seven local days from day 3)

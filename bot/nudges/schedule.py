@@ -112,8 +112,14 @@ def outbox_key(person_id: int, slot: date) -> str:
     return f"nudge:{person_id}:{slot.isoformat()}"
 
 
+END_KEY = "nudge-end:"
+
+
 def exhausted_key(person_id: int) -> str:
-    return f"nudge-exhausted:{person_id}"
+    """The one end-of-library message per person. (Versions without refreshers keyed their "you've done
+    them all" note `nudge-exhausted:<id>`; its promise to stay quiet no longer holds, so people who had it
+    get this message, which announces the refreshers, once too.)"""
+    return f"{END_KEY}{person_id}"
 
 
 def roster_timezones(session: Session, settings: Settings) -> list[str]:
@@ -183,7 +189,7 @@ def _due_on(
         .group_by(NudgeDelivery.person_id)
         .subquery()
     )
-    notice_key = literal("nudge-exhausted:") + cast(Person.id, String)
+    notice_key = literal(END_KEY) + cast(Person.id, String)
     notice = select(OutboxMessage.created_at).where(OutboxMessage.key == notice_key).scalar_subquery()
     # Each due person's history in the same statement, as "id,id,id*" (`*`: waiting after "Remind me
     # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no

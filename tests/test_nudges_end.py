@@ -201,3 +201,27 @@ def test_pause_holds_the_refreshers_like_any_nudge(
     assert len(_headers(fake_slack)) == 4
     _day(engine, settings, 10)
     assert _headers(fake_slack)[-1] == "Refresher: Nudge sales-1"
+
+
+def test_a_refresher_put_off_with_remind_me_later_comes_back_as_a_refresher(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    settings = _settings(slack_settings)
+    person = _berliner(engine)
+    with SlackAppServer(settings, engine, content=LIBRARY) as server:
+        for day in range(3):
+            _day(engine, settings, day)
+            _click(server, _dms(fake_slack)[-1], USER, ids.NUDGE_TRIED)
+            wait_for(lambda d=day: deliveries(engine, person)[d].status == "tried", what="the click")
+        _day(engine, settings, 3)
+        _day(engine, settings, 4)
+        _click(server, _dms(fake_slack)[-1], USER, ids.NUDGE_LATER)
+        wait_for(lambda: deliveries(engine, person)[-1].status == "later", what="the click")
+        _day(engine, settings, 5)
+        _day(engine, settings, 6)
+    assert _headers(fake_slack)[-3:] == [
+        "Refresher: Nudge sales-1",
+        "Refresher: Nudge sales-1",
+        "Refresher: Nudge all-1",
+    ]
+    assert [(d.nudge_id, d.cycle) for d in deliveries(engine, person)][3:] == [("sales-1", 1), ("all-1", 1)]

@@ -307,7 +307,7 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
         later = later_rows.get(person.id)
         nudge = library_nudge(library, later.nudge_id) if later is not None else None
         if later is not None and nudge is not None and allowed(nudge, signal):
-            plan.nudges.append(_Planned(person, nudge, person.level, later))
+            plan.nudges.append(_Planned(person, nudge, person.level, later, cycle=later.cycle))
             continue
         barrier = barriers.get(person.team_id or 0)
         choice = choose_nudge(role_nudges[person.role], person.delivered, person.level, barrier, signal)

@@ -144,8 +144,8 @@ def test_sync_keeps_slacks_locale_apart_and_the_roster_wins(
     fake_slack.add_user("U0ANA1", locale="es-ES")
     fake_slack.add_user("U0BEN2", locale="ja-JP")
     fake_slack.add_user("U0CAR3", locale="de-DE")
-    code, _, err = run(capsys, "roster", "sync", "--db", db_url)
-    assert (code, err) == (0, "")
+    code, out, err = run(capsys, "roster", "sync", "--db", db_url)
+    assert (code, err) == (0, "") and "3 locales" in out
     assert any(c.method == "users.list" and c.params.get("include_locale") for c in fake_slack.calls)
     found = people(engine)
     assert {u: (p.locale, p.slack_locale) for u, p in found.items()} == {

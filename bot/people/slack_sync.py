@@ -69,6 +69,7 @@ class SyncReport:
     matched: int = 0
     ids_filled: int = 0
     timezones: int = 0
+    locales: int = 0  # Slack's locale stored (the roster's `locale` still wins)
     names: int = 0
     emails: int = 0
     deactivated: int = 0
@@ -83,6 +84,7 @@ class SyncReport:
         return (
             f"{_n(self.slack_users, 'Slack user')} read, {self.matched} on the roster: "
             f"{_n(self.ids_filled, 'Slack ID')} filled by email, {_n(self.timezones, 'time zone')}, "
+            f"{_n(self.locales, 'locale')}, "
             f"{_n(self.names, 'name')}, {_n(self.emails, 'email')} updated, {self.deactivated} deactivated, "
             f"{self.away} away, {self.back} back"
         )
@@ -257,6 +259,8 @@ def sync_people(
                 report.ids_filled += 1
             elif kind == "time":
                 report.timezones += 1
+            elif kind == "locale":
+                report.locales += 1
             elif kind == "name":
                 report.names += 1
             elif kind == "email":

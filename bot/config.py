@@ -15,6 +15,11 @@ DEFAULT_DATABASE_URL = "sqlite:///adoptbot.db"
 DEFAULT_SLACK_API_URL = "https://slack.com/api/"
 WEEKDAYS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 
+# The languages Adoptbot's messages will be written in, and the one used when nothing else applies.
+SHIPPED_LOCALES = ("en", "de", "fr", "es", "ja", "pt-BR")
+DEFAULT_LOCALE = "en"
+_LOCALE = re.compile(r"^([a-z]{2,3})(?:-([a-z]{2}))?$")
+
 _CHANNEL_ID = re.compile(r"^[CGD][A-Z0-9]{2,}$")
 _USER_ID = re.compile(r"^[UW][A-Z0-9]{2,}$")
 
@@ -63,6 +68,8 @@ class Settings:
     secret: str | None = None
     # Whether imported usage reports choose each person's own nudges (ADOPTBOT_USAGE_TARGETING on/off).
     usage_targeting: bool = True
+    # The language tag for people whose roster row and Slack say none (ADOPTBOT_LOCALE).
+    locale: str = DEFAULT_LOCALE
 
     @property
     def tz(self) -> ZoneInfo:
@@ -214,7 +221,21 @@ def load_settings(
         if targeting.lower() not in ("on", "off"):
             raise ConfigError(f"ADOPTBOT_USAGE_TARGETING must be 'on' or 'off', not {targeting!r}.")
         kwargs["usage_targeting"] = targeting.lower() == "on"
+    if locale := get("ADOPTBOT_LOCALE"):
+        tag = normalise_locale(locale)
+        if tag is None:
+            raise ConfigError(f"ADOPTBOT_LOCALE must be a language tag like 'de' or 'pt-BR', not {locale!r}.")
+        kwargs["locale"] = tag
     return Settings(**kwargs)  # type: ignore[arg-type]
+
+
+def normalise_locale(raw: str) -> str | None:
+    """A language tag such as `de`, `pt-BR` normalised (`pt_br` -> `pt-BR`), or None when `raw` is not one."""
+    match = _LOCALE.match(raw.strip().replace("_", "-").lower())
+    if match is None:
+        return None
+    language, region = match.groups()
+    return f"{language}-{region.upper()}" if region else language
 
 
 def normalise_database_url(url: str) -> str:

@@ -109,6 +109,11 @@ class Person(Base):
     role: Mapped[str | None] = mapped_column(String(64))  # a role id from the content library
     timezone: Mapped[str | None] = mapped_column(String(64))  # from the roster: wins over Slack's
     slack_timezone: Mapped[str | None] = mapped_column(String(64), index=True)
+    # The roster's AI tools for this person (tool ids from tools.toml, `;`-separated): the tracks their
+    # tool nudges follow while no usage report measures them.
+    tools: Mapped[str | None] = mapped_column(String(500))
+    locale: Mapped[str | None] = mapped_column(String(16))  # from the roster (`pt-BR`): wins over Slack's
+    slack_locale: Mapped[str | None] = mapped_column(String(16))  # from Slack (`roster sync`)
     is_active: Mapped[bool] = mapped_column(Boolean, default=True)
     # A TeamSource; says who set `team_id` (meaningless while it is None).
     team_source: Mapped[str] = mapped_column(String(16), default=TeamSource.ROSTER, server_default="roster")
@@ -272,11 +277,12 @@ class NudgeStatus(StrEnum):
 
 
 class NudgeDelivery(Base):
-    """One nudge given to one person (never the same nudge twice), and what they did with it."""
+    """One nudge given to one person, and what they did with it: never the same nudge twice in a cycle
+    (the first time, then at most once as a refresher)."""
 
     __tablename__ = "nudge_deliveries"
     __table_args__ = (
-        UniqueConstraint("person_id", "nudge_id"),
+        UniqueConstraint("person_id", "nudge_id", "cycle"),
         UniqueConstraint("slot", "person_id"),  # one nudge per person and slot; indexes the weekly count
         Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
     )
@@ -285,6 +291,8 @@ class NudgeDelivery(Base):
     person_id: Mapped[int | None] = mapped_column(ForeignKey("people.id", ondelete="SET NULL"))
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"))
     nudge_id: Mapped[str] = mapped_column(String(80))
+    # 0: the nudge itself; 1: a refresher of it, once the person has had every nudge (see bot.nudges).
+    cycle: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     role: Mapped[str | None] = mapped_column(String(64))
     level: Mapped[int] = mapped_column(Integer, default=1)
     stage: Mapped[str | None] = mapped_column(String(16))

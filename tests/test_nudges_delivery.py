@@ -216,8 +216,8 @@ def test_exhausted_library_says_so_once_and_never_repeats(engine: Engine) -> Non
     assert [d.nudge_id for d in deliveries(engine, person)] == ["all-1", "sales-0"]
     with session_scope(engine, readonly=True) as session:
         done = session.scalars(select(OutboxMessage).where(OutboxMessage.kind == "nudge_done")).all()
-    assert [m.key for m in done] == [f"nudge-exhausted:{person}"]
-    assert done[0].payload["text"].startswith("You've had every Sales nudge we have")
+    assert [m.key for m in done] == [f"nudge-end:{person}"]
+    assert done[0].payload["text"] == "You've completed the library: 2 nudges, 0 tried. Here is how to go on."
     assert done[0].created_at >= datetime(2026, 1, 1)
 
 

@@ -183,6 +183,6 @@ def test_after_a_click_the_choice_shows_and_its_buttons_go() -> None:
 
 
 def test_exhausted_message_invites_a_win() -> None:
-    message = blocks.exhausted_blocks("Sales <team>")
+    message = blocks.exhausted_blocks("Sales <team>", blocks.Completion(5, 0, 0, 0), 0)
     assert "Sales &lt;team&gt;" in _dump(message)
     assert _action_ids(message) == [ids.NUDGE_SHARE_WIN]

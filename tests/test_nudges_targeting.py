@@ -136,6 +136,52 @@ def test_a_waiting_tool_nudge_is_not_brought_back_to_someone_it_no_longer_fits(e
     assert [n for n, _ in given(engine, people["UIDLE0001"])] == ["m365-first", "all-1"]
 
 
+def roster_world(engine: Engine) -> dict[str, int]:
+    """Two more Sales people in Berlin whose roster row names Microsoft 365 Copilot: one in no usage report
+    (ROSTER), one whose reports show ChatGPT Enterprise only (MEASURED: the reports win)."""
+    ids: dict[str, int] = {}
+    with session_scope(engine) as session:
+        for user in ("UROSTER01", "UMEASURED"):
+            person = add_person(
+                session, user, timezone="Europe/Berlin", created_at=LONG_AGO, tools="m365-copilot"
+            )
+            ids[user] = person.id
+        session.add(
+            UsageFact(
+                person_id=ids["UMEASURED"],
+                tool="chatgpt-enterprise",
+                week=weeks_ago(1),
+                licensed=True,
+                active=False,
+            )
+        )
+    return ids
+
+
+@pytest.mark.parametrize("targeting", [True, False])
+def test_the_rosters_tools_choose_the_tool_track_where_no_report_measures_the_person(
+    engine: Engine, targeting: bool
+) -> None:
+    people = world(engine) | roster_world(engine)
+    settings = dataclasses.replace(EVERY_DAY, usage_targeting=targeting)
+    run_slots(engine, settings, 1)
+    # The roster is not measured use: no first-steps push, no level up; the tool-neutral starter first.
+    assert given(engine, people["UROSTER01"]) == [("all-1", 1)]
+    run_slots(engine, settings, 12)
+    roster = [n for n, _ in given(engine, people["UROSTER01"])]
+    measured = [n for n, _ in given(engine, people["UMEASURED"])]
+    peer = [n for n, _ in given(engine, people["UPEER0001"])]
+    assert set(roster) & TOOL_NUDGES == {"m365-first", "m365-deeper"}
+    assert roster.index("m365-first") > roster.index("all-1")
+    assert [n for n in roster if n not in TOOL_NUDGES] == peer  # otherwise the peer's order
+    if targeting:  # the report's ChatGPT licence, not the roster's Copilot; idle, so first steps first
+        assert measured[0] == "chatgpt-first" and set(measured) & TOOL_NUDGES == {"chatgpt-first"}
+        assert given(engine, people["UIDLE0001"])[0] == ("m365-first", 1)
+    else:  # reports unused: the roster's tools for everyone, and none for people the roster gives none
+        assert set(measured) & TOOL_NUDGES == {"m365-first", "m365-deeper"}
+        assert not set(n for n, _ in given(engine, people["UIDLE0001"])) & TOOL_NUDGES
+
+
 # --- App Home ---------------------------------------------------------------------------------------------
 
 
@@ -201,6 +247,33 @@ def test_home_with_targeting_off_says_usage_reports_are_not_used(
     for text in texts:
         assert f"{CHOSEN} Your organisation's AI usage reports are not used. Only you see this." in text
         assert "Microsoft" not in text and "ChatGPT" not in text
+
+
+@pytest.mark.parametrize("targeting", [True, False])
+def test_home_says_when_the_rosters_tools_choose_the_tool_nudges(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack, targeting: bool
+) -> None:
+    world(engine)
+    roster_world(engine)
+    clock.start_at(NOW)
+    settings = dataclasses.replace(slack_settings, usage_targeting=targeting)
+    with SlackAppServer(settings, engine, content=LIBRARY) as server:
+        roster = _home_text(server, fake_slack, "UROSTER01")
+        measured = _home_text(server, fake_slack, "UMEASURED")
+    if targeting:
+        assert (
+            f"{CHOSEN} Adoptbot also uses your organisation's AI usage reports: they show no licence for you "
+            "in the last 4 weeks, so your tool nudges follow the roster, which lists Microsoft 365 Copilot "
+            "for you (how much you use it is not measured). Only you see this." in roster
+        )
+        assert "ChatGPT Enterprise usage report" in measured and "Microsoft" not in measured
+    else:
+        roster_says = (
+            f"{CHOSEN} Your organisation's AI usage reports are not used; the roster lists Microsoft 365 "
+            "Copilot for you, so you also get nudges about it. Only you see this."
+        )
+        assert roster_says in roster and roster_says.replace("UROSTER01", "") in measured
+        assert "ChatGPT" not in measured
 
 
 # --- content and settings ---------------------------------------------------------------------------------
@@ -275,7 +348,7 @@ def test_adopt_me_shows_a_next_nudge_only_when_one_is_left_for_them(
     ) as server:
         _, peer = server.command("me", user_id="UPEER0001")
         _, idle = server.command("me", user_id="UIDLE0001")
-    done = "You've had every nudge we have for you for now"
+    done = "You've completed the library (5 nudges). You marked none as tried, so no refreshers"
     assert done in json.dumps(peer["blocks"]) and "Next nudge" not in json.dumps(peer["blocks"])
     if targeting:
         assert "Next nudge: " in json.dumps(idle["blocks"]) and done not in json.dumps(idle["blocks"])

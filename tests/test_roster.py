@@ -440,10 +440,11 @@ def test_csv_export_imports_back_unchanged(
     code, exported, _ = run(capsys, "roster", "list", "--format", "csv", "--db", db_url)
     assert code == 0
     assert exported.splitlines()[0] == (
-        "slack_user_id,email,name,team,role,timezone,leads,change_manager,active,slack_timezone,away_until"
+        "slack_user_id,email,name,team,role,timezone,leads,change_manager,tools,locale,"
+        "active,slack_timezone,away_until,slack_locale"
     )
     cara = ",cara@example.com,Cara Lee,Customer Support,support,Asia/Tokyo,Customer Support;Sales EMEA,"
-    assert cara + "false,true" in exported
+    assert cara + "false,,,true" in exported
     code, out, _ = run(
         capsys, "roster", "import", str(write(tmp_path, exported, "export.csv")), "--db", db_url
     )

@@ -77,7 +77,7 @@ def test_sync_fills_ids_time_zones_names_emails_and_deactivates_deleted_users(
 
     assert (code, err) == (0, "")
     assert out.splitlines()[0] == (
-        "5 Slack users read, 4 on the roster: 1 Slack ID filled by email, 3 time zones, 1 name, "
+        "5 Slack users read, 4 on the roster: 1 Slack ID filled by email, 3 time zones, 3 locales, 1 name, "
         "1 email updated, 1 deactivated, 0 away, 0 back"
     )
     assert "1 Slack user not on the roster (add them with roster import)." in out
@@ -94,7 +94,8 @@ def test_sync_fills_ids_time_zones_names_emails_and_deactivates_deleted_users(
     code, out, _ = sync(capsys, db_url)  # nothing new: nothing changes
     assert (
         code == 0
-        and "0 Slack IDs filled by email, 0 time zones, 0 names, 0 emails updated, 0 deactivated" in out
+        and "0 Slack IDs filled by email, 0 time zones, 0 locales, 0 names, 0 emails updated, 0 deactivated"
+        in out
     )
 
 

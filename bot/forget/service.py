@@ -93,7 +93,8 @@ class ForgetReport:
         out = []
         if self.person_id is not None:
             out.append(
-                "person: name, email, Slack ID, time zones, Slack status, role, rights and leads removed "
+                "person: name, email, Slack ID, time zones, locales, Slack status, role, tools, rights and "
+                "leads removed "
                 f"(kept as anonymous record #{self.person_id})"
             )
         if self.wins_kept or self.wins_deleted:
@@ -353,6 +354,9 @@ def _make_tombstone(session: Session, person: Person, now: datetime) -> None:
     person.role = None
     person.timezone = None
     person.slack_timezone = None
+    person.tools = None
+    person.locale = None
+    person.slack_locale = None
     person.is_active = False
     person.is_change_manager = False
     person.leads_all = False

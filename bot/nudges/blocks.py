@@ -52,6 +52,7 @@ class NudgeCard:
     link: str | None
     level: int
     personalised: bool = False  # the try-it prompt was adapted by AI to the person's role and team
+    refresher: bool = False  # given again, after the whole library, because they tried it
 
 
 def button_value(delivery_id: int, slot: str) -> str:
@@ -90,13 +91,15 @@ def _rating_buttons(value: str) -> Block:
     )
 
 
+REFRESHER_MARK = "Refresher: "
 TRY_IT_LABEL = "*Try it*"
 TRY_IT_ADAPTED_LABEL = "*Try it* (adapted for your role)"
 
 
 def nudge_content(card: NudgeCard) -> list[Block]:
     """The nudge itself (title, body, try-it, facts): the same for everyone given this nudge and text."""
-    blocks: list[Block] = [header(card.title), section(card.body)]
+    title = f"{REFRESHER_MARK}{card.title}" if card.refresher else card.title
+    blocks: list[Block] = [header(title), section(card.body)]
     if card.try_it:
         label = TRY_IT_ADAPTED_LABEL if card.personalised else TRY_IT_LABEL
         blocks.append(section(f"{label}\n{_quote(card.try_it)}"))
@@ -106,13 +109,15 @@ def nudge_content(card: NudgeCard) -> list[Block]:
     if card.link:
         facts.append(f"<{card.link}|Learn more>")
     facts.append(f"Level {card.level} · {LEVEL_NAMES.get(card.level, 'Advanced')}")
+    if card.refresher:
+        facts.append("🔁 You tried this one before: a second go makes it a habit")
     blocks.append(context(" · ".join(facts)))
     return blocks
 
 
 def nudge_text(card: NudgeCard) -> str:
     """The notification / screen-reader fallback."""
-    return f"Your AI nudge: {card.title}"
+    return f"Your AI nudge: {REFRESHER_MARK if card.refresher else ''}{card.title}"
 
 
 def nudge_blocks(
@@ -169,18 +174,60 @@ class NudgeTemplate:
         return FilledBlocks(self._json, {_VALUE_MARK: button_value(delivery_id, slot)})
 
 
-def exhausted_text(role_name: str) -> str:
-    return f"You've had every {role_name} nudge we have — thank you for giving them a go!"
+@dataclass(frozen=True)
+class Completion:
+    """What someone who has had every nudge they may get completed, and their refresher cycle."""
+
+    nudges: int  # distinct nudges they were given (the first time)
+    tried: int  # of those, the ones they pressed *Tried it* on
+    refreshed: int  # refreshers given so far
+    refreshers_left: int  # refreshers still to come
+    noted: bool = False  # the end-of-library message has been queued
 
 
-def exhausted_blocks(role_name: str) -> list[Block]:
-    """The one message someone gets when their role's library has nothing new for them."""
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}{'' if n == 1 else 's'}"
+
+
+def exhausted_text(done: Completion) -> str:
+    return (
+        f"You've completed the library: {_count(done.nudges, 'nudge')}, {done.tried} tried. "
+        "Here is how to go on."
+    )
+
+
+def exhausted_blocks(role_name: str, done: Completion, wins: int, *, command: str = "/adopt") -> list[Block]:
+    """The one message someone gets when the library has nothing new for them: what they completed, how
+    to go on, and whether refreshers follow."""
+    shared = f"shared {_count(wins, 'win')}" if wins else "shared no win yet"
+    if done.refreshers_left:
+        refreshers = (
+            f"*Refreshers*: at your usual pace you'll get the {_count(done.refreshers_left, 'nudge')} you "
+            "tried once more, the advanced ones first, each marked _Refresher_. After that we stay quiet "
+            "until new nudges are added (they always come before refreshers)."
+        )
+    else:
+        why = (
+            "you didn't mark any nudge as tried"
+            if not done.tried
+            else "the nudges you tried are no longer in the library for you"
+        )
+        refreshers = (
+            f"*No refreshers*: {why}, so there is nothing to refresh; we'll stay quiet until new nudges are "
+            "added. You can still share a win any time."
+        )
     return [
-        header("🎉 You've done them all"),
+        header("🎉 You've completed the library"),
         section(
-            f"You've had every nudge we have for *{escape(role_name)}* — thank you for giving them a go. "
-            "Rather than repeat one, we'll stay quiet until new ones are added.\n\n"
-            "The most useful thing now: tell colleagues what worked for you. One sentence is enough."
+            f"You've had every nudge we have for *{escape(role_name)}*: {_count(done.nudges, 'nudge')}. "
+            f"You tried {done.tried} of them and {shared}. Thank you for giving them a go!"
+        ),
+        section(
+            "*How to go on*\n"
+            f"• *Share a win*: `{command} win`, one sentence is enough, and it helps colleagues most.\n"
+            "• *Suggest a topic*: tell your change manager what you'd like a nudge about; new nudges come "
+            "to you first.\n"
+            f"• {refreshers}"
         ),
         actions(
             button("Share a win", ids.NUDGE_SHARE_WIN, value="exhausted", style="primary"),
@@ -199,8 +246,11 @@ class ProgressView:
     streak_weeks: int
     resumes_on: date | None  # paused: the day nudges come back
     away: bool
-    next_nudge: str | None  # "Thursday 26 November, 10:00", or None when none is coming
-    done: bool = False  # none is coming: they have had every nudge they may get
+    next_nudge: (
+        str | None
+    )  # "Thursday 26 November, 10:00" (a nudge or refresher), or None when none is coming
+    done: bool = False  # they have had every nudge they may get
+    completed: Completion | None = None  # what they completed, when done
 
 
 def long_date(day: date) -> str:
@@ -224,11 +274,27 @@ def _progress_lines(view: ProgressView) -> str:
         lines.append(f"⏸ Nudges are paused; they resume on {long_date(view.resumes_on)}.")
     elif view.away:
         lines.append("🌴 Your Slack status says you're away, so nudges wait until you're back.")
+    elif view.completed is not None:
+        lines.append(_completed_line(view.completed, view.next_nudge))
     elif view.done:
         lines.append("You've had every nudge we have for you for now: new ones come as the library grows.")
     elif view.next_nudge:
         lines.append(f"Next nudge: {view.next_nudge}")
     return "\n".join(lines)
+
+
+def _completed_line(done: Completion, next_refresher: str | None) -> str:
+    line = f"🎉 You've completed the library ({_count(done.nudges, 'nudge')})"
+    if done.refreshers_left and next_refresher:
+        return (
+            f"{line}. Refreshers of the nudges you tried come at your usual pace: "
+            f"{done.refreshers_left} to go, the next on {next_refresher}."
+        )
+    if done.refreshed:
+        return f"{line} and its refreshers: new nudges come as the library grows."
+    if not done.tried:
+        return f"{line}. You marked none as tried, so no refreshers: new nudges come as the library grows."
+    return f"{line}: new nudges come as the library grows."
 
 
 def progress_blocks(view: ProgressView, *, command: str = "/adopt") -> list[Block]:
@@ -255,6 +321,7 @@ class TargetingView:
     active: tuple[str, ...] = ()  # tools with measured use in the window
     first_steps_left: bool = False  # a starter nudge about an idle tool is still to come
     above_starter_left: bool = False  # a nudge above the starter level is still to come
+    roster_tools: tuple[str, ...] = ()  # the roster's tools for them, used where no usage facts measure them
 
 
 def _listed(names: tuple[str, ...]) -> str:
@@ -269,13 +336,26 @@ def targeting_text(view: TargetingView, weeks: int) -> str:
         f"Your nudges are chosen by your role ({escape(view.role)}), your level and your team's anonymous "
         "pulse results."
     )
+    roster = _listed(view.roster_tools) if view.roster_tools else ""
+    about = "it" if len(view.roster_tools) == 1 else "them"
     if not view.usage_targeting:
+        if roster:
+            return (
+                text + f" Your organisation's AI usage reports are not used; the roster lists {roster} for "
+                f"you, so you also get nudges about {about}."
+            )
         return text + " Your organisation's AI usage reports are not used."
     tools = tuple(sorted(set(view.idle) | set(view.active)))
     if not tools:
+        then = (
+            f"so your tool nudges follow the roster, which lists {roster} for you (how much you use "
+            f"{about} is not measured)"
+            if roster
+            else "so you get nudges that suit any AI tool"
+        )
         return (
             text + " Adoptbot also uses your organisation's AI usage reports: they show no licence for you "
-            f"in the last {weeks} weeks, so you get nudges that suit any AI tool."
+            f"in the last {weeks} weeks, {then}."
         )
     one = len(tools) == 1
     parts: list[str] = []

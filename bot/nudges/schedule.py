@@ -43,9 +43,11 @@ class DuePerson:
     level: int
     timezone: str
     slot: date  # local date of the slot
-    exhausted_notice_sent: bool  # the "you've done them all" message already went out
+    exhausted_notice_sent: bool  # the end-of-library message already went out
     delivered: frozenset[str]  # every nudge they were ever given, whatever their role was then
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
+    roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
+    notice_on_slot: bool = False  # the end-of-library message took this very slot: nothing else in it
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -110,8 +112,14 @@ def outbox_key(person_id: int, slot: date) -> str:
     return f"nudge:{person_id}:{slot.isoformat()}"
 
 
+END_KEY = "nudge-end:"
+
+
 def exhausted_key(person_id: int) -> str:
-    return f"nudge-exhausted:{person_id}"
+    """The one end-of-library message per person. (Versions without refreshers keyed their "you've done
+    them all" note `nudge-exhausted:<id>`; its promise to stay quiet no longer holds, so people who had it
+    get this message, which announces the refreshers, once too.)"""
+    return f"{END_KEY}{person_id}"
 
 
 def roster_timezones(session: Session, settings: Settings) -> list[str]:
@@ -181,8 +189,8 @@ def _due_on(
         .group_by(NudgeDelivery.person_id)
         .subquery()
     )
-    notice_key = literal("nudge-exhausted:") + cast(Person.id, String)
-    notice = select(OutboxMessage.id).where(OutboxMessage.key == notice_key).exists()
+    notice_key = literal(END_KEY) + cast(Person.id, String)
+    notice = select(OutboxMessage.created_at).where(OutboxMessage.key == notice_key).scalar_subquery()
     # Each due person's history in the same statement, as "id,id,id*" (`*`: waiting after "Remind me
     # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
     # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
@@ -205,6 +213,7 @@ def _due_on(
             Person.created_at,
             notice,
             delivered,
+            Person.tools,
         )
         .outerjoin(week, week.c.person_id == Person.id)
         .where(
@@ -226,10 +235,11 @@ def _due_on(
     )
     result: list[DuePerson] = []
     rows = session.execute(stmt)
-    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history in rows:
+    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history, tools in rows:
         first = started_on or start_monday(created_at, timezone)
         if first > day or user is None or role is None:
             continue
+        tz_of = zone_or_utc(timezone)
         history = history or ""
         waiting = LATER_MARK in history  # rare: parse the marks only then
         given = history.replace(LATER_MARK, "").split(",") if history else []
@@ -242,9 +252,11 @@ def _due_on(
                 level=max(1, level or 1),
                 timezone=timezone,
                 slot=day,
-                exhausted_notice_sent=bool(notice_sent),
+                exhausted_notice_sent=notice_sent is not None,
+                notice_on_slot=notice_sent is not None and local_now(notice_sent, tz_of).date() == day,
                 delivered=frozenset(given),
                 later=_waiting(history) if waiting else None,
+                roster_tools=tools,
             )
         )
     return result

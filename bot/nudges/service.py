@@ -9,13 +9,21 @@
    whatever the role (a unique key on person × nudge).
 3. Within that level, the ADKAR stage that is their team's barrier in the latest pulse run, when that
    team's figures may be shown (at least `min_group_size` respondents: see `metrics.team_barriers`).
-4. Nothing left at all: one kind "you've done them all" message, inviting a win, never a repeat.
+4. Nothing new left (the person has had every nudge they may get): once, the end of the library, a DM
+   saying what they completed (nudges, tried, wins shared) and how to go on; it takes that slot. From the
+   next slot, a refresher cycle at the usual pace: the nudges they pressed *Tried it* on, each once more
+   (a delivery of cycle 1), levels 2-3 first, then oldest first, headed "Refresher: ...". Someone who tried
+   none gets no refreshers. New nudges added to the library later come before any refresher; after the
+   cycle, nothing until the library grows (never a third time).
 
-Usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default; the facts: `bot.usage.signals`, the last 4 ISO
-weeks): a nudge that names tools goes only to people whose facts show a licence for one of them (off: to
-nobody). Before rule 2, a level 1 nudge about a tool they hold with no measured activity ("first steps");
-in rule 2, someone with measured activity in any tool gets a nudge above the starter level while one is
-left. A "Remind me later" nudge comes back only while it still fits them.
+A person's tools: with usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by default), the tools their
+imported usage facts show a licence for in the last 4 ISO weeks (`bot.usage.signals`) when there are such
+facts; otherwise (no facts, or targeting off) the roster's `tools` column. A nudge that names tools goes
+only to people holding one of them. Only measured facts say more: before rule 2, a level 1 nudge about a
+tool they hold with no measured activity ("first steps"); in rule 2, someone with measured activity in any
+tool gets a nudge above the starter level while one is left. The roster's tools are not measured use, so
+they choose the tool tracks but never bring first steps nor a level up. A "Remind me later" nudge comes
+back only while it still fits them.
 
 Levels: everyone starts at 1 and moves up when they have marked `TRIED_TO_LEVEL_UP` nudges of their
 current level as tried, or when their current level has nothing left for them (rule 2).
@@ -28,6 +36,7 @@ ticking at once therefore queue one message, whichever commits first.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import logging
@@ -46,15 +55,15 @@ from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot import ai
-from bot.clock import iso_week, parse_iso_week, utcnow, zone
+from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
 from bot.config import Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
 from bot.jobs import JobContext
-from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team
+from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team, Win, WinStatus
 from bot.nudges import blocks, schedule
 from bot.slack.text import escape
-from bot.usage.signals import NO_SIGNAL, UsageSignal, signal_of, signals
+from bot.usage.signals import UsageSignal, signals
 
 log = logging.getLogger(__name__)
 
@@ -75,9 +84,24 @@ _CHUNK = 900  # ids per IN (...) list
 
 
 def allowed(nudge: Nudge, usage: UsageSignal | None) -> bool:
-    """Whether a person may get `nudge`: tool-neutral, or about a tool their usage facts give them a licence
-    for (`usage` is None when usage targeting is off: then no tool-specific nudge at all)."""
+    """Whether a person may get `nudge`: tool-neutral, or about one of their tools (`usage`: see
+    `person_signal`; None: no tools, so no tool-specific nudge at all)."""
     return nudge.fits(usage.licensed if usage is not None else frozenset())
+
+
+def roster_signal(tools: str | None) -> UsageSignal:
+    """The roster's `tools` cell as a signal: tools held, nothing measured."""
+    return UsageSignal(frozenset(t for t in (tools or "").split(";") if t), measured=False)
+
+
+def person_signal(session: Session, person: Person, settings: Settings, day: date) -> UsageSignal:
+    """The person's tools on local `day`: their usage facts when targeting is on and facts exist, else the
+    roster's `tools`."""
+    if settings.usage_targeting:
+        measured = signals(session, {person.id: day}).get(person.id)
+        if measured is not None:
+            return measured
+    return roster_signal(person.tools)
 
 
 def choose_nudge(
@@ -89,7 +113,7 @@ def choose_nudge(
 ) -> tuple[Nudge, int] | None:
     """The next nudge (from `candidates`, sorted by level then id) and the person's level after it.
 
-    With `usage` (usage targeting on): a starter nudge about a tool they hold but have not used comes
+    With `usage` (see `person_signal`): a starter nudge about a tool they hold but have not used comes
     first; someone measured active gets a nudge above the starter level when one is left. None when every
     candidate they may get has been delivered: the library is exhausted for this person.
     """
@@ -212,7 +236,7 @@ class _Personaliser:
 
 
 def card_for(
-    delivery_id: int, slot: str, nudge: Nudge, *, personalised: str | None = None
+    delivery_id: int, slot: str, nudge: Nudge, *, personalised: str | None = None, refresher: bool = False
 ) -> blocks.NudgeCard:
     return blocks.NudgeCard(
         delivery_id=delivery_id,
@@ -224,6 +248,7 @@ def card_for(
         link=nudge.link,
         level=nudge.level,
         personalised=personalised is not None,
+        refresher=refresher,
     )
 
 
@@ -236,11 +261,23 @@ class _Planned:
     nudge: Nudge
     level: int
     later: NudgeDelivery | None  # re-delivering this one ("Remind me later")
+    cycle: int = 0  # 1: a refresher of a nudge they tried
+
+
+@dataclass(frozen=True)
+class _Past:
+    """One delivery in a person's history, for the end of the library and its refreshers."""
+
+    id: int
+    nudge_id: str
+    cycle: int
+    status: NudgeStatus
+    slot: str
 
 
 @dataclass(frozen=True)
 class Plan:
-    """Who is due now and what each gets: a nudge, or (library exhausted) the one "done them all" note."""
+    """Who is due now and what each gets: a nudge (or refresher), or (library finished) the one end note."""
 
     nudges: list[_Planned]
     exhausted: list[schedule.DuePerson]
@@ -260,14 +297,17 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     if not due:
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
-    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else None
+    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else {}
     plan = Plan([], [])
+    finished: list[tuple[schedule.DuePerson, UsageSignal]] = []
     for person in due:
-        signal = usage.get(person.id, NO_SIGNAL) if usage is not None else None
+        if person.notice_on_slot:
+            continue  # the end-of-library message took this slot
+        signal = usage.get(person.id) or roster_signal(person.roster_tools)
         later = later_rows.get(person.id)
         nudge = library_nudge(library, later.nudge_id) if later is not None else None
         if later is not None and nudge is not None and allowed(nudge, signal):
-            plan.nudges.append(_Planned(person, nudge, person.level, later))
+            plan.nudges.append(_Planned(person, nudge, person.level, later, cycle=later.cycle))
             continue
         barrier = barriers.get(person.team_id or 0)
         choice = choose_nudge(role_nudges[person.role], person.delivered, person.level, barrier, signal)
@@ -275,7 +315,73 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
             plan.nudges.append(_Planned(person, choice[0], choice[1], None))
         elif not person.exhausted_notice_sent:
             plan.exhausted.append(person)
+        else:
+            finished.append((person, signal))
+    if finished:
+        pasts = _histories(session, [person.id for person, _ in finished])
+        for person, signal in finished:
+            refreshers = refreshers_left(pasts.get(person.id, []), library, signal)
+            if refreshers:
+                plan.nudges.append(_Planned(person, refreshers[0], person.level, None, cycle=1))
     return plan
+
+
+def refreshers_left(history: Sequence[_Past], library: Library, usage: UsageSignal | None) -> list[Nudge]:
+    """The refreshers still to come, in order: nudges tried the first time (cycle 0), still in the library
+    and still fitting the person's tools, not refreshed yet; levels 2-3 first, then oldest first."""
+    refreshed = {past.nudge_id for past in history if past.cycle > 0}
+    tried = [
+        (nudge, past)
+        for past in history
+        if past.cycle == 0 and past.status == NudgeStatus.TRIED and past.nudge_id not in refreshed
+        if (nudge := library_nudge(library, past.nudge_id)) is not None and allowed(nudge, usage)
+    ]
+    tried.sort(key=lambda pair: (pair[0].level <= STARTER_LEVEL, pair[1].slot, pair[1].id))
+    return [nudge for nudge, _ in tried]
+
+
+def _histories(session: Session, person_ids: Sequence[int]) -> dict[int, list[_Past]]:
+    """Every delivery of these people (few: only people who have had every nudge), by person id."""
+    found: dict[int, list[_Past]] = defaultdict(list)
+    ids = sorted(person_ids)
+    columns = (
+        NudgeDelivery.person_id,
+        NudgeDelivery.id,
+        NudgeDelivery.nudge_id,
+        NudgeDelivery.cycle,
+        NudgeDelivery.status,
+        NudgeDelivery.slot,
+    )
+    for start in range(0, len(ids), _CHUNK):
+        query = select(*columns).where(NudgeDelivery.person_id.in_(ids[start : start + _CHUNK]))
+        for person_id, id_, nudge_id, cycle, status, slot in session.execute(query):
+            found[person_id or 0].append(_Past(id_, nudge_id, cycle or 0, status, slot))
+    return found
+
+
+def _wins_shared(session: Session, person_ids: Sequence[int]) -> dict[int, int]:
+    """How many wins each of these people shared (every win they submitted but the rejected ones)."""
+    counts: dict[int, int] = {}
+    ids = sorted(person_ids)
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(Win.author_id, func.count())
+            .where(Win.author_id.in_(ids[start : start + _CHUNK]), Win.status != WinStatus.REJECTED)
+            .group_by(Win.author_id)
+        )
+        counts.update({author: n for author, n in session.execute(query) if author is not None})
+    return counts
+
+
+def completion(history: Sequence[_Past], library: Library, usage: UsageSignal | None) -> blocks.Completion:
+    """What a person who has had every nudge completed, and the refreshers they have had and have left."""
+    first = [past for past in history if past.cycle == 0]
+    return blocks.Completion(
+        nudges=len({past.nudge_id for past in first}),
+        tried=sum(1 for past in first if past.status == NudgeStatus.TRIED),
+        refreshed=sum(1 for past in history if past.cycle > 0),
+        refreshers_left=len(refreshers_left(history, library, usage)),
+    )
 
 
 def send_due_nudges(ctx: JobContext) -> int:
@@ -312,18 +418,24 @@ def deliver_due(
 
     teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
     personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
-    templates: dict[tuple[str, str | None], tuple[blocks.NudgeTemplate, str]] = {}
+    templates: dict[tuple[str, str | None, int], tuple[blocks.NudgeTemplate, str]] = {}
     messages: list[outbox.NewMessage] = []
     for item in planned:
         delivery_id = delivery_ids.get(item.person.id)
         if delivery_id is None:
             continue  # a concurrent tick claimed this person's slot first (unique keys)
         personalised = personaliser.try_it(item.nudge, item.person.role, item.person.team_id)
-        made = templates.get((item.nudge.id, personalised))
+        made = templates.get((item.nudge.id, personalised, item.cycle))
         if made is None:  # the same blocks for everyone given this nudge and text, but the button values
-            card = card_for(delivery_id, item.person.slot.isoformat(), item.nudge, personalised=personalised)
+            card = card_for(
+                delivery_id,
+                item.person.slot.isoformat(),
+                item.nudge,
+                personalised=personalised,
+                refresher=item.cycle > 0,
+            )
             made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
-            templates[(item.nudge.id, personalised)] = made
+            templates[(item.nudge.id, personalised, item.cycle)] = made
         template, text = made
         messages.append(
             outbox.NewMessage(
@@ -337,15 +449,21 @@ def deliver_due(
             )
         )
     queued = outbox.enqueue_many(session, messages)
+    if exhausted:
+        usage = signals(session, {p.id: p.slot for p in exhausted}) if settings.usage_targeting else {}
+        pasts = _histories(session, [p.id for p in exhausted])
+        wins = _wins_shared(session, [p.id for p in exhausted])
     for person in exhausted:
         role_name = library.roles[person.role].name
+        signal = usage.get(person.id) or roster_signal(person.roster_tools)
+        done = completion(pasts.get(person.id, []), library, signal)
         if outbox.enqueue(
             session,
             key=schedule.exhausted_key(person.id),
             kind="nudge_done",
             channel=person.slack_user_id,
-            text=blocks.exhausted_text(role_name),
-            blocks=blocks.exhausted_blocks(role_name),
+            text=blocks.exhausted_text(done),
+            blocks=blocks.exhausted_blocks(role_name, done, wins.get(person.id, 0), command=settings.command),
             person_id=person.id,
         ):
             queued += 1
@@ -389,6 +507,7 @@ def _insert_deliveries(session: Session, planned: Sequence[_Planned]) -> dict[in
             "outbox_key": schedule.outbox_key(p.person.id, p.person.slot),
             "created_at": now,
             "status": NudgeStatus.SENT,
+            "cycle": p.cycle,
         }
         for p in planned
     ]
@@ -425,6 +544,7 @@ _DELIVERY_COLUMNS = {
     "outbox_key": "varchar",
     "created_at": "timestamp",
     "status": "varchar",
+    "cycle": "integer",
 }
 _PG_INSERT_DELIVERIES = text(
     f"INSERT INTO nudge_deliveries ({', '.join(_DELIVERY_COLUMNS)}) "
@@ -567,7 +687,7 @@ def _shown_card(
     payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == message_key))
     if isinstance(payload, dict):
         personalised = _personalised_try_it(outbox.with_blocks(session, payload))
-    return card_for(delivery.id, slot, nudge, personalised=personalised)
+    return card_for(delivery.id, slot, nudge, personalised=personalised, refresher=delivery.cycle > 0)
 
 
 def _personalised_try_it(payload: dict[str, Any]) -> str | None:
@@ -592,6 +712,7 @@ def _maybe_level_up(session: Session, library: Library, person: Person) -> bool:
             NudgeDelivery.person_id == person.id,
             NudgeDelivery.status == NudgeStatus.TRIED,
             NudgeDelivery.level == person.nudge_level,
+            NudgeDelivery.cycle == 0,
         )
     )
     if (tried or 0) < TRIED_TO_LEVEL_UP:
@@ -681,13 +802,15 @@ def progress(
     paused = person.paused_until if person.paused_until and person.paused_until >= today else None
     away = person.away_until is not None and person.away_until > now
     next_nudge: str | None = None
-    done = False
+    completed: blocks.Completion | None = None
     if person.is_active and person.role and paused is None and not away and settings.nudges_per_week > 0:
-        if library is not None and not _still_to_come(session, person, settings, library, today):
-            done = True
-        else:
-            started = person.started_on or schedule.start_monday(person.created_at, tz_name)
-            moment = schedule.next_slot(now, tz_name, settings, not_before=started)
+        started = person.started_on or schedule.start_monday(person.created_at, tz_name)
+        moment = schedule.next_slot(now, tz_name, settings, not_before=started)
+        if library is not None:
+            completed = _completed(session, person, settings, library, today)
+        if completed is not None and completed.refreshers_left and not completed.noted:
+            moment = schedule.next_slot(to_naive_utc(moment), tz_name, settings)  # the end note comes first
+        if completed is None or completed.refreshers_left:
             next_nudge = f"{blocks.long_date(moment.date())}, {moment:%H:%M}"
     return blocks.ProgressView(
         level=person.nudge_level,
@@ -697,50 +820,58 @@ def progress(
         resumes_on=paused + timedelta(days=1) if paused else None,
         away=away,
         next_nudge=next_nudge,
-        done=done,
+        done=completed is not None,
+        completed=completed,
     )
 
 
-def _still_to_come(
+def _completed(
     session: Session, person: Person, settings: Settings, library: Library, today: date
-) -> bool:
-    """Whether the nudge job has a nudge left for the person: one waiting after "Remind me later", or a
-    new one they may get (their role's and everyone's, and with usage targeting, their tools')."""
-    signal = signal_of(session, person.id, today) if settings.usage_targeting else None
-    history = session.execute(
-        select(NudgeDelivery.nudge_id, NudgeDelivery.status).where(NudgeDelivery.person_id == person.id)
-    ).all()
-    for nudge_id, status in history:
-        waiting = library_nudge(library, nudge_id) if status == NudgeStatus.LATER else None
+) -> blocks.Completion | None:
+    """None while the nudge job has a nudge left for the person (one waiting after "Remind me later", or a
+    new one they may get: their role's and everyone's, for their tools); else what they completed."""
+    signal = person_signal(session, person, settings, today)
+    history = _histories(session, [person.id]).get(person.id, [])
+    for past in history:
+        waiting = library_nudge(library, past.nudge_id) if past.status == NudgeStatus.LATER else None
         if waiting is not None and allowed(waiting, signal):
-            return True
-    given = {nudge_id for nudge_id, _ in history}
-    return (
+            return None
+    given = {past.nudge_id for past in history}
+    if (
         choose_nudge(library.nudges_for(person.role or ""), given, person.nudge_level, None, signal)
         is not None
+    ):
+        return None
+    done = completion(history, library, signal)
+    noted = session.scalar(
+        select(OutboxMessage.id).where(OutboxMessage.key == schedule.exhausted_key(person.id))
     )
+    return dataclasses.replace(done, noted=noted is not None)
 
 
 def targeting(
     session: Session, person: Person, settings: Settings, library: Library, now: datetime | None = None
 ) -> blocks.TargetingView:
-    """What chooses the person's own nudges: role and level, and (targeting on) what their usage facts say.
+    """What chooses the person's own nudges: role and level, what their usage facts say (targeting on), and
+    the roster's tools where no facts measure them.
 
     Only ever shown to the person themselves."""
     role = person.role or ""
     role_name = library.roles[role].name if role in library.roles else role
-    if not settings.usage_targeting:
-        return blocks.TargetingView(role=role_name, usage_targeting=False)
-    signal = signal_of(session, person.id, local_today(person, settings, now))
-    given = set(session.scalars(select(NudgeDelivery.nudge_id).where(NudgeDelivery.person_id == person.id)))
-    fresh = [n for n in library.nudges_for(role) if n.id not in given and allowed(n, signal)]
+    signal = person_signal(session, person, settings, local_today(person, settings, now))
 
     def names(tools: AbstractSet[str]) -> tuple[str, ...]:
         return tuple(sorted(library.tools[t].name if t in library.tools else t for t in tools))
 
+    roster_tools = () if signal.measured else names(signal.licensed)
+    if not settings.usage_targeting:
+        return blocks.TargetingView(role=role_name, usage_targeting=False, roster_tools=roster_tools)
+    given = set(session.scalars(select(NudgeDelivery.nudge_id).where(NudgeDelivery.person_id == person.id)))
+    fresh = [n for n in library.nudges_for(role) if n.id not in given and allowed(n, signal)]
     return blocks.TargetingView(
         role=role_name,
         usage_targeting=True,
+        roster_tools=roster_tools,
         idle=names(signal.idle),
         active=names(signal.active),
         first_steps_left=any(
@@ -760,6 +891,7 @@ __all__ = [
     "mark_sent",
     "parse_pause_weeks",
     "pause",
+    "person_signal",
     "plan_nudges",
     "progress",
     "record_click",

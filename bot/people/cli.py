@@ -24,6 +24,9 @@ Upsert people from a CSV file with a header row. Columns (extra ones are ignored
   timezone        IANA name such as Europe/Berlin (empty: Slack's, else ADOPTBOT_TIMEZONE)
   leads           team names separated by `;` whose digest this person gets; `*` = every team
   change_manager  true/false (also yes/no, 1/0; empty = false)
+  tools           the person's AI tools, tool ids from tools.toml separated by `;` (chooses their tool
+                  nudges while no usage report measures them; empty = none)
+  locale          language tag such as de or pt-BR (empty: Slack's, else ADOPTBOT_LOCALE)
 All or nothing: any bad row aborts with `line N: reason` for every bad row, and nothing changes.
 People are matched by slack_user_id, else by email; their team, role and leads become exactly the file's.
 --prune deactivates active people the file does not list and takes their rights (change manager, leads);
@@ -65,7 +68,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "list",
         help="list people with team, role, time zone and leads",
         description="List people. `--format csv` writes the import columns (plus active, slack_timezone, "
-        "away_until), so the output can be edited and imported again.",
+        "away_until, slack_locale), so the output can be edited and imported again.",
     )
     people.add_argument("--team", metavar="NAME", help="only this team")
     people.add_argument("--all", action="store_true", help="include deactivated people")
@@ -90,6 +93,7 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "sync",
         help="fill Slack IDs, time zones, names and emails from Slack; deactivate deleted users",
         description="Read Slack's users.list: fill the Slack ID of people known by email, time zones, "
+        "locales (the roster's `locale` wins), "
         "names (where the roster gave none) and emails; deactivate deleted users; note who is away. "
         "Needs SLACK_BOT_TOKEN.",
     )
@@ -102,11 +106,11 @@ def import_roster(args: argparse.Namespace, ctx: Context) -> int:
     from bot.db import session_scope
     from bot.people.roster import RosterError, import_roster, parse_roster, read_roster
 
-    roles = ctx.library.roles.keys()
+    roles, tools = ctx.library.roles.keys(), ctx.library.tools.keys()
     if args.file == "-":
-        parsed = parse_roster(decode(sys.stdin.buffer.read(), "stdin"), roles, source="stdin")
+        parsed = parse_roster(decode(sys.stdin.buffer.read(), "stdin"), roles, tools=tools, source="stdin")
     else:
-        parsed = read_roster(Path(args.file), roles)
+        parsed = read_roster(Path(args.file), roles, tools)
     # A dry run is a read: it neither creates nor migrates the database, and rolls its import back.
     engine = ctx.existing_engine() if args.dry_run else ctx.engine()
     try:
@@ -156,7 +160,7 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
         people = list_people(session, team=args.team, include_inactive=args.all)
     if args.format == "csv":
         writer = csv_safe.writer(sys.stdout)
-        writer.writerow([*ROSTER_COLUMNS, "active", "slack_timezone", "away_until"])
+        writer.writerow([*ROSTER_COLUMNS, "active", "slack_timezone", "away_until", "slack_locale"])
         for p in people:
             writer.writerow(
                 [
@@ -168,9 +172,12 @@ def list_people(args: argparse.Namespace, ctx: Context) -> int:
                     p.timezone or "",
                     ";".join(p.leads),
                     "true" if p.change_manager else "false",
+                    p.tools or "",
+                    p.locale or "",
                     "true" if p.active else "false",
                     p.slack_timezone or "",
                     f"{p.away_until:%Y-%m-%d %H:%M}" if p.away_until else "",
+                    p.slack_locale or "",
                 ]
             )
         return 0

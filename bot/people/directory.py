@@ -29,6 +29,9 @@ class PersonListing:
     away_until: datetime | None
     deactivated_by: str | None = None  # a Deactivation
     team_source: str | None = None  # a TeamSource
+    tools: str | None = None  # the roster's, `;`-separated
+    locale: str | None = None  # the roster's
+    slack_locale: str | None = None
 
     @property
     def status(self) -> str:
@@ -100,6 +103,9 @@ def list_people(
             away_until=p.away_until,
             deactivated_by=p.deactivated_by,
             team_source=p.team_source,
+            tools=p.tools,
+            locale=p.locale,
+            slack_locale=p.slack_locale,
         )
         for p, team_name in rows
     ]

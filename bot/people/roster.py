@@ -8,6 +8,7 @@ database (matching people, led teams) and writes everything with a handful of bu
 from __future__ import annotations
 
 import csv
+import difflib
 import re
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
@@ -22,11 +23,24 @@ from sqlalchemy.orm import Session
 
 from bot import csv_files
 from bot.clock import utcnow
+from bot.config import normalise_locale
+from bot.content import ANY_TOOL
 from bot.csv_safe import restore
 from bot.errors import UsageError
 from bot.models import Deactivation, Person, Team, TeamLead, TeamSource
 
-ROSTER_COLUMNS = ("slack_user_id", "email", "name", "team", "role", "timezone", "leads", "change_manager")
+ROSTER_COLUMNS = (
+    "slack_user_id",
+    "email",
+    "name",
+    "team",
+    "role",
+    "timezone",
+    "leads",
+    "change_manager",
+    "tools",
+    "locale",
+)
 _ALIASES = {"slack_id": "slack_user_id", "time_zone": "timezone", "tz": "timezone"}
 _SLACK_ID = re.compile(r"^[UW][A-Z0-9]{2,31}$")
 _EMAIL = re.compile(r"^[^@\s,;<>\"]+@[^@\s,;<>\"]+\.[^@\s,;<>\"]+$")
@@ -55,6 +69,8 @@ class RosterRow:
     leads: tuple[str, ...]
     leads_all: bool
     change_manager: bool
+    tools: tuple[str, ...] = ()  # tool ids from tools.toml, sorted
+    locale: str | None = None  # a normalised language tag (`pt-BR`)
 
 
 @dataclass
@@ -97,7 +113,7 @@ class ImportReport:
         )
 
 
-def read_roster(path: Path, roles: Collection[str]) -> ParsedRoster:
+def read_roster(path: Path, roles: Collection[str], tools: Collection[str] = ()) -> ParsedRoster:
     """Read and check a roster file; a file that cannot be read at all raises UsageError."""
     try:
         data = path.read_bytes()
@@ -105,11 +121,15 @@ def read_roster(path: Path, roles: Collection[str]) -> ParsedRoster:
         raise UsageError(f"{path}: no such file.") from None
     except OSError as error:
         raise UsageError(f"{path}: cannot read it ({error.strerror or error}).") from None
-    return parse_roster(csv_files.decode(data, path.name), roles, source=path.name)
+    return parse_roster(csv_files.decode(data, path.name), roles, tools=tools, source=path.name)
 
 
-def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -> ParsedRoster:
-    """Check every row on its own; collect `(line, reason)` for each bad one rather than stopping."""
+def parse_roster(
+    text: str, roles: Collection[str], *, tools: Collection[str] = (), source: str = "roster"
+) -> ParsedRoster:
+    """Check every row on its own; collect `(line, reason)` for each bad one rather than stopping.
+
+    `tools`: the tool ids of the content library (tools.toml) the `tools` column may name."""
     known_roles = {r.lower() for r in roles}
     reader = csv_files.reader(text)
     try:
@@ -141,7 +161,7 @@ def parse_roster(text: str, roles: Collection[str], *, source: str = "roster") -
             continue
         # `restore`: a roster exported by `roster list --format csv` has formula-like cells quoted.
         values = {name: restore(record[i].strip()) if i < len(record) else "" for name, i in columns.items()}
-        row, reason = _parse_row(line, values, known_roles, roles)
+        row, reason = _parse_row(line, values, known_roles, roles, tools)
         if row is None:
             parsed.errors.append((line, reason))
             continue
@@ -180,7 +200,7 @@ def _columns(header: list[str], source: str) -> dict[str, int]:
 
 
 def _parse_row(
-    line: int, values: dict[str, str], known_roles: set[str], roles: Collection[str]
+    line: int, values: dict[str, str], known_roles: set[str], roles: Collection[str], tools: Collection[str]
 ) -> tuple[RosterRow | None, str]:
     slack_id = values.get("slack_user_id", "").upper() or None
     email = values.get("email", "").lower() or None
@@ -217,6 +237,23 @@ def _parse_row(
     flag = values.get("change_manager", "").lower()
     if flag not in _TRUE and flag not in _FALSE:
         return None, f"bad change_manager value {values['change_manager']!r} (use true or false)"
+    held: set[str] = set()
+    for part in values.get("tools", "").split(";"):
+        tool = part.strip().lower()
+        if tool and tool not in tools:
+            if tool == ANY_TOOL:
+                return None, f"tools: '{ANY_TOOL}' is not a tool; name the person's tools, or leave it empty"
+            close = difflib.get_close_matches(tool, sorted(tools), n=1, cutoff=0.6)
+            if close:
+                return None, f"unknown tool {part.strip()!r} (did you mean '{close[0]}'?)"
+            known = ", ".join(sorted(tools)) or "none: the content library has no tools.toml"
+            return None, f"unknown tool {part.strip()!r} (known tools: {known})"
+        if tool:
+            held.add(tool)
+    locale_cell = values.get("locale", "")
+    locale = normalise_locale(locale_cell) if locale_cell else None
+    if locale_cell and locale is None:
+        return None, f"bad locale {locale_cell!r} (use a language tag like de or pt-BR)"
     row = RosterRow(
         line=line,
         slack_user_id=slack_id,
@@ -228,6 +265,8 @@ def _parse_row(
         leads=tuple(leads),
         leads_all=leads_all,
         change_manager=flag in _TRUE,
+        tools=tuple(sorted(held)),
+        locale=locale,
     )
     return row, ""
 
@@ -260,6 +299,8 @@ _PERSON_FIELDS = (
     "leads_all",
     "team_source",
     "deactivated_by",
+    "tools",
+    "locale",
 )
 
 
@@ -440,6 +481,8 @@ def _person_values(row: RosterRow, team_ids: dict[str, int], existing: Any) -> d
         "leads_all": row.leads_all,
         "team_source": TeamSource.ROSTER.value,
         "deactivated_by": None,
+        "tools": ";".join(row.tools) or None,
+        "locale": row.locale,
     }
 
 

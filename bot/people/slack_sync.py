@@ -1,7 +1,9 @@
-"""Keep people in step with Slack: IDs for people known by email, time zones, names, emails, departures, away.
+"""Keep people in step with Slack: IDs for people known by email, time zones, locales, names, emails,
+departures, away.
 
-`sync_from_slack` reads the whole workspace (`adoptbot roster sync`); `apply_slack_user` applies one Slack
-user object, as the `user_change` event delivers it. Both share `_apply`, so they agree on every rule.
+`sync_from_slack` reads the whole workspace (`adoptbot roster sync`, asking for each member's locale);
+`apply_slack_user` applies one Slack user object, as the `user_change` event delivers it. Both share
+`_apply`, so they agree on every rule.
 Slack never adds people to the roster, nor brings back anyone it deactivated: who is in, in which team and
 role and with which rights, is the roster's decision.
 """
@@ -20,6 +22,7 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.config import normalise_locale
 from bot.db import session_scope
 from bot.errors import Failure
 from bot.models import Deactivation, Person
@@ -66,6 +69,7 @@ class SyncReport:
     matched: int = 0
     ids_filled: int = 0
     timezones: int = 0
+    locales: int = 0  # Slack's locale stored (the roster's `locale` still wins)
     names: int = 0
     emails: int = 0
     deactivated: int = 0
@@ -80,6 +84,7 @@ class SyncReport:
         return (
             f"{_n(self.slack_users, 'Slack user')} read, {self.matched} on the roster: "
             f"{_n(self.ids_filled, 'Slack ID')} filled by email, {_n(self.timezones, 'time zone')}, "
+            f"{_n(self.locales, 'locale')}, "
             f"{_n(self.names, 'name')}, {_n(self.emails, 'email')} updated, {self.deactivated} deactivated, "
             f"{self.away} away, {self.back} back"
         )
@@ -95,7 +100,7 @@ def fetch_slack_users(client: WebClient) -> list[dict[str, Any]]:
     cursor: str | None = None
     while True:
         try:
-            response = client.users_list(limit=200, cursor=cursor)
+            response = client.users_list(limit=200, cursor=cursor, include_locale=True)
         except SlackApiError as error:
             code = str(error.response.get("error", "")) if error.response is not None else ""
             if code in _AUTH_ERRORS:
@@ -166,6 +171,10 @@ def _apply(
     if tz and tz != person.slack_timezone and is_timezone(str(tz)):
         person.slack_timezone = str(tz)
         changes.append(f"time zone {tz}")
+    locale = normalise_locale(str(user.get("locale") or ""))
+    if locale and locale != person.slack_locale:
+        person.slack_locale = locale
+        changes.append(f"locale {locale}")
     if not person.name and (name := _display_name(user)):
         person.name = name
         changes.append("name")
@@ -250,6 +259,8 @@ def sync_people(
                 report.ids_filled += 1
             elif kind == "time":
                 report.timezones += 1
+            elif kind == "locale":
+                report.locales += 1
             elif kind == "name":
                 report.names += 1
             elif kind == "email":

@@ -29,15 +29,19 @@ _PG_SIGNALS = text(
 
 @dataclass(frozen=True)
 class UsageSignal:
-    """One person's tools in the window: licensed, and of those, the ones with measured activity."""
+    """One person's tools in the window: licensed, and of those, the ones with measured activity.
+
+    `measured` is False for tools that come from elsewhere (the roster's `tools` column): they choose
+    which tool nudges someone may get, but say nothing about use, so no tool of theirs is idle."""
 
     licensed: frozenset[str] = frozenset()
     active: frozenset[str] = frozenset()
+    measured: bool = True
 
     @property
     def idle(self) -> frozenset[str]:
-        """Tools they hold a licence for with no measured activity in the window."""
-        return self.licensed - self.active
+        """Tools they hold a licence for with no measured activity in the window (none when unmeasured)."""
+        return self.licensed - self.active if self.measured else frozenset()
 
     @property
     def is_active(self) -> bool:

@@ -503,8 +503,9 @@ class FakeUser:
     status_text: str = ""
     status_expiration: int = 0
     team_id: str = "T0FAKE"
+    locale: str = "en-US"  # returned only when the caller asks (`include_locale`), as Slack does
 
-    def to_slack(self) -> JSON:
+    def to_slack(self, *, include_locale: bool = False) -> JSON:
         try:
             zone = ZoneInfo(self.tz)
         except (ZoneInfoNotFoundError, ValueError):
@@ -541,7 +542,7 @@ class FakeUser:
             "is_app_user": False,
             "updated": int(time.time()),
             "profile": profile,
-        }
+        } | ({"locale": self.locale} if include_locale else {})
 
 
 @dataclass
@@ -763,6 +764,7 @@ class FakeSlack:
         status_emoji: str = "",
         status_text: str = "",
         status_expiration: int = 0,
+        locale: str = "en-US",
     ) -> FakeUser:
         """Add (or replace) a workspace member; users.info/list/lookupByEmail answer from these."""
         base = name or user_id.lower()
@@ -779,6 +781,7 @@ class FakeSlack:
             status_text=status_text,
             status_expiration=status_expiration,
             team_id=self.team_id,
+            locale=locale,
         )
         with self._lock:
             self._users[user_id] = user
@@ -1493,7 +1496,8 @@ class FakeSlack:
         return {"user": user.to_slack()}
 
     def _users_list(self, params: dict[str, Any]) -> JSON:
-        members = [u.to_slack() for u in self._users.values()]
+        locale = _truthy(params.get("include_locale"))
+        members = [u.to_slack(include_locale=locale) for u in self._users.values()]
         page, cursor = self._page(params, members, 0)
         return {"members": page, "cache_ts": int(time.time()), "response_metadata": {"next_cursor": cursor}}
 

@@ -97,11 +97,17 @@ def test_targeting_on_first_steps_for_idle_tools_a_level_up_for_active_people(
 ) -> None:
     people = world(engine)
     run_slots(engine, EVERY_DAY, 1)
-    assert given(engine, people["UIDLE0001"]) == [("m365-first", 1)]  # before the tool-neutral all-1
+    # The ground rules (the library's opening nudge, for everyone) first, even for the idle person ...
+    assert given(engine, people["UIDLE0001"]) == [("all-1", 1)]
     assert given(engine, people["UPEER0001"]) == [("all-1", 1)]
     assert given(engine, people["USTALE001"]) == [("all-1", 1)]  # six weeks ago is outside the window
     [(_, active_level)] = given(engine, people["UACTIVE01"])
     assert active_level == 2 > given(engine, people["UPEER0001"])[0][1]
+    # ... then their tool's first steps, before any other starter nudge.
+    with clock.frozen_at(NOW + timedelta(days=1)) as now:
+        deliver(engine, EVERY_DAY, LIBRARY, now)
+    assert given(engine, people["UIDLE0001"]) == [("all-1", 1), ("m365-first", 1)]
+    assert given(engine, people["UPEER0001"])[1][0] != "m365-first"
 
     run_slots(engine, EVERY_DAY, 12)  # everyone runs out of nudges (the window still holds the facts)
     every = {user: [n for n, _ in given(engine, pid)] for user, pid in people.items()}
@@ -124,16 +130,17 @@ def test_targeting_off_usage_never_changes_the_choice(engine: Engine) -> None:
 
 def test_a_waiting_tool_nudge_is_not_brought_back_to_someone_it_no_longer_fits(engine: Engine) -> None:
     people = world(engine)
-    run_slots(engine, EVERY_DAY, 1)
+    run_slots(engine, EVERY_DAY, 2)  # the ground rules, then the Copilot first step
     with session_scope(engine) as session:
-        [delivery] = deliveries(engine, people["UIDLE0001"])
+        [_, delivery] = deliveries(engine, people["UIDLE0001"])
         row = session.get(NudgeDelivery, delivery.id)
         assert row is not None and row.nudge_id == "m365-first"
         row.status = "later"
     off = dataclasses.replace(EVERY_DAY, usage_targeting=False)
-    with clock.frozen_at(NOW + timedelta(days=1)) as now:
+    with clock.frozen_at(NOW + timedelta(days=2)) as now:
         deliver(engine, off, LIBRARY, now)
-    assert [n for n, _ in given(engine, people["UIDLE0001"])] == ["m365-first", "all-1"]
+    names = [n for n, _ in given(engine, people["UIDLE0001"])]
+    assert names[:2] == ["all-1", "m365-first"] and len(names) == 3 and names[2] not in TOOL_NUDGES
 
 
 def roster_world(engine: Engine) -> dict[str, int]:
@@ -175,8 +182,8 @@ def test_the_rosters_tools_choose_the_tool_track_where_no_report_measures_the_pe
     assert roster.index("m365-first") > roster.index("all-1")
     assert [n for n in roster if n not in TOOL_NUDGES] == peer  # otherwise the peer's order
     if targeting:  # the report's ChatGPT licence, not the roster's Copilot; idle, so first steps first
-        assert measured[0] == "chatgpt-first" and set(measured) & TOOL_NUDGES == {"chatgpt-first"}
-        assert given(engine, people["UIDLE0001"])[0] == ("m365-first", 1)
+        assert measured[:2] == ["all-1", "chatgpt-first"] and set(measured) & TOOL_NUDGES == {"chatgpt-first"}
+        assert given(engine, people["UIDLE0001"])[:2] == [("all-1", 1), ("m365-first", 1)]
     else:  # reports unused: the roster's tools for everyone, and none for people the roster gives none
         assert set(measured) & TOOL_NUDGES == {"m365-first", "m365-deeper"}
         assert not set(n for n, _ in given(engine, people["UIDLE0001"])) & TOOL_NUDGES
@@ -225,11 +232,11 @@ def test_home_says_when_first_steps_are_done(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     people = world(engine)
-    run_slots(engine, EVERY_DAY, 1)  # the idle person gets the one Copilot first step
-    clock.start_at(NOW + timedelta(hours=1))
+    run_slots(engine, EVERY_DAY, 2)  # the ground rules, then the one Copilot first step
+    clock.start_at(NOW + timedelta(days=1, hours=1))
     with SlackAppServer(slack_settings, engine, content=LIBRARY) as server:
         idle = _home_text(server, fake_slack, "UIDLE0001")
-    assert given(engine, people["UIDLE0001"]) == [("m365-first", 1)]
+    assert given(engine, people["UIDLE0001"]) == [("all-1", 1), ("m365-first", 1)]
     assert (
         "you have a licence and haven't used it in the last 4 weeks, and you've had the first steps for it."
         in idle

@@ -20,7 +20,8 @@ A person's tools: with usage targeting (`ADOPTBOT_USAGE_TARGETING`, on by defaul
 imported usage facts show a licence for in the last 4 ISO weeks (`bot.usage.signals`) when there are such
 facts; otherwise (no facts, or targeting off) the roster's `tools` column. A nudge that names tools goes
 only to people holding one of them. Only measured facts say more: before rule 2, a level 1 nudge about a
-tool they hold with no measured activity ("first steps"); in rule 2, someone with measured activity in any
+tool they hold with no measured activity ("first steps"; only the library's opening nudge, its ground
+rules for everyone, comes before them); in rule 2, someone with measured activity in any
 tool gets a nudge above the starter level while one is left. The roster's tools are not measured use, so
 they choose the tool tracks but never bring first steps nor a level up. A "Remind me later" nudge comes
 back only while it still fits them.
@@ -121,6 +122,10 @@ def choose_nudge(
     if not fresh:
         return None
     if usage is not None and usage.idle:
+        # The ground rules (the library's very first nudge, for everyone and any tool) still come first.
+        opening = candidates[0]
+        if opening in fresh and opening.level == STARTER_LEVEL and not opening.tools:
+            return opening, level
         first_steps = [
             n for n in fresh if n.level == STARTER_LEVEL and any(tool in usage.idle for tool in n.tools)
         ]

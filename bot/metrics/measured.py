@@ -14,9 +14,9 @@ tools they have; `idle_licences` adds up every tool's).
 
 Anonymity (docs/privacy.md, "Measured usage"): a group's measured figures are shown only when it has at
 least k licensed people, and the complementary rule of survey figures applies to each tool's column: while
-the hidden teams' licensed people add up to 1..k-1, the smallest shown team is hidden too. The overall
-figures of a team (or of `*`) are also hidden while the people it holds a hidden tool licence for are
-1..k-1, because its overall figure minus its shown tools' would describe them.
+the hidden teams' licensed people add up to 1..k-1, the smallest shown team is hidden too. A team's (or
+`*`'s) all-tools figures are hidden too while 1..k-1 of its people hold a licence for a tool hidden there,
+because the all-tools figure minus the shown tools' would describe them.
 """
 
 from __future__ import annotations
@@ -28,11 +28,11 @@ from datetime import date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
 
-from sqlalchemy import and_, case, func, or_, select
+from sqlalchemy import and_, case, func, select
 from sqlalchemy.orm import Session
 
 from bot.metrics.rules import ratio, round_half_up, visible_groups
-from bot.metrics.sql import ACTIVE_WEEKS, TeamKey
+from bot.metrics.sql import ACTIVE_WEEKS, TeamKey, member_filter
 from bot.models import Person, UsageFact
 
 OVERALL = None  # the key of the all-tools figures in `MeasuredWeek.by_tool`
@@ -97,14 +97,6 @@ class MeasuredWeek:
         return column.teams[team].figures()
 
 
-def _member_filter(end: datetime) -> Any:
-    """The people counted as members at the end of the week (the same rule as `sql.members`)."""
-    return and_(
-        or_(and_(Person.is_active.is_(True), Person.erased_at.is_(None)), Person.erased_at >= end),
-        Person.created_at < end,
-    )
-
-
 def _any(condition: Any) -> Any:
     """1 when `condition` holds for any of the group's rows, else 0 (a portable boolean OR)."""
     return func.max(case((condition, 1), else_=0))
@@ -129,7 +121,7 @@ def measured_week(
             active_recently.label("active_recently"),
         )
         .join(Person, Person.id == UsageFact.person_id)
-        .where(UsageFact.week >= first, UsageFact.week <= week_monday, _member_filter(end))
+        .where(UsageFact.week >= first, UsageFact.week <= week_monday, member_filter(end))
         .group_by(UsageFact.person_id, Person.team_id, UsageFact.tool)
         .having(licensed_now == 1)
     )

@@ -83,16 +83,22 @@ class SurveyTally:
         return self.usage_answers if figure == "usage" else self.stage_people.get(figure, 0)
 
 
+def member_filter(end: datetime) -> Any:
+    """Who counts as a member at `end` (see `members`): active and not erased, or erased at or after
+    `end`; and on the roster before it."""
+    return and_(
+        or_(and_(Person.is_active.is_(True), Person.erased_at.is_(None)), Person.erased_at >= end),
+        Person.created_at < end,
+    )
+
+
 def members(session: Session, end: datetime) -> dict[TeamKey, int]:
     """Active people per team who had joined before `end` (current team: the roster keeps no history).
 
     Someone erased (`adoptbot forget`) after `end` counts as they stood when erased: their anonymous record
     keeps the team, is inactive, and was never a member if inactive then (`created_at` = `erased_at`).
     """
-    member = or_(and_(Person.is_active.is_(True), Person.erased_at.is_(None)), Person.erased_at >= end)
-    stmt = (
-        select(Person.team_id, func.count()).where(member, Person.created_at < end).group_by(Person.team_id)
-    )
+    stmt = select(Person.team_id, func.count()).where(member_filter(end)).group_by(Person.team_id)
     return {team: int(count) for team, count in session.execute(stmt)}
 
 

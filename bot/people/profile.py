@@ -32,6 +32,7 @@ from bot.config import WEEKDAYS, Settings
 from bot.content import Library
 from bot.errors import UsageError
 from bot.models import Person, Team, TeamSource
+from bot.people.locale import person_locale
 from bot.people.slack_sync import apply_slack_user, is_human
 
 ProfileField = Literal["role", "team"]
@@ -244,7 +245,8 @@ def profile_summary(
             timezone_source="organisation",
             nudges=nudge_status(None, settings, now=now),
         )
-    role = library.roles.get(person.role) if person.role else None
+    roles = library.localized(person_locale(person, settings)).roles  # the role's name in their language
+    role = roles.get(person.role) if person.role else None
     source: Literal["roster", "slack", "organisation"] = (
         "roster" if person.timezone else "slack" if person.slack_timezone else "organisation"
     )

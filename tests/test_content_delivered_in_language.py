@@ -221,13 +221,21 @@ def test_translated_survey_texts_are_escaped_and_kept_within_slacks_limits(
     assert options[1:] == ["2 — Nein", "3 — Weder noch", "4 — Ja", "5 — Voll"]
 
 
-def test_app_home_shows_the_role_name_in_the_persons_language_escaped(
+def _role_menu(fake: FakeSlack, before: int) -> dict[str, str]:
+    """Role id -> the name the role modal opened after `before` calls shows."""
+    call = wait_for(lambda: fake.calls_to("views.open", ok=True)[before:], what="the role modal")[-1]
+    block = next(b for b in call.params["view"]["blocks"] if b.get("block_id") == ids.ROLE_BLOCK)
+    return {o["value"]: o["text"]["text"] for o in block["element"]["options"]}
+
+
+def test_app_home_and_the_role_menu_show_role_names_in_the_persons_language(
     engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
 ) -> None:
     with session_scope(engine) as session:
         add_person(session, "UDEHR", team="People", role="hr", locale="de")
-        add_person(session, "UENHR", team="People", role="hr")
+        add_person(session, "UENHR", team="People", role="hr", slack_locale="de-DE", locale="en")
     shown: dict[str, dict[str, str]] = {}
+    menus: dict[str, dict[str, str]] = {}
     with SlackAppServer(slack_settings, engine) as server:
         for user in ("UDEHR", "UENHR"):
             server.event({"type": "app_home_opened", "user": user, "channel": "D" + user, "tab": "home"})
@@ -236,5 +244,26 @@ def test_app_home_shows_the_role_name_in_the_persons_language_escaped(
             shown[user] = {f["text"].split("\n", 1)[0]: f["text"].split("\n", 1)[1] for f in fields}
             if user == "UDEHR":
                 assert "your role (Personal &amp; HR)" in _texts(home["blocks"])
+            # App Home's "Change role" button opens the role menu in the same language ...
+            button = next(
+                e
+                for b in home["blocks"]
+                if b["type"] == "actions"
+                for e in b["elements"]
+                if e["action_id"] == ids.OPEN_ROLE_MODAL
+            )
+            before = len(fake_slack.calls_to("views.open", ok=True))
+            payload = signing.block_actions_payload(
+                user, ids.OPEN_ROLE_MODAL, button["value"], view={"type": "home"}, channel_id="D" + user
+            )
+            assert server.interact(payload)[0] == 200
+            menus[user] = _role_menu(fake_slack, before)
+            # ... and so does `/adopt role`.
+            before = len(fake_slack.calls_to("views.open", ok=True))
+            assert server.command("role", user_id=user)[0] == 200
+            assert _role_menu(fake_slack, before) == menus[user]
     assert shown["UDEHR"]["*Role*"] == "Personal &amp; HR"  # roles.toml's German name, escaped
-    assert shown["UENHR"]["*Role*"] == "People &amp; HR"
+    assert shown["UENHR"]["*Role*"] == "People &amp; HR"  # the roster's `en` wins over Slack's German
+    assert menus["UDEHR"]["sales"] == "Vertrieb" and menus["UDEHR"]["hr"] == "Personal & HR"
+    assert menus["UENHR"]["sales"] == library().roles["sales"].name
+    assert set(menus["UDEHR"]) == set(menus["UENHR"]) == set(library().roles)

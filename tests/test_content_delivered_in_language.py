@@ -19,6 +19,7 @@ from bot.db import session_scope
 from bot.jobs import run_due_jobs
 from bot.metrics.service import compute_metrics
 from bot.models import OutboxMessage, PulseAnswer
+from bot.nudges.service import deliver_due
 from bot.outbox import drain
 from bot.pulses import confirm as pulse_confirm
 from bot.pulses import service as pulses
@@ -26,6 +27,7 @@ from bot.slack import ids
 from bot.slack.client import make_web_client
 from tests.support import signing
 from tests.support.factories import add_person, add_team
+from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import SlackAppServer, library, wait_for
 from tests.test_content import write_library
@@ -267,3 +269,22 @@ def test_app_home_and_the_role_menu_show_role_names_in_the_persons_language(
     assert menus["UDEHR"]["sales"] == "Vertrieb" and menus["UDEHR"]["hr"] == "Personal & HR"
     assert menus["UENHR"]["sales"] == library().roles["sales"].name
     assert set(menus["UDEHR"]) == set(menus["UENHR"]) == set(library().roles)
+
+
+def test_an_ai_adapted_try_it_is_asked_for_in_the_recipients_language(
+    engine: Engine, fake_openai: FakeOpenAI, tmp_path: Path
+) -> None:
+    content = load_library(write_library(tmp_path, german()))
+    settings = dataclasses.replace(Settings(), openai_api_key="sk-test", openai_base_url=fake_openai.url)
+    with session_scope(engine) as session:
+        team = add_team(session, "Sales EMEA")
+        for user, locale in (("UDE1", "de"), ("UDE2", "de"), ("UEN1", None)):
+            add_person(session, user, timezone="Europe/Berlin", team=team, created_at=LONG_AGO, locale=locale)
+    fake_openai.reply("Nimm die letzten drei Mails eines Interessenten.")
+    with session_scope(engine) as session:
+        assert deliver_due(session, settings, content, TUESDAY_10_BERLIN) == 3
+    by_language = {("German" in r.text): r.text for r in fake_openai.requests}
+    assert len(fake_openai.requests) == 2  # one per language: both Germans share theirs
+    assert DE_TRY_IT in by_language[True] and "Role: Vertrieb" in by_language[True]
+    assert "Write it in German." in by_language[True]
+    assert "list 3 likely priorities" in by_language[False] and "Role: Sales" in by_language[False]

@@ -16,9 +16,10 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library, load_library
 from bot.db import session_scope
+from bot.digest.service import suggested_action
 from bot.jobs import run_due_jobs
 from bot.metrics.service import compute_metrics
-from bot.models import OutboxMessage, PulseAnswer
+from bot.models import OutboxMessage, Person, PulseAnswer
 from bot.nudges.service import deliver_due
 from bot.outbox import drain
 from bot.pulses import confirm as pulse_confirm
@@ -32,6 +33,7 @@ from tests.support.fake_slack import FakeSlack, Message
 from tests.support.slack_app import SlackAppServer, library, wait_for
 from tests.test_content import write_library
 from tests.test_content_locales import DE_PULSE, german
+from tests.test_digest import NOW, WEEK, K, build_world
 from tests.test_nudges_slack import TUESDAY_10_BERLIN
 from tests.test_nudges_world import LONG_AGO, deliveries
 from tests.test_pulses_slack import STAGES, _click, _sheet, _submit
@@ -288,3 +290,32 @@ def test_an_ai_adapted_try_it_is_asked_for_in_the_recipients_language(
     assert DE_TRY_IT in by_language[True] and "Role: Vertrieb" in by_language[True]
     assert "Write it in German." in by_language[True]
     assert "list 3 likely priorities" in by_language[False] and "Role: Sales" in by_language[False]
+
+
+def test_a_leaders_digest_suggests_actions_in_their_language(
+    engine: Engine, fake_slack: FakeSlack, slack_settings: Settings
+) -> None:
+    settings = dataclasses.replace(slack_settings, min_group_size=K)
+    world = build_world(engine)
+    with session_scope(engine) as session:
+        bea = session.get(Person, world.person_id("bea"))  # leads Beta, stuck at knowledge
+        assert bea is not None
+        bea.locale = "de"
+    run_due_jobs(engine, settings, library(), NOW)
+    drain(engine, make_web_client(settings), settings)
+
+    def digest_text(key: str) -> str:
+        [message] = [
+            m
+            for m in fake_slack.messages(str(world.people[key].slack_user_id))
+            if str((m.payload or {}).get("key", "")).startswith("digest")
+        ]
+        return message.block_text()
+
+    german_action = suggested_action(library().localized("de"), "knowledge", WEEK)
+    english_action = suggested_action(library(), "knowledge", WEEK)
+    assert german_action and english_action and german_action != english_action
+    assert german_action in library().localized("de").actions["knowledge"]
+    assert f"💡 {german_action}" in digest_text("bea") and english_action not in digest_text("bea")
+    assert f"💡 {english_action}" in digest_text("sam") and german_action not in digest_text("sam")
+    assert "AI adoption digest · 2026-W47" in digest_text("bea")  # the digest's own words stay English

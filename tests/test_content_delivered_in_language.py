@@ -319,3 +319,30 @@ def test_a_leaders_digest_suggests_actions_in_their_language(
     assert f"💡 {german_action}" in digest_text("bea") and english_action not in digest_text("bea")
     assert f"💡 {english_action}" in digest_text("sam") and german_action not in digest_text("sam")
     assert "AI adoption digest · 2026-W47" in digest_text("bea")  # the digest's own words stay English
+
+
+def test_the_welcome_dm_names_the_role_in_the_newcomers_language(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    with session_scope(engine) as session:
+        for email in ("ada@example.com", "bo@example.com"):
+            person = add_person(session, "U0PLACE" + email[:2].upper(), team="Sales EMEA", role="sales")
+            session.flush()
+            person.slack_user_id, person.email = None, email
+    with SlackAppServer(slack_settings, engine) as server:
+        for user, email, locale in (("U0ADA", "ada@example.com", "de-DE"), ("U0BO", "bo@example.com", None)):
+            joined = {"id": user, "name": user.lower(), "profile": {"email": email}, "tz": "Europe/Berlin"}
+            server.event({"type": "team_join", "user": {**joined, "locale": locale} if locale else joined})
+        wait_for(lambda: _welcomes(engine) == 2, what="both welcome DMs in the outbox")
+    drain(engine, make_web_client(slack_settings), slack_settings)
+    [ada] = fake_slack.posted_to("U0ADA")
+    [bo] = fake_slack.posted_to("U0BO")
+    assert "You're set up as *Vertrieb* in *Sales EMEA*" in ada.block_text()  # Slack's locale: German
+    assert "You're set up as *Sales* in *Sales EMEA*" in bo.block_text()
+
+
+def _welcomes(engine: Engine) -> int:
+    with session_scope(engine, readonly=True) as session:
+        return len(
+            session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("welcome:%"))).all()
+        )

@@ -24,7 +24,7 @@ from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, zone, zone_or_utc
-from bot.config import Settings
+from bot.config import DEFAULT_LOCALE, Settings
 from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
 from bot.people.locale import locale_of
 
@@ -49,7 +49,7 @@ class DuePerson:
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
     roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
     notice_on_slot: bool = False  # the end-of-library message took this very slot: nothing else in it
-    locale: str = "en"  # the language their nudge is written in (`bot.people.locale`)
+    locale: str = DEFAULT_LOCALE  # the language their nudge is written in (`bot.people.locale`)
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:

@@ -57,7 +57,7 @@ from sqlalchemy.orm import Session
 
 from bot import ai
 from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
-from bot.config import Settings
+from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
 from bot.jobs import JobContext
@@ -199,7 +199,7 @@ class _Personaliser:
         self.failures = 0
         self._names: frozenset[str] | None = None
 
-    def try_it(self, nudge: Nudge, role: str, team_id: int | None, lang: str = "en") -> str | None:
+    def try_it(self, nudge: Nudge, role: str, team_id: int | None, lang: str = DEFAULT_LOCALE) -> str | None:
         """The adapted prompt (escaped for Slack), or None to use the template. `nudge` is in `lang`, and so
         is the answer."""
         if not self.enabled or not nudge.try_it:

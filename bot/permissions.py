@@ -126,6 +126,7 @@ class Principal:
     team_id: int | None = None
     team_source: str | None = None  # a TeamSource: who set `team_id`
     deactivated_by: str | None = None  # a Deactivation: only the roster brings this person back
+    locale: str | None = None  # the roster's language tag, else Slack's, as stored (`bot.people.locale`)
 
     @property
     def team_locked(self) -> bool:
@@ -147,6 +148,7 @@ class Principal:
             team_id=person.team_id,
             team_source=person.team_source,
             deactivated_by=None if person.is_active else person.deactivated_by,
+            locale=person.locale or person.slack_locale,
         )
 
     @classmethod
@@ -183,6 +185,8 @@ _ACTING_PRINCIPAL = select(
     _people.c.team_id,
     _people.c.team_source,
     _people.c.deactivated_by,
+    _people.c.locale,
+    _people.c.slack_locale,
 ).where(_people.c.slack_user_id == bindparam("slack_user_id"))
 
 
@@ -193,7 +197,8 @@ def acting_principal(connection: Connection | Session, slack_user_id: str | None
     row = connection.execute(_ACTING_PRINCIPAL, {"slack_user_id": slack_user_id}).first()
     if row is None or row[1] is not None:
         return Principal.stranger(slack_user_id)
-    active, _erased, flagged, leads_all, leads_a_team, role, team_id, team_source, deactivated_by = row
+    active, _erased, flagged, leads_all, leads_a_team, role, team_id, team_source, deactivated_by = row[:9]
+    roster_locale, slack_locale = row[9:]
     return Principal(
         user_id=slack_user_id,
         known=True,
@@ -204,6 +209,7 @@ def acting_principal(connection: Connection | Session, slack_user_id: str | None
         team_id=team_id,
         team_source=team_source,
         deactivated_by=None if active else deactivated_by,
+        locale=roster_locale or slack_locale,
     )
 
 

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot import outbox
 from bot.clock import iso_week, zone
-from bot.config import Settings
+from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library
 from bot.digest.blocks import (
     LatestDigest,
@@ -38,7 +38,7 @@ from bot.digest.blocks import (
     digest_message,
 )
 from bot.digest.chart import TrendSeries, render_trend
-from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, compose, compose_many
+from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, actions_in, compose, compose_many
 from bot.jobs import JobContext
 from bot.metrics.format import to_csv
 from bot.metrics.sql import week_window
@@ -46,6 +46,7 @@ from bot.models import Broadcast, OutboxMessage, Person, Team, TeamLead
 from bot.nudges.schedule import local_now
 from bot.outbox import OutboxState
 from bot.outbox import admin as outbox_admin
+from bot.people.locale import locale_of
 from bot.permissions import is_change_manager, led_team_ids
 from bot.pulses import service as pulses
 from bot.wins import service as wins_service
@@ -79,6 +80,7 @@ class Leader:
     name: str
     slack_user_id: str
     team_ids: tuple[int, ...] | None  # None: leads every team
+    locale: str = DEFAULT_LOCALE  # their language: suggested actions come in it where translated
 
     @property
     def audience(self) -> Audience:
@@ -114,7 +116,9 @@ def leaders(
     """Active, reachable leaders with their teams (by name); only those in `zones` (effective time
     zones) and without a digest queued for `not_sent_week`, when given."""
     tz = Person.effective_timezone(settings.timezone)
-    query = select(Person.id, Person.name, Person.slack_user_id, Person.leads_all).where(*_reachable_leader())
+    query = select(
+        Person.id, Person.name, Person.slack_user_id, Person.leads_all, Person.locale, Person.slack_locale
+    ).where(*_reachable_leader())
     if zones is not None:
         query = query.where(tz.in_(list(zones)))
     if not_sent_week is not None:
@@ -122,7 +126,7 @@ def leaders(
         query = query.where(~exists().where(OutboxMessage.key == key))
     found = session.execute(query.order_by(Person.name, Person.id)).all()
     teams: dict[int, list[int]] = defaultdict(list)
-    partial = [pid for pid, _, _, leads_all in found if not leads_all]
+    partial = [pid for pid, _, _, leads_all, _, _ in found if not leads_all]
     for start in range(0, len(partial), 1000):
         chunk = partial[start : start + 1000]
         rows = session.execute(
@@ -131,8 +135,14 @@ def leaders(
         for person_id, team_id in rows:
             teams[person_id].append(team_id)
     return [
-        Leader(pid, name, str(user), None if leads_all else tuple(sorted(teams[pid])))
-        for pid, name, user, leads_all in found
+        Leader(
+            pid,
+            name,
+            str(user),
+            None if leads_all else tuple(sorted(teams[pid])),
+            locale_of(roster_locale, slack_locale, settings),
+        )
+        for pid, name, user, leads_all, roster_locale, slack_locale in found
         if user is not None
     ]
 
@@ -268,7 +278,7 @@ def send_leader_digests(
         for person, digest in zip(people, digests, strict=True):
             queued += enqueue_digest(
                 session,
-                digest,
+                actions_in(digest, library, person.locale),
                 key=leader_key(person.id, digest.week),
                 channel=person.slack_user_id,
                 settings=settings,

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.content import ADKAR_STAGES, Library
 from bot.digest.chart import TrendSeries
-from bot.digest.measured import IDLE_SHARE, audience_measured, say_do, tools_used
+from bot.digest.measured import IDLE_SHARE, SayDo, audience_measured, say_do, tools_used
 from bot.digest.narrative import narrate, polish, template_narrative
 from bot.digest.source import DigestSource, PublicWin
 from bot.digest.types import (
@@ -296,6 +296,29 @@ def suggested_action(library: Library, stage: str, week_monday: date) -> str | N
     return choices[week_monday.isocalendar()[1] % len(choices)]
 
 
+def _say_do_stage(said_done: SayDo) -> str:
+    """The actions.toml list for a large gap between what people said and what the tools measured."""
+    return "say_do_gap" if said_done.gap > 0 else "unreported_use"
+
+
+def actions_in(digest: Digest, library: Library, lang: str | None) -> Digest:
+    """`digest` with its suggested actions picked from the library's actions in `lang` (where translated):
+    the same stages, the same week's turn; the figures are untouched."""
+    texts = library.localized(lang)
+    if texts.lang == library.lang:
+        return digest
+    monday = digest.week_monday
+    barriers = tuple(
+        replace(group, action=suggested_action(texts, group.stage, monday)) if group.action else group
+        for group in digest.barriers
+    )
+    said_done = digest.say_do
+    if said_done is not None and said_done.action:
+        said_done = replace(said_done, action=suggested_action(texts, _say_do_stage(said_done), monday))
+    idle = suggested_action(texts, "idle_licences", monday) if digest.idle_action else None
+    return replace(digest, barriers=barriers, say_do=said_done, idle_action=idle)
+
+
 def _barriers(lines: Sequence[TeamLine], library: Library, week_monday: date) -> tuple[BarrierGroup, ...]:
     groups = []
     for stage in ADKAR_STAGES:
@@ -493,8 +516,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     tools = tools_used(source.measured(monday), library, team_ids)
     said_done = say_do(survey_now, rows_now, names, whole, None)
     if said_done is not None and said_done.large:
-        key = "say_do_gap" if said_done.gap > 0 else "unreported_use"
-        said_done = replace(said_done, action=suggested_action(library, key, monday))
+        said_done = replace(said_done, action=suggested_action(library, _say_do_stage(said_done), monday))
     idle = use_now is not None and use_now.licensed and use_now.idle / use_now.licensed >= IDLE_SHARE
     idle_action = suggested_action(library, "idle_licences", monday) if idle else None
     pulse = None

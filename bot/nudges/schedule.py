@@ -24,8 +24,9 @@ from sqlalchemy import String, and_, case, cast, func, literal, or_, select
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, zone, zone_or_utc
-from bot.config import Settings
+from bot.config import DEFAULT_LOCALE, Settings
 from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
+from bot.people.locale import locale_of
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +49,7 @@ class DuePerson:
     later: str | None  # a nudge they asked to see again ("Remind me later"), if any
     roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
     notice_on_slot: bool = False  # the end-of-library message took this very slot: nothing else in it
+    locale: str = DEFAULT_LOCALE  # the language their nudge is written in (`bot.people.locale`)
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -214,6 +216,8 @@ def _due_on(
             notice,
             delivered,
             Person.tools,
+            Person.locale,
+            Person.slack_locale,
         )
         .outerjoin(week, week.c.person_id == Person.id)
         .where(
@@ -235,7 +239,25 @@ def _due_on(
     )
     result: list[DuePerson] = []
     rows = session.execute(stmt)
-    for pid, user, role, team, level, timezone, started_on, created_at, notice_sent, history, tools in rows:
+    locales: dict[tuple[str | None, str | None], str] = {}
+    for (
+        pid,
+        user,
+        role,
+        team,
+        level,
+        timezone,
+        started_on,
+        created_at,
+        notice_sent,
+        history,
+        tools,
+        roster_locale,
+        slack_locale,
+    ) in rows:
+        tags = (roster_locale, slack_locale)
+        if tags not in locales:
+            locales[tags] = locale_of(*tags, settings)
         first = started_on or start_monday(created_at, timezone)
         if first > day or user is None or role is None:
             continue
@@ -257,6 +279,7 @@ def _due_on(
                 delivered=frozenset(given),
                 later=_waiting(history) if waiting else None,
                 roster_tools=tools,
+                locale=locales[tags],
             )
         )
     return result

@@ -57,12 +57,13 @@ from sqlalchemy.orm import Session
 
 from bot import ai
 from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
-from bot.config import Settings
+from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
 from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team, Win, WinStatus
 from bot.nudges import blocks, schedule
+from bot.people.locale import person_locale
 from bot.slack.text import escape
 from bot.usage.signals import UsageSignal, signals
 
@@ -194,15 +195,16 @@ class _Personaliser:
         self.teams = teams
         self.enabled = enabled and settings.ai_enabled
         self.deadline = time.monotonic() + AI_BUDGET_SECONDS
-        self.memo: dict[tuple[str, str, int | None], str | None] = {}
+        self.memo: dict[tuple[str, str, int | None, str], str | None] = {}
         self.failures = 0
         self._names: frozenset[str] | None = None
 
-    def try_it(self, nudge: Nudge, role: str, team_id: int | None) -> str | None:
-        """The adapted prompt (escaped for Slack), or None to use the template."""
+    def try_it(self, nudge: Nudge, role: str, team_id: int | None, lang: str = DEFAULT_LOCALE) -> str | None:
+        """The adapted prompt (escaped for Slack), or None to use the template. `nudge` is in `lang`, and so
+        is the answer."""
         if not self.enabled or not nudge.try_it:
             return None
-        key = (nudge.id, role, team_id)
+        key = (nudge.id, role, team_id, lang)
         if key in self.memo:
             return self.memo[key]
         if time.monotonic() > self.deadline:
@@ -210,9 +212,11 @@ class _Personaliser:
             return None
         if self._names is None:
             self._names = ai.roster_name_parts(self.session)
-        role_name = self.library.roles[role].name if role in self.library.roles else role
+        roles = self.library.localized(lang).roles
+        role_name = roles[role].name if role in roles else role
         team = self.teams.get(team_id or 0, "")
         fingerprint = hashlib.sha256(nudge.try_it.encode()).hexdigest()[:12]
+        language = f" Write it in {LANGUAGE_NAMES[lang]}." if lang in LANGUAGE_NAMES else ""
         answer = ai.complete(
             self.session,
             self.settings,
@@ -220,7 +224,7 @@ class _Personaliser:
             system=(
                 "You adapt short exercises that help employees try an AI assistant at work. Reply with the "
                 f"adapted exercise only: plain text, at most {AI_MAX_WORDS} words, second person, "
-                "no greeting, no names of people."
+                f"no greeting, no names of people.{language}"
             ),
             prompt=(
                 f"Role: {role_name}\nTeam: {team or 'not given'}\nNudge: {nudge.title}\n"
@@ -228,7 +232,8 @@ class _Personaliser:
                 "Rewrite the exercise so it fits this role's and team's daily work."
             ),
             max_words=AI_MAX_WORDS,
-            cache_key=f"nudge:{nudge.id}:{role}:{team_id or '-'}:{fingerprint}",
+            cache_key=f"nudge:{nudge.id}:{role}:{team_id or '-'}:{fingerprint}"
+            + (f":{lang}" if language else ""),
             names=self._names,
             timeout=self.timeout,
         )
@@ -255,6 +260,15 @@ def card_for(
         personalised=personalised is not None,
         refresher=refresher,
     )
+
+
+LANGUAGE_NAMES = {  # what the AI is asked to write an adapted try-it in, for a nudge sent in that language
+    "de": "German",
+    "fr": "French",
+    "es": "Spanish",
+    "ja": "Japanese",
+    "pt-BR": "Brazilian Portuguese",
+}
 
 
 # --- the job -------------------------------------------------------------------------------------------
@@ -423,24 +437,26 @@ def deliver_due(
 
     teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
     personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
-    templates: dict[tuple[str, str | None, int], tuple[blocks.NudgeTemplate, str]] = {}
+    templates: dict[tuple[str, str, str | None, int], tuple[blocks.NudgeTemplate, str]] = {}
     messages: list[outbox.NewMessage] = []
     for item in planned:
         delivery_id = delivery_ids.get(item.person.id)
         if delivery_id is None:
             continue  # a concurrent tick claimed this person's slot first (unique keys)
-        personalised = personaliser.try_it(item.nudge, item.person.role, item.person.team_id)
-        made = templates.get((item.nudge.id, personalised, item.cycle))
+        lang = item.person.locale
+        nudge = library.nudge_text(item.nudge, lang)  # the recipient's language where translated
+        personalised = personaliser.try_it(nudge, item.person.role, item.person.team_id, lang)
+        made = templates.get((item.nudge.id, lang, personalised, item.cycle))
         if made is None:  # the same blocks for everyone given this nudge and text, but the button values
             card = card_for(
                 delivery_id,
                 item.person.slot.isoformat(),
-                item.nudge,
+                nudge,
                 personalised=personalised,
                 refresher=item.cycle > 0,
             )
             made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
-            templates[(item.nudge.id, personalised, item.cycle)] = made
+            templates[(item.nudge.id, lang, personalised, item.cycle)] = made
         template, text = made
         messages.append(
             outbox.NewMessage(
@@ -450,7 +466,7 @@ def deliver_due(
                 text=text,
                 blocks=template.render(delivery_id, item.person.slot.isoformat()),
                 person_id=item.person.id,
-                metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id},
+                metadata={"delivery_id": delivery_id, "nudge_id": item.nudge.id, "lang": lang},
             )
         )
     queued = outbox.enqueue_many(session, messages)
@@ -668,7 +684,7 @@ def record_click(
         levelled_up = _maybe_level_up(session, library, person)
     nudge = library_nudge(library, delivery.nudge_id)
     status = delivery.status if delivery.slot == slot else NudgeStatus.LATER
-    shown = _shown_card(session, message_key, delivery, slot, nudge)
+    shown = _shown_card(session, library, message_key, delivery, slot, nudge)
     if shown is not None:
         outbox.enqueue_update(
             session,
@@ -681,9 +697,15 @@ def record_click(
 
 
 def _shown_card(
-    session: Session, message_key: str, delivery: NudgeDelivery, slot: str, nudge: Nudge | None
+    session: Session,
+    library: Library,
+    message_key: str,
+    delivery: NudgeDelivery,
+    slot: str,
+    nudge: Nudge | None,
 ) -> blocks.NudgeCard | None:
-    """The card as the person saw it (the try-it text they got, AI-adapted or not)."""
+    """The card as the person saw it: in the language it was sent in, with the try-it text they got
+    (AI-adapted or not)."""
     from bot import outbox
 
     if nudge is None:
@@ -692,6 +714,8 @@ def _shown_card(
     payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == message_key))
     if isinstance(payload, dict):
         personalised = _personalised_try_it(outbox.with_blocks(session, payload))
+        lang = (payload.get("metadata") or {}).get("lang")
+        nudge = library.nudge_text(nudge, lang if isinstance(lang, str) else None)
     return card_for(delivery.id, slot, nudge, personalised=personalised, refresher=delivery.cycle > 0)
 
 
@@ -860,13 +884,14 @@ def targeting(
     """What chooses the person's own nudges: role and level, what their usage facts say (targeting on), and
     the roster's tools where no facts measure them.
 
-    Only ever shown to the person themselves."""
+    Only ever shown to the person themselves, with role and tool names in their language."""
     role = person.role or ""
-    role_name = library.roles[role].name if role in library.roles else role
+    texts = library.localized(person_locale(person, settings))
+    role_name = texts.roles[role].name if role in texts.roles else role
     signal = person_signal(session, person, settings, local_today(person, settings, now))
 
     def names(tools: AbstractSet[str]) -> tuple[str, ...]:
-        return tuple(sorted(library.tools[t].name if t in library.tools else t for t in tools))
+        return tuple(sorted(texts.tools[t].name if t in texts.tools else t for t in tools))
 
     roster_tools = () if signal.measured else names(signal.licensed)
     if not settings.usage_targeting:

@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from bot.config import SHIPPED_LOCALES
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
@@ -36,15 +37,20 @@ class RolePreset:
     role: str | None
     team: str | None
     team_locked: bool = False
+    lang: str | None = None  # the language of the role names (the Home's viewer's); None: the acting person's
 
 
-def role_button_value(role_id: str | None, team_id: int | None, *, team_locked: bool = False) -> str:
+def role_button_value(
+    role_id: str | None, team_id: int | None, *, team_locked: bool = False, lang: str | None = None
+) -> str:
     """The value of App Home's role button: the choice the Home shows, so the click can open the modal
     preset to it without reading the database while Slack's trigger_id ticks. (A stale value cannot move
     anyone: saving checks the database.)"""
     value: dict[str, object] = {"role": role_id, "team": team_id}
     if team_locked:
         value["locked"] = True
+    if lang is not None:
+        value["lang"] = lang
     return json.dumps(value, separators=(",", ":"))
 
 
@@ -61,10 +67,12 @@ def role_preset(value: object) -> RolePreset | None:
         return None
     role, team = carried.get("role"), carried.get("team")
     team_id = str(team) if isinstance(team, int) and not isinstance(team, bool) else None
+    lang = carried.get("lang")
     return RolePreset(
         role=role if isinstance(role, str) and role else None,
         team=team_id,
         team_locked=team_id is not None and carried.get("locked") is True,
+        lang=lang if isinstance(lang, str) and lang in SHIPPED_LOCALES else None,
     )
 
 
@@ -185,7 +193,9 @@ def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
     else:
         label = "Change role or team" if summary.complete else "Pick my role and team"
     style = None if summary.complete else "primary"
-    value = role_button_value(summary.role_id, summary.team_id, team_locked=summary.team_locked)
+    value = role_button_value(
+        summary.role_id, summary.team_id, team_locked=summary.team_locked, lang=summary.lang
+    )
     blocks.append(
         actions(button(label, ids.OPEN_ROLE_MODAL, value=value, style=style), block_id="home.profile")
     )

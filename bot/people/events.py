@@ -14,6 +14,7 @@ from slack_bolt import App, BoltContext
 
 from bot import outbox
 from bot.people.blocks import welcome_message
+from bot.people.locale import person_locale
 from bot.people.profile import WELCOME_KIND, welcome_key, welcome_member
 from bot.people.slack_sync import apply_slack_user
 from bot.slack.scope import listener_scope
@@ -30,7 +31,8 @@ def on_team_join(event: dict[str, Any], context: BoltContext) -> None:
         if person is None or not person.slack_user_id:
             return
         team = person.team
-        role = scope.library.roles.get(person.role) if person.role else None
+        roles = scope.library.localized(person_locale(person, scope.settings)).roles
+        role = roles.get(person.role) if person.role else None
         text, blocks = welcome_message(
             command=scope.settings.command,
             role_name=role.name if role is not None else None,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt import Ack, App, BoltContext
@@ -11,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
 from bot.people.blocks import RolePreset, profile_section, role_modal, role_preset
+from bot.people.locale import locale_of
 from bot.people.profile import (
     NOT_ON_ROSTER,
     ProfileError,
@@ -36,17 +38,21 @@ def _modal_for(
     scope: Scope, preset: RolePreset | None = None, *, fresh_teams: bool = False
 ) -> dict[str, Any]:
     """The role modal, preset to `preset` (what the clicked button carries) or else to the acting person's
-    present choice (`scope.principal`, one light read). The team menu comes from the app's `TeamMenu`
-    (read again with `fresh_teams`): with a preset, opening the modal reads nothing from the database."""
+    present choice (`scope.principal`, one light read), with role names in the preset's language or else
+    the acting person's. The team menu comes from the app's `TeamMenu` (read again with `fresh_teams`):
+    with App Home's preset, opening the modal reads nothing from the database."""
     if preset is None:
         me = scope.principal
         preset = RolePreset(
             role=me.role,
             team=str(me.team_id) if me.team_id is not None else None,
             team_locked=me.team_locked,
+            lang=locale_of(me.locale, None, scope.settings),
         )
+    elif preset.lang is None:  # a button without the language (the welcome DM's): the acting person's
+        preset = replace(preset, lang=locale_of(scope.principal.locale, None, scope.settings))
     return role_modal(
-        roles=role_choices(scope.library),
+        roles=role_choices(scope.library.localized(preset.lang)),
         teams=scope.runtime.shared(TEAM_MENU, TeamMenu).choices(lambda: scope.connection, fresh=fresh_teams),
         current_role=preset.role,
         current_team=preset.team,
@@ -140,7 +146,8 @@ def on_options(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:
         on_team_options(ack, body, context)
         return
     with listener_scope(context, readonly=True, person=False) as scope:
-        choices = role_choices(scope.library)
+        lang = locale_of(scope.principal.locale, None, scope.settings)
+        choices = role_choices(scope.library.localized(lang))
     ack(options=matching_options(choices, str(body.get("value") or "")))
 
 

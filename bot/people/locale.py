@@ -36,8 +36,12 @@ def shipped(tag: str | None) -> str | None:
 
 def person_locale(person: Person, settings: Settings) -> str:
     """The language to write to `person` in: roster, else Slack, else ADOPTBOT_LOCALE (see the module)."""
-    chosen = person.locale or person.slack_locale
-    return shipped(chosen) or shipped(settings.locale) or DEFAULT_LOCALE
+    return locale_of(person.locale, person.slack_locale, settings)
 
 
-__all__ = ["SHIPPED", "parse_locale", "person_locale", "shipped"]
+def locale_of(roster: str | None, slack: str | None, settings: Settings) -> str:
+    """`person_locale` from a person's two locale columns (for queries that read columns, not people)."""
+    return shipped(roster or slack) or shipped(settings.locale) or DEFAULT_LOCALE
+
+
+__all__ = ["SHIPPED", "locale_of", "parse_locale", "person_locale", "shipped"]

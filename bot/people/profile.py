@@ -32,6 +32,7 @@ from bot.config import WEEKDAYS, Settings
 from bot.content import Library
 from bot.errors import UsageError
 from bot.models import Person, Team, TeamSource
+from bot.people.locale import person_locale
 from bot.people.slack_sync import apply_slack_user, is_human
 
 ProfileField = Literal["role", "team"]
@@ -67,6 +68,7 @@ class ProfileSummary:
     team_id: int | None = None
     team_locked: bool = False  # the roster (or a change manager) set the team: not theirs to change
     deactivated: bool = False  # the roster or Slack deactivated them: nothing to set up
+    lang: str | None = None  # their language (role names are in it); None: not known to Adoptbot
 
     @property
     def complete(self) -> bool:
@@ -244,7 +246,9 @@ def profile_summary(
             timezone_source="organisation",
             nudges=nudge_status(None, settings, now=now),
         )
-    role = library.roles.get(person.role) if person.role else None
+    lang = person_locale(person, settings)
+    roles = library.localized(lang).roles  # the role's name in their language
+    role = roles.get(person.role) if person.role else None
     source: Literal["roster", "slack", "organisation"] = (
         "roster" if person.timezone else "slack" if person.slack_timezone else "organisation"
     )
@@ -261,4 +265,5 @@ def profile_summary(
         team_id=person.team.id if person.team is not None else None,
         team_locked=person.team is not None and person.team_source != TeamSource.SELF,
         deactivated=not person.is_active and person.deactivated_by is not None,
+        lang=lang,
     )

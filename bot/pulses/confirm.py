@@ -23,10 +23,12 @@ from bot.config import Settings
 from bot.content import Library
 from bot.jobs import JobContext, claim_slot
 from bot.models import OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse, PulseRun
+from bot.people.locale import locale_of
 from bot.pulses import blocks
 from bot.pulses.service import (
     ANSWERED_KIND,
     _card,
+    _in_language,
     answer_day,
     answered_key,
     invite_key,
@@ -107,17 +109,23 @@ def _confirm_run(
     if not sheets:
         return 0
     waiting = session.execute(
-        select(PulseInvitation.id, PulseInvitation.person_id, Person.effective_timezone(settings.timezone))
+        select(
+            PulseInvitation.id,
+            PulseInvitation.person_id,
+            Person.effective_timezone(settings.timezone),
+            Person.locale,
+            Person.slack_locale,
+        )
         .join(Person, Person.id == PulseInvitation.person_id)
         .where(PulseInvitation.run_id == run.id, PulseInvitation.answered_at.is_(None))
         .order_by(PulseInvitation.person_id)
     ).all()
     ids: list[int] = []
-    answered: list[tuple[int, str]] = []  # (person id, time zone), in person-id order
-    for invitation_id, person_id, tz_name in waiting:
+    answered: list[tuple[int, str, str]] = []  # (person id, time zone, language), in person-id order
+    for invitation_id, person_id, tz_name, roster_locale, slack_locale in waiting:
         if person_id is not None and respondent_key(secret, run.id, person_id) in sheets:
             ids.append(invitation_id)
-            answered.append((person_id, tz_name))
+            answered.append((person_id, tz_name, locale_of(roster_locale, slack_locale, settings)))
     for start in range(0, len(ids), _CHUNK):
         session.execute(
             update(PulseInvitation)
@@ -128,20 +136,23 @@ def _confirm_run(
 
 
 def _queue_edits(
-    session: Session, run: PulseRun, answered: list[tuple[int, str]], library: Library, settings: Settings
+    session: Session,
+    run: PulseRun,
+    answered: list[tuple[int, str, str]],
+    library: Library,
+    settings: Settings,
 ) -> int:
     """The "Answered ✓" edit of each invitation message that was queued (erased people's are gone)."""
-    keys = [invite_key(run.id, person_id) for person_id, _ in answered]
+    keys = [invite_key(run.id, person_id) for person_id, _, _ in answered]
     invited: set[str] = set()
     for start in range(0, len(keys), _CHUNK):
         chunk = keys[start : start + _CHUNK]
         invited.update(session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.in_(chunk))))
-    survey = library.surveys.get(run.survey_id)
     queued = 0
-    for person_id, tz_name in answered:
+    for person_id, tz_name, lang in answered:
         if invite_key(run.id, person_id) not in invited:
             continue
-        card = _card(run, survey, tz_name, settings)
+        card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
         queued += outbox.enqueue_update(
             session,
             key=answered_key(run.id, person_id),

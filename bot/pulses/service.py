@@ -48,6 +48,7 @@ from bot.models import (
     random_key,
 )
 from bot.outbox import OutboxState
+from bot.people.locale import locale_of, person_locale
 from bot.pulses import blocks
 from bot.pulses.blocks import COMMENT_MAX, PulseCard
 
@@ -176,6 +177,11 @@ def _reachable() -> list[ColumnElement[bool]]:
     ]
 
 
+def _in_language(library: Library, survey_id: str, lang: str | None) -> Survey | None:
+    """The survey with its title, questions, scale and options in `lang` where translated (same ids)."""
+    return library.localized(lang).surveys.get(survey_id)
+
+
 def _card(run: PulseRun, survey: Survey | None, tz_name: str, settings: Settings) -> PulseCard:
     return PulseCard(
         run_id=run.id,
@@ -265,15 +271,16 @@ def _invite_everyone(
     )
     tz = Person.effective_timezone(settings.timezone)
     rows = session.execute(
-        select(Person.id, Person.slack_user_id, tz)
+        select(Person.id, Person.slack_user_id, tz, Person.locale, Person.slack_locale)
         .join(PulseInvitation, PulseInvitation.person_id == Person.id)
         .where(PulseInvitation.run_id == run.id)
     ).all()
-    by_zone: dict[str, list[tuple[int, str]]] = defaultdict(list)
-    for person_id, user_id, tz_name in rows:
-        by_zone[tz_name].append((person_id, str(user_id)))
-    for tz_name, members in by_zone.items():
-        card = _card(run, survey, tz_name, settings)
+    by_zone: dict[tuple[str, str], list[tuple[int, str]]] = defaultdict(list)
+    for person_id, user_id, tz_name, roster_locale, slack_locale in rows:
+        lang = locale_of(roster_locale, slack_locale, settings)
+        by_zone[(tz_name, lang)].append((person_id, str(user_id)))
+    for (tz_name, lang), members in by_zone.items():
+        card = _card(run, _in_language(library, survey.id, lang), tz_name, settings)
         send_at = invite_time(run.opened_at, tz_name, settings, library.is_holiday)
         text, body = blocks.invitation_text(card), blocks.invitation_blocks(card)
         for person_id, user_id in members:
@@ -359,7 +366,8 @@ def answer_form(
         elif text:
             previous[question_id] = text
     tz_name = person.effective_timezone(settings.timezone)
-    return AnswerForm(survey, run.id, local_date_label(run.closes_at, tz_name), previous)
+    shown = _in_language(library, survey.id, person_locale(person, settings)) or survey
+    return AnswerForm(shown, run.id, local_date_label(run.closes_at, tz_name), previous)
 
 
 def _parse(question: Question, raw: str | None) -> tuple[int | None, str | None, str | None]:
@@ -582,7 +590,9 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
             _invitation_sent(run.id),
         ]
         base = (
-            select(PulseInvitation.id, Person.id, Person.slack_user_id, tz)
+            select(
+                PulseInvitation.id, Person.id, Person.slack_user_id, tz, Person.locale, Person.slack_locale
+            )
             .join(Person, Person.id == PulseInvitation.person_id)
             .where(*waiting)
         )
@@ -597,7 +607,6 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
             number = _due_reminder(run, tz_name, settings, library, now)
             if number:
                 due_zones[number].append(tz_name)
-        survey = library.surveys.get(run.survey_id)
         answered = _answered_keys(session, run.id) if due_zones else set()
         for number, names in sorted(due_zones.items()):
             found = [
@@ -607,8 +616,9 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
                 ).all()
                 if respondent_key(secret, run.id, row[1]) not in answered
             ]
-            for _invitation, person_id, user_id, tz_name in found:
-                card = _card(run, survey, tz_name, settings)
+            for _invitation, person_id, user_id, tz_name, roster_locale, slack_locale in found:
+                lang = locale_of(roster_locale, slack_locale, settings)
+                card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
                 if outbox.enqueue(
                     session,
                     key=reminder_key(run.id, person_id, number),

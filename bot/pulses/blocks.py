@@ -196,6 +196,7 @@ def answer_modal(
         blocks,
         callback_id=ids.PULSE_MODAL,
         submit=_("Send answers") if not previous else _("Update answers"),
+        close=_("Cancel"),
         private_metadata=str(run_id),
     )
 

@@ -12,6 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
+from bot.i18n import gettext as _
+from bot.i18n import ngettext
 from bot.models import NudgeStatus
 from bot.outbox.store import FilledBlocks
 from bot.slack import ids
@@ -26,17 +28,31 @@ from bot.slack.blocks import (
 )
 from bot.slack.text import escape
 
-LEVEL_NAMES = {1: "Starter", 2: "Practitioner", 3: "Advanced"}
 
-OUTCOMES = {
-    NudgeStatus.TRIED: "✅ *You tried this — nice!* Each one you try makes the next one easier.",
-    NudgeStatus.NOT_FOR_ME: "👋 *Noted — not for you.* Your next nudge will be a different one.",
-    NudgeStatus.LATER: "⏰ *Okay, later.* This one comes back as your next nudge.",
-}
-RATINGS = {
-    "helpful": "👍 You found this helpful — thanks for telling us.",
-    "not_helpful": "👎 Not helpful — thanks, this feedback shapes the library.",
-}
+def level_name(level: int) -> str:
+    """ "Starter", "Practitioner" or "Advanced" (above 3: "Advanced"), in the current language."""
+    names = {1: _("Starter"), 2: _("Practitioner"), 3: _("Advanced")}
+    return names.get(level, names[3])
+
+
+def outcome_text(status: NudgeStatus) -> str | None:
+    """The confirmation that replaces the choice buttons once the person chose, or None (not chosen)."""
+    if status == NudgeStatus.TRIED:
+        return _("✅ *You tried this — nice!* Each one you try makes the next one easier.")
+    if status == NudgeStatus.NOT_FOR_ME:
+        return _("👋 *Noted — not for you.* Your next nudge will be a different one.")
+    if status == NudgeStatus.LATER:
+        return _("⏰ *Okay, later.* This one comes back as your next nudge.")
+    return None
+
+
+def rating_text(rating: str | None) -> str | None:
+    """The thank-you that replaces the rating buttons once the person rated, or None (not rated)."""
+    if rating == "helpful":
+        return _("👍 You found this helpful — thanks for telling us.")
+    if rating == "not_helpful":
+        return _("👎 Not helpful — thanks, this feedback shapes the library.")
+    return None
 
 
 @dataclass(frozen=True)
@@ -75,49 +91,56 @@ def _quote(text: str) -> str:
 
 def _choice_buttons(value: str) -> Block:
     return actions(
-        button("Tried it", ids.NUDGE_TRIED, value=value, style="primary"),
-        button("Not for me", ids.NUDGE_NOT_FOR_ME, value=value),
-        button("Remind me later", ids.NUDGE_LATER, value=value),
-        button("Share a win", ids.NUDGE_SHARE_WIN, value=value),
+        button(_("Tried it"), ids.NUDGE_TRIED, value=value, style="primary"),
+        button(_("Not for me"), ids.NUDGE_NOT_FOR_ME, value=value),
+        button(_("Remind me later"), ids.NUDGE_LATER, value=value),
+        button(_("Share a win"), ids.NUDGE_SHARE_WIN, value=value),
         block_id=ids.NUDGE_ACTIONS_BLOCK,
     )
 
 
 def _rating_buttons(value: str) -> Block:
     return actions(
-        button("👍 Helpful", ids.NUDGE_HELPFUL, value=value),
-        button("👎 Not helpful", ids.NUDGE_NOT_HELPFUL, value=value),
+        button(_("👍 Helpful"), ids.NUDGE_HELPFUL, value=value),
+        button(_("👎 Not helpful"), ids.NUDGE_NOT_HELPFUL, value=value),
         block_id=ids.NUDGE_RATING_BLOCK,
     )
 
 
-REFRESHER_MARK = "Refresher: "
-TRY_IT_LABEL = "*Try it*"
-TRY_IT_ADAPTED_LABEL = "*Try it* (adapted for your role)"
+def refresher_mark() -> str:
+    """The prefix of a refresher's title, in the current language."""
+    return _("Refresher: ")
+
+
+def try_it_label(personalised: bool = False) -> str:
+    """The heading of the try-it quote (AI-adapted or not), in the current language."""
+    return _("*Try it* (adapted for your role)") if personalised else _("*Try it*")
 
 
 def nudge_content(card: NudgeCard) -> list[Block]:
     """The nudge itself (title, body, try-it, facts): the same for everyone given this nudge and text."""
-    title = f"{REFRESHER_MARK}{card.title}" if card.refresher else card.title
+    title = f"{refresher_mark()}{card.title}" if card.refresher else card.title
     blocks: list[Block] = [header(title), section(card.body)]
     if card.try_it:
-        label = TRY_IT_ADAPTED_LABEL if card.personalised else TRY_IT_LABEL
-        blocks.append(section(f"{label}\n{_quote(card.try_it)}"))
+        blocks.append(section(f"{try_it_label(card.personalised)}\n{_quote(card.try_it)}"))
     facts: list[str] = []
     if card.minutes:
-        facts.append(f"⏱ About {card.minutes} minute{'s' if card.minutes != 1 else ''}")
+        minutes = ngettext("⏱ About {minutes} minute", "⏱ About {minutes} minutes", card.minutes)
+        facts.append(minutes.format(minutes=card.minutes))
     if card.link:
-        facts.append(f"<{card.link}|Learn more>")
-    facts.append(f"Level {card.level} · {LEVEL_NAMES.get(card.level, 'Advanced')}")
+        learn_more = _("Learn more")
+        facts.append(f"<{card.link}|{learn_more}>")
+    facts.append(_("Level {level} · {name}").format(level=card.level, name=level_name(card.level)))
     if card.refresher:
-        facts.append("🔁 You tried this one before: a second go makes it a habit")
+        facts.append(_("🔁 You tried this one before: a second go makes it a habit"))
     blocks.append(context(" · ".join(facts)))
     return blocks
 
 
 def nudge_text(card: NudgeCard) -> str:
     """The notification / screen-reader fallback."""
-    return f"Your AI nudge: {REFRESHER_MARK if card.refresher else ''}{card.title}"
+    title = f"{refresher_mark()}{card.title}" if card.refresher else card.title
+    return _("Your AI nudge: {title}").format(title=title)
 
 
 def nudge_blocks(
@@ -138,20 +161,23 @@ def nudge_blocks(
 def _message_blocks(content: list[Block], value: str, status: NudgeStatus, rating: str | None) -> list[Block]:
     blocks = list(content)
     blocks.append(divider())
-    if status in OUTCOMES:
-        blocks.append(section(OUTCOMES[status], block_id=ids.NUDGE_OUTCOME_BLOCK))
+    outcome = outcome_text(status)
+    if outcome is not None:
+        blocks.append(section(outcome, block_id=ids.NUDGE_OUTCOME_BLOCK))
         if status == NudgeStatus.TRIED:
             blocks.append(
                 actions(
-                    button("Share a win", ids.NUDGE_SHARE_WIN, value=value), block_id=ids.NUDGE_ACTIONS_BLOCK
+                    button(_("Share a win"), ids.NUDGE_SHARE_WIN, value=value),
+                    block_id=ids.NUDGE_ACTIONS_BLOCK,
                 )
             )
     else:
         blocks.append(_choice_buttons(value))
-    if rating in RATINGS:
-        blocks.append(context(RATINGS[rating]))
+    thanks = rating_text(rating)
+    if thanks is not None:
+        blocks.append(context(thanks))
     else:
-        blocks.append(context("Was this nudge useful?"))
+        blocks.append(context(_("Was this nudge useful?")))
         blocks.append(_rating_buttons(value))
     return blocks
 
@@ -259,7 +285,7 @@ def long_date(day: date) -> str:
 
 
 def _progress_lines(view: ProgressView) -> str:
-    level = f"Level {view.level} · {LEVEL_NAMES.get(view.level, 'Advanced')}"
+    level = f"Level {view.level} · {level_name(view.level)}"
     streak = (
         f"🔥 {view.streak_weeks}-week streak of trying something new"
         if view.streak_weeks

@@ -60,6 +60,7 @@ from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
 from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
 from bot.db import session_scope
+from bot.i18n import use_language
 from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team, Win, WinStatus
 from bot.nudges import blocks, schedule
@@ -455,7 +456,8 @@ def deliver_due(
                 personalised=personalised,
                 refresher=item.cycle > 0,
             )
-            made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
+            with use_language(lang):  # the bot's own words (buttons, labels) in the recipient's language
+                made = blocks.NudgeTemplate(blocks.nudge_content(card)), blocks.nudge_text(card)
             templates[(item.nudge.id, lang, personalised, item.cycle)] = made
         template, text = made
         messages.append(
@@ -684,15 +686,17 @@ def record_click(
         levelled_up = _maybe_level_up(session, library, person)
     nudge = library_nudge(library, delivery.nudge_id)
     status = delivery.status if delivery.slot == slot else NudgeStatus.LATER
-    shown = _shown_card(session, library, message_key, delivery, slot, nudge)
-    if shown is not None:
-        outbox.enqueue_update(
-            session,
-            key=f"{message_key}:{status}:{delivery.rating or '-'}",
-            update_of=message_key,
-            text=blocks.nudge_text(shown),
-            blocks=blocks.nudge_blocks(shown, status=status, rating=delivery.rating),
-        )
+    found = _shown_card(session, library, message_key, delivery, slot, nudge)
+    if found is not None:
+        shown, lang = found
+        with use_language(lang):  # the language the message was sent in
+            outbox.enqueue_update(
+                session,
+                key=f"{message_key}:{status}:{delivery.rating or '-'}",
+                update_of=message_key,
+                text=blocks.nudge_text(shown),
+                blocks=blocks.nudge_blocks(shown, status=status, rating=delivery.rating),
+            )
     return ClickResult(delivery, changed=True, levelled_up=levelled_up)
 
 
@@ -703,25 +707,29 @@ def _shown_card(
     delivery: NudgeDelivery,
     slot: str,
     nudge: Nudge | None,
-) -> blocks.NudgeCard | None:
-    """The card as the person saw it: in the language it was sent in, with the try-it text they got
+) -> tuple[blocks.NudgeCard, str | None] | None:
+    """The card as the person saw it, and the language it was sent in, with the try-it text they got
     (AI-adapted or not)."""
     from bot import outbox
 
     if nudge is None:
         return None  # removed from the library since: leave the message as it is
     personalised: str | None = None
+    lang: str | None = None
     payload = session.scalar(select(OutboxMessage.payload).where(OutboxMessage.key == message_key))
     if isinstance(payload, dict):
-        personalised = _personalised_try_it(outbox.with_blocks(session, payload))
-        lang = (payload.get("metadata") or {}).get("lang")
-        nudge = library.nudge_text(nudge, lang if isinstance(lang, str) else None)
-    return card_for(delivery.id, slot, nudge, personalised=personalised, refresher=delivery.cycle > 0)
+        sent_in = (payload.get("metadata") or {}).get("lang")
+        lang = sent_in if isinstance(sent_in, str) else None
+        with use_language(lang):
+            personalised = _personalised_try_it(outbox.with_blocks(session, payload))
+        nudge = library.nudge_text(nudge, lang)
+    card = card_for(delivery.id, slot, nudge, personalised=personalised, refresher=delivery.cycle > 0)
+    return card, lang
 
 
 def _personalised_try_it(payload: dict[str, Any]) -> str | None:
-    """The AI-adapted try-it text inside a sent nudge's blocks, if it had one."""
-    label = blocks.TRY_IT_ADAPTED_LABEL + "\n"
+    """The AI-adapted try-it text inside a sent nudge's blocks (in the current language), if it had one."""
+    label = blocks.try_it_label(personalised=True) + "\n"
     for block in payload.get("blocks") or []:
         text = block.get("text", {}).get("text", "") if isinstance(block, dict) else ""
         if isinstance(text, str) and text.startswith(label):

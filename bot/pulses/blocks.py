@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.content import Question, Survey
+from bot.i18n import gettext as _
+from bot.i18n import ngettext
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
@@ -25,11 +27,27 @@ from bot.slack.blocks import (
 )
 from bot.slack.text import escape
 
-DEFAULT_SCALE = ("Strongly disagree", "Disagree", "Neither agree nor disagree", "Agree", "Strongly agree")
 COMMENT_MAX = 1500  # characters of an optional comment
 RADIO_MAX = 10  # Slack: a radio_buttons element holds at most 10 options
-ANSWER_BUTTON = "Answer (1 minute)"
-CHANGE_BUTTON = "Change my answer"
+
+
+def default_scale() -> tuple[str, ...]:
+    """The five agreement labels of a scale question without its own, in the current language."""
+    return (
+        _("Strongly disagree"),
+        _("Disagree"),
+        _("Neither agree nor disagree"),
+        _("Agree"),
+        _("Strongly agree"),
+    )
+
+
+def answer_button() -> str:
+    return _("Answer (1 minute)")
+
+
+def change_button() -> str:
+    return _("Change my answer")
 
 
 @dataclass(frozen=True)
@@ -44,57 +62,72 @@ class PulseCard:
 
 
 def _privacy_line(card: PulseCard) -> str:
-    return (
-        f"Anonymous: results are only shown for groups of {card.min_group_size} or more, never with names, "
+    return _(
+        "Anonymous: results are only shown for groups of {k} or more, never with names, "
         "and comments reach leaders only as a summary."
-    )
+    ).format(k=card.min_group_size)
+
+
+def _questions(card: PulseCard) -> str:
+    return ngettext("{n} question", "{n} questions", card.questions).format(n=card.questions)
 
 
 def invitation_text(card: PulseCard) -> str:
-    return f"Pulse survey: {card.title}. One minute, {card.questions} questions; open until {card.closes_on}."
+    return _("Pulse survey: {title}. One minute, {questions}; open until {date}.").format(
+        title=card.title, questions=_questions(card), date=card.closes_on
+    )
 
 
 def invitation_blocks(card: PulseCard) -> list[Block]:
     return [
         section(
-            f"*{escape(card.title)}*\nHow is AI fitting into your work? One minute, "
-            f"{card.questions} questions. Your honest answer shapes what help your team gets next."
+            _(
+                "*{title}*\nHow is AI fitting into your work? One minute, {questions}. "
+                "Your honest answer shapes what help your team gets next."
+            ).format(title=escape(card.title), questions=_questions(card))
         ),
-        actions(button(ANSWER_BUTTON, ids.PULSE_ANSWER, value=str(card.run_id), style="primary")),
-        context(f"Open until {card.closes_on}. {_privacy_line(card)}"),
+        actions(button(answer_button(), ids.PULSE_ANSWER, value=str(card.run_id), style="primary")),
+        context(_("Open until {date}.").format(date=card.closes_on) + " " + _privacy_line(card)),
     ]
 
 
 def reminder_text(card: PulseCard) -> str:
-    return f"Reminder: the pulse survey closes {card.closes_on}. It takes one minute."
+    return _("Reminder: the pulse survey closes {date}. It takes one minute.").format(date=card.closes_on)
 
 
 def reminder_blocks(card: PulseCard) -> list[Block]:
     return [
         section(
-            f"*A quick reminder: {escape(card.title)}*\nThe pulse closes {card.closes_on}, and it takes one "
-            "minute. If you've already answered, thank you, and please ignore this."
+            _(
+                "*A quick reminder: {title}*\nThe pulse closes {date}, and it takes one minute. "
+                "If you've already answered, thank you, and please ignore this."
+            ).format(title=escape(card.title), date=card.closes_on)
         ),
-        actions(button(ANSWER_BUTTON, ids.PULSE_ANSWER, value=str(card.run_id), style="primary")),
+        actions(button(answer_button(), ids.PULSE_ANSWER, value=str(card.run_id), style="primary")),
         context(_privacy_line(card)),
     ]
 
 
 def answered_text(card: PulseCard) -> str:
-    return f"Answered ✓ — thank you. You can change your answer until {card.closes_on}."
+    return _("Answered ✓ — thank you. You can change your answer until {date}.").format(date=card.closes_on)
 
 
 def answered_blocks(card: PulseCard) -> list[Block]:
     return [
-        section(f"*{escape(card.title)}*\n✅ *Answered ✓* — thank you."),
-        actions(button(CHANGE_BUTTON, ids.PULSE_ANSWER, value=str(card.run_id))),
-        context(f"You can change your answer until {card.closes_on}. {_privacy_line(card)}"),
+        section(f"*{escape(card.title)}*\n" + _("✅ *Answered ✓* — thank you.")),
+        actions(button(change_button(), ids.PULSE_ANSWER, value=str(card.run_id))),
+        context(
+            _("You can change your answer until {date}.").format(date=card.closes_on)
+            + " "
+            + _privacy_line(card)
+        ),
     ]
 
 
 def scale_labels(question: Question) -> list[str]:
     """`1 — Strongly disagree` … `5 — Strongly agree` (or the survey's own five labels)."""
-    labels = question.options if len(question.options) == len(DEFAULT_SCALE) else DEFAULT_SCALE
+    scale = default_scale()
+    labels = question.options if len(question.options) == len(scale) else scale
     return [f"{n} — {label}" for n, label in enumerate(labels, start=1)]
 
 
@@ -112,7 +145,7 @@ def _question_element(question: Question, previous: int | str | None) -> dict[st
             "action_id": ids.PULSE_QUESTION_INPUT,
             "multiline": True,
             "max_length": COMMENT_MAX,
-            "placeholder": plain("Optional: anything you'd like to add (shared only as a summary)", 150),
+            "placeholder": plain(_("Optional: anything you'd like to add (shared only as a summary)"), 150),
         }
         if isinstance(previous, str) and previous:
             element["initial_value"] = previous[:COMMENT_MAX]
@@ -124,7 +157,7 @@ def _question_element(question: Question, previous: int | str | None) -> dict[st
         element["type"] = "radio_buttons"
     else:
         element["type"] = "static_select"
-        element["placeholder"] = plain("Choose an answer", 150)
+        element["placeholder"] = plain(_("Choose an answer"), 150)
     chosen = next((o for o in options if previous is not None and o["value"] == str(previous)), None)
     if chosen is not None:
         element["initial_option"] = chosen
@@ -143,8 +176,10 @@ def answer_modal(
     previous = previous or {}
     blocks: list[Block] = [
         context(
-            f"Anonymous: results are only shown for groups of {min_group_size} or more, never with names. "
-            f"You can change your answers until {closes_on}."
+            _(
+                "Anonymous: results are only shown for groups of {k} or more, never with names. "
+                "You can change your answers until {date}."
+            ).format(k=min_group_size, date=closes_on)
         )
     ]
     for question in survey.questions:
@@ -160,14 +195,15 @@ def answer_modal(
         survey.title,
         blocks,
         callback_id=ids.PULSE_MODAL,
-        submit="Send answers" if not previous else "Update answers",
+        submit=_("Send answers") if not previous else _("Update answers"),
+        close=_("Cancel"),
         private_metadata=str(run_id),
     )
 
 
 def info_modal(title: str, text: str) -> dict[str, Any]:
     """An information-only modal (no submit button): the pulse closed, or it was not for this person."""
-    return modal(title, [section(text)], callback_id=ids.PULSE_INFO_MODAL, close="Close")
+    return modal(title, [section(text)], callback_id=ids.PULSE_INFO_MODAL, close=_("Close"))
 
 
 def answers_from_state(values: Mapping[str, Mapping[str, Mapping[str, Any]]]) -> dict[str, str | None]:

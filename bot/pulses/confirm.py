@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.config import Settings
 from bot.content import Library
+from bot.i18n import use_language
 from bot.jobs import JobContext, claim_slot
 from bot.models import OutboxMessage, Person, PulseAnswer, PulseInvitation, PulseResponse, PulseRun
 from bot.people.locale import locale_of
@@ -152,13 +153,15 @@ def _queue_edits(
     for person_id, tz_name, lang in answered:
         if invite_key(run.id, person_id) not in invited:
             continue
-        card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
+        with use_language(lang):
+            card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
+            text, body = blocks.answered_text(card), blocks.answered_blocks(card)
         queued += outbox.enqueue_update(
             session,
             key=answered_key(run.id, person_id),
             update_of=invite_key(run.id, person_id),
-            text=blocks.answered_text(card),
-            blocks=blocks.answered_blocks(card),
+            text=text,
+            blocks=body,
             kind=ANSWERED_KIND,
         )
     return queued

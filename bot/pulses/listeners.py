@@ -15,7 +15,11 @@ from slack_bolt import Ack, App, BoltContext
 from slack_sdk import WebClient
 
 from bot.clock import utcnow
+from bot.config import DEFAULT_LOCALE
 from bot.errors import UsageError
+from bot.i18n import gettext as _
+from bot.i18n import use_language
+from bot.people.locale import person_locale, shipped
 from bot.pulses import blocks
 from bot.pulses import service as pulses
 from bot.slack import ids
@@ -24,9 +28,16 @@ from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
 
-NOT_ON_ROSTER = (
-    "I don't have you on the roster yet, so this pulse isn't open to you. You'll get the next one."
-)
+
+def not_on_roster() -> str:
+    return _("I don't have you on the roster yet, so this pulse isn't open to you. You'll get the next one.")
+
+
+def _language(scope: Scope) -> str:
+    """The language of the person who clicked: theirs when on the roster, else ADOPTBOT_LOCALE's."""
+    if scope.person is not None:
+        return person_locale(scope.person, scope.settings)
+    return shipped(scope.settings.locale) or DEFAULT_LOCALE
 
 
 def _run_id(text: object) -> int | None:
@@ -37,7 +48,7 @@ def _run_id(text: object) -> int | None:
 def _answer_view(scope: Scope, run_id: int | None) -> dict[str, Any]:
     """The survey modal for the acting person, or an information modal saying why they can't answer."""
     if scope.person is None or run_id is None:
-        return blocks.info_modal("Pulse survey", NOT_ON_ROSTER)
+        return blocks.info_modal(_("Pulse survey"), not_on_roster())
     try:
         form = pulses.answer_form(
             scope.session,
@@ -48,7 +59,7 @@ def _answer_view(scope: Scope, run_id: int | None) -> dict[str, Any]:
             now=utcnow(),
         )
     except pulses.PulseUnavailable as why:
-        return blocks.info_modal("Pulse survey", str(why))
+        return blocks.info_modal(_("Pulse survey"), str(why))
     return blocks.answer_modal(
         form.survey,
         run_id=form.run_id,
@@ -58,11 +69,30 @@ def _answer_view(scope: Scope, run_id: int | None) -> dict[str, Any]:
     )
 
 
+def _thanks_view(first: bool, closes_on: str) -> dict[str, Any]:
+    saved = (
+        _("✅ Thank you, your answers are saved.") if first else _("✅ Thank you, your answers are updated.")
+    )
+    text = (
+        saved
+        + " "
+        + _("You can change them until {date}.").format(date=closes_on)
+        + "\n"
+        + _(
+            "Your team's results are shared only when enough people have answered, never with names. "
+            "The invitation in your messages shows “Answered” from tomorrow: Adoptbot keeps "
+            "only the day you answered, not the time."
+        )
+    )
+    return blocks.info_modal(_("Thank you"), text)
+
+
 def on_answer_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """Answer / Change my answer: open the survey, pre-filled with the person's own earlier answers."""
     ack()
     action = (body.get("actions") or [{}])[0]
-    with listener_scope(context) as scope:  # may create the installation's secret on first use
+    # may create the installation's secret on first use; the modal is in the clicking person's language
+    with listener_scope(context) as scope, use_language(_language(scope)):
         view = _answer_view(scope, _run_id(action.get("value")))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -74,11 +104,11 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
     """
     run_id = _run_id(view.get("private_metadata"))
     answers = blocks.answers_from_state(view.get("state", {}).get("values", {}))
-    with listener_scope(context) as scope:
+    with listener_scope(context) as scope, use_language(_language(scope)):
         if scope.person is None or run_id is None:
             reply: dict[str, Any] = {
                 "response_action": "update",
-                "view": blocks.info_modal("Pulse survey", NOT_ON_ROSTER),
+                "view": blocks.info_modal(_("Pulse survey"), not_on_roster()),
             }
         else:
             try:
@@ -94,17 +124,12 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
             except pulses.InvalidAnswers as invalid:
                 reply = {"response_action": "errors", "errors": blocks.question_errors(invalid.errors)}
             except pulses.PulseUnavailable as why:
-                reply = {"response_action": "update", "view": blocks.info_modal("Pulse survey", str(why))}
+                reply = {"response_action": "update", "view": blocks.info_modal(_("Pulse survey"), str(why))}
             else:
-                verb = "saved" if recorded.first else "updated"
-                text = (
-                    f"✅ Thank you, your answers are {verb}. "
-                    f"You can change them until {recorded.closes_on}.\n"
-                    "Your team's results are shared only when enough people have answered, never with names. "
-                    "The invitation in your messages shows “Answered” from tomorrow: Adoptbot keeps "
-                    "only the day you answered, not the time."
-                )
-                reply = {"response_action": "update", "view": blocks.info_modal("Thank you", text)}
+                reply = {
+                    "response_action": "update",
+                    "view": _thanks_view(recorded.first, recorded.closes_on),
+                }
     ack(**reply)
 
 

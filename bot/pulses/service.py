@@ -34,6 +34,8 @@ from bot.config import Settings
 from bot.content import Library, Question, Survey
 from bot.db import insert_ignore
 from bot.errors import UsageError
+from bot.i18n import format_day, use_language
+from bot.i18n import gettext as _
 from bot.jobs import JobContext, claim_slot
 from bot.models import (
     AppState,
@@ -104,7 +106,7 @@ def _working_day(day: date, tz_name: str, is_holiday: IsHoliday) -> bool:
 
 
 def _next_working_day(day: date, tz_name: str, is_holiday: IsHoliday) -> date:
-    for _ in range(31):
+    for _attempt in range(31):
         if _working_day(day, tz_name, is_holiday):
             return day
         day += timedelta(days=1)
@@ -117,7 +119,7 @@ def invite_time(opened_at: datetime, tz_name: str, settings: Settings, is_holida
     tz = zone_or_utc(tz_name)
     local = opened_at.replace(tzinfo=UTC).astimezone(tz)
     day = local.date()
-    for _ in range(31):
+    for _attempt in range(31):
         if _working_day(day, tz_name, is_holiday):
             start = datetime.combine(day, time(settings.nudge_hour), tzinfo=tz)
             end = datetime.combine(day, time(max(WORKDAY_END_HOUR, settings.nudge_hour + 1)), tzinfo=tz)
@@ -163,9 +165,9 @@ def answer_day(moment: datetime, settings: Settings) -> datetime:
 
 
 def local_date_label(moment: datetime, tz_name: str) -> str:
-    """`Thursday 5 March` for naive-UTC `moment` in `tz_name`."""
+    """`Thursday 5 March` for naive-UTC `moment` in `tz_name`, in the current language."""
     local = moment.replace(tzinfo=UTC).astimezone(zone_or_utc(tz_name))
-    return f"{local:%A} {local.day} {local:%B}"
+    return format_day(local.date())
 
 
 def _reachable() -> list[ColumnElement[bool]]:
@@ -185,7 +187,7 @@ def _in_language(library: Library, survey_id: str, lang: str | None) -> Survey |
 def _card(run: PulseRun, survey: Survey | None, tz_name: str, settings: Settings) -> PulseCard:
     return PulseCard(
         run_id=run.id,
-        title=survey.title if survey else "Pulse survey",
+        title=survey.title if survey else _("Pulse survey"),
         questions=len(survey.questions) if survey else 0,
         closes_on=local_date_label(run.closes_at, tz_name),
         min_group_size=settings.min_group_size,
@@ -280,9 +282,10 @@ def _invite_everyone(
         lang = locale_of(roster_locale, slack_locale, settings)
         by_zone[(tz_name, lang)].append((person_id, str(user_id)))
     for (tz_name, lang), members in by_zone.items():
-        card = _card(run, _in_language(library, survey.id, lang), tz_name, settings)
         send_at = invite_time(run.opened_at, tz_name, settings, library.is_holiday)
-        text, body = blocks.invitation_text(card), blocks.invitation_blocks(card)
+        with use_language(lang):  # the bot's words and the closing date in the recipient's language
+            card = _card(run, _in_language(library, survey.id, lang), tz_name, settings)
+            text, body = blocks.invitation_text(card), blocks.invitation_blocks(card)
         for person_id, user_id in members:
             outbox.enqueue(
                 session,
@@ -323,13 +326,15 @@ def _answerable(
 ) -> tuple[PulseRun, PulseInvitation, Survey]:
     run = session.get(PulseRun, run_id)
     if run is None:
-        raise PulseUnavailable("This pulse survey no longer exists. Thank you for wanting to answer!")
+        raise PulseUnavailable(_("This pulse survey no longer exists. Thank you for wanting to answer!"))
     tz_name = person.effective_timezone(settings.timezone)
     if not run.is_open(now):
         closed = run.closed_at or run.closes_at
         raise PulseUnavailable(
-            f"This pulse closed on {local_date_label(closed, tz_name)}, so answers are no longer collected. "
-            "Thank you all the same; the next one is coming soon."
+            _(
+                "This pulse closed on {date}, so answers are no longer collected. "
+                "Thank you all the same; the next one is coming soon."
+            ).format(date=local_date_label(closed, tz_name))
         )
     invitation = session.scalars(
         select(PulseInvitation).where(
@@ -338,12 +343,12 @@ def _answerable(
     ).first()
     if invitation is None:
         raise PulseUnavailable(
-            "This pulse went out before you joined, so it isn't open to you. You'll get the next one."
+            _("This pulse went out before you joined, so it isn't open to you. You'll get the next one.")
         )
     survey = library.surveys.get(run.survey_id)
     if survey is None:
         raise PulseUnavailable(
-            "This pulse's questions were removed from the content library, so it can't be answered."
+            _("This pulse's questions were removed from the content library, so it can't be answered.")
         )
     return run, invitation, survey
 
@@ -376,10 +381,10 @@ def _parse(question: Question, raw: str | None) -> tuple[int | None, str | None,
     if question.kind == "text":
         return None, (raw[:COMMENT_MAX] if raw else None), None
     if not raw:
-        return None, None, ("Please choose an answer." if question.required else None)
+        return None, None, (_("Please choose an answer.") if question.required else None)
     allowed = range(1, 6) if question.kind == "scale" else range(len(question.options))
     if not raw.lstrip("-").isdigit() or int(raw) not in allowed:
-        return None, None, "Please choose one of the answers shown."
+        return None, None, _("Please choose one of the answers shown.")
     return int(raw), None, None
 
 
@@ -618,14 +623,16 @@ def send_reminders(session: Session, *, library: Library, settings: Settings, no
             ]
             for _invitation, person_id, user_id, tz_name, roster_locale, slack_locale in found:
                 lang = locale_of(roster_locale, slack_locale, settings)
-                card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
+                with use_language(lang):
+                    card = _card(run, _in_language(library, run.survey_id, lang), tz_name, settings)
+                    text, body = blocks.reminder_text(card), blocks.reminder_blocks(card)
                 if outbox.enqueue(
                     session,
                     key=reminder_key(run.id, person_id, number),
                     kind=REMINDER_KIND,
                     channel=str(user_id),
-                    text=blocks.reminder_text(card),
-                    blocks=blocks.reminder_blocks(card),
+                    text=text,
+                    blocks=body,
                     person_id=person_id,
                 ):
                     queued += 1

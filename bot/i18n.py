@@ -1,0 +1,161 @@
+"""The bot's own words in the reader's language: gettext from `.po` catalogs, and Babel's dates and numbers.
+
+English is the source language (msgid = the English text). Each other language has
+`bot/locales/<lang>/LC_MESSAGES/adoptbot.po` (`pt-BR` -> `pt_BR`), read with Babel at first use and
+cached; fuzzy or empty entries fall back to English. The language is context-local: builders call
+`_()` / `ngettext()` / `pgettext()` inside `with use_language(tag):`, set where a message is built for
+one person (the recipient of a DM, the person who clicked for a modal).
+"""
+
+from __future__ import annotations
+
+import functools
+import gettext as _stdlib_gettext
+import re
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
+
+from babel import Locale, UnknownLocaleError
+from babel.dates import format_date as _babel_date
+from babel.messages.pofile import read_po
+from babel.numbers import format_decimal
+
+from bot.config import DEFAULT_LOCALE
+
+DOMAIN = "adoptbot"
+LOCALES_DIR = Path(__file__).parent / "locales"
+_CONTEXT_SEP = "\x04"  # gettext's separator between a message context and its msgid
+
+_current: ContextVar[str] = ContextVar("adoptbot_language", default=DEFAULT_LOCALE)
+
+
+def _english_plural(n: int) -> int:
+    return 0 if n == 1 else 1
+
+
+@dataclass(frozen=True)
+class Translations:
+    """One language's catalog: msgid (or context + msgid) -> translation(s)."""
+
+    messages: dict[str, str] = field(default_factory=dict)
+    plurals: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    plural: Callable[[int], int] = _english_plural
+
+
+def catalog_path(tag: str) -> Path:
+    """Where the `.po` file for language `tag` lives (`pt-BR` -> `locales/pt_BR/...`)."""
+    return LOCALES_DIR / tag.replace("-", "_") / "LC_MESSAGES" / f"{DOMAIN}.po"
+
+
+@functools.cache
+def translations(tag: str) -> Translations:
+    """The catalog for `tag` (else its language alone), or none (English) when there is no `.po` file."""
+    for candidate in (tag, tag.split("-", 1)[0]):
+        path = catalog_path(candidate)
+        if path.is_file():
+            return _load(path, candidate)
+    return Translations()
+
+
+def _load(path: Path, tag: str) -> Translations:
+    with path.open("rb") as handle:
+        catalog = read_po(handle, locale=tag.replace("-", "_"), domain=DOMAIN)
+    messages: dict[str, str] = {}
+    plurals: dict[str, tuple[str, ...]] = {}
+    for message in catalog:
+        if not message.id or message.fuzzy:
+            continue
+        context = f"{message.context}{_CONTEXT_SEP}" if message.context else ""
+        if isinstance(message.id, (tuple, list)):
+            strings = message.string
+            forms = tuple(str(s) for s in strings) if isinstance(strings, (tuple, list)) else ()
+            if forms and all(forms):
+                plurals[context + str(message.id[0])] = forms
+        elif isinstance(message.id, str) and isinstance(message.string, str) and message.string:
+            messages[context + message.id] = message.string
+    return Translations(messages, plurals, _stdlib_gettext.c2py(catalog.plural_expr))
+
+
+def current_language() -> str:
+    return _current.get()
+
+
+@contextmanager
+def use_language(tag: str | None) -> Iterator[str]:
+    """Within the block, `_()` and friends translate into `tag` (None or unknown: English)."""
+    token = _current.set(tag or DEFAULT_LOCALE)
+    try:
+        yield _current.get()
+    finally:
+        _current.reset(token)
+
+
+def gettext(message: str) -> str:
+    """`message` (English) in the current language."""
+    return translations(_current.get()).messages.get(message, message)
+
+
+_ = gettext
+
+
+def pgettext(context: str, message: str) -> str:
+    """`message` in the current language, where the same English means different things in `context`."""
+    return translations(_current.get()).messages.get(f"{context}{_CONTEXT_SEP}{message}", message)
+
+
+def ngettext(singular: str, plural: str, n: int) -> str:
+    """The form of `singular` / `plural` for the count `n`, by the current language's plural rules."""
+    found = translations(_current.get())
+    forms = found.plurals.get(singular)
+    if forms is None:
+        return singular if n == 1 else plural
+    index = found.plural(n)
+    return forms[index] if 0 <= index < len(forms) else forms[-1]
+
+
+def babel_locale(tag: str | None = None) -> Locale:
+    """Babel's locale for `tag` (default: the current language); English for a tag Babel doesn't know."""
+    try:
+        return Locale.parse((tag or _current.get()).replace("-", "_"))
+    except (ValueError, UnknownLocaleError):
+        return Locale.parse(DEFAULT_LOCALE)
+
+
+def format_day(day: date) -> str:
+    """A weekday and date without the year: "Thursday 5 March", "Donnerstag, 5. März", "jeudi 5 mars"."""
+    if _current.get() == DEFAULT_LOCALE:
+        return f"{day:%A} {day.day} {day:%B}"  # the form English readers already see
+    locale = babel_locale()
+    pattern = str(locale.datetime_skeletons.get("MMMMEd") or "EEEE d MMMM")
+    return _babel_date(day, format=re.sub("E+", "EEEE", pattern), locale=locale)  # the weekday in full
+
+
+def format_date(day: date, format: str = "long") -> str:
+    """`day` as the current language writes it (Babel's `short`, `medium`, `long`, `full` or a pattern)."""
+    return _babel_date(day, format=format, locale=babel_locale())
+
+
+def format_number(number: float | int) -> str:
+    """`number` with the current language's separators (1,234.5 / 1.234,5)."""
+    return format_decimal(number, locale=babel_locale())
+
+
+__all__ = [
+    "Translations",
+    "_",
+    "babel_locale",
+    "catalog_path",
+    "current_language",
+    "format_date",
+    "format_day",
+    "format_number",
+    "gettext",
+    "ngettext",
+    "pgettext",
+    "translations",
+    "use_language",
+]

@@ -33,8 +33,10 @@ def reader(text: str) -> Any:
     return csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
 
 
-def records(rows: Any, source: str) -> Iterator[list[str]]:
-    """The reader's records; UsageError naming the line that is not valid CSV."""
+def records(rows: Any, source: str) -> Iterator[tuple[int, list[str]]]:
+    """The reader's records that hold a value, each with the line it starts on (a quoted cell may span
+    lines); UsageError naming the line that is not valid CSV."""
+    previous_end = rows.line_num
     while True:
         try:
             record = next(rows)
@@ -42,4 +44,6 @@ def records(rows: Any, source: str) -> Iterator[list[str]]:
             return
         except csv.Error as error:
             raise UsageError(f"{source}: line {rows.line_num} is not valid CSV ({error}).") from None
-        yield record
+        line, previous_end = previous_end + 1, rows.line_num
+        if any(value.strip() for value in record):
+            yield line, record

@@ -144,12 +144,7 @@ def parse_roster(
     parsed = ParsedRoster()
     seen_ids: dict[str, int] = {}
     seen_emails: dict[str, int] = {}
-    previous_end = reader.line_num
-    for record in csv_files.records(reader, source):
-        line = previous_end + 1
-        previous_end = reader.line_num
-        if not any(value.strip() for value in record):
-            continue
+    for line, record in csv_files.records(reader, source):
         if len(record) > len(header):
             parsed.errors.append(
                 (

@@ -203,12 +203,7 @@ def _parse(
     else:
         row_reader = _READERS[source](columns, header, name, tools)
     parsed = ParsedUsage(source)
-    previous_end = reader.line_num
-    for record in csv_files.records(reader, name):
-        line = previous_end + 1
-        previous_end = reader.line_num
-        if not any(value.strip() for value in record):
-            continue
+    for line, record in csv_files.records(reader, name):
         if len(record) > len(header):
             parsed.errors.append(
                 (line, f"{len(record)} fields but the header has {len(header)} (quote cells with commas)")
@@ -641,12 +636,7 @@ def parse_logins(text: str, name: str) -> dict[str, str]:
     login_at, email_at = keys.index("login"), keys.index("email")
     mapping: dict[str, str] = {}
     errors: list[str] = []
-    previous_end = reader.line_num
-    for record in csv_files.records(reader, name):
-        line = previous_end + 1
-        previous_end = reader.line_num
-        if not any(value.strip() for value in record):
-            continue
+    for line, record in csv_files.records(reader, name):
         login, email = _cell(record, login_at).strip(), _cell(record, email_at).strip().lower()
         known = mapping.get(login.lower())
         if not login:

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import time
 from typing import Any
 
 import pytest
 from slack_bolt import Ack, App
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, event, func, select
 from sqlalchemy.orm import Session
 
 from bot import outbox
@@ -214,6 +215,39 @@ def test_a_reply_reports_only_work_that_was_committed(
     assert doomed == [{"text": SORRY, "response_type": "ephemeral", "replace_original": False}]
     with Session(engine) as check:
         assert list(check.scalars(select(Team.name))) == ["Kept"]
+
+
+def _name_team(inv: Invocation) -> None:
+    inv.scope.session.add(Team(name=inv.args))
+    inv.ack(text=f"Team {inv.args} added.", response_type="ephemeral")
+    if inv.args == "Doomed":
+        raise RuntimeError("the database refused it after all")
+
+
+def test_an_answer_in_the_ack_is_given_only_once_its_work_is_saved(
+    slack_settings: Settings, engine: Engine, fake_slack: FakeSlack, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A slow commit (a loaded database) must not let "added" reach the person before the row exists,
+    and an answer whose work is rolled back is never given: the person gets the one-line apology."""
+
+    def customize(app: App) -> None:
+        subcommands.add(app, Subcommand("name-team", "Add a team", "name-team NAME", "everyone", _name_team))
+
+    def slow_commit(session: Session, flush_context: object) -> None:
+        time.sleep(0.4)
+
+    event.listen(Session, "after_flush", slow_commit)
+    try:
+        with SlackAppServer(slack_settings, engine, customize=customize) as server:
+            status, kept = server.command("name-team Kept", user_id="U0EMP")
+            with Session(engine) as check:
+                saved = list(check.scalars(select(Team.name)))
+            _, doomed = server.command("name-team Doomed", user_id="U0EMP")
+    finally:
+        event.remove(Session, "after_flush", slow_commit)
+    assert status == 200 and kept["text"] == "Team Kept added."
+    assert saved == ["Kept"]
+    assert doomed == {"response_type": "ephemeral", "text": SORRY}
 
 
 def _failing_listeners(app: App) -> None:

@@ -17,7 +17,7 @@ from bot.permissions import refusal_text
 from bot.slack import subcommands
 from bot.slack.runtime import runtime_from, runtime_of
 from bot.slack.scope import listener_scope
-from bot.slack.subcommands import HELP, Invocation, Subcommand
+from bot.slack.subcommands import HELP, AnswerAck, Invocation, Subcommand
 
 
 def show_help(inv: Invocation) -> None:
@@ -33,6 +33,7 @@ def dispatch(
     entry = subcommands.registry(runtime).get(name)
     readonly = entry.readonly if entry is not None else True
     person = entry.person if entry is not None else False  # unknown subcommands get the help
+    answer = AnswerAck(ack, at_once=readonly)
     with listener_scope(context, readonly=readonly, person=person) as scope:
         if entry is None:
             text, blocks = subcommands.registry(runtime).help_for(scope, unknown=name)
@@ -45,11 +46,18 @@ def dispatch(
             )
             return
         inv = Invocation(
-            name=entry.name, args=args, command=command, scope=scope, ack=ack, respond=respond, client=client
+            name=entry.name,
+            args=args,
+            command=command,
+            scope=scope,
+            ack=answer,
+            respond=respond,
+            client=client,
         )
         entry.handler(inv)
-        if not inv.acked:
-            ack()
+    answer.deliver()  # the scope has committed: what the answer reports is saved
+    if not answer.given:
+        ack()
 
 
 # The subcommands this module answers; bot.wiring adds them to the app.

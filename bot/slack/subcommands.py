@@ -24,7 +24,9 @@ Handler contract:
 - it runs inside the dispatcher's `listener_scope` (`inv.scope`: session, person, settings, library),
   which commits after the handler returns; register `inv.scope.after_commit(outbox.wake)` after enqueueing;
 - it calls `inv.ack(...)` once: with `text=`/`blocks=` for an ephemeral answer, or empty before slow work;
-  if it returns without acking, the dispatcher acks empty;
+  if it returns without acking, the dispatcher acks empty. An empty ack goes to Slack at once; an answer
+  in a write scope goes once the scope has committed (so "paused until Friday" is never read before the
+  pause is saved, and work that is rolled back is never reported; the error handler answers instead);
 - an answer after the ack that reports what was saved goes through `inv.reply(text=...)`: it is sent
   (through the response_url) once the scope has committed, never for work that was rolled back.
   `inv.respond(...)` sends at once: only for answers that do not depend on the commit;
@@ -61,6 +63,33 @@ _GROUP_TITLES = {
 }
 
 
+class AnswerAck:
+    """`inv.ack`: an empty ack is given at once; an answer waits for `deliver()`, after the commit."""
+
+    def __init__(self, ack: Ack, *, at_once: bool) -> None:
+        self._ack = ack
+        self._at_once = at_once
+        self._answer: dict[str, Any] | None = None
+
+    def __call__(self, text: str | None = None, blocks: list[Block] | None = None, **more: Any) -> None:
+        if self.given:
+            raise RuntimeError("a subcommand acks once")
+        if self._at_once or not (text or blocks):
+            self._ack(text=text or "", blocks=blocks, **more)
+            return
+        self._answer = {"text": text, "blocks": blocks, **more}
+
+    @property
+    def given(self) -> bool:
+        return self._answer is not None or self._ack.response is not None
+
+    def deliver(self) -> None:
+        """Give the held answer (the dispatcher calls this once the scope has committed)."""
+        answer, self._answer = self._answer, None
+        if answer is not None:
+            self._ack(**answer)
+
+
 @dataclass
 class Invocation:
     """One run of a subcommand: what was typed, who typed it, and how to answer."""
@@ -69,7 +98,7 @@ class Invocation:
     args: str  # the rest of the text, stripped
     command: dict[str, Any]  # Slack's slash command payload
     scope: Scope
-    ack: Ack
+    ack: AnswerAck
     respond: Respond
     client: WebClient
 
@@ -93,7 +122,7 @@ class Invocation:
 
     @property
     def acked(self) -> bool:
-        return self.ack.response is not None
+        return self.ack.given
 
     def reply(self, **message: Any) -> None:
         """An ephemeral answer through the response_url, sent after the subcommand's work is committed."""

@@ -24,7 +24,7 @@ from babel.dates import format_date as _babel_date
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
-from bot.config import DEFAULT_LOCALE
+from bot.config import DEFAULT_LOCALE, SHIPPED_LOCALES, Settings, normalise_locale
 
 DOMAIN = "adoptbot"
 LOCALES_DIR = Path(__file__).parent / "locales"
@@ -159,3 +159,24 @@ __all__ = [
     "translations",
     "use_language",
 ]
+
+
+def shipped(tag: str | None) -> str | None:
+    """`tag` resolved to a shipped language (the tag, else its language alone), or None.
+
+    A region is never swapped for another one: `pt-PT` is not `pt-BR`.
+    """
+    if not tag:
+        return None
+    normal = normalise_locale(tag)
+    if normal is None:
+        return None
+    if normal in SHIPPED_LOCALES:
+        return normal
+    language = normal.split("-", 1)[0]
+    return language if language in SHIPPED_LOCALES else None
+
+
+def locale_of(roster: str | None, slack: str | None, settings: Settings) -> str:
+    """The language to write to someone in: the roster's tag, else Slack's, else ADOPTBOT_LOCALE, else en."""
+    return shipped(roster or slack) or shipped(settings.locale) or DEFAULT_LOCALE

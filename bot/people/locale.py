@@ -10,7 +10,8 @@ not `pt-BR`, so it falls back to the setting.
 
 from __future__ import annotations
 
-from bot.config import DEFAULT_LOCALE, SHIPPED_LOCALES, Settings, normalise_locale
+from bot.config import SHIPPED_LOCALES, Settings, normalise_locale
+from bot.i18n import locale_of, shipped
 from bot.models import Person
 
 SHIPPED = SHIPPED_LOCALES
@@ -21,27 +22,9 @@ def parse_locale(raw: str) -> str | None:
     return normalise_locale(raw)
 
 
-def shipped(tag: str | None) -> str | None:
-    """`tag` resolved to a shipped language (the tag, else its language), or None."""
-    if not tag:
-        return None
-    normal = normalise_locale(tag)
-    if normal is None:
-        return None
-    if normal in SHIPPED:
-        return normal
-    language = normal.split("-", 1)[0]
-    return language if language in SHIPPED else None
-
-
 def person_locale(person: Person, settings: Settings) -> str:
     """The language to write to `person` in: roster, else Slack, else ADOPTBOT_LOCALE (see the module)."""
     return locale_of(person.locale, person.slack_locale, settings)
-
-
-def locale_of(roster: str | None, slack: str | None, settings: Settings) -> str:
-    """`person_locale` from a person's two locale columns (for queries that read columns, not people)."""
-    return shipped(roster or slack) or shipped(settings.locale) or DEFAULT_LOCALE
 
 
 __all__ = ["SHIPPED", "locale_of", "parse_locale", "person_locale", "shipped"]

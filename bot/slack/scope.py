@@ -11,8 +11,10 @@ worse, shared across threads) by then. So:
   (`bot.slack.dedupe`);
 - inside the listener, `with listener_scope(context) as scope:` opens ONE session for the listener's
   work, resolves the acting person (by Slack user ID; None when Adoptbot has no record of them) into
-  `scope.person` and `context["person"]`, commits when the block ends (rolls back on error), then runs
-  what was registered with `scope.after_commit(...)` (answers that report what was saved).
+  `scope.person` and `context["person"]`, sets the acting person's language for the block
+  (`bot.i18n.use_language(scope.language)`: every `_()` inside answers in it), commits when the block
+  ends (rolls back on error), then runs what was registered with `scope.after_commit(...)` (answers that
+  report what was saved).
   Messages enqueued in the scope (`outbox.enqueue`) are sent by this instance as soon as Slack has had
   its answer (`bot.slack.replies`), with or without a scheduler, through the outbox's normal claim.
 
@@ -54,6 +56,7 @@ from bot.clock import utcnow
 from bot.config import Settings
 from bot.content import Library
 from bot.db import insert_ignore
+from bot.i18n import locale_of, use_language
 from bot.models import Person, ProcessedEvent
 from bot.outbox import queued_in
 from bot.permissions import Principal, acting_person, acting_principal
@@ -158,6 +161,14 @@ class Scope:
                 self._principal = acting_principal(self.connection, self.user_id)
         return self._principal
 
+    @property
+    def language(self) -> str:
+        """The acting person's language (roster, else Slack, else ADOPTBOT_LOCALE): what the scope's
+        answers, modals and App Home are written in."""
+        if self._person_loaded and self._person is not None:
+            return locale_of(self._person.locale, self._person.slack_locale, self.settings)
+        return locale_of(self.principal.locale, None, self.settings)
+
     def can(self, audience: str) -> bool:
         """Whether the acting person belongs to `audience` ("everyone", "change_manager", "leader")."""
         if audience == "everyone":
@@ -232,7 +243,8 @@ def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool
     try:
         if person:
             scope.person  # noqa: B018 - one query: the person, and whether they lead a team
-        yield scope
+        with use_language(scope.language):  # the bot's words in the acting person's language
+            yield scope
         if scope._session is not None:
             queued = [q.key for q in queued_in(scope._session)]
         scope._commit()

@@ -102,6 +102,12 @@ def gettext(message: str) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark `message` for extraction without translating it now: for module-level texts (subcommand
+    summaries, labels in tables) that are translated with `_()` where they are shown."""
+    return message
+
+
 def pgettext(context: str, message: str) -> str:
     """`message` in the current language, where the same English means different things in `context`."""
     return translations(_current.get()).messages.get(f"{context}{_CONTEXT_SEP}{message}", message)

@@ -21,7 +21,15 @@ from tests.test_roster import GOOD, HEADER, library, write
 
 __all__ = ["library"]  # the roster tests' content library (CONTENT_DIR), used by every test here
 
-READ_ONLY_COMMANDS = (("metrics",), ("digest",), ("roster", "list"), ("roster", "teams"), ("pulse", "status"))
+READ_ONLY_COMMANDS = (
+    ("metrics",),
+    ("digest",),
+    ("roster", "list"),
+    ("roster", "teams"),
+    ("pulse", "status"),
+    ("tick", "--dry-run"),  # a dry run changes nothing, the schema included
+    ("forget", "U012AB3CD", "--dry-run"),
+)
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

@@ -79,7 +79,7 @@ def tick(args: argparse.Namespace, ctx: Context) -> int:
     from bot.slack.client import make_web_client
 
     now = parse_now(args.now)
-    engine = ctx.engine()
+    engine = ctx.existing_engine() if args.dry_run else ctx.engine()  # a dry run never migrates either
     report = run_due_jobs(engine, ctx.settings, ctx.library, now, dry_run=args.dry_run)
     if args.dry_run:
         for line in report.preview:

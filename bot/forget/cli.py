@@ -52,7 +52,8 @@ def forget(args: argparse.Namespace, ctx: Context) -> int:
     from bot.forget.service import parse_identifier
 
     parse_identifier(args.who)  # a malformed ID is refused before the database is opened
-    with session_scope(ctx.engine()) as session:
+    engine = ctx.existing_engine() if args.dry_run else ctx.engine()  # a dry run never migrates either
+    with session_scope(engine) as session:
         report = erase(session, args.who, settings=ctx.settings)
         if args.dry_run:
             session.rollback()

@@ -156,6 +156,32 @@ def test_outbox_retry_exits_1_when_a_message_fails_again_and_it_stays_retryable(
     assert in_slack(slack) == Counter({"digest:ada": 1})
 
 
+def test_a_retried_message_lands_with_its_newest_edit_not_its_first_text(
+    db_url: str, engine: Engine, slack: FakeSlack, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An invitation that failed, then edited twice ("closed") while failed: the retry posts it and brings
+    it up to date, so nobody reads an open invitation to a pulse that has closed."""
+    with session_scope(engine) as session:
+        add_person(session, "UADA", name="Person UADA", team=None, role=None)
+    slack.fail_next("chat.postMessage", status=500)
+    queue(engine, "invite:ada", "pulse_invite", "UADA")
+    assert main(["tick", "--now", "2026-11-25T09:00:00Z", "--db", db_url]) == 1
+    with session_scope(engine) as session:
+        outbox.enqueue_update(session, key="invite:ada:reminded", update_of="invite:ada", text="reminder")
+        outbox.enqueue_update(session, key="invite:ada:closed", update_of="invite:ada", text="closed")
+    assert main(["tick", "--now", "2026-11-25T09:01:00Z", "--db", db_url]) == 0
+    assert states(engine)["invite:ada:closed"] == "skipped"
+    capsys.readouterr()
+
+    assert main(["outbox", "retry", "--db", db_url]) == 0
+
+    assert capsys.readouterr().out == "Retried 1: sent 1; 1 brought up to date.\n"
+    [message] = slack.messages("UADA")
+    assert message.text == "closed"
+    assert [call.params["text"] for call in slack.calls_to("chat.update")] == ["closed"]
+    assert states(engine)["invite:ada:reminded"] == "skipped"  # superseded: never sent
+
+
 def test_outbox_retry_refuses_bad_input_and_a_missing_token_changing_nothing(
     db_url: str,
     engine: Engine,

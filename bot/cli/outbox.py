@@ -133,12 +133,15 @@ def retry_failed(args: argparse.Namespace, ctx: Context) -> int:
         print(f"Nothing to retry{left}.")
         return 0
     client = ctx.web_client(retry_rate_limits=False)
-    report = drain(engine, client, ctx.settings, keys=requeued.keys)
+    report = drain(engine, client, ctx.settings, keys=requeued.keys + requeued.edits)
     with session_scope(engine, readonly=True) as session:
         result = outbox_admin.results(session, requeued.keys)
-    print(f"Retried {len(requeued.keys)}: sent {result.sent}{left}.")
+        edits = outbox_admin.results(session, requeued.edits)
+    brought = f"; {edits.sent} brought up to date" if edits.sent else ""
+    print(f"Retried {len(requeued.keys)}: sent {result.sent}{brought}{left}.")
     if report.halted:
         raise Failure(f"Slack refused to send ({report.halted}); the messages stay queued for the next tick.")
-    if not result.all_sent:
-        raise Failure(f"not everything went out: {result.problems()}; see `adoptbot outbox status`.")
+    for outcome in (result, edits):
+        if not outcome.all_sent:
+            raise Failure(f"not everything went out: {outcome.problems()}; see `adoptbot outbox status`.")
     return 0

@@ -11,6 +11,11 @@ Retrying keeps "exactly once": only rows still `failed` are moved (one UPDATE, s
 each row once), and each goes back with one attempt counted, so the sender first looks in the channel's
 history for a post carrying the message's key (one that Slack accepted after all) and records it instead
 of posting again.
+
+An edit (`chat.update`) of a message that had failed was skipped when its turn came ("the message it
+updates was not sent"). When that message is sent again, its newest skipped edit goes back to pending with
+it, so the message lands showing what it should show now (a closed pulse, an acknowledged broadcast), not
+what it said when it was first queued.
 """
 
 from __future__ import annotations
@@ -20,7 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from sqlalchemy import ColumnElement, and_, exists, func, or_, select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from bot.models import OutboxMessage, OutboxState, Person
 
@@ -108,6 +113,7 @@ def _failed(kind: str | None, since: datetime | None) -> list[ColumnElement[bool
 class Requeued:
     keys: list[str]  # moved back to pending, to be sent again
     unreachable: int  # failed messages left alone: their recipient cannot be reached
+    edits: list[str] = field(default_factory=list)  # their newest skipped edits, pending again after them
 
 
 def requeue_failed(
@@ -127,7 +133,7 @@ def requeue_failed(
         execution_options={"synchronize_session": False},
     ).all()
     keys = [key for key, _ in sorted(moved, key=lambda row: row[1])]
-    return Requeued(keys, int(left or 0))
+    return Requeued(keys, int(left or 0), _revive_edits(session, keys, now=now))
 
 
 def requeue_keys(session: Session, keys: list[str], *, now: datetime) -> list[str]:
@@ -145,7 +151,43 @@ def requeue_keys(session: Session, keys: list[str], *, now: datetime) -> list[st
         .returning(OutboxMessage.key),
         execution_options={"synchronize_session": False},
     )
-    return list(moved.scalars())
+    keys = list(moved.scalars())
+    return keys + _revive_edits(session, keys, now=now)
+
+
+SKIPPED_FOR_ITS_ORIGINAL = "the message it updates (%"  # the claim's reason, as a LIKE pattern
+
+
+def _revive_edits(session: Session, originals: list[str], *, now: datetime) -> list[str]:
+    """The newest edit of each of `originals` that was skipped because the original had failed, back to
+    pending (the claim sends it once the original is sent); the keys moved."""
+    if not originals:
+        return []
+    newest = (
+        select(func.max(OutboxMessage.id))
+        .where(
+            OutboxMessage.update_of.in_(originals),
+            OutboxMessage.state == OutboxState.SKIPPED,
+            OutboxMessage.error.like(SKIPPED_FOR_ITS_ORIGINAL),
+        )
+        .group_by(OutboxMessage.update_of)
+    )
+    later = aliased(OutboxMessage)
+    revived = session.execute(
+        update(OutboxMessage)
+        .where(
+            OutboxMessage.id.in_(newest),
+            ~exists().where(  # an edit queued since then is the newest: it is sent, this one is not needed
+                later.update_of == OutboxMessage.update_of,
+                later.id > OutboxMessage.id,
+                later.state != OutboxState.SKIPPED,
+            ),
+        )
+        .values(state=OutboxState.PENDING, attempts=0, not_before=now, error=None)
+        .returning(OutboxMessage.key),
+        execution_options={"synchronize_session": False},
+    )
+    return list(revived.scalars())
 
 
 @dataclass

@@ -21,6 +21,7 @@ from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
 from babel.dates import format_date as _babel_date
+from babel.dates import format_skeleton
 from babel.messages.pofile import read_po
 from babel.numbers import format_decimal
 
@@ -140,6 +141,19 @@ def format_day(day: date) -> str:
     return _babel_date(day, format=re.sub("E+", "EEEE", pattern), locale=locale)  # the weekday in full
 
 
+def format_short_day(day: date) -> str:
+    """A short weekday and date: "Tue 8 Dec", "Di., 8. Dez.", "mar. 8 déc."."""
+    if _current.get() == DEFAULT_LOCALE:
+        return f"{day:%a} {day.day} {day:%b}"  # the form English readers already see
+    return format_skeleton("MMMEd", day, locale=babel_locale())
+
+
+def weekday_name(weekday: int, *, short: bool = False) -> str:
+    """The name of a weekday (0 = Monday) in the current language: "Tuesday" / "Tue", "Dienstag" / "Di."."""
+    width = "abbreviated" if short else "wide"
+    return str(babel_locale().days["format"][width][weekday])
+
+
 def format_date(day: date, format: str = "long") -> str:
     """`day` as the current language writes it (Babel's `short`, `medium`, `long`, `full` or a pattern)."""
     return _babel_date(day, format=format, locale=babel_locale())
@@ -151,6 +165,7 @@ def format_number(number: float | int) -> str:
 
 
 __all__ = [
+    "N_",
     "Translations",
     "_",
     "babel_locale",
@@ -159,11 +174,15 @@ __all__ = [
     "format_date",
     "format_day",
     "format_number",
+    "format_short_day",
     "gettext",
+    "locale_of",
     "ngettext",
     "pgettext",
+    "shipped",
     "translations",
     "use_language",
+    "weekday_name",
 ]
 
 

@@ -20,6 +20,7 @@ from sqlalchemy import Connection, Table, bindparam, exists, select
 from sqlalchemy.orm import Session, object_session
 
 from bot.config import Settings
+from bot.i18n import gettext as _
 from bot.models import Person, Team, TeamLead, TeamSource
 
 Audience = Literal["everyone", "change_manager", "leader"]
@@ -217,4 +218,8 @@ def refusal_text(audience: str, what: str) -> str:
     """One short sentence for someone who may not use `what` (e.g. "`/adopt broadcast`")."""
     if audience not in _AUDIENCE_NAMES:
         raise ValueError(f"nobody is refused {what}: audience {audience!r} is open")
-    return f"Sorry, {what} is only for {_AUDIENCE_NAMES[audience]}. Nothing was opened or sent."
+    if audience == "change_manager":
+        return _("Sorry, {what} is only for change managers. Nothing was opened or sent.").format(what=what)
+    return _(
+        "Sorry, {what} is only for team leaders and change managers. Nothing was opened or sent."
+    ).format(what=what)

@@ -250,7 +250,7 @@ def test_app_home_and_the_role_menu_show_role_names_in_the_persons_language(
             fields = next(b for b in home["blocks"] if b["type"] == "section" and "fields" in b)["fields"]
             shown[user] = {f["text"].split("\n", 1)[0]: f["text"].split("\n", 1)[1] for f in fields}
             if user == "UDEHR":
-                assert "your role (Personal &amp; HR)" in _texts(home["blocks"])
+                assert "deiner Rolle (Personal &amp; HR)" in _texts(home["blocks"])
             # App Home's "Change role" button opens the role menu in the same language ...
             button = next(
                 e
@@ -269,7 +269,7 @@ def test_app_home_and_the_role_menu_show_role_names_in_the_persons_language(
             before = len(fake_slack.calls_to("views.open", ok=True))
             assert server.command("role", user_id=user)[0] == 200
             assert _role_menu(fake_slack, before) == menus[user]
-    assert shown["UDEHR"]["*Role*"] == "Personal &amp; HR"  # roles.toml's German name, escaped
+    assert shown["UDEHR"]["*Rolle*"] == "Personal &amp; HR"  # roles.toml's German name, escaped
     assert shown["UENHR"]["*Role*"] == "People &amp; HR"  # the roster's `en` wins over Slack's German
     assert menus["UDEHR"]["sales"] == "Vertrieb" and menus["UDEHR"]["hr"] == "Personal & HR"
     assert menus["UENHR"]["sales"] == library().roles["sales"].name
@@ -340,7 +340,7 @@ def test_the_welcome_dm_names_the_role_in_the_newcomers_language(
     drain(engine, make_web_client(slack_settings), slack_settings)
     [ada] = fake_slack.posted_to("U0ADA")
     [bo] = fake_slack.posted_to("U0BO")
-    assert "You're set up as *Vertrieb* in *Sales EMEA*" in ada.block_text()  # Slack's locale: German
+    assert "Du bist als *Vertrieb* im Team *Sales EMEA* eingerichtet" in ada.block_text()  # Slack's: German
     assert "You're set up as *Sales* in *Sales EMEA*" in bo.block_text()
 
 

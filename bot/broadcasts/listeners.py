@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
+from bot.i18n import N_
 from bot.models import Broadcast, BroadcastStatus
 from bot.people.listeners import on_team_options
 from bot.people.profile import role_choices, team_choices
@@ -231,7 +232,7 @@ def home_section(session: Session, viewer: home.HomeViewer) -> list[Block]:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="broadcast",
-        summary="Write a message to everyone, or to chosen teams and roles",
+        summary=N_("Write a message to everyone, or to chosen teams and roles"),
         usage="broadcast [status [ID]]",
         audience="change_manager",
         handler=open_composer,

@@ -23,6 +23,7 @@ from bot.digest import delivery as digest_delivery
 from bot.digest import service as digest_service
 from bot.digest.delivery import DigestRefused
 from bot.digest.types import Digest
+from bot.i18n import N_
 from bot.permissions import is_change_manager
 from bot.slack import home, ids
 from bot.slack.blocks import Block, modal, section
@@ -147,7 +148,7 @@ def programme_home_section(session: Session, viewer: home.HomeViewer) -> list[Bl
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="digest",
-        summary="This week's digest for your teams (only you see it)",
+        summary=N_("This week's digest for your teams (only you see it)"),
         usage="digest [TEAM]",
         audience="leader",
         handler=digest_command,

@@ -12,8 +12,8 @@ import json
 from dataclasses import dataclass
 from datetime import date
 
+from bot.i18n import format_day, ngettext
 from bot.i18n import gettext as _
-from bot.i18n import ngettext
 from bot.models import NudgeStatus
 from bot.outbox.store import FilledBlocks
 from bot.slack import ids
@@ -211,52 +211,75 @@ class Completion:
     noted: bool = False  # the end-of-library message has been queued
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n} {noun}{'' if n == 1 else 's'}"
+def nudge_count(n: int) -> str:
+    """ "1 nudge", "5 nudges" (in the current language)."""
+    return ngettext("{n} nudge", "{n} nudges", n).format(n=n)
 
 
 def exhausted_text(done: Completion) -> str:
-    return (
-        f"You've completed the library: {_count(done.nudges, 'nudge')}, {done.tried} tried. "
-        "Here is how to go on."
+    return ngettext(
+        "You've completed the library: {n} nudge, {tried} tried. Here is how to go on.",
+        "You've completed the library: {n} nudges, {tried} tried. Here is how to go on.",
+        done.nudges,
+    ).format(n=done.nudges, tried=done.tried)
+
+
+def _refreshers_line(done: Completion) -> str:
+    if done.refreshers_left:
+        return ngettext(
+            "*Refreshers*: at your usual pace you'll get the {n} nudge you tried once more, the advanced "
+            "ones first, each marked _Refresher_. After that we stay quiet until new nudges are added "
+            "(they always come before refreshers).",
+            "*Refreshers*: at your usual pace you'll get the {n} nudges you tried once more, the advanced "
+            "ones first, each marked _Refresher_. After that we stay quiet until new nudges are added "
+            "(they always come before refreshers).",
+            done.refreshers_left,
+        ).format(n=done.refreshers_left)
+    if not done.tried:
+        return _(
+            "*No refreshers*: you didn't mark any nudge as tried, so there is nothing to refresh; we'll "
+            "stay quiet until new nudges are added. You can still share a win any time."
+        )
+    return _(
+        "*No refreshers*: the nudges you tried are no longer in the library for you, so there is nothing "
+        "to refresh; we'll stay quiet until new nudges are added. You can still share a win any time."
     )
 
 
 def exhausted_blocks(role_name: str, done: Completion, wins: int, *, command: str = "/adopt") -> list[Block]:
     """The one message someone gets when the library has nothing new for them: what they completed, how
     to go on, and whether refreshers follow."""
-    shared = f"shared {_count(wins, 'win')}" if wins else "shared no win yet"
-    if done.refreshers_left:
-        refreshers = (
-            f"*Refreshers*: at your usual pace you'll get the {_count(done.refreshers_left, 'nudge')} you "
-            "tried once more, the advanced ones first, each marked _Refresher_. After that we stay quiet "
-            "until new nudges are added (they always come before refreshers)."
-        )
+    had = ngettext(
+        "You've had every nudge we have for *{role}*: {n} nudge.",
+        "You've had every nudge we have for *{role}*: {n} nudges.",
+        done.nudges,
+    ).format(role=escape(role_name), n=done.nudges)
+    if wins:
+        tried = ngettext(
+            "You tried {tried} of them and shared {n} win. Thank you for giving them a go!",
+            "You tried {tried} of them and shared {n} wins. Thank you for giving them a go!",
+            wins,
+        ).format(tried=done.tried, n=wins)
     else:
-        why = (
-            "you didn't mark any nudge as tried"
-            if not done.tried
-            else "the nudges you tried are no longer in the library for you"
+        tried = _("You tried {tried} of them and shared no win yet. Thank you for giving them a go!").format(
+            tried=done.tried
         )
-        refreshers = (
-            f"*No refreshers*: {why}, so there is nothing to refresh; we'll stay quiet until new nudges are "
-            "added. You can still share a win any time."
-        )
+    how = [
+        _("*Share a win*: `{command} win`, one sentence is enough, and it helps colleagues most.").format(
+            command=command
+        ),
+        _(
+            "*Suggest a topic*: tell your change manager what you'd like a nudge about; new nudges come "
+            "to you first."
+        ),
+        _refreshers_line(done),
+    ]
     return [
-        header("🎉 You've completed the library"),
-        section(
-            f"You've had every nudge we have for *{escape(role_name)}*: {_count(done.nudges, 'nudge')}. "
-            f"You tried {done.tried} of them and {shared}. Thank you for giving them a go!"
-        ),
-        section(
-            "*How to go on*\n"
-            f"• *Share a win*: `{command} win`, one sentence is enough, and it helps colleagues most.\n"
-            "• *Suggest a topic*: tell your change manager what you'd like a nudge about; new nudges come "
-            "to you first.\n"
-            f"• {refreshers}"
-        ),
+        header(_("🎉 You've completed the library")),
+        section(f"{had} {tried}"),
+        section(_("*How to go on*") + "\n" + "\n".join(f"• {line}" for line in how)),
         actions(
-            button("Share a win", ids.NUDGE_SHARE_WIN, value="exhausted", style="primary"),
+            button(_("Share a win"), ids.NUDGE_SHARE_WIN, value="exhausted", style="primary"),
             block_id=ids.NUDGE_ACTIONS_BLOCK,
         ),
     ]
@@ -280,60 +303,85 @@ class ProgressView:
 
 
 def long_date(day: date) -> str:
-    """ "Tuesday 8 December" (no platform-specific strftime flags)."""
-    return f"{day:%A} {day.day} {day:%B}"
+    """ "Tuesday 8 December" in the current language (no platform-specific strftime flags)."""
+    return format_day(day)
 
 
 def _progress_lines(view: ProgressView) -> str:
-    level = f"Level {view.level} · {level_name(view.level)}"
+    level = _("Level {level} · {name}").format(level=view.level, name=level_name(view.level))
     streak = (
-        f"🔥 {view.streak_weeks}-week streak of trying something new"
+        _("🔥 {weeks}-week streak of trying something new").format(weeks=view.streak_weeks)
         if view.streak_weeks
-        else "No streak yet: try this week's nudge to start one"
+        else _("No streak yet: try this week's nudge to start one")
     )
     lines = [
         f"*{level}*",
-        f"Nudges received: *{view.received}* · tried: *{view.tried}*",
+        _("Nudges received: *{received}* · tried: *{tried}*").format(
+            received=view.received, tried=view.tried
+        ),
         streak,
     ]
     if view.resumes_on is not None:
-        lines.append(f"⏸ Nudges are paused; they resume on {long_date(view.resumes_on)}.")
+        lines.append(_("⏸ Nudges are paused; they resume on {day}.").format(day=long_date(view.resumes_on)))
     elif view.away:
-        lines.append("🌴 Your Slack status says you're away, so nudges wait until you're back.")
+        lines.append(_("🌴 Your Slack status says you're away, so nudges wait until you're back."))
     elif view.completed is not None:
         lines.append(_completed_line(view.completed, view.next_nudge))
     elif view.done:
-        lines.append("You've had every nudge we have for you for now: new ones come as the library grows.")
+        lines.append(_("You've had every nudge we have for you for now: new ones come as the library grows."))
     elif view.next_nudge:
-        lines.append(f"Next nudge: {view.next_nudge}")
+        lines.append(_("Next nudge: {when}").format(when=view.next_nudge))
     return "\n".join(lines)
 
 
 def _completed_line(done: Completion, next_refresher: str | None) -> str:
-    line = f"🎉 You've completed the library ({_count(done.nudges, 'nudge')})"
+    n = done.nudges
     if done.refreshers_left and next_refresher:
-        return (
-            f"{line}. Refreshers of the nudges you tried come at your usual pace: "
-            f"{done.refreshers_left} to go, the next on {next_refresher}."
-        )
+        return ngettext(
+            "🎉 You've completed the library ({n} nudge). Refreshers of the nudges you tried come at your "
+            "usual pace: {left} to go, the next on {when}.",
+            "🎉 You've completed the library ({n} nudges). Refreshers of the nudges you tried come at your "
+            "usual pace: {left} to go, the next on {when}.",
+            n,
+        ).format(n=n, left=done.refreshers_left, when=next_refresher)
     if done.refreshed:
-        return f"{line} and its refreshers: new nudges come as the library grows."
+        return ngettext(
+            "🎉 You've completed the library ({n} nudge) and its refreshers: new nudges come as the "
+            "library grows.",
+            "🎉 You've completed the library ({n} nudges) and its refreshers: new nudges come as the "
+            "library grows.",
+            n,
+        ).format(n=n)
     if not done.tried:
-        return f"{line}. You marked none as tried, so no refreshers: new nudges come as the library grows."
-    return f"{line}: new nudges come as the library grows."
+        return ngettext(
+            "🎉 You've completed the library ({n} nudge). You marked none as tried, so no refreshers: "
+            "new nudges come as the library grows.",
+            "🎉 You've completed the library ({n} nudges). You marked none as tried, so no refreshers: "
+            "new nudges come as the library grows.",
+            n,
+        ).format(n=n)
+    return ngettext(
+        "🎉 You've completed the library ({n} nudge): new nudges come as the library grows.",
+        "🎉 You've completed the library ({n} nudges): new nudges come as the library grows.",
+        n,
+    ).format(n=n)
 
 
 def progress_blocks(view: ProgressView, *, command: str = "/adopt") -> list[Block]:
     """`/adopt me`: the person's progress, ephemeral."""
     return [
-        section("*Your AI nudges*\n" + _progress_lines(view)),
-        context(f"`{command} pause 2` takes a two-week break · `{command} resume` ends it"),
+        section(_("*Your AI nudges*") + "\n" + _progress_lines(view)),
+        context(
+            _("`{command} pause 2` takes a two-week break · `{command} resume` ends it").format(
+                command=command
+            )
+        ),
     ]
 
 
 def progress_text(view: ProgressView) -> str:
-    return (
-        f"Level {view.level}: {view.tried} of {view.received} nudges tried, {view.streak_weeks}-week streak."
+    return _("Level {level}: {tried} of {received} nudges tried, {weeks}-week streak.").format(
+        level=view.level, tried=view.tried, received=view.received, weeks=view.streak_weeks
     )
 
 
@@ -351,69 +399,124 @@ class TargetingView:
 
 
 def _listed(names: tuple[str, ...]) -> str:
-    """ "A", "A and B", "A, B and C" (escaped)."""
+    """ "A", "A and B", "A, B and C" (escaped; in the current language)."""
     escaped = [escape(name) for name in names]
-    return escaped[0] if len(escaped) == 1 else ", ".join(escaped[:-1]) + " and " + escaped[-1]
+    if len(escaped) == 1:
+        return escaped[0]
+    return _("{first} and {last}").format(first=", ".join(escaped[:-1]), last=escaped[-1])
+
+
+def _idle_clause(view: TargetingView, weeks: int, *, one: bool) -> str:
+    """Why the idle tools' first steps come (or came): a clause of the usage sentence."""
+    if one:
+        if view.first_steps_left:
+            return _(
+                "you have a licence and haven't used it in the last {weeks} weeks, so you get first steps"
+            ).format(weeks=weeks)
+        return _(
+            "you have a licence and haven't used it in the last {weeks} weeks, and you've had the first "
+            "steps for it"
+        ).format(weeks=weeks)
+    n, tools = len(view.idle), _listed(view.idle)
+    if view.first_steps_left:
+        return ngettext(
+            "you have a licence for {tools} and haven't used it in the last {weeks} weeks, so you get "
+            "first steps for it",
+            "you have a licence for {tools} and haven't used them in the last {weeks} weeks, so you get "
+            "first steps for them",
+            n,
+        ).format(tools=tools, weeks=weeks)
+    return ngettext(
+        "you have a licence for {tools} and haven't used it in the last {weeks} weeks, and you've had the "
+        "first steps for it",
+        "you have a licence for {tools} and haven't used them in the last {weeks} weeks, and you've had "
+        "the first steps for them",
+        n,
+    ).format(tools=tools, weeks=weeks)
+
+
+def _active_clause(view: TargetingView, weeks: int, *, one: bool) -> str:
+    """Why the starter level is skipped (or was): a clause of the usage sentence."""
+    if one:
+        if view.above_starter_left:
+            return _(
+                "it shows you using it in the last {weeks} weeks, so your nudges skip the starter level"
+            ).format(weeks=weeks)
+        return _(
+            "it shows you using it in the last {weeks} weeks, and you've had every nudge above the "
+            "starter level"
+        ).format(weeks=weeks)
+    if view.above_starter_left:
+        return _(
+            "they show you using {tools} in the last {weeks} weeks, so your nudges skip the starter level"
+        ).format(tools=_listed(view.active), weeks=weeks)
+    return _(
+        "they show you using {tools} in the last {weeks} weeks, and you've had every nudge above the "
+        "starter level"
+    ).format(tools=_listed(view.active), weeks=weeks)
 
 
 def targeting_text(view: TargetingView, weeks: int) -> str:
     """One plain paragraph: the signals that choose the person's nudges (`weeks`: the usage window)."""
-    text = (
-        f"Your nudges are chosen by your role ({escape(view.role)}), your level and your team's anonymous "
-        "pulse results."
-    )
+    text = _(
+        "Your nudges are chosen by your role ({role}), your level and your team's anonymous pulse results."
+    ).format(role=escape(view.role))
+    n_roster = len(view.roster_tools)
     roster = _listed(view.roster_tools) if view.roster_tools else ""
-    about = "it" if len(view.roster_tools) == 1 else "them"
     if not view.usage_targeting:
         if roster:
             return (
-                text + f" Your organisation's AI usage reports are not used; the roster lists {roster} for "
-                f"you, so you also get nudges about {about}."
+                text
+                + " "
+                + ngettext(
+                    "Your organisation's AI usage reports are not used; the roster lists {tools} for you, so "
+                    "you also get nudges about it.",
+                    "Your organisation's AI usage reports are not used; the roster lists {tools} for you, so "
+                    "you also get nudges about them.",
+                    n_roster,
+                ).format(tools=roster)
             )
-        return text + " Your organisation's AI usage reports are not used."
+        return text + " " + _("Your organisation's AI usage reports are not used.")
     tools = tuple(sorted(set(view.idle) | set(view.active)))
     if not tools:
-        then = (
-            f"so your tool nudges follow the roster, which lists {roster} for you (how much you use "
-            f"{about} is not measured)"
-            if roster
-            else "so you get nudges that suit any AI tool"
-        )
-        return (
-            text + " Adoptbot also uses your organisation's AI usage reports: they show no licence for you "
-            f"in the last {weeks} weeks, {then}."
-        )
+        if roster:
+            then = ngettext(
+                "Adoptbot also uses your organisation's AI usage reports: they show no licence for you in "
+                "the last {weeks} weeks, so your tool nudges follow the roster, which lists {tools} for you "
+                "(how much you use it is not measured).",
+                "Adoptbot also uses your organisation's AI usage reports: they show no licence for you in "
+                "the last {weeks} weeks, so your tool nudges follow the roster, which lists {tools} for you "
+                "(how much you use them is not measured).",
+                n_roster,
+            ).format(weeks=weeks, tools=roster)
+        else:
+            then = _(
+                "Adoptbot also uses your organisation's AI usage reports: they show no licence for you in "
+                "the last {weeks} weeks, so you get nudges that suit any AI tool."
+            ).format(weeks=weeks)
+        return f"{text} {then}"
     one = len(tools) == 1
     parts: list[str] = []
     if view.idle:
-        it = "it" if len(view.idle) == 1 else "them"
-        held = "you have a licence" if one else f"you have a licence for {_listed(view.idle)}"
-        then = (
-            f"so you get first steps{'' if one else ' for ' + it}"
-            if view.first_steps_left
-            else f"and you've had the first steps for {it}"
-        )
-        parts.append(f"{held} and haven't used {it} in the last {weeks} weeks, {then}")
+        parts.append(_idle_clause(view, weeks, one=one))
     if view.active:
-        using = "it shows you using it" if one else f"they show you using {_listed(view.active)}"
-        then = (
-            "so your nudges skip the starter level"
-            if view.above_starter_left
-            else "and you've had every nudge above the starter level"
-        )
-        parts.append(f"{using} in the last {weeks} weeks, {then}")
-    reports = f"{_listed(tools)} usage report{'' if one else 's'}"
-    return text + f" Adoptbot also uses your organisation's {reports}: " + "; ".join(parts) + "."
+        parts.append(_active_clause(view, weeks, one=one))
+    reports = ngettext(
+        "Adoptbot also uses your organisation's {tools} usage report: {why}.",
+        "Adoptbot also uses your organisation's {tools} usage reports: {why}.",
+        len(tools),
+    ).format(tools=_listed(tools), why="; ".join(parts))
+    return f"{text} {reports}"
 
 
 def home_blocks(view: ProgressView, targeting: TargetingView | None = None, *, weeks: int = 4) -> list[Block]:
     """The App Home section: progress, what chooses the nudges, and a pause / resume button."""
     control = (
-        button("Resume nudges", ids.NUDGE_RESUME, value="resume", style="primary")
+        button(_("Resume nudges"), ids.NUDGE_RESUME, value="resume", style="primary")
         if view.resumes_on is not None
-        else button("Pause for 2 weeks", ids.NUDGE_PAUSE, value="2")
+        else button(_("Pause for 2 weeks"), ids.NUDGE_PAUSE, value="2")
     )
-    shown = [header("Your AI nudges"), section(_progress_lines(view))]
+    shown = [header(_("Your AI nudges")), section(_progress_lines(view))]
     if targeting is not None:
-        shown.append(context(targeting_text(targeting, weeks) + " Only you see this."))
+        shown.append(context(targeting_text(targeting, weeks) + " " + _("Only you see this.")))
     return [*shown, actions(control, block_id=ids.NUDGE_HOME_BLOCK)]

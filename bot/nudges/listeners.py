@@ -17,6 +17,8 @@ from slack_sdk import WebClient
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
+from bot.i18n import N_, ngettext
+from bot.i18n import gettext as _
 from bot.nudges import blocks
 from bot.nudges import service as nudges
 from bot.slack import home, ids
@@ -35,7 +37,7 @@ _ACTIONS = {
     ids.NUDGE_HELPFUL: "helpful",
     ids.NUDGE_NOT_HELPFUL: "not_helpful",
 }
-NOT_ON_ROSTER = "I don't have you on the roster yet. Pick your role and team first: `{command} role`."
+NOT_ON_ROSTER = N_("I don't have you on the roster yet. Pick your role and team first: `{command} role`.")
 
 
 def _clicked(body: dict[str, Any]) -> dict[str, Any]:
@@ -82,18 +84,25 @@ def on_share_win(ack: Ack, body: dict[str, Any], context: BoltContext, client: W
 def pause_command(inv: Invocation) -> None:
     person = inv.scope.person
     if person is None:
-        inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
+        inv.ack(text=_(NOT_ON_ROSTER).format(command=inv.slash), response_type="ephemeral")
         return
     weeks = nudges.parse_pause_weeks(inv.args)
     if weeks is None:
         most, usual = nudges.PAUSE_WEEKS_MAX, nudges.PAUSE_WEEKS_DEFAULT
-        usage = f"Usage: `{inv.slash} pause [WEEKS]`, with WEEKS from 1 to {most} (default {usual})."
+        usage = _("Usage: `{command} pause [WEEKS]`, with WEEKS from 1 to {most} (default {usual}).").format(
+            command=inv.slash, most=most, usual=usual
+        )
         inv.ack(text=usage, response_type="ephemeral")
         return
     until = nudges.pause(inv.scope.session, person, inv.scope.settings, weeks)
     inv.ack(
-        text=f"⏸ Nudges paused for {weeks} week{'s' if weeks != 1 else ''}: they resume on "
-        f"{blocks.long_date(until)}. `{inv.slash} resume` brings them back sooner.",
+        text=ngettext(
+            "⏸ Nudges paused for {weeks} week: they resume on {day}. `{command} resume` brings them back "
+            "sooner.",
+            "⏸ Nudges paused for {weeks} weeks: they resume on {day}. `{command} resume` brings them back "
+            "sooner.",
+            weeks,
+        ).format(weeks=weeks, day=blocks.long_date(until), command=inv.slash),
         response_type="ephemeral",
     )
 
@@ -101,17 +110,21 @@ def pause_command(inv: Invocation) -> None:
 def resume_command(inv: Invocation) -> None:
     person = inv.scope.person
     if person is None:
-        inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
+        inv.ack(text=_(NOT_ON_ROSTER).format(command=inv.slash), response_type="ephemeral")
         return
     was_paused = nudges.resume(inv.scope.session, person, inv.scope.settings)
-    text = "▶️ Nudges are back on: see you at your next one." if was_paused else "Your nudges weren't paused."
+    text = (
+        _("▶️ Nudges are back on: see you at your next one.")
+        if was_paused
+        else _("Your nudges weren't paused.")
+    )
     inv.ack(text=text, response_type="ephemeral")
 
 
 def me_command(inv: Invocation) -> None:
     person = inv.scope.person
     if person is None:
-        inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
+        inv.ack(text=_(NOT_ON_ROSTER).format(command=inv.slash), response_type="ephemeral")
         return
     view = nudges.progress(inv.scope.session, person, inv.scope.settings, library=inv.scope.library)
     inv.ack(
@@ -161,21 +174,21 @@ def _home_control(
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="pause",
-        summary="Pause your nudges for a few weeks (default 2)",
+        summary=N_("Pause your nudges for a few weeks (default 2)"),
         usage="pause [WEEKS]",
         audience="everyone",
         handler=pause_command,
     ),
     Subcommand(
         name="resume",
-        summary="Resume your nudges",
+        summary=N_("Resume your nudges"),
         usage="resume",
         audience="everyone",
         handler=resume_command,
     ),
     Subcommand(
         name="me",
-        summary="Your progress: level, nudges tried, streak",
+        summary=N_("Your progress: level, nudges tried, streak"),
         usage="me",
         audience="everyone",
         handler=me_command,

@@ -477,16 +477,19 @@ def deliver_due(
         pasts = _histories(session, [p.id for p in exhausted])
         wins = _wins_shared(session, [p.id for p in exhausted])
     for person in exhausted:
-        role_name = library.roles[person.role].name
+        role_name = library.localized(person.locale).roles[person.role].name
         signal = usage.get(person.id) or roster_signal(person.roster_tools)
         done = completion(pasts.get(person.id, []), library, signal)
+        with use_language(person.locale):  # the recipient's language
+            text = blocks.exhausted_text(done)
+            shown = blocks.exhausted_blocks(role_name, done, wins.get(person.id, 0), command=settings.command)
         if outbox.enqueue(
             session,
             key=schedule.exhausted_key(person.id),
             kind="nudge_done",
             channel=person.slack_user_id,
-            text=blocks.exhausted_text(done),
-            blocks=blocks.exhausted_blocks(role_name, done, wins.get(person.id, 0), command=settings.command),
+            text=text,
+            blocks=shown,
             person_id=person.id,
         ):
             queued += 1

@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from bot.config import SHIPPED_LOCALES
+from bot.i18n import N_
+from bot.i18n import gettext as _
 from bot.slack import ids
 from bot.slack.blocks import (
     Block,
@@ -26,7 +28,7 @@ from bot.slack.text import escape
 if TYPE_CHECKING:
     from bot.people.profile import ProfileSummary
 
-ROLE_MODAL_TITLE = "Your role and team"
+ROLE_MODAL_TITLE = N_("Your role and team")  # a modal title: at most 24 characters in every language
 
 
 @dataclass(frozen=True)
@@ -91,107 +93,128 @@ def role_modal(
     team menu is replaced by a note and only the role is asked for.
     """
     intro = (
-        "Tell me what you do, so the tips I send fit your work."
+        _("Tell me what you do, so the tips I send fit your work.")
         if team_locked
-        else "Tell me what you do and which team you are in, so the tips I send fit your work."
+        else _("Tell me what you do and which team you are in, so the tips I send fit your work.")
     )
     blocks: list[Block] = [
         section(intro),
         input_block(
             ids.ROLE_BLOCK,
-            "Your role",
-            select_menu(ids.ROLE_SELECT, roles, placeholder="Pick your role", initial=current_role),
+            _("Your role"),
+            select_menu(ids.ROLE_SELECT, roles, placeholder=_("Pick your role"), initial=current_role),
         ),
     ]
     if team_locked:
         name = next((label for value, label in teams if value == current_team), None)
-        shown = f"*{escape(name)}*" if name else "the one the roster gives you"
-        blocks.append(
-            section(f"Your team: {shown}. It comes from the roster; ask a change manager if it's wrong.")
+        line = (
+            _("Your team: *{team}*. It comes from the roster; ask a change manager if it's wrong.").format(
+                team=escape(name)
+            )
+            if name
+            else _(
+                "Your team: the one the roster gives you. It comes from the roster; ask a change manager "
+                "if it's wrong."
+            )
         )
+        blocks.append(section(line))
     elif teams:
         blocks.append(
             input_block(
                 ids.TEAM_BLOCK,
-                "Your team",
-                select_menu(ids.TEAM_SELECT, teams, placeholder="Pick your team", initial=current_team),
-                hint="Your team is missing? A change manager adds teams with the roster. "
-                "Survey invitations need a team set by the roster.",
+                _("Your team"),
+                select_menu(ids.TEAM_SELECT, teams, placeholder=_("Pick your team"), initial=current_team),
+                hint=_(
+                    "Your team is missing? A change manager adds teams with the roster. "
+                    "Survey invitations need a team set by the roster."
+                ),
             )
         )
     else:
         blocks.append(
             context(
-                "There are no teams yet. A change manager adds them with the roster; your role is saved now."
+                _(
+                    "There are no teams yet. A change manager adds them with the roster; your role is "
+                    "saved now."
+                )
             )
         )
     blocks.append(
-        context("Survey answers stay anonymous: team figures only ever show groups, never one person.")
+        context(_("Survey answers stay anonymous: team figures only ever show groups, never one person."))
     )
-    return modal(ROLE_MODAL_TITLE, blocks, callback_id=ids.ROLE_MODAL, submit="Save")
+    return modal(_(ROLE_MODAL_TITLE), blocks, callback_id=ids.ROLE_MODAL, submit=_("Save"), close=_("Cancel"))
 
 
 def welcome_message(*, command: str, role_name: str | None, team_name: str | None) -> tuple[str, list[Block]]:
     """(notification text, blocks) of the DM a newcomer gets. Role and team names are escaped here."""
-    intro = (
+    intro = _(
         "*Welcome!* I'm Adoptbot. Once or twice a week I send a short, practical tip for using AI in your "
         "work, now and then a one-minute pulse survey, and I collect the wins people share."
     )
     if role_name and team_name:
-        text = f"Welcome! You're set up as {role_name} in {team_name}."
+        text = _("Welcome! You're set up as {role} in {team}.").format(role=role_name, team=team_name)
         # Known at joining means the roster set them up: the team is the roster's, the role theirs to pick.
-        setup = (
-            f"You're set up as *{escape(role_name)}* in *{escape(team_name)}*. Another role fits you better? "
+        setup = _(
+            "You're set up as *{role}* in *{team}*. Another role fits you better? "
             "Change it here; your team comes from the roster."
-        )
-        label, style = "Change role", None
+        ).format(role=escape(role_name), team=escape(team_name))
+        label, style = _("Change role"), None
     else:
-        text = "Welcome! Pick your role and team so my tips fit your work."
-        setup = "Pick your role and team, so the tips fit your work. It takes ten seconds."
-        label, style = "Pick my role and team", "primary"
+        text = _("Welcome! Pick your role and team so my tips fit your work.")
+        setup = _("Pick your role and team, so the tips fit your work. It takes ten seconds.")
+        label, style = _("Pick my role and team"), "primary"
     blocks = [
         section(intro),
         section(setup),
         actions(button(label, ids.OPEN_ROLE_MODAL, style=style), block_id="profile.welcome"),
-        context(f"Type `{command} help` any time to see what I can do."),
+        context(_("Type `{command} help` any time to see what I can do.").format(command=command)),
     ]
     return text, blocks
 
 
 _TZ_SOURCE = {
-    "roster": "set by your change manager",
-    "slack": "from your Slack profile",
-    "organisation": "the organisation's default",
+    "roster": N_("set by your change manager"),
+    "slack": N_("from your Slack profile"),
+    "organisation": N_("the organisation's default"),
 }
 
 
 def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
     """Who you are to Adoptbot: role, team, time zone, nudges; a button to change role or team."""
-    blocks: list[Block] = [header("Your profile")]
+    blocks: list[Block] = [header(_("Your profile"))]
     if not summary.complete:
         blocks.append(
             section(
-                "Pick your role and team, so the tips I send fit your work and your team's figures count you."
+                _(
+                    "Pick your role and team, so the tips I send fit your work and your team's figures "
+                    "count you."
+                )
             )
         )
-    team = escape(summary.team_name) if summary.team_name else "_not chosen yet_"
+    unset = _("_not chosen yet_")
+    team = escape(summary.team_name) if summary.team_name else unset
     blocks.append(
         fields(
             [
-                ("Role", escape(summary.role_name) if summary.role_name else "_not chosen yet_"),
-                ("Team", f"{team} (from the roster)" if summary.team_locked else team),
-                ("Time zone", f"{summary.timezone} ({_TZ_SOURCE[summary.timezone_source]})"),
-                ("Nudges", summary.nudges),
+                (_("Role"), escape(summary.role_name) if summary.role_name else unset),
+                (_("Team"), _("{team} (from the roster)").format(team=team) if summary.team_locked else team),
+                (
+                    _("Time zone"),
+                    f"{summary.timezone} ({_(_TZ_SOURCE[summary.timezone_source])})",
+                ),
+                (_("Nudges"), summary.nudges),
             ]
         )
     )
     if summary.deactivated:  # only the roster brings them back: nothing for them to change
-        blocks.append(context(f"Type `{command} help` in any channel to see what I can do."))
+        blocks.append(
+            context(_("Type `{command} help` in any channel to see what I can do.").format(command=command))
+        )
         return blocks
     if summary.team_locked:
-        label = "Change role"
+        label = _("Change role")
     else:
-        label = "Change role or team" if summary.complete else "Pick my role and team"
+        label = _("Change role or team") if summary.complete else _("Pick my role and team")
     style = None if summary.complete else "primary"
     value = role_button_value(
         summary.role_id, summary.team_id, team_locked=summary.team_locked, lang=summary.lang
@@ -199,5 +222,7 @@ def profile_section(summary: ProfileSummary, *, command: str) -> list[Block]:
     blocks.append(
         actions(button(label, ids.OPEN_ROLE_MODAL, value=value, style=style), block_id="home.profile")
     )
-    blocks.append(context(f"Type `{command} help` in any channel to see everything I can do."))
+    blocks.append(
+        context(_("Type `{command} help` in any channel to see everything I can do.").format(command=command))
+    )
     return blocks

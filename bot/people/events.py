@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import App, BoltContext
 
 from bot import outbox
+from bot.i18n import use_language
 from bot.people.blocks import welcome_message
 from bot.people.locale import person_locale
 from bot.people.profile import WELCOME_KIND, welcome_key, welcome_member
@@ -33,11 +34,12 @@ def on_team_join(event: dict[str, Any], context: BoltContext) -> None:
         team = person.team
         roles = scope.library.localized(person_locale(person, scope.settings)).roles
         role = roles.get(person.role) if person.role else None
-        text, blocks = welcome_message(
-            command=scope.settings.command,
-            role_name=role.name if role is not None else None,
-            team_name=team.name if team is not None else None,
-        )
+        with use_language(person_locale(person, scope.settings)):  # the newcomer's language
+            text, blocks = welcome_message(
+                command=scope.settings.command,
+                role_name=role.name if role is not None else None,
+                team_name=team.name if team is not None else None,
+            )
         outbox.enqueue(  # False when this person was welcomed before: nothing is queued twice
             scope.session,
             key=welcome_key(person.slack_user_id),

@@ -11,6 +11,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.i18n import N_
+from bot.i18n import gettext as _
 from bot.people.blocks import RolePreset, profile_section, role_modal, role_preset
 from bot.people.locale import locale_of
 from bot.people.profile import (
@@ -62,7 +64,7 @@ def _modal_for(
 
 def open_from_command(inv: Invocation) -> None:
     if inv.scope.principal.deactivated_by is not None:
-        inv.ack(text=NOT_ON_ROSTER)  # nothing opened: saving would be refused anyway
+        inv.ack(text=_(NOT_ON_ROSTER))  # nothing opened: saving would be refused anyway
         return
     view = _modal_for(inv.scope)
     inv.ack()
@@ -168,7 +170,7 @@ def profile_home_section(session: Session, viewer: home.HomeViewer) -> list[Bloc
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="role",
-        summary="Pick your role and team",
+        summary=N_("Pick your role and team"),
         usage="role",
         audience="everyone",
         handler=open_from_command,

@@ -28,9 +28,11 @@ from sqlalchemy import Connection, Table, select
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
-from bot.config import WEEKDAYS, Settings
+from bot.config import Settings
 from bot.content import Library
 from bot.errors import UsageError
+from bot.i18n import N_, format_short_day, weekday_name
+from bot.i18n import gettext as _
 from bot.models import Person, Team, TeamSource
 from bot.people.locale import person_locale
 from bot.people.slack_sync import apply_slack_user, is_human
@@ -117,11 +119,11 @@ def role_choices(library: Library) -> list[tuple[str, str]]:
     return sorted(((r.id, r.name) for r in library.roles.values()), key=lambda c: c[1].casefold())
 
 
-NOT_ON_ROSTER = (
+NOT_ON_ROSTER = N_(
     "You're no longer on Adoptbot's active roster, so there is nothing to set up here. "
     "If that's a mistake, ask a change manager to add you back."
 )
-TEAM_FROM_ROSTER = "Your team comes from the roster; ask a change manager if it's wrong."
+TEAM_FROM_ROSTER = N_("Your team comes from the roster; ask a change manager if it's wrong.")
 
 
 def set_role_and_team(
@@ -146,24 +148,24 @@ def set_role_and_team(
     person = session.scalars(select(Person).where(Person.slack_user_id == slack_user_id)).first()
     if person is not None and person.erased_at is not None:
         raise ProfileError(
-            "role", "Your data was erased at your request; ask a change manager to add you again."
+            "role", _("Your data was erased at your request; ask a change manager to add you again.")
         )
     if person is not None and not person.is_active and person.deactivated_by is not None:
-        raise ProfileError("role", NOT_ON_ROSTER)
+        raise ProfileError("role", _(NOT_ON_ROSTER))
     if not role_id or role_id not in library.roles:
-        raise ProfileError("role", "Pick one of the roles in the list.")
+        raise ProfileError("role", _("Pick one of the roles in the list."))
     locked = person is not None and person.team_id is not None and person.team_source != TeamSource.SELF
     team: Team | None = None
     if locked:
         assert person is not None
         if team_id and team_id != str(person.team_id):
-            raise ProfileError("team", TEAM_FROM_ROSTER)
+            raise ProfileError("team", _(TEAM_FROM_ROSTER))
     elif team_id:
         team = session.get(Team, int(team_id)) if team_id.isdigit() else None
         if team is None:
-            raise ProfileError("team", "That team no longer exists; pick another one.")
+            raise ProfileError("team", _("That team no longer exists; pick another one."))
     elif session.scalars(select(Team.id).limit(1)).first() is not None:
-        raise ProfileError("team", "Pick your team.")
+        raise ProfileError("team", _("Pick your team."))
     if person is None:
         person = Person(slack_user_id=slack_user_id, name=name[:200], is_active=False)
         session.add(person)
@@ -212,22 +214,32 @@ def nudge_status(person: Person | None, settings: Settings, *, now: datetime | N
     now = now or utcnow()
     today: date = now.date()
     if person is None or not person.role or person.team_id is None:
-        return "They start once you pick your role and team."
+        return _("They start once you pick your role and team.")
     if not person.is_active:
-        return "Off: you are not on the active roster."
+        return _("Off: you are not on the active roster.")
     if person.unreachable_reason:
-        return "On hold: Slack would not let me message you. Ask a change manager."
+        return _("On hold: Slack would not let me message you. Ask a change manager.")
     if person.paused_until is not None and person.paused_until >= today:
-        return f"Paused until {person.paused_until:%a %-d %b}."
+        return _("Paused until {day}.").format(day=format_short_day(person.paused_until))
     if person.away_until is not None and person.away_until > now:
-        return f"Paused while you are away (until {person.away_until:%a %-d %b})."
+        return _("Paused while you are away (until {day}).").format(
+            day=format_short_day(person.away_until.date())
+        )
     if settings.nudges_per_week <= 0 or not settings.nudge_days:
-        return "Nudges are switched off for everyone at the moment."
-    days = [WEEKDAYS[d].capitalize() for d in settings.nudge_days]
-    shown = ", ".join(days[:-1]) + f" and {days[-1]}" if len(days) > 1 else days[0]
+        return _("Nudges are switched off for everyone at the moment.")
+    days = [weekday_name(d, short=True) for d in settings.nudge_days]
+    shown = (
+        _("{first} and {last}").format(first=", ".join(days[:-1]), last=days[-1])
+        if len(days) > 1
+        else days[0]
+    )
     per_week = min(settings.nudges_per_week, len(days))
-    count = "one" if per_week == 1 else "two" if per_week == 2 else str(per_week)
-    return f"Up to {count} a week, on {shown} around {settings.nudge_hour:02d}:00 your time."
+    hour = f"{settings.nudge_hour:02d}:00"
+    if per_week == 1:
+        return _("Up to one a week, on {days} around {hour} your time.").format(days=shown, hour=hour)
+    if per_week == 2:
+        return _("Up to two a week, on {days} around {hour} your time.").format(days=shown, hour=hour)
+    return _("Up to {n} a week, on {days} around {hour} your time.").format(n=per_week, days=shown, hour=hour)
 
 
 def profile_summary(

@@ -17,8 +17,8 @@ from slack_sdk import WebClient
 from bot.clock import utcnow
 from bot.config import DEFAULT_LOCALE
 from bot.errors import UsageError
+from bot.i18n import N_, use_language
 from bot.i18n import gettext as _
-from bot.i18n import use_language
 from bot.people.locale import person_locale, shipped
 from bot.pulses import blocks
 from bot.pulses import service as pulses
@@ -187,7 +187,7 @@ def pulse_command(inv: Invocation) -> None:
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="pulse",
-        summary="Start a pulse survey now, or see how many have answered",
+        summary=N_("Start a pulse survey now, or see how many have answered"),
         usage="pulse start [SURVEY_ID] | pulse status",
         audience="change_manager",
         handler=pulse_command,

@@ -17,6 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from typing import Any, Final
 
+from bot.i18n import gettext as _
 from bot.slack.text import truncate
 
 Block = dict[str, Any]
@@ -189,10 +190,11 @@ def modal(
     *,
     callback_id: str,
     submit: str | None = None,
-    close: str = "Cancel",
+    close: str | None = None,
     private_metadata: str = "",
 ) -> dict[str, Any]:
-    """A modal view; `submit=None` makes an information-only modal (just a close button)."""
+    """A modal view; `submit=None` makes an information-only modal (just a close button, "Cancel" in the
+    current language unless `close` names it)."""
     if len(blocks) > VIEW_BLOCKS_MAX:
         raise ValueError(f"a modal holds at most {VIEW_BLOCKS_MAX} blocks, not {len(blocks)}")
     if len(private_metadata) > PRIVATE_METADATA_MAX:
@@ -201,7 +203,7 @@ def modal(
         "type": "modal",
         "callback_id": _checked_id(callback_id),
         "title": plain(title, MODAL_TITLE_MAX),
-        "close": plain(close, MODAL_BUTTON_MAX),
+        "close": plain(_("Cancel") if close is None else close, MODAL_BUTTON_MAX),
         "blocks": blocks,
     }
     if submit is not None:

@@ -13,6 +13,7 @@ from typing import Any
 from slack_bolt import Ack, App, BoltContext, Respond
 from slack_sdk import WebClient
 
+from bot.i18n import N_
 from bot.permissions import refusal_text
 from bot.slack import subcommands
 from bot.slack.runtime import runtime_from, runtime_of
@@ -64,7 +65,7 @@ def dispatch(
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name=HELP,
-        summary="Show what you can do with Adoptbot",
+        summary=N_("Show what you can do with Adoptbot"),
         usage=HELP,
         audience="everyone",
         handler=show_help,

@@ -29,14 +29,16 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackClientError
 
 from bot.errors import loggable
+from bot.i18n import N_, use_language
+from bot.i18n import gettext as _
 from bot.slack import ids
 from bot.slack.blocks import modal, section
 from bot.slack.home_blocks import home_error_view
-from bot.slack.runtime import ANSWERED_KEY
+from bot.slack.runtime import ANSWERED_KEY, LANGUAGE_KEY
 
 log = logging.getLogger("bot.slack.errors")
 
-SORRY = "Sorry, something went wrong — please try again."
+SORRY = N_("Sorry, something went wrong — please try again.")
 _ANSWER_WAIT_SECONDS = (
     5.0  # longer than Slack's 3 s: by then the request has been answered one way or another
 )
@@ -59,10 +61,22 @@ def describe(body: dict[str, Any]) -> tuple[str, str]:
 
 
 def error_modal() -> dict[str, Any]:
-    return modal("Adoptbot", [section(SORRY)], callback_id=ids.ERROR_MODAL, close="Close")
+    return modal("Adoptbot", [section(_(SORRY))], callback_id=ids.ERROR_MODAL, close=_("Close"))
 
 
 def handle_error(
+    error: Exception,
+    body: dict[str, Any],
+    context: BoltContext,
+    response: BoltResponse | None,
+    client: WebClient,
+) -> BoltResponse | None:
+    language = context.get(LANGUAGE_KEY)  # the acting person's, when a listener scope had found it
+    with use_language(language if isinstance(language, str) else None):
+        return _handle_error(error, body, context, response, client)
+
+
+def _handle_error(
     error: Exception,
     body: dict[str, Any],
     context: BoltContext,
@@ -79,7 +93,7 @@ def handle_error(
         return None  # nobody to tell; a 500 before the ack lets Slack retry the delivery
     not_acked = response is not None
     if not_acked and kind == "slash_command":
-        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": SORRY})
+        return BoltResponse(status=200, body={"response_type": "ephemeral", "text": _(SORRY)})
     if not_acked and kind == "view_submission":
         return BoltResponse(status=200, body={"response_action": "update", "view": error_modal()})
     if not_acked and kind == "block_suggestion":
@@ -93,13 +107,13 @@ def handle_error(
 
 def _tell(body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     if context.response_url and context.respond is not None:
-        context.respond(text=SORRY, response_type="ephemeral", replace_original=False)
+        context.respond(text=_(SORRY), response_type="ephemeral", replace_original=False)
         return
     view = body.get("view") or {}
     if body.get("type") != "block_actions" or not view.get("id"):
         return
     if view.get("type") == "home" and context.user_id:
-        client.views_publish(user_id=context.user_id, view=home_error_view(SORRY))
+        client.views_publish(user_id=context.user_id, view=home_error_view(_(SORRY)))
     elif view.get("type") == "modal":
         client.views_update(view_id=view["id"], view=error_modal())
 

@@ -31,6 +31,7 @@ if TYPE_CHECKING:
 
 CONTEXT_KEY = "adoptbot"
 ANSWERED_KEY = "adoptbot.answered"  # a threading.Event set once Slack's request has been answered
+LANGUAGE_KEY = "adoptbot.language"  # the acting person's language, once a listener scope knows it
 
 T = TypeVar("T")
 

@@ -60,7 +60,7 @@ from bot.i18n import locale_of, use_language
 from bot.models import Person, ProcessedEvent
 from bot.outbox import queued_in
 from bot.permissions import Principal, acting_person, acting_principal
-from bot.slack.runtime import ANSWERED_KEY, Runtime, runtime_from
+from bot.slack.runtime import ANSWERED_KEY, LANGUAGE_KEY, Runtime, runtime_from
 
 log = logging.getLogger(__name__)
 
@@ -243,7 +243,8 @@ def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool
     try:
         if person:
             scope.person  # noqa: B018 - one query: the person, and whether they lead a team
-        with use_language(scope.language):  # the bot's words in the acting person's language
+        language = context[LANGUAGE_KEY] = scope.language  # the error handler answers in it too
+        with use_language(language):  # the bot's words in the acting person's language
             yield scope
         if scope._session is not None:
             queued = [q.key for q in queued_in(scope._session)]

@@ -10,7 +10,7 @@ Adding a subcommand: name it in the feature's listener module (`bot/<feature>/li
 
     SUBCOMMANDS = (
         Subcommand(
-            name="pause", summary="Pause your nudges for a few weeks", usage="pause [WEEKS]",
+            name="pause", summary=N_("Pause your nudges for a few weeks"), usage="pause [WEEKS]",
             audience="everyone", handler=pause,
         ),
     )
@@ -47,6 +47,8 @@ from typing import Any
 from slack_bolt import Ack, App, Respond
 from slack_sdk import WebClient
 
+from bot.i18n import N_, current_language
+from bot.i18n import gettext as _
 from bot.permissions import AUDIENCES, Audience
 from bot.slack.blocks import Block, context, section
 from bot.slack.runtime import Runtime, runtime_of
@@ -57,9 +59,9 @@ _NAME = re.compile(r"^[a-z][a-z0-9-]{0,30}$")
 HELP = "help"
 
 _GROUP_TITLES = {
-    "everyone": "What you can do",
-    "change_manager": "For change managers",
-    "leader": "For leaders and change managers",
+    "everyone": N_("What you can do"),
+    "change_manager": N_("For change managers"),
+    "leader": N_("For leaders and change managers"),
 }
 
 
@@ -136,7 +138,7 @@ Handler = Callable[[Invocation], None]
 @dataclass(frozen=True)
 class Subcommand:
     name: str
-    summary: str  # one line, shown in help
+    summary: str  # one line, shown in help: mark it with N_() where it is written, help translates it
     usage: str  # without the slash command, e.g. "pause [WEEKS]"
     audience: Audience
     handler: Handler
@@ -155,9 +157,9 @@ class Registry:
 
     def __init__(self) -> None:
         self._entries: dict[str, Subcommand] = {}
-        # (slash command, audiences the person belongs to) -> the help they get: the same for everyone
-        # with the same rights, so it is built once (callers must not change the blocks).
-        self._help: dict[tuple[str, tuple[str, ...]], tuple[str, list[Block]]] = {}
+        # (slash command, audiences the person belongs to, language) -> the help they get: the same for
+        # everyone with the same rights and language, so it is built once (callers must not change it).
+        self._help: dict[tuple[str, tuple[str, ...], str], tuple[str, list[Block]]] = {}
 
     def add(self, subcommand: Subcommand) -> None:
         if subcommand.name in self._entries:
@@ -183,7 +185,7 @@ class Registry:
         if unknown is not None:  # quotes what was typed: built each time
             return help_message(slash, self.visible_to(scope), unknown=unknown)
         audiences = tuple(a for a in AUDIENCES if scope.can(a))
-        key = (slash, audiences)
+        key = (slash, audiences, current_language())
         answer = self._help.get(key)
         if answer is None:
             entries = [s for s in self._entries.values() if s.audience in audiences]
@@ -215,16 +217,15 @@ def help_message(
     """(text, blocks) of the help a person gets: only the subcommands they may use, grouped by audience."""
     blocks: list[Block] = []
     if unknown is not None:
-        blocks.append(
-            section(f"I don't know `{escape(truncate(f'{slash} {unknown}', 80))}`. Here is what I do know:")
-        )
+        typed = escape(truncate(f"{slash} {unknown}", 80))
+        blocks.append(section(_("I don't know `{typed}`. Here is what I do know:").format(typed=typed)))
     else:
-        blocks.append(section("*Adoptbot* helps you make AI part of your everyday work."))
+        blocks.append(section(_("*Adoptbot* helps you make AI part of your everyday work.")))
     for audience in AUDIENCES:
         group = [e for e in entries if e.audience == audience]
         if group:
-            lines = "\n".join(f"`{slash} {escape(e.usage)}`  {escape(e.summary)}" for e in group)
-            blocks.append(section(f"*{_GROUP_TITLES[audience]}*\n{lines}"))
-    blocks.append(context("Your profile and progress are in my *Home* tab."))
+            lines = "\n".join(f"`{slash} {escape(e.usage)}`  {escape(_(e.summary))}" for e in group)
+            blocks.append(section(f"*{_(_GROUP_TITLES[audience])}*\n{lines}"))
+    blocks.append(context(_("Your profile and progress are in my *Home* tab.")))
     text = f"{slash} help: " + ", ".join(e.name for e in entries)
     return text, blocks

@@ -18,6 +18,7 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
+from bot.i18n import N_
 from bot.models import WinStatus
 from bot.people.listeners import on_team_options
 from bot.people.profile import team_choices
@@ -344,7 +345,7 @@ def review_home_section(session: Session, viewer: home.HomeViewer) -> list[Block
 SUBCOMMANDS: tuple[Subcommand, ...] = (
     Subcommand(
         name="win",
-        summary="Share a win: what you did with AI and the time it saved",
+        summary=N_("Share a win: what you did with AI and the time it saved"),
         usage="win",
         audience="everyone",
         handler=win_command,
@@ -352,7 +353,7 @@ SUBCOMMANDS: tuple[Subcommand, ...] = (
     ),
     Subcommand(
         name="wins",
-        summary="Review the wins waiting for approval",
+        summary=N_("Review the wins waiting for approval"),
         usage="wins",
         audience="change_manager",
         handler=queue_command,

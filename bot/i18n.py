@@ -148,6 +148,13 @@ def format_short_day(day: date) -> str:
     return format_skeleton("MMMEd", day, locale=babel_locale())
 
 
+def format_month(day: date) -> str:
+    """The month and year of `day`: "November 2026", "November 2026", "2026年11月", "novembre 2026"."""
+    if _current.get() == DEFAULT_LOCALE:
+        return f"{day:%B} {day.year}"
+    return format_skeleton("yMMMM", day, locale=babel_locale())
+
+
 def weekday_name(weekday: int, *, short: bool = False) -> str:
     """The name of a weekday (0 = Monday) in the current language: "Tuesday" / "Tue", "Dienstag" / "Di."."""
     width = "abbreviated" if short else "wide"
@@ -173,6 +180,7 @@ __all__ = [
     "current_language",
     "format_date",
     "format_day",
+    "format_month",
     "format_number",
     "format_short_day",
     "gettext",

@@ -296,8 +296,10 @@ def test_keeping_ones_own_words_and_choices_after_the_review(settings: Settings,
         data = wins.WinInput("I had AI draft the deck", "ChatGPT", 1.5, team.id, "named")
         kept = wins.submit(session, author=author, data=data, settings=settings).id
         decided = wins.submit(session, author=author, data=data, settings=settings).id
-        assert wins.offer_polish(session, win_id=kept, text="Two sentences. Here.")
-        assert not wins.offer_polish(session, win_id=kept, text="A second offer.")  # one offer per win
+        assert wins.offer_polish(session, win_id=kept, text="Two sentences. Here.", settings=settings)
+        assert not wins.offer_polish(
+            session, win_id=kept, text="A second offer.", settings=settings
+        )  # one offer per win
         choose = {"win_id": kept, "author_user_id": AUTHOR}
         assert wins.choose_polish(session, settings, **choose, use=False) == "kept"
         assert (
@@ -306,7 +308,7 @@ def test_keeping_ones_own_words_and_choices_after_the_review(settings: Settings,
         assert (
             wins.choose_polish(session, settings, win_id=kept, author_user_id=OTHER, use=True) == "not_yours"
         )
-        assert wins.offer_polish(session, win_id=decided, text="Polished.")
+        assert wins.offer_polish(session, win_id=decided, text="Polished.", settings=settings)
         decision = wins.decide(
             session, win_id=decided, approve=True, reviewer_user_id=ADMIN, reviewer=None, settings=settings
         )
@@ -315,7 +317,7 @@ def test_keeping_ones_own_words_and_choices_after_the_review(settings: Settings,
             wins.choose_polish(session, settings, win_id=decided, author_user_id=AUTHOR, use=True)
             == "decided"
         )
-        assert not wins.offer_polish(session, win_id=decided, text="Too late.")
+        assert not wins.offer_polish(session, win_id=decided, text="Too late.", settings=settings)
         rows = {w.id: w for w in session.scalars(select(Win))}
         keys = set(session.scalars(select(OutboxMessage.key)))
     assert (rows[kept].polished, rows[kept].polish_offer, rows[kept].what) == (

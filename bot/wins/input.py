@@ -15,6 +15,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from bot.i18n import format_number
+from bot.i18n import gettext as _
 from bot.models import Team
 from bot.wins import blocks
 from bot.wins.blocks import HOURS_MAX, TOOL_MAX, WHAT_MAX
@@ -58,23 +60,25 @@ def validate(session: Session, raw: blocks.RawWin, *, source_link: str | None = 
     errors: dict[str, str] = {}
     what = (raw.what or "").strip()
     if not what:
-        errors["what"] = "Tell us what you did with AI, in a sentence or two."
+        errors["what"] = _("Tell us what you did with AI, in a sentence or two.")
     elif len(what) > WHAT_MAX:
-        errors["what"] = f"Please keep it under {WHAT_MAX:,} characters."
+        errors["what"] = _("Please keep it under {n} characters.").format(n=format_number(WHAT_MAX))
     tool = (raw.tool or "").strip() or None
     if tool is not None and len(tool) > TOOL_MAX:
-        errors["tool"] = f"Please keep the tool's name under {TOOL_MAX} characters."
+        errors["tool"] = _("Please keep the tool's name under {n} characters.").format(n=TOOL_MAX)
     hours = parse_hours(raw.hours)
     if hours is None:
-        errors["hours"] = f"Enter the hours saved per week as a number from 0 to {HOURS_MAX}, e.g. 1.5."
+        errors["hours"] = _("Enter the hours saved per week as a number from 0 to {most}, e.g. 1.5.").format(
+            most=HOURS_MAX
+        )
     team_id = _team_id(session, raw.team)
     if team_id is None and raw.team is not None:
-        errors["team"] = "That team no longer exists: pick another one."
+        errors["team"] = _("That team no longer exists: pick another one.")
     elif team_id is None and session.scalar(select(Team.id).limit(1)) is not None:
-        errors["team"] = "Pick the team this win counts for."
+        errors["team"] = _("Pick the team this win counts for.")
     share = raw.share or ""
     if share not in SHARES:
-        errors["share"] = "Choose how to share it."
+        errors["share"] = _("Choose how to share it.")
     if errors:
         raise InvalidWin(errors)
     assert hours is not None

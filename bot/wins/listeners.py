@@ -18,7 +18,8 @@ from slack_sdk import WebClient
 from slack_sdk.errors import SlackApiError
 from sqlalchemy.orm import Session
 
-from bot.i18n import N_
+from bot.i18n import N_, use_language
+from bot.i18n import gettext as _
 from bot.models import WinStatus
 from bot.people.listeners import on_team_options
 from bot.people.profile import team_choices
@@ -34,16 +35,16 @@ from bot.wins.blocks import WinCard, WinPrefill
 
 log = logging.getLogger(__name__)
 
-TITLE = "Share a win"
-NOT_ON_ROSTER = (
+TITLE = N_("Share a win")
+NOT_ON_ROSTER = N_(
     "I don't have you on the roster yet. Pick your role and team first with `{command} role`, "
     "then share your win."
 )
-THANKS = (
+THANKS = N_(
     "🙌 Thank you! A change manager takes a quick look before anything is shared, and I'll DM you when "
     "it's done. Your confirmation is in your DMs with me."
 )
-GONE = "That win no longer exists."
+GONE = N_("That win no longer exists.")
 
 
 # --- opening the modal ----------------------------------------------------------------------------------
@@ -53,7 +54,7 @@ def win_view(scope: Scope, prefill: WinPrefill | None = None) -> dict[str, Any]:
     """The win modal for the acting person, or a note saying what to do first when not on the roster."""
     person = scope.person
     if person is None or not person.is_active:
-        return blocks.info_modal(TITLE, NOT_ON_ROSTER.format(command=scope.settings.command))
+        return blocks.info_modal(_(TITLE), _(NOT_ON_ROSTER).format(command=scope.settings.command))
     current = str(person.team_id) if person.team_id is not None else None
     return blocks.win_modal(teams=team_choices(scope.session), current_team=current, prefill=prefill)
 
@@ -61,7 +62,7 @@ def win_view(scope: Scope, prefill: WinPrefill | None = None) -> dict[str, Any]:
 def win_command(inv: Invocation) -> None:
     """`/adopt win`."""
     if inv.scope.person is None or not inv.scope.person.is_active:
-        inv.ack(text=NOT_ON_ROSTER.format(command=inv.slash), response_type="ephemeral")
+        inv.ack(text=_(NOT_ON_ROSTER).format(command=inv.slash), response_type="ephemeral")
         return
     view = win_view(inv.scope)
     inv.ack()
@@ -135,8 +136,8 @@ def on_submit(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
     win_id: int | None = None
     with listener_scope(context) as scope:
         if scope.person is None or not scope.person.is_active:
-            text = NOT_ON_ROSTER.format(command=scope.settings.command)
-            reply: dict[str, Any] = {"response_action": "update", "view": blocks.info_modal(TITLE, text)}
+            text = _(NOT_ON_ROSTER).format(command=scope.settings.command)
+            reply: dict[str, Any] = {"response_action": "update", "view": blocks.info_modal(_(TITLE), text)}
         else:
             try:
                 data = wins.validate(scope.session, raw, source_link=link)
@@ -147,7 +148,7 @@ def on_submit(ack: Ack, view: dict[str, Any], context: BoltContext) -> None:
                     win_id = wins.submit(
                         scope.session, author=scope.person, data=data, settings=scope.settings
                     ).id
-                reply = {"response_action": "update", "view": blocks.info_modal("Thank you", THANKS)}
+                reply = {"response_action": "update", "view": blocks.info_modal(_("Thank you"), _(THANKS))}
     ack(**reply)
     if win_id is not None and runtime.settings.ai_enabled:
         wins.polish_and_offer(runtime.engine, runtime.settings, win_id)
@@ -171,7 +172,7 @@ def _tell(respond: Respond, text: str) -> None:
 def _refused(scope: Scope) -> str | None:
     if scope.can("change_manager"):
         return None
-    return refusal_text("change_manager", "Reviewing wins")
+    return refusal_text("change_manager", _("Reviewing wins"))
 
 
 def _pending_card(scope: Scope, win_id: int | None) -> tuple[WinCard | None, str | None]:
@@ -181,7 +182,7 @@ def _pending_card(scope: Scope, win_id: int | None) -> tuple[WinCard | None, str
         return None, refused
     card = wins.get_card(scope.session, win_id) if win_id is not None else None
     if card is None:
-        return None, GONE
+        return None, _(GONE)
     if card.status != WinStatus.PENDING:
         return None, blocks.already_decided(card)
     return card, None
@@ -203,14 +204,15 @@ def on_approve(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Re
                 settings=scope.settings,
             )
         channel = scope.settings.wins_channel
-    if refused is not None:
-        _tell(respond, refused)
-    elif decision is None:
-        _tell(respond, GONE)
-    elif not decision.decided_now:
-        _tell(respond, blocks.already_decided(decision.card))
-    elif _from_ephemeral(body):
-        _tell(respond, blocks.decision_line(decision.card, channel=channel))
+    with use_language(scope.language):  # answered after the commit, in the reviewer's language
+        if refused is not None:
+            _tell(respond, refused)
+        elif decision is None:
+            _tell(respond, _(GONE))
+        elif not decision.decided_now:
+            _tell(respond, blocks.already_decided(decision.card))
+        elif _from_ephemeral(body):
+            _tell(respond, blocks.decision_line(decision.card, channel=channel))
 
 
 def on_edit(
@@ -259,7 +261,7 @@ def _decide_from_modal(
         card = wins.get_card(scope.session, win_id) if refused is None and win_id is not None else None
         reply: dict[str, Any] = {}
         if refused is not None or card is None:
-            reply = {"response_action": "update", "view": blocks.info_modal("Wins", refused or GONE)}
+            reply = {"response_action": "update", "view": blocks.info_modal(_("Wins"), refused or _(GONE))}
         else:
             try:
                 edit = None
@@ -280,7 +282,7 @@ def _decide_from_modal(
                 reply = _errors_for(view, invalid.errors)
             else:
                 if decision is None:
-                    reply = {"response_action": "update", "view": blocks.info_modal("Wins", GONE)}
+                    reply = {"response_action": "update", "view": blocks.info_modal(_("Wins"), _(GONE))}
                 elif not decision.decided_now:
                     reply = _errors_for(view, {field: blocks.already_decided(decision.card)})
     ack(**reply)
@@ -314,7 +316,8 @@ def _choose(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respo
             scope.session, scope.settings, win_id=win_id, author_user_id=user_id, use=use
         )
     if outcome == "decided":
-        _tell(respond, "Your win was already reviewed, so it stays as it was approved.")
+        with use_language(scope.language):
+            _tell(respond, _("Your win was already reviewed, so it stays as it was approved."))
     elif outcome == "not_yours":
         log.warning("polish choice on win %d by someone who is not its author", win_id)
 

@@ -14,7 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
+from bot.i18n import locale_of, use_language
 from bot.models import OutboxMessage, Person, Team, Win
+from bot.slack.blocks import Block
 from bot.wins import blocks
 from bot.wins.blocks import WinCard
 
@@ -36,6 +38,26 @@ def share_key(win_id: int) -> str:
 
 def recognition_key(month: date) -> str:
     return f"win-recognition:{month:%Y-%m}"
+
+
+def language_of(session: Session, user_id: str | None, settings: Settings) -> str:
+    """The language to write to this Slack user in (roster, else Slack, else ADOPTBOT_LOCALE)."""
+    row = None
+    if user_id:
+        row = session.execute(
+            select(Person.locale, Person.slack_locale).where(Person.slack_user_id == user_id)
+        ).first()
+    return locale_of(row[0], row[1], settings) if row is not None else locale_of(None, None, settings)
+
+
+def author_language(session: Session, win_id: int, settings: Settings) -> str:
+    """The language of a win's author (for the DMs about their win)."""
+    row = session.execute(
+        select(Person.locale, Person.slack_locale)
+        .join(Win, Win.author_id == Person.id)
+        .where(Win.id == win_id)
+    ).first()
+    return locale_of(row[0], row[1], settings) if row is not None else locale_of(None, None, settings)
 
 
 def card_of(session: Session, win: Win, *, with_author: bool = True, edited: bool = False) -> WinCard:
@@ -71,11 +93,16 @@ def update_reviews(session: Session, card: WinCard, settings: Settings, *, suffi
     """Queue the same update of every change manager's DM about this win (in place, via chat.update)."""
     from bot import outbox
 
-    text, review = blocks.review_message(card, channel=settings.wins_channel)
     keys = session.scalars(
         select(OutboxMessage.key).where(
             OutboxMessage.key.like(f"win-review:{card.id}:%"), OutboxMessage.update_of.is_(None)
         )
     ).all()
+    built: dict[str, tuple[str, list[Block]]] = {}
     for key in keys:
+        lang = language_of(session, key.rsplit(":", 1)[-1], settings)  # each reviewer's own language
+        if lang not in built:
+            with use_language(lang):
+                built[lang] = blocks.review_message(card, channel=settings.wins_channel)
+        text, review = built[lang]
         outbox.enqueue_update(session, key=f"{key}:{suffix}", update_of=key, text=text, blocks=review)

@@ -15,10 +15,12 @@ from sqlalchemy.orm import Session
 from bot import ai
 from bot.config import Settings
 from bot.db import session_scope
+from bot.i18n import use_language
 from bot.models import OutboxMessage, Person, Team, Win, WinStatus
+from bot.people.locale import person_locale
 from bot.wins import blocks
 from bot.wins.blocks import WHAT_MAX, WinCard
-from bot.wins.messages import card_of, submitted_key, update_reviews
+from bot.wins.messages import author_language, card_of, submitted_key, update_reviews
 
 AI_PURPOSE: Final = "win_polish"
 AI_MAX_WORDS: Final = 60
@@ -64,7 +66,7 @@ def polish_and_offer(engine: Engine, settings: Settings, win_id: int, *, timeout
             timeout=timeout,
         )
         offer = _clean_offer(answer)
-        return offer is not None and offer_polish(session, win_id=win_id, text=offer)
+        return offer is not None and offer_polish(session, win_id=win_id, text=offer, settings=settings)
 
 
 def _clean_offer(answer: str | None) -> str | None:
@@ -74,7 +76,7 @@ def _clean_offer(answer: str | None) -> str | None:
     return text[:WHAT_MAX] or None
 
 
-def offer_polish(session: Session, *, win_id: int, text: str) -> bool:
+def offer_polish(session: Session, *, win_id: int, text: str, settings: Settings) -> bool:
     """Record the AI version offered for a pending win and add it to the author's confirmation DM."""
     from bot import outbox
 
@@ -96,7 +98,8 @@ def offer_polish(session: Session, *, win_id: int, text: str) -> bool:
         return False
     win = session.get(Win, win_id, populate_existing=True)
     assert win is not None
-    message, dm = blocks.submitted_message(card_of(session, win, with_author=False), offer=text)
+    with use_language(author_language(session, win_id, settings)):
+        message, dm = blocks.submitted_message(card_of(session, win, with_author=False), offer=text)
     outbox.enqueue_update(session, key=f"{original}:offer", update_of=original, text=message, blocks=dm)
     return True
 
@@ -132,14 +135,15 @@ def choose_polish(
     session.refresh(win)
     choice = "polished" if use else "kept"
     original = submitted_key(win_id)
-    text, dm = blocks.submitted_message(card_of(session, win, with_author=False), choice=choice)
+    with use_language(person_locale(author, settings)):
+        text, dm = blocks.submitted_message(card_of(session, win, with_author=False), choice=choice)
     outbox.enqueue_update(session, key=f"{original}:choice", update_of=original, text=text, blocks=dm)
     if use:
         update_reviews(session, card_of(session, win), settings, suffix="polished")
     return choice
 
 
-def close_offer(session: Session, card: WinCard) -> None:
+def close_offer(session: Session, card: WinCard, settings: Settings) -> None:
     """Once decided, the author's confirmation no longer offers the polished version."""
     from bot import outbox
 
@@ -147,5 +151,6 @@ def close_offer(session: Session, card: WinCard) -> None:
     offered = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{original}:offer"))
     chosen = session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == f"{original}:choice"))
     if offered is not None and chosen is None:
-        text, dm = blocks.submitted_message(card)
+        with use_language(author_language(session, card.id, settings)):
+            text, dm = blocks.submitted_message(card)
         outbox.enqueue_update(session, key=f"{original}:closed", update_of=original, text=text, blocks=dm)

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 from bot.clock import to_naive_utc
 from bot.config import Settings
 from bot.content import Library
+from bot.i18n import format_month, locale_of, use_language
 from bot.models import OutboxMessage, Team, Win, WinStatus
 from bot.wins import blocks
 from bot.wins.blocks import TeamWins
@@ -71,7 +72,8 @@ def post_monthly_recognition(session: Session, settings: Settings, library: Libr
     teams = team_wins(session, start, end)
     if not teams:
         return 0
-    text, message = blocks.recognition_message(f"{last_month:%B %Y}", teams, command=settings.command)
+    with use_language(locale_of(None, None, settings)):  # the wins channel: the organisation's language
+        text, message = blocks.recognition_message(format_month(last_month), teams, command=settings.command)
     queued = outbox.enqueue(
         session, key=key, kind="win_recognition", channel=settings.wins_channel, text=text, blocks=message
     )

@@ -33,8 +33,12 @@ from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
 from bot.config import Settings
+from bot.i18n import format_number, locale_of, use_language
+from bot.i18n import gettext as _
 from bot.jobs import JobContext
 from bot.models import Activity, OutboxMessage, Person, Win, WinStatus
+from bot.people.locale import person_locale
+from bot.slack.blocks import Block
 from bot.wins import blocks
 from bot.wins.blocks import REASON_MAX, WinCard
 from bot.wins.counts import of_person, shareable_wins, tool_of
@@ -50,6 +54,7 @@ from bot.wins.messages import (
     PUBLIC_SHARES,
     SHARES,
     card_of,
+    language_of,
     public_card,
     recognition_key,
     review_key,
@@ -173,9 +178,14 @@ def submit(
     session.add(Activity(person_id=author.id, team_id=author.team_id, kind="win", occurred_at=now))
     session.flush()
     card = card_of(session, win)
-    text, review = blocks.review_message(card, channel=settings.wins_channel)
     reviewers = moderators(session, settings)
+    built: dict[str, tuple[str, list[Block]]] = {}
     for moderator in reviewers:
+        lang = language_of(session, moderator.user_id, settings)  # each reviewer reads it in their language
+        if lang not in built:
+            with use_language(lang):
+                built[lang] = blocks.review_message(card, channel=settings.wins_channel)
+        text, review = built[lang]
         outbox.enqueue(
             session,
             key=review_key(win.id, moderator.user_id),
@@ -191,7 +201,8 @@ def submit(
             "win %d waits for review, but there is no change manager to ask (ADOPTBOT_ADMINS)", win.id
         )
     if author.slack_user_id:
-        text, confirmation = blocks.submitted_message(card)
+        with use_language(person_locale(author, settings)):
+            text, confirmation = blocks.submitted_message(card)
         outbox.enqueue(
             session,
             key=submitted_key(win.id),
@@ -253,9 +264,11 @@ def decide(
     if not approve:
         reason = (reason or "").strip()
         if not reason:
-            raise InvalidWin({"reason": "Write a short note for the author."})
+            raise InvalidWin({"reason": _("Write a short note for the author.")})
         if len(reason) > REASON_MAX:
-            raise InvalidWin({"reason": f"Please keep it under {REASON_MAX} characters."})
+            raise InvalidWin(
+                {"reason": _("Please keep it under {n} characters.").format(n=format_number(REASON_MAX))}
+            )
     values: dict[str, Any] = {
         "status": WinStatus.APPROVED if approve else WinStatus.REJECTED,
         "reviewed_by": reviewer.id if reviewer is not None else None,
@@ -281,10 +294,11 @@ def decide(
     update_reviews(session, card, settings, suffix="decided")
     author = session.get(Person, win.author_id) if win.author_id is not None else None
     if author is not None and author.slack_user_id and author.erased_at is None:
-        if approve:
-            text, dm = blocks.approved_message(card, channel=settings.wins_channel)
-        else:
-            text, dm = blocks.rejected_message(card, command=settings.command)
+        with use_language(person_locale(author, settings)):  # the author's language, not the reviewer's
+            if approve:
+                text, dm = blocks.approved_message(card, channel=settings.wins_channel)
+            else:
+                text, dm = blocks.rejected_message(card, command=settings.command)
         outbox.enqueue(
             session,
             key=f"win-{win.status}:{win.id}",
@@ -294,9 +308,10 @@ def decide(
             blocks=dm,
             person_id=author.id,
         )
-        close_offer(session, card)
+        close_offer(session, card, settings)
     if approve and win.share in PUBLIC_SHARES and settings.wins_channel:
-        text, post = blocks.channel_post(public_card(session, win))
+        with use_language(locale_of(None, None, settings)):  # a shared channel: the organisation's language
+            text, post = blocks.channel_post(public_card(session, win))
         outbox.enqueue(
             session,
             key=share_key(win.id),

@@ -14,6 +14,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Final
 
+from bot.i18n import N_, format_number, ngettext
+from bot.i18n import gettext as _
 from bot.models import WinStatus
 from bot.slack import ids
 from bot.slack.blocks import SECTION_TEXT_MAX, Block, actions, button, context, header, section
@@ -100,8 +102,8 @@ __all__ = [
 HOME_RECENT: Final = 5
 
 _STATUS_FOR_AUTHOR: Final = {
-    WinStatus.PENDING: "⏳ waiting for review",
-    WinStatus.REJECTED: "✖️ not shared",
+    WinStatus.PENDING: N_("⏳ waiting for review"),
+    WinStatus.REJECTED: N_("✖️ not shared"),
 }
 
 
@@ -137,19 +139,23 @@ class WinSnippet:
 
 def channel_post(card: WinCard) -> tuple[str, list[Block]]:
     """An approved win in the wins channel: named (a mention built from the author's ID) or anonymous."""
-    team = inert(card.team_name, 150) if card.team_name else "a team"
-    by = "Shared anonymously" if card.share != "named" else f"Shared by {mention_or(card.author_user_id)}"
+    team = inert(card.team_name, 150) if card.team_name else _("a team")
+    by = (
+        _("Shared anonymously")
+        if card.share != "named"
+        else _("Shared by {who}").format(who=mention_or(card.author_user_id))
+    )
     blocks: list[Block] = [
-        section(f"🎉 *A new AI win from {team_label(card)}*"),
+        section(_("🎉 *A new AI win from {team}*").format(team=team_label(card))),
         verbatim(quote(card.text)),
         details(card),
         context(by),
         actions(
-            button("Try this too", ids.WIN_TRY_THIS, value=str(card.id), style="primary"),
+            button(_("Try this too"), ids.WIN_TRY_THIS, value=str(card.id), style="primary"),
             block_id="wins.try",
         ),
     ]
-    return f"🎉 A new AI win from {team}: {excerpt(card.text)}", blocks
+    return _("🎉 A new AI win from {team}: {story}").format(team=team, story=excerpt(card.text)), blocks
 
 
 # --- the author's DMs -----------------------------------------------------------------------------------
@@ -162,10 +168,10 @@ def _quoted(lead: str, typed: str) -> Block:
 
 def _share_sentence(share: str) -> str:
     if share == "named":
-        return "Once approved, it is shared in the wins channel with your name."
+        return _("Once approved, it is shared in the wins channel with your name.")
     if share == "anonymous":
-        return "Once approved, it is shared without your name."
-    return "As you chose, it won't be posted anywhere: it only counts toward your team's hours saved."
+        return _("Once approved, it is shared without your name.")
+    return _("As you chose, it won't be posted anywhere: it only counts toward your team's hours saved.")
 
 
 def submitted_message(
@@ -174,60 +180,70 @@ def submitted_message(
     """The author's confirmation; with `offer`, the AI-polished version and the buttons to pick it."""
     blocks: list[Block] = [
         section(
-            "🙌 *Thanks for sharing your win!* A change manager takes a quick look before anything is "
-            f"shared. {_share_sentence(card.share)}"
+            _(
+                "🙌 *Thanks for sharing your win!* A change manager takes a quick look before "
+                "anything is shared."
+            )
+            + " "
+            + _share_sentence(card.share)
         ),
         verbatim(quote(card.what)),
     ]
     if offer and choice is None:
-        blocks.append(_quoted("✨ *Want a polished version?* Here it is in two sentences:", offer))
+        blocks.append(_quoted(_("✨ *Want a polished version?* Here it is in two sentences:"), offer))
         blocks.append(
             actions(
-                button("Use the polished version", ids.WIN_USE_POLISHED, value=str(card.id), style="primary"),
-                button("Keep mine", ids.WIN_KEEP_MINE, value=str(card.id)),
+                button(
+                    _("Use the polished version"), ids.WIN_USE_POLISHED, value=str(card.id), style="primary"
+                ),
+                button(_("Keep mine"), ids.WIN_KEEP_MINE, value=str(card.id)),
                 block_id=ids.WIN_POLISH_BLOCK,
             )
         )
-        blocks.append(context("Either way, nothing is shared before a change manager approves it."))
+        blocks.append(context(_("Either way, nothing is shared before a change manager approves it.")))
     elif choice == "polished":
-        blocks.append(_quoted("✨ You picked the polished version:", card.polished or offer or ""))
+        blocks.append(_quoted(_("✨ You picked the polished version:"), card.polished or offer or ""))
     elif choice == "kept":
-        blocks.append(context("You kept your own words."))
-    return "Thanks for sharing your win! A change manager will review it.", blocks
+        blocks.append(context(_("You kept your own words.")))
+    return _("Thanks for sharing your win! A change manager will review it."), blocks
 
 
 def approved_message(card: WinCard, *, channel: str | None) -> tuple[str, list[Block]]:
+    anonymous = card.share == "anonymous"
     if card.share == "private":
-        line = (
-            "🎉 *Your win is approved* and counts toward your team's hours saved. "
-            "As you chose, it isn't posted."
+        line = _(
+            "🎉 *Your win is approved* and counts toward your team's hours saved. As you chose, it "
+            "isn't posted."
         )
-    elif channel:
-        anonymous = " without your name" if card.share == "anonymous" else ""
-        line = (
-            f"🎉 *Your win is approved* and shared in <#{channel}>{anonymous}. "
+    elif channel and anonymous:
+        line = _(
+            "🎉 *Your win is approved* and shared in <#{channel}> without your name. "
             "Thank you for showing what works!"
-        )
+        ).format(channel=channel)
+    elif channel:
+        line = _(
+            "🎉 *Your win is approved* and shared in <#{channel}>. Thank you for showing what works!"
+        ).format(channel=channel)
+    elif anonymous:
+        line = _("🎉 *Your win is approved.* It appears in the leaders' weekly digest, without your name.")
     else:
-        anonymous = ", without your name" if card.share == "anonymous" else ""
-        line = f"🎉 *Your win is approved.* It appears in the leaders' weekly digest{anonymous}."
+        line = _("🎉 *Your win is approved.* It appears in the leaders' weekly digest.")
     blocks: list[Block] = [section(line), verbatim(quote(card.text))]
     if card.edited:
-        blocks.append(
-            context(f"{mention_or(card.reviewer_user_id, 'A change manager')} lightly edited it first.")
-        )
-    return "Your win is approved!", blocks
+        who = mention_or(card.reviewer_user_id, _("A change manager"))
+        blocks.append(context(_("{who} lightly edited it first.").format(who=who)))
+    return _("Your win is approved!"), blocks
 
 
 def rejected_message(card: WinCard, *, command: str) -> tuple[str, list[Block]]:
-    who = mention_or(card.reviewer_user_id, "A change manager")
+    who = mention_or(card.reviewer_user_id, _("A change manager"))
     blocks: list[Block] = [
-        section(f"Your win wasn't shared this time. {who} left you a note:"),
-        verbatim(quote(card.reject_reason or "(no note)", 1200)),
-        context(f"Your story, for reference: {excerpt(card.what, 300)}"),
-        context(f"You can share it again, changed, with `{command} win`."),
+        section(_("Your win wasn't shared this time. {who} left you a note:").format(who=who)),
+        verbatim(quote(card.reject_reason or _("(no note)"), 1200)),
+        context(_("Your story, for reference: {story}").format(story=excerpt(card.what, 300))),
+        context(_("You can share it again, changed, with `{command} win`.").format(command=command)),
     ]
-    return "Your win wasn't shared this time.", blocks
+    return _("Your win wasn't shared this time."), blocks
 
 
 # --- App Home -------------------------------------------------------------------------------------------
@@ -235,27 +251,30 @@ def rejected_message(card: WinCard, *, command: str) -> tuple[str, list[Block]]:
 
 def _author_status(card: WinCard) -> str:
     if card.status == WinStatus.APPROVED:
-        return "✅ counted" if card.share == "private" else "✅ shared"
-    return _STATUS_FOR_AUTHOR.get(card.status, card.status)
+        return _("✅ counted") if card.share == "private" else _("✅ shared")
+    shown = _STATUS_FOR_AUTHOR.get(card.status)
+    return _(shown) if shown is not None else str(card.status)
 
 
 def home_section(mine: MyWins) -> list[Block]:
     """ "Your wins": totals, the latest few with their status, and a button to share one."""
-    share = actions(button("Share a win", ids.WIN_OPEN_MODAL, style="primary"), block_id="wins.home")
+    share = actions(button(_("Share a win"), ids.WIN_OPEN_MODAL, style="primary"), block_id="wins.home")
     if not mine.recent:
         return [
-            header("Your wins"),
-            section("Saved time with AI? Share it in a few seconds: colleagues copy what works."),
+            header(_("Your wins")),
+            section(_("Saved time with AI? Share it in a few seconds: colleagues copy what works.")),
             share,
         ]
-    summary = f"*{mine.approved}* approved · *{hours_label(mine.hours)}* saved"
+    summary = _("*{approved}* approved · *{hours}* saved").format(
+        approved=mine.approved, hours=hours_label(mine.hours)
+    )
     if mine.pending:
-        summary += f" · {mine.pending} waiting for review"
+        summary += " · " + _("{n} waiting for review").format(n=mine.pending)
     lines = [
         f"• {_author_status(c)}: {excerpt(c.text, 90)} ({hours_label(c.hours)})"
         for c in mine.recent[:HOME_RECENT]
     ]
-    return [header("Your wins"), section(summary), verbatim("\n".join(lines)), share]
+    return [header(_("Your wins")), section(summary), verbatim("\n".join(lines)), share]
 
 
 # --- the monthly recognition and digests ----------------------------------------------------------------
@@ -264,17 +283,32 @@ def home_section(mine: MyWins) -> list[Block]:
 def recognition_message(month: str, teams: Sequence[TeamWins], *, command: str) -> tuple[str, list[Block]]:
     """A congratulation to the teams that shared the most wins in `month` (never a ranking of people)."""
     lines = [
-        f"• *{inert(t.team, 150)}*: {t.wins} win{'s' if t.wins != 1 else ''}"
-        + (f", about {t.hours:g} hours a week saved" if t.hours > 0 else "")
+        f"• *{inert(t.team, 150)}*: "
+        + (
+            ngettext(
+                "{n} win, about {hours} hours a week saved",
+                "{n} wins, about {hours} hours a week saved",
+                t.wins,
+            ).format(n=t.wins, hours=format_number(t.hours))
+            if t.hours > 0
+            else ngettext("{n} win", "{n} wins", t.wins).format(n=t.wins)
+        )
         for t in teams
     ]
     blocks: list[Block] = [
-        section(f"🎉 *Congratulations!* These teams shared the most AI wins in {month}:"),
+        section(
+            _("🎉 *Congratulations!* These teams shared the most AI wins in {month}:").format(month=month)
+        ),
         section("\n".join(lines)),
-        context(f"Every win counts: thank you to everyone who shared one. Share yours with `{command} win`."),
+        context(
+            _(
+                "Every win counts: thank you to everyone who shared one. Share yours with `{command} win`."
+            ).format(command=command)
+        ),
     ]
     names = ", ".join(inert(t.team, 150) for t in teams)
-    return f"Congratulations to the teams that shared the most AI wins in {month}: {names}", blocks
+    text = _("Congratulations to the teams that shared the most AI wins in {month}: {names}")
+    return text.format(month=month, names=names), blocks
 
 
 def digest_lines(snippets: Sequence[WinSnippet], *, limit: int = SECTION_TEXT_MAX) -> str:

@@ -13,6 +13,8 @@ import re
 from dataclasses import dataclass
 from typing import Final
 
+from bot.i18n import N_, format_number
+from bot.i18n import gettext as _
 from bot.models import WinStatus
 from bot.slack.blocks import SECTION_TEXT_MAX, Block
 from bot.slack.text import escape, mention, one_line, truncate
@@ -22,15 +24,16 @@ TOOL_MAX: Final = 120
 REASON_MAX: Final = 500
 HOURS_MAX: Final = 40
 
+# Marked for translation; shown with `_()` (`share_label`, `share_for_reviewers`).
 SHARE_LABELS: Final = {
-    "named": "With my name",
-    "anonymous": "Anonymously",
-    "private": "Not publicly (only counted)",
+    "named": N_("With my name"),
+    "anonymous": N_("Anonymously"),
+    "private": N_("Not publicly (only counted)"),
 }
 SHARE_FOR_REVIEWERS: Final = {
-    "named": "With their name",
-    "anonymous": "Anonymously: only change managers see who sent it",
-    "private": "Not publicly: it only counts",
+    "named": N_("With their name"),
+    "anonymous": N_("Anonymously: only change managers see who sent it"),
+    "private": N_("Not publicly: it only counts"),
 }
 _PERMALINK = re.compile(
     r"^https://[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.slack\.com/archives/[A-Z0-9]+/p\d{6,}(?:\?[A-Za-z0-9_.=&%-]*)?$"
@@ -89,23 +92,36 @@ def quote(text: str, limit: int = SECTION_TEXT_MAX) -> str:
 def hours_label(hours: float) -> str:
     """`1.5` -> "1.5 h a week"; `0` -> "no hours counted"."""
     if hours <= 0:
-        return "no hours counted"
-    return f"{hours:g} h a week"
+        return _("no hours counted")
+    return _("{hours} h a week").format(hours=format_number(hours))
 
 
-def mention_or(user_id: str | None, fallback: str = "a colleague") -> str:
-    """A mention built from a Slack user ID (never from typed text), or `fallback` without a valid one."""
+def share_label(share: str) -> str:
+    """How the author chose to share, as the author's menu says it (in the current language)."""
+    label = SHARE_LABELS.get(share)
+    return _(label) if label is not None else share
+
+
+def share_for_reviewers(share: str) -> str:
+    """How the author chose to share, as change managers read it (in the current language)."""
+    label = SHARE_FOR_REVIEWERS.get(share)
+    return _(label) if label is not None else share
+
+
+def mention_or(user_id: str | None, fallback: str | None = None) -> str:
+    """A mention built from a Slack user ID (never from typed text), or `fallback` ("a colleague" in the
+    current language) without a valid one."""
     if not user_id:
-        return fallback
+        return _("a colleague") if fallback is None else fallback
     try:
         return mention(user_id)
     except ValueError:
-        return fallback
+        return _("a colleague") if fallback is None else fallback
 
 
 def team_label(card: WinCard) -> str:
     """The win's team in bold (escaped), or "a team"."""
-    return f"*{inert(card.team_name, 150)}*" if card.team_name else "a team"
+    return f"*{inert(card.team_name, 150)}*" if card.team_name else _("a team")
 
 
 def safe_link(link: str | None) -> str | None:
@@ -120,12 +136,12 @@ def verbatim(text: str) -> Block:
 
 def details(card: WinCard) -> Block:
     """The AI tool and the time saved, side by side."""
-    tool = inert(card.tool, 500) if card.tool else "_not given_"
+    tool = inert(card.tool, 500) if card.tool else _("_not given_")
     return {
         "type": "section",
         "fields": [
-            {"type": "mrkdwn", "text": f"*AI tool*\n{tool}", "verbatim": True},
-            {"type": "mrkdwn", "text": f"*Time saved*\n{hours_label(card.hours)}"},
+            {"type": "mrkdwn", "text": "*" + _("AI tool") + f"*\n{tool}", "verbatim": True},
+            {"type": "mrkdwn", "text": "*" + _("Time saved") + f"*\n{hours_label(card.hours)}"},
         ],
     }
 

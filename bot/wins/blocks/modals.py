@@ -13,26 +13,29 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.i18n import N_
+from bot.i18n import gettext as _
 from bot.slack import ids
 from bot.slack.blocks import Block, context, input_block, modal, plain, section, select_menu
 from bot.wins.blocks.card import (
     HOURS_MAX,
     REASON_MAX,
-    SHARE_FOR_REVIEWERS,
     SHARE_LABELS,
     TOOL_MAX,
     WHAT_MAX,
     WinCard,
     mention_or,
     safe_link,
+    share_for_reviewers,
+    share_label,
 )
 
 _SHARE_DESCRIPTIONS: Final = {
-    "named": "Posted in the wins channel with your name",
-    "anonymous": "Posted without your name; only reviewers see who sent it",
-    "private": "Never posted: it only counts in your team's hours saved",
+    "named": N_("Posted in the wins channel with your name"),
+    "anonymous": N_("Posted without your name; only reviewers see who sent it"),
+    "private": N_("Never posted: it only counts in your team's hours saved"),
 }
-SHARE_HINT: Final = (
+SHARE_HINT: Final = N_(
     "A change manager reviews every win before anything is shared. Anonymously means your name appears "
     "nowhere public: not in the wins channel, not in digests. The change managers who review it still see "
     "who sent it, so they can ask you about it."
@@ -87,7 +90,7 @@ def _hours_input(initial: float | None) -> dict[str, Any]:
         "is_decimal_allowed": True,
         "min_value": "0",
         "max_value": str(HOURS_MAX),
-        "placeholder": plain("e.g. 1.5", 150),
+        "placeholder": plain(_("e.g. 1.5"), 150),
     }
     if initial is not None:
         element["initial_value"] = f"{initial:g}"
@@ -96,9 +99,9 @@ def _hours_input(initial: float | None) -> dict[str, Any]:
 
 def _share_option(value: str) -> dict[str, Any]:
     return {
-        "text": plain(SHARE_LABELS[value], 75),
+        "text": plain(share_label(value), 75),
         "value": value,
-        "description": plain(_SHARE_DESCRIPTIONS[value], 75),
+        "description": plain(_(_SHARE_DESCRIPTIONS[value]), 75),
     }
 
 
@@ -113,37 +116,37 @@ def _story_inputs(
     blocks: list[Block] = [
         input_block(
             ids.WIN_WHAT_BLOCK,
-            "What did you do with AI?",
+            _("What did you do with AI?"),
             _text_input(
                 ids.WIN_WHAT_INPUT,
                 max_length=WHAT_MAX,
                 multiline=True,
                 initial=what,
-                placeholder="e.g. I had AI draft the QBR deck from last quarter's notes, then polished it",
+                placeholder=_("e.g. I had AI draft the QBR deck from last quarter's notes, then polished it"),
             ),
         ),
         input_block(
             ids.WIN_TOOL_BLOCK,
-            "Which AI tool?",
+            _("Which AI tool?"),
             _text_input(
-                ids.WIN_TOOL_INPUT, max_length=TOOL_MAX, initial=tool, placeholder="e.g. ChatGPT, Copilot"
+                ids.WIN_TOOL_INPUT, max_length=TOOL_MAX, initial=tool, placeholder=_("e.g. ChatGPT, Copilot")
             ),
             optional=True,
         ),
         input_block(
             ids.WIN_HOURS_BLOCK,
-            "Hours saved per week",
+            _("Hours saved per week"),
             _hours_input(hours),
-            hint=f"A rough guess is fine: 0 to {HOURS_MAX}, halves welcome (1.5).",
+            hint=_("A rough guess is fine: 0 to {most}, halves welcome (1.5).").format(most=HOURS_MAX),
         ),
     ]
     if teams:
         blocks.append(
             input_block(
                 ids.WIN_TEAM_BLOCK,
-                "Team",
-                select_menu(ids.WIN_TEAM_SELECT, teams, placeholder="Pick the team", initial=current_team),
-                hint="The team whose hours saved this win counts toward.",
+                _("Team"),
+                select_menu(ids.WIN_TEAM_SELECT, teams, placeholder=_("Pick the team"), initial=current_team),
+                hint=_("The team whose hours saved this win counts toward."),
             )
         )
     return blocks
@@ -160,25 +163,33 @@ def win_modal(
     link = safe_link(prefill.source_link)
     blocks: list[Block] = []
     if link:
-        blocks.append(context(f"From <{link}|this message>. The link is kept with your win for reviewers."))
+        blocks.append(
+            context(
+                _("From <{link}|this message>. The link is kept with your win for reviewers.").format(
+                    link=link
+                )
+            )
+        )
     blocks += _story_inputs(
         teams=teams, current_team=current_team, what=prefill.what, tool=prefill.tool, hours=None
     )
     blocks.append(
         input_block(
             ids.WIN_SHARE_BLOCK,
-            "How should we share it?",
+            _("How should we share it?"),
             {
                 "type": "radio_buttons",
                 "action_id": ids.WIN_SHARE_INPUT,
                 "options": [_share_option(v) for v in SHARE_LABELS],
                 "initial_option": _share_option("named"),
             },
-            hint=SHARE_HINT,
+            hint=_(SHARE_HINT),
         )
     )
     metadata = json.dumps({"link": link}) if link else ""
-    return modal("Share a win", blocks, callback_id=ids.WIN_MODAL, submit="Submit", private_metadata=metadata)
+    return modal(
+        _("Share a win"), blocks, callback_id=ids.WIN_MODAL, submit=_("Submit"), private_metadata=metadata
+    )
 
 
 def modal_link(private_metadata: str | None) -> str | None:
@@ -194,47 +205,51 @@ def edit_modal(
     card: WinCard, *, teams: Sequence[tuple[str, str]], current_team: str | None
 ) -> dict[str, Any]:
     """A change manager's light edit; saving it approves the win."""
-    how = SHARE_FOR_REVIEWERS.get(card.share, card.share)
+    how = share_for_reviewers(card.share)
     blocks: list[Block] = [
-        context(f"From {mention_or(card.author_user_id)} · to be shared: {how}. Saving approves it."),
+        context(
+            _("From {author} · to be shared: {how}. Saving approves it.").format(
+                author=mention_or(card.author_user_id), how=how
+            )
+        ),
         *_story_inputs(
             teams=teams, current_team=current_team, what=card.text, tool=card.tool, hours=card.hours
         ),
     ]
     return modal(
-        "Edit this win",
+        _("Edit this win"),
         blocks,
         callback_id=ids.WIN_EDIT_MODAL,
-        submit="Save and approve",
+        submit=_("Save and approve"),
         private_metadata=str(card.id),
     )
 
 
 def reject_modal(win_id: int) -> dict[str, Any]:
     blocks: list[Block] = [
-        section("The author gets your note in a DM from me, so keep it kind and useful."),
+        section(_("The author gets your note in a DM from me, so keep it kind and useful.")),
         input_block(
             ids.WIN_REASON_BLOCK,
-            "Why isn't it shared?",
+            _("Why isn't it shared?"),
             _text_input(
                 ids.WIN_REASON_INPUT,
                 max_length=REASON_MAX,
                 multiline=True,
-                placeholder="e.g. It names a customer: could you share it again without the name?",
+                placeholder=_("e.g. It names a customer: could you share it again without the name?"),
             ),
         ),
     ]
     return modal(
-        "Reject this win",
+        _("Reject this win"),
         blocks,
         callback_id=ids.WIN_REJECT_MODAL,
-        submit="Reject",
+        submit=_("Reject"),
         private_metadata=str(win_id),
     )
 
 
 def info_modal(title: str, text: str) -> dict[str, Any]:
-    return modal(title, [section(text)], callback_id=ids.WIN_INFO_MODAL, submit=None, close="Close")
+    return modal(title, [section(text)], callback_id=ids.WIN_INFO_MODAL, submit=None, close=_("Close"))
 
 
 def _state(values: Mapping[str, Any], block_id: str, action_id: str) -> dict[str, Any]:

@@ -144,7 +144,9 @@ def zone_or_utc(name: str | None) -> ZoneInfo:
 
 def local_label(moment: datetime, tz_name: str | None, *, year: bool = True, with_zone: bool = True) -> str:
     """ "Tue 3 Mar 2026, 09:00 (Europe/Paris)" for a naive-UTC moment in `tz_name` (UTC if it is none);
-    "Tue 3 Mar, 09:00" without the year and the zone."""
+    "Tue 3 Mar, 09:00" without the year and the zone; in the current language (`bot.i18n`)."""
+    from bot.i18n import format_moment  # in the current language; imported here, not by every import of clock
+
     local = moment.replace(tzinfo=UTC).astimezone(zone_or_utc(tz_name))
-    label = f"{local:%a} {local.day} {local:%b}" + (f" {local:%Y}" if year else "") + f", {local:%H:%M}"
+    label = format_moment(local, year=year)
     return f"{label} ({tz_name or 'UTC'})" if with_zone else label

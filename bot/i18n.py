@@ -16,7 +16,7 @@ from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 
 from babel import Locale, UnknownLocaleError
@@ -148,6 +148,16 @@ def format_short_day(day: date) -> str:
     return format_skeleton("MMMEd", day, locale=babel_locale())
 
 
+def format_moment(local: datetime, *, year: bool = True) -> str:
+    """A local date and time: "Tue 3 Mar 2026, 09:00", "Di., 3. März 2026, 09:00",
+    "2026年3月3日(火), 09:00"."""
+    clock = f"{local:%H:%M}"
+    if _current.get() == DEFAULT_LOCALE:
+        return f"{local:%a} {local.day} {local:%b}" + (f" {local:%Y}" if year else "") + f", {clock}"
+    day = format_skeleton("yMMMEd" if year else "MMMEd", local.date(), locale=babel_locale())
+    return f"{day}, {clock}"
+
+
 def format_month(day: date) -> str:
     """The month and year of `day`: "November 2026", "November 2026", "2026年11月", "novembre 2026"."""
     if _current.get() == DEFAULT_LOCALE:
@@ -180,6 +190,7 @@ __all__ = [
     "current_language",
     "format_date",
     "format_day",
+    "format_moment",
     "format_month",
     "format_number",
     "format_short_day",

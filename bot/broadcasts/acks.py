@@ -16,12 +16,22 @@ from sqlalchemy.orm import Session
 from bot import outbox
 from bot.broadcasts import blocks
 from bot.broadcasts.audience import reachable
-from bot.broadcasts.messages import CHUNK, REMINDER_KIND, letter, queue_edit, recipient_key, reminder_key
+from bot.broadcasts.messages import (
+    CHUNK,
+    REMINDER_KIND,
+    language_of,
+    letter,
+    queue_edit,
+    recipient_key,
+    reminder_key,
+)
 from bot.broadcasts.status import STATUS_EVERY, refresh_status
 from bot.clock import local_label, utcnow
 from bot.config import Settings
+from bot.i18n import use_language
 from bot.models import Activity, Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person
 from bot.outbox import OutboxState
+from bot.slack.blocks import Block
 
 REMINDER_WINDOW = timedelta(days=14)  # reminders are looked for this long after they fall due
 
@@ -92,7 +102,7 @@ def send_reminders(session: Session, *, now: datetime) -> int:
         if broadcast.started_at + timedelta(days=broadcast.ack_reminder_days) > now:
             continue
         waiting = session.execute(
-            select(BroadcastRecipient.id, Person.id, Person.slack_user_id)
+            select(BroadcastRecipient.id, Person.id, Person.slack_user_id, Person.locale, Person.slack_locale)
             .join(Person, Person.id == BroadcastRecipient.person_id)
             .join(OutboxMessage, OutboxMessage.key == BroadcastRecipient.outbox_key)
             .where(
@@ -107,8 +117,13 @@ def send_reminders(session: Session, *, now: datetime) -> int:
         if not waiting:
             continue
         note = letter(session, broadcast)
-        text, body = blocks.reminder_text(note), blocks.reminder_blocks(note)
-        for _, person_id, user in waiting:
+        built: dict[str, tuple[str, list[Block]]] = {}
+        for _, person_id, user, locale, slack_locale in waiting:
+            lang = language_of(locale, slack_locale)  # each recipient's language
+            if lang not in built:
+                with use_language(lang):
+                    built[lang] = blocks.reminder_text(note), blocks.reminder_blocks(note)
+            text, body = built[lang]
             if outbox.enqueue(
                 session,
                 key=reminder_key(broadcast.id, person_id),

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from bot.broadcasts import blocks
 from bot.content import Library
+from bot.i18n import gettext as _
 from bot.models import Person, Team
 
 
@@ -80,12 +81,12 @@ def audience_size(session: Session, audience: Audience) -> AudienceSize:
 def audience_label(session: Session, audience: Audience, library: Library) -> str:
     """ "Everyone", or "Teams: Sales, Support · Roles: Engineering" (escaped)."""
     if audience.everyone:
-        return "Everyone"
+        return _("Everyone")
     parts = []
     if audience.teams:
         teams = session.scalars(select(Team.name).where(Team.id.in_(audience.teams)).order_by(Team.name))
-        parts.append("Teams: " + ", ".join(blocks.excerpt(n, 60) for n in teams))
+        parts.append(_("Teams: {names}").format(names=", ".join(blocks.excerpt(n, 60) for n in teams)))
     if audience.roles:
         names = sorted(library.roles[r].name if r in library.roles else r for r in audience.roles)
-        parts.append("Roles: " + ", ".join(blocks.excerpt(n, 60) for n in names))
-    return " · ".join(parts) or "Nobody"
+        parts.append(_("Roles: {names}").format(names=", ".join(blocks.excerpt(n, 60) for n in names)))
+    return " · ".join(parts) or _("Nobody")

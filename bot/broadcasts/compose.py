@@ -22,6 +22,7 @@ from bot.broadcasts.messages import PREVIEW_KIND, preview_card, preview_key, upd
 from bot.clock import local_label, to_naive_utc, utcnow, zone_or_utc
 from bot.config import Settings
 from bot.content import Library
+from bot.i18n import gettext as _
 from bot.models import Broadcast, BroadcastStatus, Person, Team
 
 
@@ -57,12 +58,12 @@ def check_draft(
     text = values.message.strip()
     posted = len(blocks.body(text))
     if not text:
-        errors["message"] = "Write the message people should get."
+        errors["message"] = _("Write the message people should get.")
     elif posted > blocks.MESSAGE_MAX:
-        errors["message"] = (
-            f"That's {blocks.count(posted)} characters as Slack counts them (&, < and > take several); "
-            f"the limit is {blocks.count(blocks.MESSAGE_MAX)}. Please shorten it."
-        )
+        errors["message"] = _(
+            "That's {n} characters as Slack counts them (&, < and > take several); "
+            "the limit is {most}. Please shorten it."
+        ).format(n=blocks.count(posted), most=blocks.count(blocks.MESSAGE_MAX))
     wanted = {int(t) for t in values.teams if t.isdigit()}
     teams = tuple(sorted(session.scalars(select(Team.id).where(Team.id.in_(wanted))))) if wanted else ()
     roles = tuple(sorted(r for r in values.roles if r in library.roles))
@@ -72,12 +73,14 @@ def check_draft(
         roles=() if values.everyone else roles,
     )
     if audience.empty:
-        errors["audience"] = "Choose who gets it: everyone, or at least one team or role."
+        errors["audience"] = _("Choose who gets it: everyone, or at least one team or role.")
     send_at = None
     if values.later:
         send_at = _scheduled_time(values, timezone, now, errors)
     if values.reminder_days is not None and not values.ask_ack:
-        errors["reminder"] = "Reminders go to people who haven't pressed “Got it”: tick the box above too."
+        errors["reminder"] = _(
+            "Reminders go to people who haven't pressed “{got_it}”: tick the box above too."
+        ).format(got_it=_(blocks.GOT_IT))
     if errors:
         raise DraftInvalid(errors)
     return Draft(text, audience, values.channel, send_at, values.ask_ack, values.reminder_days)
@@ -87,22 +90,21 @@ def _scheduled_time(
     values: ComposerValues, tz_name: str, now: datetime, errors: dict[str, str]
 ) -> datetime | None:
     if not values.date:
-        errors["date"] = "Pick the date to send it on."
+        errors["date"] = _("Pick the date to send it on.")
     if not values.time:
-        errors["time"] = "Pick the time to send it at."
+        errors["time"] = _("Pick the time to send it at.")
     if not values.date or not values.time:
         return None
     try:
         local = datetime.combine(date.fromisoformat(values.date), time.fromisoformat(values.time))
     except ValueError:
-        errors["time"] = "That date or time is not valid."
+        errors["time"] = _("That date or time is not valid.")
         return None
     moment = to_naive_utc(local.replace(tzinfo=zone_or_utc(tz_name))).replace(second=0, microsecond=0)
     if moment <= now:
-        errors["time"] = (
-            f"That time has passed: it is now {local_label(now, tz_name, with_zone=False)} in {tz_name}. "
-            "Pick a later time, or choose to send it now."
-        )
+        errors["time"] = _(
+            "That time has passed: it is now {now} in {zone}. Pick a later time, or choose to send it now."
+        ).format(now=local_label(now, tz_name, with_zone=False), zone=tz_name)
         return None
     return moment
 
@@ -125,8 +127,10 @@ def save_draft(
         found = session.get(Broadcast, broadcast_id, with_for_update=True)
         if found is None or found.status != BroadcastStatus.DRAFT:
             raise BroadcastClosed(
-                "That broadcast was already sent, scheduled or cancelled, so it can't be edited; "
-                "start a new one."
+                _(
+                    "That broadcast was already sent, scheduled or cancelled, so it can't be edited; "
+                    "start a new one."
+                )
             )
         broadcast = found
     broadcast.sender_id = sender.id if sender is not None else None

@@ -18,7 +18,8 @@ from sqlalchemy.orm import Session
 from bot.broadcasts import blocks
 from bot.broadcasts import service as broadcasts
 from bot.clock import utcnow
-from bot.i18n import N_
+from bot.i18n import N_, locale_of, use_language
+from bot.i18n import gettext as _
 from bot.models import Broadcast, BroadcastStatus
 from bot.people.listeners import on_team_options
 from bot.people.profile import role_choices, team_choices
@@ -30,7 +31,7 @@ from bot.slack.subcommands import Invocation, Subcommand
 
 log = logging.getLogger(__name__)
 
-CLOSED = "That broadcast was already sent or cancelled, so there is nothing to change."
+CLOSED = N_("That broadcast was already sent or cancelled, so there is nothing to change.")
 
 
 def _composer(
@@ -53,9 +54,9 @@ def open_composer(inv: Invocation) -> None:
         _status(inv, words[1:])
         return
     if words:
-        usage = (
-            f"Usage: `{inv.slash} broadcast` to write one, `{inv.slash} broadcast status [ID]` for figures."
-        )
+        usage = _(
+            "Usage: `{command} broadcast` to write one, `{command} broadcast status [ID]` for figures."
+        ).format(command=inv.slash)
         inv.ack(text=usage, response_type="ephemeral")
         return
     tz = broadcasts.sender_timezone(inv.scope.person, inv.scope.settings)
@@ -68,16 +69,18 @@ def _status(inv: Invocation, words: list[str]) -> None:
     session, command = inv.scope.session, inv.slash
     if not words:
         tz = broadcasts.sender_timezone(inv.scope.person, inv.scope.settings)
-        scheduled, recent, _ = broadcasts.home_items(session, timezone=tz, recent_limit=5)
+        scheduled, recent, _more = broadcasts.home_items(session, timezone=tz, recent_limit=5)
         listing = blocks.status_list_blocks(scheduled, recent, command=command)
-        inv.ack(text="Broadcasts", blocks=listing, response_type="ephemeral")
+        inv.ack(text=_("Broadcasts"), blocks=listing, response_type="ephemeral")
         return
     wanted = words[0].lstrip("#")
     valid = wanted.isdigit() and len(wanted) < 10
     report = broadcasts.ack_report(session, int(wanted)) if valid else None
     if report is None:
         missing = blocks.excerpt(wanted, 20)
-        text = f"There is no sent broadcast #{missing}. Try `{command} broadcast status`."
+        text = _("There is no sent broadcast #{id}. Try `{command} broadcast status`.").format(
+            id=missing, command=command
+        )
         inv.ack(text=text, response_type="ephemeral")
         return
     shown = blocks.ack_report_blocks(report)
@@ -145,7 +148,7 @@ def _tell(respond: Respond | None, text: str) -> None:
 def _allowed(scope: Scope, respond: Respond | None) -> bool:
     if scope.can("change_manager"):
         return True
-    _tell(respond, refusal_text("change_manager", "sending broadcasts"))
+    _tell(respond, refusal_text("change_manager", _("sending broadcasts")))
     return False
 
 
@@ -158,9 +161,11 @@ def on_send(ack: Ack, body: dict[str, Any], context: BoltContext, respond: Respo
     with listener_scope(context) as scope:
         if not _allowed(scope, respond):
             return
-        sent = broadcasts.confirm(scope.session, broadcast_id, now=utcnow(), library=scope.library)
+        with use_language(locale_of(None, None, scope.settings)):  # people without a language get the org's
+            sent = broadcasts.confirm(scope.session, broadcast_id, now=utcnow(), library=scope.library)
     if sent is None:
-        _tell(respond, CLOSED)
+        with use_language(scope.language):
+            _tell(respond, _(CLOSED))
 
 
 def on_edit(
@@ -179,7 +184,8 @@ def on_edit(
             tz = found.timezone or broadcasts.sender_timezone(scope.person, scope.settings)
             view = _composer(scope, broadcasts.composer_values(found), broadcast_id=found.id, tz=tz)
     if view is None:
-        _tell(respond, CLOSED)
+        with use_language(scope.language):
+            _tell(respond, _(CLOSED))
         return
     client.views_open(trigger_id=str(body["trigger_id"]), view=view)
 
@@ -203,7 +209,11 @@ def on_cancel(
     if home_view is not None and context.user_id:
         home.publish(client, context.user_id, home_view)
     elif not cancelled:
-        _tell(respond, "Too late to cancel: that broadcast is already being sent (or was cancelled before).")
+        with use_language(scope.language):
+            _tell(
+                respond,
+                _("Too late to cancel: that broadcast is already being sent (or was cancelled before)."),
+            )
 
 
 def on_got_it(ack: Ack, body: dict[str, Any], context: BoltContext) -> None:

@@ -9,6 +9,7 @@ would wait behind every DM of a large broadcast, so `queue_edit` moves it just a
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -21,6 +22,7 @@ from bot.broadcasts.audience import Audience, AudienceSize, audience_label, audi
 from bot.broadcasts.blocks import Letter, PreviewCard
 from bot.clock import local_label, utcnow
 from bot.content import Library
+from bot.i18n import current_language, shipped, use_language
 from bot.models import Broadcast, OutboxMessage, Person
 
 KIND = "broadcast"  # a recipient's DM (the on_sent hook counts these)
@@ -48,6 +50,23 @@ def channel_key(broadcast_id: int) -> str:
 
 def reminder_key(broadcast_id: int, person_id: int) -> str:
     return f"broadcast-remind:{broadcast_id}:{person_id}"
+
+
+def language_of(locale: str | None, slack_locale: str | None) -> str:
+    """The language to write to someone in: theirs (roster, else Slack), else the current one (jobs run
+    in ADOPTBOT_LOCALE's)."""
+    return shipped(locale or slack_locale) or current_language()
+
+
+def sender_language(session: Session, broadcast: Broadcast) -> str:
+    """The sender's language: their preview and status message are written in it (as is the channel post,
+    beside the words they wrote)."""
+    row = None
+    if broadcast.sender_id is not None:
+        row = session.execute(
+            select(Person.locale, Person.slack_locale).where(Person.id == broadcast.sender_id)
+        ).first()
+    return language_of(row[0], row[1]) if row is not None else current_language()
 
 
 def letter(session: Session, broadcast: Broadcast) -> Letter:
@@ -78,17 +97,22 @@ def preview_card(
     )
 
 
-def update_preview(session: Session, broadcast: Broadcast, library: Library, note: str | None = None) -> None:
-    """Edit the sender's preview DM to show the broadcast as it stands (and `note`, what just happened)."""
+def update_preview(
+    session: Session, broadcast: Broadcast, library: Library, note: Callable[[], str] | None = None
+) -> None:
+    """Edit the sender's preview DM to show the broadcast as it stands (and `note()`, what just happened),
+    in the sender's language."""
     broadcast.revision = (broadcast.revision or 0) + 1
     session.flush()
-    card = preview_card(session, broadcast, library, note)
+    with use_language(sender_language(session, broadcast)):
+        card = preview_card(session, broadcast, library, note() if note is not None else None)
+        text, shown = blocks.preview_text(card), blocks.preview_blocks(card)
     queue_edit(
         session,
         key=f"{preview_key(broadcast.id)}:{broadcast.revision}",
         original=preview_key(broadcast.id),
-        text=blocks.preview_text(card),
-        blocks=blocks.preview_blocks(card),
+        text=text,
+        blocks=shown,
     )
 
 

@@ -61,11 +61,13 @@ from bot.broadcasts.messages import (
     STATUS_KIND,
     UPDATE_KIND,
     channel_key,
+    language_of,
     letter,
     preview_card,
     preview_key,
     recipient_key,
     reminder_key,
+    sender_language,
     status_key,
     update_preview,
 )
@@ -74,8 +76,11 @@ from bot.broadcasts.status import STATUS_EVERY, finish, measure, refresh_status,
 from bot.clock import local_label, utcnow
 from bot.content import Library
 from bot.db import insert_ignore
+from bot.i18n import gettext as _
+from bot.i18n import locale_of, use_language
 from bot.jobs import JobContext
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, Person
+from bot.slack.blocks import Block
 
 __all__ = [
     "AHEAD",
@@ -153,7 +158,9 @@ def confirm(session: Session, broadcast_id: int, *, now: datetime, library: Libr
         if not _claim(session, broadcast_id, [BroadcastStatus.DRAFT], BroadcastStatus.SCHEDULED):
             return None
         session.refresh(broadcast)
-        update_preview(session, broadcast, library, note="It's listed in your Adoptbot Home tab too.")
+        update_preview(
+            session, broadcast, library, note=lambda: _("It's listed in your Adoptbot Home tab too.")
+        )
         return broadcast
     if not _claim(session, broadcast_id, [BroadcastStatus.DRAFT], BroadcastStatus.SENDING, started_at=now):
         return None
@@ -174,7 +181,10 @@ def cancel(session: Session, broadcast_id: int, *, now: datetime, library: Libra
         return False
     broadcast = session.get(Broadcast, broadcast_id, populate_existing=True)
     assert broadcast is not None
-    note = f"Cancelled {local_label(now, broadcast.timezone)}. Nothing was sent."
+
+    def note() -> str:
+        return _("Cancelled {when}. Nothing was sent.").format(when=local_label(now, broadcast.timezone))
+
     update_preview(session, broadcast, library, note=note)
     return True
 
@@ -184,15 +194,22 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
     and the sender's status message. Returns how many DMs were queued."""
     audience = Audience.from_json(broadcast.audience)
     people = session.execute(
-        select(Person.id, Person.team_id, Person.slack_user_id)
+        select(Person.id, Person.team_id, Person.slack_user_id, Person.locale, Person.slack_locale)
         .where(audience.matches(), reachable(), Person.erased_at.is_(None))
         .order_by(Person.id)
     ).all()
     size = audience_size(session, audience)
     note = letter(session, broadcast)
     queued_at = utcnow()
-    text = blocks.letter_text(note)
-    letter_blocks = blocks.letter_blocks(note)
+    built: dict[str, tuple[str, list[Block]]] = {}  # the letter's chrome in each recipient's language
+
+    def in_language(locale: str | None, slack_locale: str | None) -> tuple[str, list[Block]]:
+        lang = language_of(locale, slack_locale)
+        if lang not in built:
+            with use_language(lang):
+                built[lang] = blocks.letter_text(note), blocks.letter_blocks(note)
+        return built[lang]
+
     queued = 0
     for start in range(0, len(people), CHUNK):
         chunk = people[start : start + CHUNK]
@@ -206,7 +223,7 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
                     "team_id": team,
                     "outbox_key": recipient_key(broadcast.id, pid),
                 }
-                for pid, team, _ in chunk
+                for pid, team, *_rest in chunk
             ],
             conflict=["broadcast_id", "person_id"],
         )
@@ -217,13 +234,13 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
                     key=recipient_key(broadcast.id, pid),
                     kind=KIND,
                     channel=str(user),  # reachable(): never None
-                    text=text,
-                    blocks=letter_blocks,
+                    text=in_language(locale, slack_locale)[0],
+                    blocks=in_language(locale, slack_locale)[1],
                     person_id=pid,
                     not_before=queued_at,
                     metadata={"broadcast_id": broadcast.id},
                 )
-                for pid, _, user in chunk
+                for pid, _team, user, locale, slack_locale in chunk
             ],
         )
     total = session.scalar(
@@ -234,38 +251,44 @@ def fan_out(session: Session, broadcast: Broadcast, *, now: datetime, library: L
     broadcast.recipient_count = int(total or 0)
     broadcast.excluded_count = size.skipped
     broadcast.started_at = broadcast.started_at or now
+    sender = sender_language(session, broadcast)  # the channel post sits beside the sender's own words
     if broadcast.channel:
+        with use_language(sender):
+            posted_text, posted = blocks.letter_text(note), blocks.channel_blocks(note)
         outbox.enqueue(
             session,
             key=channel_key(broadcast.id),
             kind=CHANNEL_KIND,
             channel=broadcast.channel,
-            text=blocks.letter_text(note),
-            blocks=blocks.channel_blocks(note),
+            text=posted_text,
+            blocks=posted,
             not_before=queued_at - AHEAD,
         )
     progress = measure(session, broadcast)
     if progress.done:
         finish(broadcast, now)
-    broadcast.status_line = blocks.progress_line(progress)
+    with use_language(sender):
+        broadcast.status_line = blocks.progress_line(progress)
+        status_text = blocks.status_text(progress)
+        status = blocks.status_blocks(progress, updated=local_label(queued_at, broadcast.timezone))
     broadcast.status_at = queued_at
     outbox.enqueue(  # ahead of the DMs, so the sender sees it first; also wakes the outbox on commit
         session,
         key=status_key(broadcast.id),
         kind=STATUS_KIND,
         channel=broadcast.sender_user or "",
-        text=blocks.status_text(progress),
-        blocks=blocks.status_blocks(progress, updated=local_label(queued_at, broadcast.timezone)),
+        text=status_text,
+        blocks=status,
         person_id=broadcast.sender_id,
         not_before=queued_at - 2 * AHEAD,
     )
-    update_preview(
-        session,
-        broadcast,
-        library,
-        note=f"Sending started {local_label(now, broadcast.timezone)}; "
-        "the status message below shows how far it got.",
-    )
+
+    def started() -> str:
+        return _("Sending started {when}; the status message below shows how far it got.").format(
+            when=local_label(now, broadcast.timezone)
+        )
+
+    update_preview(session, broadcast, library, note=started)
     log.info("broadcast %s: %d queued, %d skipped", broadcast.id, queued, size.skipped)
     return queued
 
@@ -292,12 +315,15 @@ def send_due(session: Session, *, now: datetime, library: Library) -> int:
 
 
 def send_job(ctx: JobContext) -> int:
-    return send_due(ctx.session, now=ctx.now, library=ctx.library)
+    with use_language(locale_of(None, None, ctx.settings)):  # for people who have no language of their own
+        return send_due(ctx.session, now=ctx.now, library=ctx.library)
 
 
 def progress_job(ctx: JobContext) -> int:
-    return update_progress(ctx.session, now=ctx.now)
+    with use_language(locale_of(None, None, ctx.settings)):
+        return update_progress(ctx.session, now=ctx.now)
 
 
 def remind_job(ctx: JobContext) -> int:
-    return send_reminders(ctx.session, now=ctx.now)
+    with use_language(locale_of(None, None, ctx.settings)):
+        return send_reminders(ctx.session, now=ctx.now)

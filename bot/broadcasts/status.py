@@ -16,8 +16,9 @@ from sqlalchemy.orm import Session
 
 from bot.broadcasts import blocks
 from bot.broadcasts.blocks import Progress
-from bot.broadcasts.messages import queue_edit, status_key
+from bot.broadcasts.messages import queue_edit, sender_language, status_key
 from bot.clock import local_label, utcnow
+from bot.i18n import use_language
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage
 from bot.outbox import OutboxState
 
@@ -67,6 +68,11 @@ def refresh_status(session: Session, broadcast: Broadcast, *, now: datetime, def
     progress = measure(session, broadcast)
     if progress.done and broadcast.status == BroadcastStatus.SENDING:
         finish(broadcast, now)
+    with use_language(sender_language(session, broadcast)):  # the sender's status message, in their language
+        return _refresh(session, broadcast, progress, defer=defer)
+
+
+def _refresh(session: Session, broadcast: Broadcast, progress: Progress, *, defer: bool) -> bool:
     line = blocks.progress_line(progress)
     if line == broadcast.status_line:
         return False

@@ -47,6 +47,8 @@ from bot.broadcasts.blocks.status import (
     status_list_blocks,
     status_text,
 )
+from bot.i18n import gettext as _
+from bot.i18n import ngettext
 from bot.models import BroadcastStatus
 from bot.slack import ids
 from bot.slack.blocks import Block, actions, button, context, divider, fields, header, plain, section
@@ -89,7 +91,7 @@ __all__ = [
 
 
 def _people(n: int) -> str:
-    return f"{count(n)} {'person' if n == 1 else 'people'}"
+    return ngettext("{n} person", "{n} people", n).format(n=count(n))
 
 
 # --- the preview DM to the sender ------------------------------------------------------------------------
@@ -109,16 +111,16 @@ class PreviewCard:
 
 
 def reach_line(reach: int, skipped: int) -> str:
-    line = f"Will reach {_people(reach)}"
+    line = _("Will reach {people}").format(people=_people(reach))
     if skipped:
-        line += f" · {count(skipped)} unreachable or inactive skipped"
+        line += " · " + _("{n} unreachable or inactive skipped").format(n=count(skipped))
     return line
 
 
 def preview_text(card: PreviewCard) -> str:
     if card.state == BroadcastStatus.CANCELLED:
-        return "Broadcast cancelled; nothing was sent."
-    return f"Preview of your broadcast: {reach_line(card.reach, card.skipped)}."
+        return _("Broadcast cancelled; nothing was sent.")
+    return _("Preview of your broadcast: {reach}.").format(reach=reach_line(card.reach, card.skipped))
 
 
 def _confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[str, Any]:
@@ -126,7 +128,7 @@ def _confirm(title: str, text: str, yes: str, *, danger: bool = False) -> dict[s
         "title": plain(title, 100),
         "text": plain(text, 300),
         "confirm": plain(yes, 30),
-        "deny": plain("Go back", 30),
+        "deny": plain(_("Go back"), 30),
     }
     if danger:
         confirm["style"] = "danger"
@@ -139,69 +141,79 @@ def _button_with_confirm(element: dict[str, Any], confirm: dict[str, Any]) -> di
 
 def _ack_summary(card: PreviewCard) -> str:
     if not card.letter.ask_ack:
-        return "Not asked"
+        return _("Not asked")
     if card.reminder_days:
         days = card.reminder_days
-        return f"“Got it” button; reminder after {days} day{'s' if days > 1 else ''} to those who haven't"
-    return "“Got it” button"
+        return ngettext(
+            "“{got_it}” button; reminder after {n} day to those who haven't",
+            "“{got_it}” button; reminder after {n} days to those who haven't",
+            days,
+        ).format(got_it=_(GOT_IT), n=days)
+    return _("“{got_it}” button").format(got_it=_(GOT_IT))
 
 
 def preview_blocks(card: PreviewCard) -> list[Block]:
     """The preview: the message exactly as recipients get it, then audience, timing and the buttons."""
     bid = str(card.letter.broadcast_id)
     blocks: list[Block] = [
-        header(f"Broadcast #{bid}: preview"),
-        context("This is exactly what each person will get:"),
+        header(_("Broadcast #{id}: preview").format(id=bid)),
+        context(_("This is exactly what each person will get:")),
         divider(),
         *letter_blocks(card.letter)[:2],
     ]
     if card.letter.ask_ack:
-        blocks.append(context(f"_Each person gets a *{GOT_IT}* button here._"))
+        blocks.append(context(_("_Each person gets a *{got_it}* button here._").format(got_it=_(GOT_IT))))
     blocks.append(divider())
     facts = [
-        ("Audience", card.audience),
-        ("Reach", reach_line(card.reach, card.skipped)),
-        ("When", card.when or "As soon as you press Send"),
-        ("Acknowledgement", _ack_summary(card)),
+        (_("Audience"), card.audience),
+        (_("Reach"), reach_line(card.reach, card.skipped)),
+        (_("When"), card.when or _("As soon as you press Send")),
+        (_("Acknowledgement"), _ack_summary(card)),
     ]
     if card.channel:
-        facts.append(("Also posted in", f"<#{card.channel}>"))
+        facts.append((_("Also posted in"), f"<#{card.channel}>"))
     blocks.append(fields(facts))
     if card.state == BroadcastStatus.DRAFT:
-        send_label = "Schedule" if card.when else "Send"
-        send_text = (
-            f"It goes to {_people(card.reach)} at {card.when}."
-            if card.when
-            else f"It goes to {_people(card.reach)} now."
-        )
+        if card.when:
+            send_label, question = _("Schedule"), _("Schedule this broadcast?")
+            send_text = _("It goes to {people} at {when}.").format(people=_people(card.reach), when=card.when)
+        else:
+            send_label, question = _("Send"), _("Send this broadcast?")
+            send_text = _("It goes to {people} now.").format(people=_people(card.reach))
         blocks.append(
             actions(
                 _button_with_confirm(
                     button(send_label, ids.BROADCAST_SEND, value=bid, style="primary"),
-                    _confirm(f"{send_label} this broadcast?", send_text, send_label),
+                    _confirm(question, send_text, send_label),
                 ),
-                button("Edit", ids.BROADCAST_EDIT, value=bid),
-                button("Cancel", ids.BROADCAST_CANCEL, value=bid, style="danger"),
+                button(_("Edit"), ids.BROADCAST_EDIT, value=bid),
+                button(_("Cancel"), ids.BROADCAST_CANCEL, value=bid, style="danger"),
                 block_id=ids.BROADCAST_PREVIEW_BLOCK,
             )
         )
-        blocks.append(context("The audience is counted again when it is sent."))
+        blocks.append(context(_("The audience is counted again when it is sent.")))
     elif card.state == BroadcastStatus.SCHEDULED:
-        blocks.append(section(f"⏰ *Scheduled* for {card.when}. {card.note or ''}".strip()))
+        line = _("⏰ *Scheduled* for {when}.").format(when=card.when)
+        blocks.append(section(f"{line} {card.note or ''}".strip()))
         blocks.append(
             actions(
                 _button_with_confirm(
-                    button("Cancel", ids.BROADCAST_CANCEL, value=bid, style="danger"),
-                    _confirm("Cancel this broadcast?", "Nobody will get it.", "Cancel it", danger=True),
+                    button(_("Cancel"), ids.BROADCAST_CANCEL, value=bid, style="danger"), _cancel()
                 ),
                 block_id=ids.BROADCAST_PREVIEW_BLOCK,
             )
         )
     elif card.state == BroadcastStatus.CANCELLED:
-        blocks.append(section(f"✖️ *Cancelled.* {card.note or 'Nothing was sent.'}"))
+        blocks.append(section(_("✖️ *Cancelled.*") + " " + (card.note or _("Nothing was sent."))))
     else:
-        blocks.append(section(f"📣 *Sent.* {card.note or 'Progress is in the status message below.'}"))
+        blocks.append(
+            section(_("📣 *Sent.*") + " " + (card.note or _("Progress is in the status message below.")))
+        )
     return blocks
+
+
+def _cancel() -> dict[str, Any]:
+    return _confirm(_("Cancel this broadcast?"), _("Nobody will get it."), _("Cancel it"), danger=True)
 
 
 # --- App Home: change managers ---------------------------------------------------------------------------
@@ -211,13 +223,13 @@ def home_section(
     scheduled: Sequence[HomeItem], recent: Sequence[HomeItem], *, more_scheduled: int, command: str
 ) -> list[Block]:
     """Scheduled broadcasts (each with Cancel) and the latest ones sent, with their figures."""
-    blocks: list[Block] = [header("Broadcasts")]
+    blocks: list[Block] = [header(_("Broadcasts"))]
     if scheduled:
         for item in scheduled:
-            by = f" · by {item.sender}" if item.sender else ""
+            by = " · " + _("by {sender}").format(sender=item.sender) if item.sender else ""
             cancel = _button_with_confirm(
-                button("Cancel", ids.BROADCAST_CANCEL, value=str(item.broadcast_id), style="danger"),
-                _confirm("Cancel this broadcast?", "Nobody will get it.", "Cancel it", danger=True),
+                button(_("Cancel"), ids.BROADCAST_CANCEL, value=str(item.broadcast_id), style="danger"),
+                _cancel(),
             )
             blocks.append(
                 section(
@@ -227,10 +239,12 @@ def home_section(
                 )
             )
         if more_scheduled:
-            blocks.append(context(f"…and {count(more_scheduled)} more scheduled."))
+            blocks.append(context(_("…and {n} more scheduled.").format(n=count(more_scheduled))))
     else:
-        blocks.append(context(f"Nothing scheduled. Type `{command} broadcast` to write one."))
+        blocks.append(
+            context(_("Nothing scheduled. Type `{command} broadcast` to write one.").format(command=command))
+        )
     if recent:
         lines = [f"• *#{i.broadcast_id}* {i.when} “{i.excerpt}” — {i.line}" for i in recent]
-        blocks.append(section("*Recently sent*\n" + "\n".join(lines)))
+        blocks.append(section(_("*Recently sent*") + "\n" + "\n".join(lines)))
     return blocks

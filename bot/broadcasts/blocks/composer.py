@@ -11,6 +11,9 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Final
 
+from bot.broadcasts.blocks.letter import GOT_IT
+from bot.i18n import N_, format_number, ngettext
+from bot.i18n import gettext as _
 from bot.slack import ids
 from bot.slack.blocks import (
     OPTION_VALUE_MAX,
@@ -26,7 +29,7 @@ from bot.slack.blocks import (
 
 MESSAGE_MAX: Final = SECTION_TEXT_MAX  # one section holds the whole message, escaped
 REMINDER_CHOICES: Final = (1, 2, 3, 5, 7)  # days after sending
-COMPOSER_TITLE: Final = "Broadcast"
+COMPOSER_TITLE: Final = N_("Broadcast")
 _NOW, _LATER = "now", "later"
 _YES = "yes"
 
@@ -100,13 +103,13 @@ def composer_modal(
         "action_id": ids.BROADCAST_INPUT,
         "multiline": True,
         "max_length": MESSAGE_MAX,
-        "placeholder": plain("What is changing, why, and what people should do", 150),
+        "placeholder": plain(_("What is changing, why, and what people should do"), 150),
     }
     if values.message:
         message["initial_value"] = values.message[:MESSAGE_MAX]
     when_options = [
-        option("Send when I press Send in the preview", _NOW),
-        option("Schedule it for the date and time below", _LATER),
+        option(_("Send when I press Send in the preview"), _NOW),
+        option(_("Schedule it for the date and time below"), _LATER),
     ]
     when: dict[str, Any] = {
         "type": "radio_buttons",
@@ -117,23 +120,25 @@ def composer_modal(
     date: dict[str, Any] = {
         "type": "datepicker",
         "action_id": ids.BROADCAST_INPUT,
-        "placeholder": plain("Pick a date", 150),
+        "placeholder": plain(_("Pick a date"), 150),
     }
     if values.date:
         date["initial_date"] = values.date
     clock: dict[str, Any] = {
         "type": "timepicker",
         "action_id": ids.BROADCAST_INPUT,
-        "placeholder": plain("Pick a time", 150),
+        "placeholder": plain(_("Pick a time"), 150),
         "timezone": timezone,
     }
     if values.time:
         clock["initial_time"] = values.time
-    reminder_options = [option(f"After {d} day{'s' if d > 1 else ''}", str(d)) for d in REMINDER_CHOICES]
+    reminder_options = [
+        option(ngettext("After {n} day", "After {n} days", d).format(n=d), str(d)) for d in REMINDER_CHOICES
+    ]
     reminder: dict[str, Any] = {
         "type": "static_select",
         "action_id": ids.BROADCAST_INPUT,
-        "placeholder": plain("No reminder", 150),
+        "placeholder": plain(_("No reminder"), 150),
         "options": reminder_options,
     }
     chosen = next((o for o in reminder_options if o["value"] == str(values.reminder_days)), None)
@@ -142,7 +147,7 @@ def composer_modal(
     channel: dict[str, Any] = {
         "type": "conversations_select",
         "action_id": ids.BROADCAST_INPUT,
-        "placeholder": plain("Pick a channel", 150),
+        "placeholder": plain(_("Pick a channel"), 150),
         "filter": {"include": ["public", "private"], "exclude_bot_users": True},
     }
     if values.channel:
@@ -150,67 +155,75 @@ def composer_modal(
     blocks: list[Block] = [
         input_block(
             ids.BROADCAST_MESSAGE_BLOCK,
-            "Message",
+            _("Message"),
             message,
-            hint="Slack formatting works: *bold*, _italic_, lists and links. Up to 3,000 characters. "
-            "You'll get a preview first; nothing is sent until you press Send.",
+            hint=_(
+                "Slack formatting works: *bold*, _italic_, lists and links. Up to {most} characters. "
+                "You'll get a preview first; nothing is sent until you press Send."
+            ).format(most=format_number(MESSAGE_MAX)),
         ),
         section(
-            "*Who gets it?* Everyone, or any mix of teams and roles: someone in a chosen team *or* with a "
-            "chosen role gets it, once. People who are inactive or can't receive DMs are skipped and counted."
+            _(
+                "*Who gets it?* Everyone, or any mix of teams and roles: someone in a chosen team "
+                "*or* with a "
+                "chosen role gets it, once. People who are inactive or can't receive DMs are skipped and "
+                "counted."
+            )
         ),
         input_block(
             ids.BROADCAST_EVERYONE_BLOCK,
-            "Audience",
-            _checkbox("Everyone in the organisation", values.everyone),
+            _("Audience"),
+            _checkbox(_("Everyone in the organisation"), values.everyone),
             optional=True,
         ),
         input_block(
             ids.BROADCAST_TEAMS_BLOCK,
-            "Teams",
-            _multi_select(ids.BROADCAST_TEAMS_SELECT, teams, values.teams, "Pick teams"),
+            _("Teams"),
+            _multi_select(ids.BROADCAST_TEAMS_SELECT, teams, values.teams, _("Pick teams")),
             optional=True,
         ),
         input_block(
             ids.BROADCAST_ROLES_BLOCK,
-            "Roles",
-            _multi_select(ids.BROADCAST_INPUT, roles, values.roles, "Pick roles"),
+            _("Roles"),
+            _multi_select(ids.BROADCAST_INPUT, roles, values.roles, _("Pick roles")),
             optional=True,
         ),
         input_block(
             ids.BROADCAST_CHANNEL_BLOCK,
-            "Also post it in a channel",
+            _("Also post it in a channel"),
             channel,
             optional=True,
-            hint="Posted once, as well as the DMs. Adoptbot must be a member of a private channel.",
+            hint=_("Posted once, as well as the DMs. Adoptbot must be a member of a private channel."),
         ),
-        input_block(ids.BROADCAST_WHEN_BLOCK, "When", when),
-        input_block(ids.BROADCAST_DATE_BLOCK, "Date", date, optional=True),
+        input_block(ids.BROADCAST_WHEN_BLOCK, _("When"), when),
+        input_block(ids.BROADCAST_DATE_BLOCK, _("Date"), date, optional=True),
         input_block(
             ids.BROADCAST_TIME_BLOCK,
-            "Time",
+            _("Time"),
             clock,
             optional=True,
-            hint=f"Your time zone: {timezone}.",
+            hint=_("Your time zone: {zone}.").format(zone=timezone),
         ),
         input_block(
             ids.BROADCAST_ACK_BLOCK,
-            "Acknowledgement",
-            _checkbox("Ask people to confirm with a “Got it” button", values.ask_ack),
+            _("Acknowledgement"),
+            _checkbox(
+                _("Ask people to confirm with a “{got_it}” button").format(got_it=_(GOT_IT)), values.ask_ack
+            ),
             optional=True,
         ),
         input_block(
             ids.BROADCAST_REMINDER_BLOCK,
-            "Remind those who haven't confirmed",
+            _("Remind those who haven't confirmed"),
             reminder,
             optional=True,
         ),
     ]
     return modal(
-        COMPOSER_TITLE,
+        _(COMPOSER_TITLE),
         blocks,
         callback_id=ids.BROADCAST_MODAL,
-        submit="Preview",
+        submit=_("Preview"),
         private_metadata=private_metadata,
     )
 

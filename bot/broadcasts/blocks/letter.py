@@ -11,12 +11,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Final
 
+from bot.i18n import N_
+from bot.i18n import gettext as _
 from bot.slack import ids
 from bot.slack.blocks import Block, actions, button, context, section
 from bot.slack.text import escape, mention, one_line, truncate
 
-GOT_IT: Final = "Got it"
-ACKNOWLEDGED: Final = "✓ Acknowledged"
+GOT_IT: Final = N_("Got it")
+ACKNOWLEDGED: Final = N_("✓ Acknowledged")
 
 
 @dataclass(frozen=True)
@@ -43,49 +45,65 @@ def _sender(letter: Letter) -> str:
             return mention(letter.sender_user)
         except ValueError:
             pass
-    return "your change team"
+    return _("your change team")
 
 
 def letter_text(letter: Letter) -> str:
     """The notification text (plain fallback)."""
-    who = letter.sender_name or "your change team"
+    who = letter.sender_name or _("your change team")
     return escape(truncate(f"{who}: {one_line(letter.text)}", 300))
 
 
 def _got_it(letter: Letter) -> Block:
     return actions(
-        button(GOT_IT, ids.BROADCAST_GOT_IT, value=str(letter.broadcast_id), style="primary"),
+        button(_(GOT_IT), ids.BROADCAST_GOT_IT, value=str(letter.broadcast_id), style="primary"),
         block_id=ids.BROADCAST_GOT_IT_BLOCK,
     )
 
 
 def letter_blocks(letter: Letter, *, acked_on: str | None = None) -> list[Block]:
     """The DM: the message, who sent it, and (when asked for) "Got it" or, once pressed, "✓ Acknowledged"."""
-    blocks: list[Block] = [section(body(letter.text)), context(f"From {_sender(letter)} via Adoptbot")]
+    blocks: list[Block] = [section(body(letter.text)), _from(letter)]
     if letter.ask_ack:
         if acked_on is None:
             blocks.append(_got_it(letter))
         else:
-            blocks.append(context(f"*{ACKNOWLEDGED}* {acked_on} — thank you."))
+            blocks.append(_acknowledged(acked_on))
     return blocks
+
+
+def _from(letter: Letter) -> Block:
+    return context(_("From {sender} via Adoptbot").format(sender=_sender(letter)))
+
+
+def _acknowledged(acked_on: str) -> Block:
+    return context(
+        _("*{acknowledged}* {when} — thank you.").format(acknowledged=_(ACKNOWLEDGED), when=acked_on)
+    )
 
 
 def channel_blocks(letter: Letter) -> list[Block]:
     """The optional channel post: the message and who sent it, never a button."""
-    return [section(body(letter.text)), context(f"From {_sender(letter)} via Adoptbot")]
+    return [section(body(letter.text)), _from(letter)]
 
 
 def reminder_text(letter: Letter) -> str:
-    return escape(truncate(f"Reminder: please confirm you've read “{one_line(letter.text)}”", 300))
+    return escape(
+        truncate(_("Reminder: please confirm you've read “{text}”").format(text=one_line(letter.text)), 300)
+    )
 
 
 def reminder_blocks(letter: Letter, *, acked_on: str | None = None) -> list[Block]:
     blocks: list[Block] = [
-        section(f"⏰ *A reminder* — {_sender(letter)} asked everyone to confirm they've read this:"),
+        section(
+            _("⏰ *A reminder* — {sender} asked everyone to confirm they've read this:").format(
+                sender=_sender(letter)
+            )
+        ),
         section(body(letter.text)),
     ]
     if acked_on is None:
         blocks.append(_got_it(letter))
     else:
-        blocks.append(context(f"*{ACKNOWLEDGED}* {acked_on} — thank you."))
+        blocks.append(_acknowledged(acked_on))
     return blocks

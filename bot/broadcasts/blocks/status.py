@@ -10,13 +10,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from bot.i18n import format_number
+from bot.i18n import gettext as _
 from bot.slack.blocks import SECTION_TEXT_MAX, Block, context, section
 from bot.slack.text import escape, one_line, truncate
 
 
 def count(n: int) -> str:
-    """1180 -> "1,180"."""
-    return f"{n:,}"
+    """1180 -> "1,180" (in the current language: "1.180" in German)."""
+    return format_number(n)
 
 
 def excerpt(text: str, limit: int = 80) -> str:
@@ -42,27 +44,35 @@ class Progress:
 def progress_line(progress: Progress) -> str:
     """ "Delivered 340 of 1,200 · 3 unreachable · 85 acknowledged", or the final "Delivered to all …"."""
     if progress.done:
-        parts = [f"Delivered to all {count(progress.delivered)}"]
+        parts = [_("Delivered to all {n}").format(n=count(progress.delivered))]
     else:
-        parts = [f"Delivered {count(progress.delivered)} of {count(progress.audience)}"]
+        parts = [
+            _("Delivered {n} of {total}").format(n=count(progress.delivered), total=count(progress.audience))
+        ]
     if progress.unreachable:
-        parts.append(f"{count(progress.unreachable)} unreachable")
+        parts.append(_("{n} unreachable").format(n=count(progress.unreachable)))
     if progress.ask_ack:
-        parts.append(f"{count(progress.acked)} acknowledged")
+        parts.append(_("{n} acknowledged").format(n=count(progress.acked)))
     return " · ".join(parts)
 
 
 def status_text(progress: Progress) -> str:
-    return f"Broadcast #{progress.broadcast_id}: {progress_line(progress)}"
+    return _("Broadcast #{id}: {progress}").format(id=progress.broadcast_id, progress=progress_line(progress))
 
 
 def status_blocks(progress: Progress, *, updated: str) -> list[Block]:
     icon = "✅" if progress.done else "📤"
     return [
         section(
-            f"{icon} *Broadcast #{progress.broadcast_id}* “{progress.excerpt}”\n{progress_line(progress)}"
+            f"{icon} "
+            + _("*Broadcast #{id}* “{excerpt}”").format(id=progress.broadcast_id, excerpt=progress.excerpt)
+            + f"\n{progress_line(progress)}"
         ),
-        context(f"Updated {updated}. Every broadcast is kept: who sent what, to whom and when."),
+        context(
+            _("Updated {when}. Every broadcast is kept: who sent what, to whom and when.").format(
+                when=updated
+            )
+        ),
     ]
 
 
@@ -87,10 +97,12 @@ def status_list_blocks(
     lines = [f"• ⏰ *#{i.broadcast_id}* {i.when} “{i.excerpt}” — {i.line}" for i in scheduled]
     lines += [f"• *#{i.broadcast_id}* {i.when} “{i.excerpt}” — {i.line}" for i in recent]
     if not lines:
-        return [section(f"No broadcasts yet. Type `{command} broadcast` to write one.")]
+        return [
+            section(_("No broadcasts yet. Type `{command} broadcast` to write one.").format(command=command))
+        ]
     return [
-        section("*Broadcasts*\n" + "\n".join(lines)),
-        context(f"`{command} broadcast status ID` shows who has acknowledged one."),
+        section(_("*Broadcasts*") + "\n" + "\n".join(lines)),
+        context(_("`{command} broadcast status ID` shows who has acknowledged one.").format(command=command)),
     ]
 
 
@@ -112,18 +124,31 @@ class AckReport:
 def ack_report_blocks(report: AckReport) -> list[Block]:
     progress = report.progress
     blocks: list[Block] = [
-        section(f"*Broadcast #{progress.broadcast_id}* “{progress.excerpt}”\n{progress_line(progress)}")
+        section(
+            _("*Broadcast #{id}* “{excerpt}”").format(id=progress.broadcast_id, excerpt=progress.excerpt)
+            + f"\n{progress_line(progress)}"
+        )
     ]
     if not progress.ask_ack:
-        blocks.append(context("This broadcast did not ask for acknowledgement."))
+        blocks.append(context(_("This broadcast did not ask for acknowledgement.")))
         return blocks
-    teams = [f"• {t.team}: {count(t.acked)} of {count(t.recipients)}" for t in report.teams]
+    teams = [
+        f"• {t.team}: " + _("{n} of {total}").format(n=count(t.acked), total=count(t.recipients))
+        for t in report.teams
+    ]
     if teams:
-        blocks.append(section(truncate("*Acknowledged, by team*\n" + "\n".join(teams), SECTION_TEXT_MAX)))
+        title = _("*Acknowledged, by team*")
+        blocks.append(section(truncate(title + "\n" + "\n".join(teams), SECTION_TEXT_MAX)))
     if report.waiting:
-        more = f", and {count(report.waiting_more)} more" if report.waiting_more else ""
         names = ", ".join(report.waiting)
-        blocks.append(section(truncate(f"*Not acknowledged yet:* {names}{more}", SECTION_TEXT_MAX)))
+        line = (
+            _("*Not acknowledged yet:* {names}, and {n} more").format(
+                names=names, n=count(report.waiting_more)
+            )
+            if report.waiting_more
+            else _("*Not acknowledged yet:* {names}").format(names=names)
+        )
+        blocks.append(section(truncate(line, SECTION_TEXT_MAX)))
     elif progress.delivered:
-        blocks.append(section("Everyone it reached has acknowledged it. 🎉"))
+        blocks.append(section(_("Everyone it reached has acknowledged it. 🎉")))
     return blocks

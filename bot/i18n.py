@@ -141,6 +141,14 @@ def format_day(day: date) -> str:
     return _babel_date(day, format=re.sub("E+", "EEEE", pattern), locale=locale)  # the weekday in full
 
 
+def format_fixed(number: float, digits: int) -> str:
+    """`number` with exactly `digits` decimals, in the current language's notation: 3.50 / 3,50."""
+    if _current.get() == DEFAULT_LOCALE:
+        return f"{number:.{digits}f}"
+    pattern = "0." + "0" * digits if digits else "0"
+    return format_decimal(number, format=pattern, locale=babel_locale())
+
+
 def format_short_day(day: date) -> str:
     """A short weekday and date: "Tue 8 Dec", "Di., 8. Dez.", "mar. 8 déc."."""
     if _current.get() == DEFAULT_LOCALE:
@@ -190,6 +198,7 @@ __all__ = [
     "current_language",
     "format_date",
     "format_day",
+    "format_fixed",
     "format_moment",
     "format_month",
     "format_number",

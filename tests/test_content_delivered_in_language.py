@@ -321,7 +321,8 @@ def test_a_leaders_digest_suggests_actions_in_their_language(
     assert german_action in library().localized("de").actions["knowledge"]
     assert f"💡 {german_action}" in digest_text("bea") and english_action not in digest_text("bea")
     assert f"💡 {english_action}" in digest_text("sam") and german_action not in digest_text("sam")
-    assert "AI adoption digest · 2026-W47" in digest_text("bea")  # the digest's own words stay English
+    assert "📊 KI-Wochenübersicht · 2026-W47" in digest_text("bea")  # the digest's own words in German too
+    assert "📊 AI adoption digest · 2026-W47" in digest_text("sam")
 
 
 def test_the_welcome_dm_names_the_role_in_the_newcomers_language(

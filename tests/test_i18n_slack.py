@@ -143,3 +143,17 @@ def test_settings_language_is_the_default_for_people_without_one(
         _, german = server.command("resume", user_id="UDE")
     assert unknown_person["text"].startswith("Você ainda não está na minha lista.")
     assert german["text"] == "Deine Impulse waren nicht pausiert."
+
+
+def test_pulse_start_and_status_answer_a_change_manager_in_their_language(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    with session_scope(engine) as session:
+        team = add_team(session, "Sales EMEA")
+        add_person(session, "UCMPT", team=team, change_manager=True, locale="pt-BR", created_at=LONG_AGO)
+        add_person(session, "USALES", team=team, created_at=LONG_AGO)
+    with SlackAppServer(slack_settings, engine, content=LIBRARY) as server:
+        _, nothing = server.command("pulse status", user_id="UCMPT")
+        _, usage = server.command("pulse frobnicate", user_id="UCMPT")
+    assert nothing["text"] == "Ainda não há pulse. `/adopt pulse start` abre um agora."
+    assert usage["text"] == "Uso: `/adopt pulse start [ID_PESQUISA]` ou `/adopt pulse status`."

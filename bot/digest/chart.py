@@ -20,12 +20,16 @@ turns None into NaN, which matplotlib leaves undrawn.
 
 from __future__ import annotations
 
+import functools
 import io
 import logging
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Final
+
+from bot.i18n import N_
+from bot.i18n import gettext as _
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -60,18 +64,18 @@ class Line:
 
 
 LINES: Final = (
-    Line("engaged_rate", "Engaged this week", OKABE_ITO["blue"], "-", "o", False),
-    Line("active_rate", "Active, last 4 weeks", OKABE_ITO["vermillion"], ":", "D", False),
-    Line("usage_rate", "Said they used AI (pulse)", OKABE_ITO["orange"], "--", "s", False),
+    Line("engaged_rate", N_("Engaged this week"), OKABE_ITO["blue"], "-", "o", False),
+    Line("active_rate", N_("Active, last 4 weeks"), OKABE_ITO["vermillion"], ":", "D", False),
+    Line("usage_rate", N_("Said they used AI (pulse)"), OKABE_ITO["orange"], "--", "s", False),
     Line(
         "measured_rate",
-        "Active in the AI tools (measured)",
+        N_("Active in the AI tools (measured)"),
         OKABE_ITO["reddish_purple"],
         (0, (6, 2, 1, 2, 1, 2)),
         "v",
         False,
     ),
-    Line("readiness", "Readiness 1-5 (right axis)", OKABE_ITO["bluish_green"], "-.", "^", True),
+    Line("readiness", N_("Readiness 1-5 (right axis)"), OKABE_ITO["bluish_green"], "-.", "^", True),
 )
 
 
@@ -123,6 +127,29 @@ def week_label(week: str) -> str:
     return week.split("-")[-1]
 
 
+@functools.cache
+def _font_characters() -> frozenset[int]:
+    """The characters the chart's font can draw (matplotlib's default sans-serif font)."""
+    from matplotlib import font_manager
+    from matplotlib.ft2font import FT2Font
+
+    return frozenset(
+        FT2Font(font_manager.findfont(font_manager.FontProperties(family=["sans-serif"]))).get_charmap()
+    )
+
+
+def font_draws(*texts: str) -> bool:
+    """Whether the chart's font has a glyph for every character of `texts` (it has none for Japanese:
+    a chart for a Japanese reader is labelled in English rather than with empty boxes)."""
+    covered = _font_characters()
+    return all(ord(char) in covered for text in texts for char in text if not char.isspace())
+
+
+def chart_labels() -> list[str]:
+    """The chart's own words in the current language (to check that the font can draw them)."""
+    return [_(line.label) for line in LINES] + [_("Share of people"), _("Readiness (1-5)"), _("ISO week")]
+
+
 def render_trend(series: TrendSeries, *, title: str, note: str | None = None) -> bytes:
     """The chart as PNG bytes (1200 x 675 pixels)."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -145,7 +172,7 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
         axis.plot(
             positions,
             values,
-            label=line.label,
+            label=_(line.label),
             color=line.colour,
             linestyle=line.style,
             marker=line.marker,
@@ -154,10 +181,10 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
         )
     rates.set_ylim(0, 105)
     rates.yaxis.set_major_formatter(PercentFormatter(decimals=0))
-    rates.set_ylabel("Share of people", fontsize=11)
+    rates.set_ylabel(_("Share of people"), fontsize=11)
     score.set_ylim(1, 5.1)
     score.set_yticks([1, 2, 3, 4, 5])
-    score.set_ylabel("Readiness (1-5)", fontsize=11)
+    score.set_ylabel(_("Readiness (1-5)"), fontsize=11)
     _label_last_values(figure, rates, score, positions, data)
     rates.set_xticks(positions, labels)
     rates.set_xlim(-0.4, max(len(positions) - 0.4, 0.6))
@@ -168,7 +195,7 @@ def render_trend(series: TrendSeries, *, title: str, note: str | None = None) ->
     for axis in (rates, score):
         axis.spines["top"].set_visible(False)
     rates.set_title(title, fontsize=14, loc="left", fontweight="bold")
-    rates.set_xlabel("ISO week" + (f" · {note}" if note else ""), fontsize=9.5, color="#555555")
+    rates.set_xlabel(_("ISO week") + (f" · {note}" if note else ""), fontsize=9.5, color="#555555")
     handles = rates.get_legend_handles_labels()[0] + score.get_legend_handles_labels()[0]
     figure.legend(
         handles=handles,

@@ -37,8 +37,11 @@ from bot.digest.blocks import (
     chart_title,
     digest_message,
 )
-from bot.digest.chart import TrendSeries, render_trend
+from bot.digest.chart import TrendSeries, chart_labels, font_draws, render_trend
+from bot.digest.narrative import narrate, template_narrative
 from bot.digest.service import ORGANISATION, Audience, Digest, DigestSource, actions_in, compose, compose_many
+from bot.i18n import current_language, format_number, ngettext, use_language
+from bot.i18n import gettext as _
 from bot.jobs import JobContext
 from bot.metrics.format import to_csv
 from bot.metrics.sql import week_window
@@ -197,14 +200,26 @@ class ChartCache:
     """Charts already drawn in this run, by their data: leaders of the same teams share one PNG."""
 
     def __init__(self) -> None:
-        self._png: dict[TrendSeries, bytes] = {}
+        self._png: dict[tuple[TrendSeries, str], bytes] = {}
 
     def png(self, digest: Digest) -> bytes:
-        found = self._png.get(digest.trend)
+        """The chart in the current language (its title, legend and axes), or in English where the chart's
+        font cannot draw that language's script."""
+        language = chart_language()
+        key = (digest.trend, language)
+        found = self._png.get(key)
         if found is None:
-            note = f"Gaps: no closed pulse, or under {digest.min_group_size} answers (hidden)"
-            found = self._png[digest.trend] = render_trend(digest.trend, title=chart_title(digest), note=note)
+            with use_language(language):
+                note = _("Gaps: no closed pulse, or under {k} answers (hidden)").format(
+                    k=digest.min_group_size
+                )
+                found = self._png[key] = render_trend(digest.trend, title=chart_title(digest), note=note)
         return found
+
+
+def chart_language() -> str:
+    """The current language if the chart's font can draw its words, else English."""
+    return current_language() if font_draws(*chart_labels()) else DEFAULT_LOCALE
 
 
 def enqueue_digest(
@@ -242,7 +257,7 @@ def enqueue_digest(
             channel=channel,
             filename=f"ai-adoption-trend-{digest.week}.png",
             content=charts.png(digest),
-            title=chart_title(digest),
+            title=chart_title(digest),  # the file's title and alt text: Slack shows any script
             alt_text=chart_alt_text(digest),
             person_id=person_id,
         )
@@ -254,7 +269,7 @@ def enqueue_digest(
             channel=channel,
             filename=f"ai-adoption-teams-{digest.week}.csv",
             content=to_csv(digest.csv_rows).encode(),
-            title=f"Team metrics, week {digest.week}",
+            title=_("Team metrics, week {week}").format(week=digest.week),
             person_id=person_id,
         )
     return queued
@@ -274,18 +289,31 @@ def send_leader_digests(
     charts = ChartCache()
     for monday, people in sorted(due.items()):
         source = DigestSource(session, settings, library, week_monday=monday, now=now)
-        digests = compose_many(source, [p.audience for p in people], ai_narrative=ai_narrative)
+        digests = compose_many(source, [p.audience for p in people], ai_narrative=False)
+        names = source.name_parts() if ai_narrative and settings.ai_enabled else frozenset()
         for person, digest in zip(people, digests, strict=True):
-            queued += enqueue_digest(
-                session,
-                actions_in(digest, library, person.locale),
-                key=leader_key(person.id, digest.week),
-                channel=person.slack_user_id,
-                settings=settings,
-                charts=charts,
-                person_id=person.id,
-            )
+            with use_language(person.locale):  # the leader's language: the words, the narrative, the chart
+                digest = in_language(session, settings, digest, names=names, ai_narrative=ai_narrative)
+                queued += enqueue_digest(
+                    session,
+                    actions_in(digest, library, person.locale),
+                    key=leader_key(person.id, digest.week),
+                    channel=person.slack_user_id,
+                    settings=settings,
+                    charts=charts,
+                    person_id=person.id,
+                )
     return queued
+
+
+def in_language(
+    session: Session, settings: Settings, digest: Digest, *, names: frozenset[str], ai_narrative: bool
+) -> Digest:
+    """The digest's narrative in the current language: the template's, or the model's when AI is on."""
+    digest = dataclasses.replace(digest, narrative=template_narrative(digest), narrative_by_ai=False)
+    if ai_narrative and settings.ai_enabled:
+        digest = narrate(session, settings, digest, names=names)
+    return digest
 
 
 def send_org_digest(
@@ -304,16 +332,19 @@ def send_org_digest(
     if session.scalar(select(OutboxMessage.id).where(OutboxMessage.key == key)) is not None:
         return 0
     source = DigestSource(session, settings, library, week_monday=monday, now=now)
-    [digest] = compose_many(source, [ORGANISATION], ai_narrative=ai_narrative)
-    return enqueue_digest(
-        session,
-        digest,
-        key=key,
-        channel=settings.digest_channel,
-        settings=settings,
-        charts=ChartCache(),
-        mode="channel",
-    )
+    [digest] = compose_many(source, [ORGANISATION], ai_narrative=False)
+    names = source.name_parts() if ai_narrative and settings.ai_enabled else frozenset()
+    with use_language(locale_of(None, None, settings)):  # a shared channel: the organisation's language
+        digest = in_language(session, settings, digest, names=names, ai_narrative=ai_narrative)
+        return enqueue_digest(
+            session,
+            digest,
+            key=key,
+            channel=settings.digest_channel,
+            settings=settings,
+            charts=ChartCache(),
+            mode="channel",
+        )
 
 
 def digest_keys(key: str) -> tuple[str, str, str]:
@@ -510,12 +541,19 @@ def programme_status(
     """Pulse status, wins waiting for review, scheduled broadcasts and the content library's size."""
     status = pulses.run_status(session, library=library, now=now)
     if status is None:
-        pulse = "No pulse yet"
+        pulse = _("No pulse yet")
     elif status.is_open:
         closes = pulses.local_date_label(status.closes_at, settings.timezone)
-        pulse = f"#{status.run_id} open until {closes}: {status.answered:,} of {status.invited:,} answered"
+        pulse = _("#{run} open until {day}: {answered} of {invited} answered").format(
+            run=status.run_id,
+            day=closes,
+            answered=format_number(status.answered),
+            invited=format_number(status.invited),
+        )
     else:
-        pulse = f"#{status.run_id} closed: {status.answered:,} of {status.invited:,} answered"
+        pulse = _("#{run} closed: {answered} of {invited} answered").format(
+            run=status.run_id, answered=format_number(status.answered), invited=format_number(status.invited)
+        )
     scheduled = session.scalar(
         select(func.count()).select_from(Broadcast).where(Broadcast.status == "scheduled")
     )
@@ -526,6 +564,10 @@ def programme_status(
         scheduled_broadcasts=int(scheduled or 0),
         roles=len(library.roles),
         nudges=len(library.nudges),
-        surveys=f"{survey.title} ({len(survey.questions)} questions)" if survey else "none",
+        surveys=ngettext("{title} ({n} question)", "{title} ({n} questions)", len(survey.questions)).format(
+            title=survey.title, n=len(survey.questions)
+        )
+        if survey
+        else _("none"),
         actions=sum(len(v) for v in library.actions.values()),
     )

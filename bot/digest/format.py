@@ -6,14 +6,38 @@ Changes carry an arrow shape (▲ ▼), never only a colour, so they read for ev
 from __future__ import annotations
 
 from collections.abc import Sequence
+from datetime import date
 
+from bot.config import DEFAULT_LOCALE
 from bot.digest.measured import SayDo
 from bot.digest.types import Comparison, Digest, Figure, TeamLine
+from bot.i18n import N_, current_language, format_date, format_fixed, format_number, ngettext
+from bot.i18n import gettext as _
 from bot.people.directory import text_table
 
 NULL = "–"
-HIDDEN = "hidden"
+HIDDEN = N_("hidden")  # shown with `hidden()`, in the reader's language
 NO_PULSE = "no pulse"
+
+
+STAGE_WORDS = {  # the ADKAR stages as a sentence says them ("the most common barrier is knowledge")
+    "awareness": N_("awareness"),
+    "desire": N_("desire"),
+    "knowledge": N_("knowledge"),
+    "ability": N_("ability"),
+    "reinforcement": N_("reinforcement"),
+}
+
+
+def stage_word(stage: str) -> str:
+    """An ADKAR stage in lower case, in the current language."""
+    word = STAGE_WORDS.get(stage)
+    return _(word) if word is not None else stage
+
+
+def hidden() -> str:
+    """The word for a figure the anonymity rules hide, in the current language."""
+    return _(HIDDEN)
 
 
 def percent(value: float | None) -> str:
@@ -21,7 +45,7 @@ def percent(value: float | None) -> str:
 
 
 def score(value: float | None) -> str:
-    return NULL if value is None else f"{value:.2f}"
+    return NULL if value is None else format_fixed(value, 2)
 
 
 def _arrow(change: float) -> str:
@@ -34,16 +58,16 @@ def points_change(change: float | None) -> str:
         return NULL
     points = round(change * 100)
     if points == 0:
-        return "= 0 pts"
-    return f"{_arrow(change)} {abs(points)} pt{'s' if abs(points) != 1 else ''}"
+        return _("= 0 pts")
+    return f"{_arrow(change)} " + ngettext("{n} pt", "{n} pts", abs(points)).format(n=abs(points))
 
 
 def score_change(change: float | None) -> str:
     if change is None:
         return NULL
     if round(change, 2) == 0:
-        return "= 0.00"
-    return f"{_arrow(change)} {abs(change):.2f}"
+        return "= " + format_fixed(0, 2)
+    return f"{_arrow(change)} {format_fixed(abs(change), 2)}"
 
 
 def count_change(change: float | None, unit: str = "") -> str:
@@ -51,11 +75,11 @@ def count_change(change: float | None, unit: str = "") -> str:
         return NULL
     if round(change, 1) == 0:
         return f"= 0{unit}"
-    return f"{_arrow(change)} {abs(change):g}{unit}"
+    return f"{_arrow(change)} {format_number(abs(change))}{unit}"
 
 
 def hours(value: float | None) -> str:
-    return NULL if value is None else f"{value:g} h"
+    return NULL if value is None else _("{hours} h").format(hours=format_number(value))
 
 
 def hours_change(change: float | None) -> str:
@@ -65,7 +89,7 @@ def hours_change(change: float | None) -> str:
 _CHANGES = {"rate": points_change, "score": score_change, "count": count_change, "hours": hours_change}
 
 
-def figure_changes(figure: Figure, kind: str, *, against: str, since: str = "since baseline") -> str:
+def figure_changes(figure: Figure, kind: str, *, against: str, since: str) -> str:
     """ "▲ 5 pts on the week before · ▲ 12 pts since week 2026-W40 (first pulse)" (parts without a value
     are left out).
 
@@ -76,21 +100,21 @@ def figure_changes(figure: Figure, kind: str, *, against: str, since: str = "sin
     return " · ".join(f"{value} {label}" for value, label in parts if value != NULL)
 
 
-WEEK_BEFORE = "on the week before"
+WEEK_BEFORE = N_("on the week before")  # shown with `_()`
 
 
 def activity_labels(compared: Comparison) -> tuple[str, str]:
     """What an activity figure's changes compare: week W with the week before, and with the week the
     first pulse opened in."""
-    return WEEK_BEFORE, f"since week {compared.baseline_week} (first pulse)"
+    return _(WEEK_BEFORE), _("since week {week} (first pulse)").format(week=compared.baseline_week)
 
 
 def survey_labels(compared: Comparison) -> tuple[str, str]:
     """What a survey figure's changes compare: the closed pulse run with the previous one, and with the
     first."""
     return (
-        f"on the previous pulse (#{compared.previous_run})",
-        f"since the first pulse (#{compared.baseline_run})",
+        _("on the previous pulse (#{run})").format(run=compared.previous_run),
+        _("since the first pulse (#{run})").format(run=compared.baseline_run),
     )
 
 
@@ -104,11 +128,23 @@ def say_do_text(said: SayDo) -> str:
     """ "80% of respondents said they used AI, while the tools measured 48% of licensed people active: 32
     points more said than measured." """
     points = abs(round(said.gap * 100))
-    return (
-        f"{percent(said.said)} of respondents said they used AI, while the tools measured "
-        f"{percent(said.measured)} of licensed people active: {points} point{'s' if points != 1 else ''} "
-        f"{'more' if said.gap > 0 else 'less'} said than measured."
-    )
+    if said.gap > 0:
+        text = ngettext(
+            "{said} of respondents said they used AI, while the tools measured {measured} of licensed people "
+            "active: {n} point more said than measured.",
+            "{said} of respondents said they used AI, while the tools measured {measured} of licensed people "
+            "active: {n} points more said than measured.",
+            points,
+        )
+    else:
+        text = ngettext(
+            "{said} of respondents said they used AI, while the tools measured {measured} of licensed people "
+            "active: {n} point less said than measured.",
+            "{said} of respondents said they used AI, while the tools measured {measured} of licensed people "
+            "active: {n} points less said than measured.",
+            points,
+        )
+    return text.format(said=percent(said.said), measured=percent(said.measured), n=points)
 
 
 def survey_cell(line: TeamLine, value: str) -> str:
@@ -232,26 +268,40 @@ def to_text(digest: Digest) -> str:
     return "\n".join(parts) + "\n"
 
 
+def _closed_day(day: date) -> str:
+    """ "1 Dec 2026" in English (as the digest always said it), the language's medium date otherwise."""
+    return f"{day:%-d %b %Y}" if current_language() == DEFAULT_LOCALE else format_date(day, "medium")
+
+
 def pulse_note(digest: Digest) -> str:
     """Which pulse the survey figures describe, the baseline, and what is hidden."""
     k = digest.min_group_size
     if digest.pulse is None:
-        note = "Survey: no pulse has closed yet."
+        note = _("Survey: no pulse has closed yet.")
     else:
         p = digest.pulse
-        note = (
-            f"Survey: pulse #{p.run_id}, closed {p.closed_on:%-d %b %Y}, "
-            f"{p.respondents:,} of {p.invited:,} answered."
+        note = _("Survey: pulse #{run}, closed {day}, {answered} of {invited} answered.").format(
+            run=p.run_id,
+            day=_closed_day(p.closed_on),
+            answered=format_number(p.respondents),
+            invited=format_number(p.invited),
         )
         if digest.baseline_run is not None and digest.baseline_run != p.run_id:
-            note += f" Baseline: pulse #{digest.baseline_run} (week {digest.baseline_week})."
+            note += " " + _("Baseline: pulse #{run} (week {week}).").format(
+                run=digest.baseline_run, week=digest.baseline_week
+            )
         if p.open_run is not None:
-            note += f" Pulse #{p.open_run} is still open; its results appear once it closes."
-    hidden = digest.headline.hidden_teams
-    if hidden:
-        team = "team is" if hidden == 1 else "teams are"
-        note += (
-            f" {hidden} {team} hidden: fewer than {k} answers, or hidden so that no small group can be "
-            "worked out from the others."
-        )
+            note += " " + _("Pulse #{run} is still open; its results appear once it closes.").format(
+                run=p.open_run
+            )
+    hidden_teams = digest.headline.hidden_teams
+    if hidden_teams:
+        note += " " + ngettext(
+            "{n} team is hidden: fewer than {k} answers, or hidden so that no small group can be worked out "
+            "from the others.",
+            "{n} teams are hidden: fewer than {k} answers, or hidden so that no small group can be "
+            "worked out "
+            "from the others.",
+            hidden_teams,
+        ).format(n=hidden_teams, k=k)
     return note

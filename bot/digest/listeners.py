@@ -23,7 +23,8 @@ from bot.digest import delivery as digest_delivery
 from bot.digest import service as digest_service
 from bot.digest.delivery import DigestRefused
 from bot.digest.types import Digest
-from bot.i18n import N_
+from bot.i18n import N_, use_language
+from bot.i18n import gettext as _
 from bot.permissions import is_change_manager
 from bot.slack import home, ids
 from bot.slack.blocks import Block, modal, section
@@ -34,21 +35,23 @@ from bot.slack.text import escape, truncate
 
 log = logging.getLogger(__name__)
 
-MODAL_TITLE = "Weekly digest"
+MODAL_TITLE = N_("Weekly digest")
 
 
 def refusal(refused: DigestRefused, slash: str, asked: str | None) -> str:
     """One or two sentences on why, and what this person may ask for instead."""
     some = ", ".join(escape(truncate(t, 60)) for t in refused.teams[:15])
-    more = f" and {len(refused.teams) - 15} more" if len(refused.teams) > 15 else ""
+    if len(refused.teams) > 15:
+        some = _("{names} and {n} more").format(names=some, n=len(refused.teams) - 15)
     if refused.reason == "unknown_team":
         told = escape(truncate(asked or "", 60))
-        return f"I don't know a team called “{told}”." + (f" Try one of: {some}{more}." if some else "")
+        unknown = _("I don't know a team called “{team}”.").format(team=told)
+        return unknown + (" " + _("Try one of: {teams}.").format(teams=some) if some else "")
     if refused.reason == "not_your_team":
-        return (
-            f"You can see the digest of the teams you lead: {some}{more}. `{slash} digest` shows all of them."
-        )
-    return "You don't lead a team yet, so there is no digest for you. Nothing was opened or sent."
+        return _(
+            "You can see the digest of the teams you lead: {teams}. `{command} digest` shows all of them."
+        ).format(teams=some, command=slash)
+    return _("You don't lead a team yet, so there is no digest for you. Nothing was opened or sent.")
 
 
 def _compose(scope: Scope, team: str | None, *, brief: bool = False) -> Digest:
@@ -84,12 +87,13 @@ def digest_command(inv: Invocation) -> None:
 def on_preview_button(ack: Ack, body: dict[str, Any], context: BoltContext, client: WebClient) -> None:
     """App Home's "Preview this week's digest": a loading modal at once, then the digest in it."""
     ack()
-    loading = modal(
-        MODAL_TITLE,
-        [section("⏳ Putting this week's digest together…")],
-        callback_id=ids.DIGEST_MODAL,
-        close="Close",
-    )
+    with listener_scope(context, readonly=True, person=False):  # in the person's language: one light read
+        loading = modal(
+            _(MODAL_TITLE),
+            [section(_("⏳ Putting this week's digest together…"))],
+            callback_id=ids.DIGEST_MODAL,
+            close=_("Close"),
+        )
     opened = client.views_open(trigger_id=body["trigger_id"], view=loading)
     view_id = str(opened["view"]["id"])
     with listener_scope(context, readonly=True) as scope:
@@ -99,12 +103,13 @@ def on_preview_button(ack: Ack, body: dict[str, Any], context: BoltContext, clie
             digest = None
             message = refusal(refused, scope.settings.command, None)
         command = scope.settings.command
-    if digest is None:
-        view = modal(MODAL_TITLE, [section(message)], callback_id=ids.DIGEST_MODAL, close="Close")
-    else:
-        digest = _polished(runtime_from(context), digest)
-        _, message_blocks = blocks.digest_message(digest, command=command, mode="preview")
-        view = modal(MODAL_TITLE, message_blocks, callback_id=ids.DIGEST_MODAL, close="Close")
+    with use_language(scope.language):  # composed after the scope, still in the leader's language
+        if digest is None:
+            view = modal(_(MODAL_TITLE), [section(message)], callback_id=ids.DIGEST_MODAL, close=_("Close"))
+        else:
+            digest = _polished(runtime_from(context), digest)
+            _text, message_blocks = blocks.digest_message(digest, command=command, mode="preview")
+            view = modal(_(MODAL_TITLE), message_blocks, callback_id=ids.DIGEST_MODAL, close=_("Close"))
     client.views_update(view_id=view_id, view=view)
 
 

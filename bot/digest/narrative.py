@@ -14,7 +14,10 @@ from sqlalchemy.orm import Session
 
 from bot import ai
 from bot.config import Settings
+from bot.digest.format import stage_word
 from bot.digest.types import Digest, Figure
+from bot.i18n import babel_locale, current_language, format_fixed, format_number, ngettext
+from bot.i18n import gettext as _
 from bot.pulses import comments
 
 NARRATIVE_PURPOSE = "digest_narrative"
@@ -25,92 +28,123 @@ def _pct(value: float) -> str:
     return f"{value * 100:.0f}%"
 
 
-def _points(change: float, on: str) -> str:
+def _points(change: float) -> str:
     """ "up 4 points on the week before", "unchanged on the week before"."""
     points = round(change * 100)
     if points == 0:
-        return f"unchanged {on}"
-    return f"{'up' if points > 0 else 'down'} {abs(points)} point{'s' if abs(points) != 1 else ''} {on}"
+        return _("unchanged on the week before")
+    if points > 0:
+        return ngettext("up {n} point on the week before", "up {n} points on the week before", points).format(
+            n=points
+        )
+    return ngettext(
+        "down {n} point on the week before", "down {n} points on the week before", -points
+    ).format(n=-points)
 
 
-def _score_change(change: float, on: str) -> str:
+def _score_change(change: float, run: int | None) -> str:
     """ "up 0.04 on the previous pulse (run #3)"."""
     if round(change, 2) == 0:
-        return f"unchanged {on}"
-    return f"{'up' if change > 0 else 'down'} {abs(change):.2f} {on}"
+        return _("unchanged on the previous pulse (run #{run})").format(run=run)
+    if change > 0:
+        return _("up {change} on the previous pulse (run #{run})").format(
+            change=format_fixed(change, 2), run=run
+        )
+    return _("down {change} on the previous pulse (run #{run})").format(
+        change=format_fixed(-change, 2), run=run
+    )
 
 
-def template_narrative(digest: Digest) -> str:
-    """Three sentences from the headline figures: engagement, the survey, barriers and wins."""
+def _engagement(digest: Digest) -> str:
     h = digest.headline
     if h.engaged_rate.value is None:
-        first = f"No one was on the roster for these teams in week {digest.week}."
-    else:
-        first = (
-            f"In week {digest.week}, {h.engaged:,} of {h.members:,} people ({_pct(h.engaged_rate.value)}) "
-            "took part in the AI programme"
-        )
-        change = h.engaged_rate.change
-        first += f", {_points(change, 'on the week before')}" if change is not None else ""
-        if h.active_rate.value is not None:
-            first += f"; {_pct(h.active_rate.value)} did in the last four weeks"
-            if h.active_rate.change is not None:
-                first += f" ({_points(h.active_rate.change, 'on the week before')})"
-        first += "."
-    previous = f"on the previous pulse (run #{digest.compared.previous_run})"
+        return _("No one was on the roster for these teams in week {week}.").format(week=digest.week)
+    first = _("In week {week}, {n} of {total} people ({rate}) took part in the AI programme").format(
+        week=digest.week,
+        n=format_number(h.engaged),
+        total=format_number(h.members),
+        rate=_pct(h.engaged_rate.value),
+    )
+    change = h.engaged_rate.change
+    first += f", {_points(change)}" if change is not None else ""
+    if h.active_rate.value is not None:
+        first += "; " + _("{rate} did in the last four weeks").format(rate=_pct(h.active_rate.value))
+        if h.active_rate.change is not None:
+            first += f" ({_points(h.active_rate.change)})"
+    return first + "."
+
+
+def _survey(digest: Digest) -> str:
+    h = digest.headline
     if h.readiness.value is not None and digest.pulse is not None:
-        second = f"Readiness stands at {h.readiness.value:.2f} out of 5"
+        second = _("Readiness stands at {score} out of 5").format(score=format_fixed(h.readiness.value, 2))
         if h.readiness.change is not None:
-            second += f", {_score_change(h.readiness.change, previous)}"
+            second += f", {_score_change(h.readiness.change, digest.compared.previous_run)}"
         if h.usage_rate.value is not None:
-            second += (
-                f", and {_pct(h.usage_rate.value)} of those who answered said they used AI at least once"
+            second += ", " + _("and {rate} of those who answered said they used AI at least once").format(
+                rate=_pct(h.usage_rate.value)
             )
         if h.measured_rate.value is not None:
-            second += (
-                f"; the AI tools measured {_pct(h.measured_rate.value)} of licensed people active this week"
+            second += "; " + _("the AI tools measured {rate} of licensed people active this week").format(
+                rate=_pct(h.measured_rate.value)
             )
-        second += "."
-    elif digest.pulse is None:
-        second = "There are no survey results yet: they appear once a pulse survey has closed."
+        return second + "."
+    if digest.pulse is None:
         if h.measured_rate.value is not None:
-            second = (
-                f"The AI tools measured {_pct(h.measured_rate.value)} of licensed people active this week; "
-                "survey results appear once a pulse survey has closed."
-            )
-    else:
-        second = (
-            f"Survey results are hidden this time, because fewer than {digest.min_group_size} people "
-            "answered in these teams."
-        )
+            return _(
+                "The AI tools measured {rate} of licensed people active this week; survey results "
+                "appear once "
+                "a pulse survey has closed."
+            ).format(rate=_pct(h.measured_rate.value))
+        return _("There are no survey results yet: they appear once a pulse survey has closed.")
+    return _(
+        "Survey results are hidden this time, because fewer than {k} people answered in these teams."
+    ).format(k=digest.min_group_size)
+
+
+def _focus(digest: Digest) -> str:
+    h = digest.headline
     stuck = [line for line in digest.teams if line.stuck]
     common = max(digest.barriers, key=lambda g: len(g.teams), default=None)
     if h.wins.value:
-        hours = h.hours_saved.value or 0
-        win_part = f"{_count(int(h.wins.value), 'approved win')} reported {hours:g} hours saved a week"
+        wins = int(h.wins.value)
+        win_part = ngettext(
+            "{n} approved win reported {hours} hours saved a week",
+            "{n} approved wins reported {hours} hours saved a week",
+            wins,
+        ).format(n=format_number(wins), hours=format_number(h.hours_saved.value or 0))
     else:
-        win_part = "no new wins were approved this week"
+        win_part = _("no new wins were approved this week")
     if stuck:
-        verb = "team is" if len(stuck) == 1 else "teams are"
-        third = f"{len(stuck):,} {verb} stuck at the same barrier as in the previous pulse, and {win_part}."
+        third = ngettext(
+            "{n} team is stuck at the same barrier as in the previous pulse, and {wins}.",
+            "{n} teams are stuck at the same barrier as in the previous pulse, and {wins}.",
+            len(stuck),
+        ).format(n=format_number(len(stuck)), wins=win_part)
     elif common is not None:
-        teams = _count(len(common.teams), "team")
-        third = f"The most common barrier is {common.stage} ({teams}), and {win_part}."
+        teams = ngettext("{n} team", "{n} teams", len(common.teams)).format(
+            n=format_number(len(common.teams))
+        )
+        third = _("The most common barrier is {stage} ({teams}), and {wins}.").format(
+            stage=stage_word(common.stage), teams=teams, wins=win_part
+        )
     elif h.survey_teams:
-        third = f"No team shows an ADKAR barrier, and {win_part}."
+        third = _("No team shows an ADKAR barrier, and {wins}.").format(wins=win_part)
     else:
         third = f"{win_part}."
-    return " ".join([first, second, third[0].upper() + third[1:]])
+    return third[0].upper() + third[1:]
 
 
-def _count(n: int, noun: str) -> str:
-    return f"{n:,} {noun}{'' if n == 1 else 's'}"
+def template_narrative(digest: Digest) -> str:
+    """Three sentences from the headline figures (engagement, the survey, barriers and wins), in the
+    current language."""
+    return " ".join([_engagement(digest), _survey(digest), _focus(digest)])
 
 
 NARRATIVE_SYSTEM = (
     "You write the opening of a weekly AI-adoption digest for a team leader. Write exactly three short "
-    "sentences in plain English: how engagement moved, what the pulse survey says, and where to focus. Use "
-    "only the figures given, never invent numbers, never name people or teams. No lists, no markdown."
+    "sentences in plain {language}: how engagement moved, what the pulse survey says, and where to focus. "
+    "Use only the figures given, never invent numbers, never name people or teams. No lists, no markdown."
 )
 
 
@@ -158,14 +192,16 @@ def narrate(
     if not settings.ai_enabled:
         return digest
     prompt = narrative_prompt(digest)
+    language = babel_locale().english_name or "English"  # the reader's language (the current one)
     answer = ai.complete(
         session,
         settings,
         purpose=NARRATIVE_PURPOSE,
-        system=NARRATIVE_SYSTEM,
+        system=NARRATIVE_SYSTEM.format(language=language),
         prompt=prompt,
         max_words=NARRATIVE_MAX_WORDS,
-        cache_key="digest-narrative:" + hashlib.sha256(prompt.encode()).hexdigest()[:32],
+        cache_key="digest-narrative:"
+        + hashlib.sha256(f"{current_language()}\n{prompt}".encode()).hexdigest()[:32],
         names=names,
     )
     if answer is None or not 1 <= _sentences(answer) <= 3:

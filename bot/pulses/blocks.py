@@ -244,7 +244,11 @@ def status_blocks(
     """`/adopt pulse status`: response counts per team, nothing about what anyone answered."""
     lines = [f"• {escape(t.team)}: {rate_label(t.answered, t.invited)}" for t in teams]
     blocks: list[Block] = [
-        section(f"*Pulse #{run_id}: {escape(title)}* ({state})\nAnswered: *{rate_label(answered, invited)}*")
+        section(
+            _("*Pulse #{run}: {title}* ({state})").format(run=run_id, title=escape(title), state=state)
+            + "\n"
+            + _("Answered: *{rate}*").format(rate=rate_label(answered, invited))
+        )
     ]
     chunk: list[str] = []
     size = 0
@@ -256,5 +260,5 @@ def status_blocks(
         size += len(line) + 1
     if chunk:
         blocks.append(section("\n".join(chunk)))
-    blocks.append(context("Counts only: who answered what is never shown."))
+    blocks.append(context(_("Counts only: who answered what is never shown.")))
     return blocks[:50]

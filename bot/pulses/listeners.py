@@ -17,7 +17,7 @@ from slack_sdk import WebClient
 from bot.clock import utcnow
 from bot.config import DEFAULT_LOCALE
 from bot.errors import UsageError
-from bot.i18n import N_, use_language
+from bot.i18n import N_, format_number, ngettext, use_language
 from bot.i18n import gettext as _
 from bot.people.locale import person_locale, shipped
 from bot.pulses import blocks
@@ -135,7 +135,7 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
 
 def pulse_command(inv: Invocation) -> None:
     """`/adopt pulse start [SURVEY_ID]` opens a run now; `/adopt pulse [status]` shows response counts."""
-    action, _, rest = inv.args.partition(" ")
+    action, _sep, rest = inv.args.partition(" ")
     action = action.lower() or "status"
     if action == "start":
         inv.ack()
@@ -149,28 +149,42 @@ def pulse_command(inv: Invocation) -> None:
                 opened_by=inv.user_id,
             )
         except UsageError as error:
-            inv.reply(text=f"Not started: {error}")
+            inv.reply(text=_("Not started: {reason}").format(reason=error))
             return
         closes = pulses.local_date_label(opened.closes_at, inv.scope.settings.timezone)
         inv.reply(
-            text=f"📋 Pulse #{opened.run_id} is open: {opened.invited} people are invited, each during "
-            f"their own working day. It closes {closes}. "
-            f"`{inv.slash} pulse status` shows how many have answered.",
+            text=ngettext(
+                "📋 Pulse #{run} is open: {n} person is invited, during their own working day. It closes "
+                "{day}. `{command} pulse status` shows how many have answered.",
+                "📋 Pulse #{run} is open: {n} people are invited, each during their own working day. "
+                "It closes "
+                "{day}. `{command} pulse status` shows how many have answered.",
+                opened.invited,
+            ).format(run=opened.run_id, n=format_number(opened.invited), day=closes, command=inv.slash),
             response_type="ephemeral",
         )
         return
     if action != "status":
-        usage = f"Usage: `{inv.slash} pulse start [SURVEY_ID]` or `{inv.slash} pulse status`."
+        usage = _("Usage: `{command} pulse start [SURVEY_ID]` or `{command} pulse status`.").format(
+            command=inv.slash
+        )
         inv.ack(text=usage, response_type="ephemeral")
         return
     status = pulses.run_status(inv.scope.session, library=inv.scope.library, now=utcnow())
     if status is None:
-        inv.ack(text=f"No pulse yet. `{inv.slash} pulse start` opens one now.", response_type="ephemeral")
+        text = _("No pulse yet. `{command} pulse start` opens one now.").format(command=inv.slash)
+        inv.ack(text=text, response_type="ephemeral")
         return
     tz = inv.scope.settings.timezone
-    state = f"open until {pulses.local_date_label(status.closes_at, tz)}" if status.is_open else "closed"
+    state = (
+        _("open until {day}").format(day=pulses.local_date_label(status.closes_at, tz))
+        if status.is_open
+        else _("closed")
+    )
     inv.ack(
-        text=f"Pulse #{status.run_id}: {status.answered} of {status.invited} answered ({state}).",
+        text=_("Pulse #{run}: {answered} of {invited} answered ({state}).").format(
+            run=status.run_id, answered=status.answered, invited=status.invited, state=state
+        ),
         blocks=blocks.status_blocks(
             run_id=status.run_id,
             title=status.title,

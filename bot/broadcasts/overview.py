@@ -17,6 +17,7 @@ from bot.broadcasts.audience import Audience, audience_size
 from bot.broadcasts.blocks import AckReport, HomeItem, TeamAcks
 from bot.broadcasts.status import measure
 from bot.clock import local_label
+from bot.i18n import gettext as _
 from bot.models import Broadcast, BroadcastRecipient, BroadcastStatus, OutboxMessage, Person, Team
 from bot.outbox import OutboxState
 
@@ -89,7 +90,7 @@ def ack_report(session: Session, broadcast_id: int, *, names: int = 40) -> AckRe
         return None
     acked = case((BroadcastRecipient.acked_at.is_not(None), 1), else_=0)
     by_team = session.execute(
-        select(func.coalesce(Team.name, "No team"), func.count(), func.sum(acked))
+        select(func.coalesce(Team.name, _("No team")), func.count(), func.sum(acked))
         .select_from(BroadcastRecipient)
         .outerjoin(Team, Team.id == BroadcastRecipient.team_id)
         .where(BroadcastRecipient.broadcast_id == broadcast_id)

@@ -334,11 +334,12 @@ def send_org_digest(
     source = DigestSource(session, settings, library, week_monday=monday, now=now)
     [digest] = compose_many(source, [ORGANISATION], ai_narrative=False)
     names = source.name_parts() if ai_narrative and settings.ai_enabled else frozenset()
-    with use_language(locale_of(None, None, settings)):  # a shared channel: the organisation's language
+    language = locale_of(None, None, settings)  # a shared channel: the organisation's language
+    with use_language(language):
         digest = in_language(session, settings, digest, names=names, ai_narrative=ai_narrative)
         return enqueue_digest(
             session,
-            digest,
+            actions_in(digest, library, language),
             key=key,
             channel=settings.digest_channel,
             settings=settings,

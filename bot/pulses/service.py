@@ -214,13 +214,17 @@ def open_runs(session: Session, now: datetime) -> list[PulseRun]:
 
 def find_survey(library: Library, survey_id: str | None) -> Survey:
     if not library.surveys:
-        raise UsageError("the content library has no pulse survey (add one under pulses/).")
+        raise UsageError(_("the content library has no pulse survey (add one under pulses/)."))
     if survey_id is None:
         return library.default_survey()
     survey = library.surveys.get(survey_id)
     if survey is None:
         known = ", ".join(sorted(library.surveys))
-        raise UsageError(f"no pulse survey {survey_id!r} in the content library (surveys: {known}).")
+        raise UsageError(
+            _("no pulse survey {survey!r} in the content library (surveys: {known}).").format(
+                survey=survey_id, known=known
+            )
+        )
     return survey
 
 
@@ -241,8 +245,10 @@ def open_run(
     for run in open_runs(session, now):
         if run.survey_id == survey.id:
             raise UsageError(
-                f"pulse run #{run.id} of {survey.id!r} is still open until "
-                f"{local_date_label(run.closes_at, settings.timezone)}; it must close before another starts."
+                _(
+                    "pulse run #{run} of {survey!r} is still open until {day}; it must close before another "
+                    "starts."
+                ).format(run=run.id, survey=survey.id, day=local_date_label(run.closes_at, settings.timezone))
             )
     run = PulseRun(
         survey_id=survey.id,

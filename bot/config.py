@@ -70,6 +70,11 @@ class Settings:
     usage_targeting: bool = True
     # The language tag for people whose roster row and Slack say none (ADOPTBOT_LOCALE).
     locale: str = DEFAULT_LOCALE
+    # The web dashboard's Sign in with Slack: the app's OAuth client, and the address people open it at.
+    slack_client_id: str | None = None
+    slack_client_secret: str | None = None
+    public_url: str | None = None  # ADOPTBOT_PUBLIC_URL, e.g. https://adoptbot.example.com
+    session_secret: str | None = None  # signs the dashboard's cookies; unset: generated, kept in the database
 
     @property
     def tz(self) -> ZoneInfo:
@@ -148,8 +153,23 @@ def load_settings(
     kwargs: dict[str, object] = {}
     if url := get("DATABASE_URL"):
         kwargs["database_url"] = normalise_database_url(url)
-    for name in ("SLACK_BOT_TOKEN", "SLACK_SIGNING_SECRET", "SLACK_APP_TOKEN", "OPENAI_API_KEY"):
+    for name in (
+        "SLACK_BOT_TOKEN",
+        "SLACK_SIGNING_SECRET",
+        "SLACK_APP_TOKEN",
+        "OPENAI_API_KEY",
+        "SLACK_CLIENT_ID",
+        "SLACK_CLIENT_SECRET",
+    ):
         kwargs[name.lower()] = get(name)
+    if public := get("ADOPTBOT_PUBLIC_URL"):
+        if not public.startswith(("http://", "https://")):
+            raise ConfigError("ADOPTBOT_PUBLIC_URL must be an http(s) URL like https://adoptbot.example.com.")
+        kwargs["public_url"] = public.rstrip("/")
+    if session_secret := get("ADOPTBOT_SESSION_SECRET"):
+        if len(session_secret) < 32:
+            raise ConfigError("ADOPTBOT_SESSION_SECRET must be at least 32 characters.")
+        kwargs["session_secret"] = session_secret
     if (token := get("SLACK_BOT_TOKEN")) and not token.startswith("xoxb-"):
         raise ConfigError("SLACK_BOT_TOKEN must be a bot token starting with 'xoxb-'.")
     if (token := get("SLACK_APP_TOKEN")) and not token.startswith("xapp-"):

@@ -52,6 +52,7 @@ from bot import __version__
 from bot.config import DEFAULT_THREADS, DEFAULT_WORKERS, Settings
 from bot.content import Library
 from bot.errors import Failure
+from bot.slack import web
 from bot.slack.app import build_app, shutdown_listeners
 from bot.slack.client import make_web_client
 from bot.slack.runtime import runtime_of
@@ -109,7 +110,8 @@ def verify_token(settings: Settings) -> str:
 
 
 class WsgiApp:
-    """The WSGI application: Slack's requests to Bolt, a health check, 404 for everything else."""
+    """The WSGI application: Slack's requests to Bolt, a health check, the mounted web pages
+    (`bot.slack.web`: the dashboard under `/dashboard`), 404 for everything else."""
 
     def __init__(self, bolt_app: App, engine: Engine, *, mode: str = "http") -> None:
         self.bolt_app = bolt_app
@@ -118,6 +120,9 @@ class WsgiApp:
         self._slack = SlackRequestHandler(bolt_app, path=EVENTS_PATH)
         self._secret = (runtime_of(bolt_app).settings.slack_signing_secret or "").encode()
         self._verifier = SignatureVerifier(self._secret.decode())  # its clock is the one Bolt checks with
+        self._mounts = dict(web.mounts(runtime_of(bolt_app)))  # the web pages (bot.slack.web)
+        self._mounted: dict[str, web.WsgiApplication] = {}
+        self._mount_lock = threading.Lock()
 
     def __call__(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         path = environ.get("PATH_INFO", "")
@@ -132,7 +137,23 @@ class WsgiApp:
             return self.slack_request(environ, start_response, int(length))
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self.health(start_response, head=method == "HEAD")
+        for prefix in self._mounts:
+            if path == prefix or path.startswith(prefix + "/"):
+                inner = {
+                    **environ,
+                    "SCRIPT_NAME": environ.get("SCRIPT_NAME", "") + prefix,
+                    "PATH_INFO": path[len(prefix) :] or "/",
+                }
+                return self._mounted_app(prefix)(inner, start_response)
         return _reply(start_response, "404 Not Found", {"error": "not found"})
+
+    def _mounted_app(self, prefix: str) -> web.WsgiApplication:
+        """The application mounted at `prefix`, built on its first request (once, whatever the threads)."""
+        with self._mount_lock:
+            found = self._mounted.get(prefix)
+            if found is None:
+                found = self._mounted[prefix] = self._mounts[prefix](runtime_of(self.bolt_app))
+            return found
 
     def slack_request(
         self, environ: WSGIEnvironment, start_response: StartResponse, length: int

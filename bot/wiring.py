@@ -133,6 +133,7 @@ def register_listeners(app: App) -> None:
     """Every feature's Bolt listeners, `/adopt` subcommands and App Home sections, on an app built by
     `bot.slack.app.build_app`."""
     from bot.broadcasts import listeners as broadcasts
+    from bot.dashboard import web as dashboard
     from bot.digest import listeners as digest
     from bot.nudges import listeners as nudges
     from bot.people import events as people_events
@@ -153,6 +154,7 @@ def register_listeners(app: App) -> None:
     pulses.register(app)
     broadcasts.register(app)
     digest.register(app)
+    dashboard.register(app)  # the web dashboard under /dashboard (not a Bolt listener: a mount)
 
     runtime = runtime_of(app)
     registry, sections = subcommands.registry(runtime), home.sections(runtime)

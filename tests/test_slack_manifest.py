@@ -66,3 +66,10 @@ def test_scopes_cover_the_methods_adoptbot_calls() -> None:
 def test_the_procfile_serves_and_migrates_on_release() -> None:
     lines = (ROOT / "Procfile").read_text(encoding="utf-8").splitlines()
     assert lines == ["web: adoptbot serve", "release: adoptbot db upgrade"]
+
+
+def test_sign_in_with_slack_asks_for_the_openid_scopes_and_returns_to_the_dashboard() -> None:
+    from bot.dashboard.signin import CALLBACK_PATH, SCOPES
+
+    assert sorted(_list_under("user")) == sorted(SCOPES.split())
+    assert _list_under("redirect_urls") == [f"https://YOUR-HOST{CALLBACK_PATH}"]

@@ -40,7 +40,7 @@ from email.policy import HTTP as HTTP_POLICY
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import TracebackType
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl, urlencode, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from slack_sdk.models.blocks import Block
@@ -686,6 +686,9 @@ class FakeSlack:
         self._limits: dict[str, tuple[float, float, bool]] = {}
         self._buckets: dict[tuple[str, str], _Bucket] = {}
         self._delays: dict[str, float] = {}
+        # Sign in with Slack: the app's OAuth client, and who is signed in to Slack in "the browser".
+        self.oidc_client = ("1234.5678", "fake-client-secret")
+        self.oidc_user: str | None = None
         self._reset_state()
         self._server = _Server((host, port), self)
         # A short poll interval: stop() (shutdown) waits for the loop to notice, once per test.
@@ -709,6 +712,8 @@ class FakeSlack:
         self._rejected: Counter[str] = Counter()
         self._last_ts_us = 0
         self._serial = 0
+        self._oidc_codes: dict[str, tuple[str, str]] = {}  # code -> (user id, redirect URI), used once
+        self._oidc_tokens: dict[str, str] = {}  # user access token -> user id
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -964,6 +969,8 @@ class FakeSlack:
                 reply = self._dispatch(method, params, headers)
         elif parts.path.startswith("/upload/v1/"):
             reply = self._receive_upload(parts.path.rsplit("/", 1)[-1], body, headers)
+        elif parts.path == "/openid/connect/authorize" and handler.command == "GET":
+            reply = self._oidc_authorize(dict(parse_qsl(parts.query, keep_blank_values=True)))
         elif parts.path == "/_fake/stats":
             reply = _Reply(200, self.stats())
         elif parts.path == "/_fake/messages":
@@ -1063,7 +1070,9 @@ class FakeSlack:
                 self._rejected[method] += 1
                 return _Reply(429, {"ok": False, "error": "ratelimited"}, {"Retry-After": str(wait)})
         handler = self._methods().get(method)
-        if handler is None:
+        if method.startswith("openid.connect."):
+            reply = self._oidc_call(method, params, headers)
+        elif handler is None:
             reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
         elif not (headers.get("authorization", "").lower().startswith("bearer ") or params.get("token")):
             reply = _Reply(200, {"ok": False, "error": "not_authed"})
@@ -1103,6 +1112,86 @@ class FakeSlack:
             "files.getUploadURLExternal": self._files_get_upload_url,
             "files.completeUploadExternal": self._files_complete_upload,
         }
+
+    # ---- Sign in with Slack (OpenID Connect) --------------------------------------------------------------
+
+    def oidc_code(self, user_id: str, redirect_uri: str) -> str:
+        """A fresh authorization code for `user_id`, as Slack hands one to the app's redirect URI."""
+        with self._lock:
+            code = self._next_id("oidc-code-")
+            self._oidc_codes[code] = (user_id, redirect_uri)
+            return code
+
+    def _oidc_authorize(self, query: dict[str, str]) -> _Reply:
+        """Slack's authorize page with `oidc_user` signed in who accepts at once: a redirect to the app's
+        redirect URI with a code and the state it was given; an unknown client gets Slack's error page."""
+        if query.get("client_id") != self.oidc_client[0] or query.get("response_type") != "code":
+            return _Reply(400, {"text": "invalid_client_id"}, {"Content-Type": "text/plain"})
+        if not set(str(query.get("scope", "")).split()) >= {"openid"} or not query.get("redirect_uri"):
+            return _Reply(400, {"text": "invalid_scope"}, {"Content-Type": "text/plain"})
+        if self.oidc_user is None:
+            return _Reply(200, {"text": "Sign in to your workspace"}, {"Content-Type": "text/plain"})
+        code = self.oidc_code(self.oidc_user, query["redirect_uri"])
+        target = query["redirect_uri"] + "?" + urlencode({"code": code, "state": query.get("state", "")})
+        return _Reply(302, {"text": ""}, {"Location": target, "Content-Type": "text/plain"})
+
+    def _oidc_call(self, method: str, params: dict[str, Any], headers: Headers) -> _Reply:
+        """openid.connect.token (client ID and secret by HTTP Basic auth or in the form, as slack_sdk and
+        Slack accept) and openid.connect.userInfo (the user's token as bearer)."""
+        try:
+            if method == "openid.connect.token":
+                body = self._oidc_token(params, headers)
+            elif method == "openid.connect.userInfo":
+                body = self._oidc_user_info(headers)
+            else:
+                return _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
+        except SlackError as exc:
+            return _Reply(200, {"ok": False, "error": exc.error})
+        return _Reply(200, {"ok": True, **body})
+
+    def _oidc_token(self, params: dict[str, Any], headers: Headers) -> JSON:
+        client = (params.get("client_id"), params.get("client_secret"))
+        basic = headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            decoded = base64.b64decode(basic[6:].strip()).decode("utf-8", "replace")
+            client_id, _, secret = decoded.partition(":")
+            client = (client_id, secret)
+        if client[0] is None and client[1] is None:
+            raise SlackError("not_authed")
+        if client[0] != self.oidc_client[0]:
+            raise SlackError("invalid_client_id")
+        if client[1] != self.oidc_client[1]:
+            raise SlackError("bad_client_secret")
+        found = self._oidc_codes.pop(str(params.get("code", "")), None)
+        if found is None:
+            raise SlackError("invalid_code")
+        user_id, redirect_uri = found
+        if params.get("redirect_uri") != redirect_uri:
+            raise SlackError("bad_redirect_uri")
+        token = self._next_id("xoxp-oidc-")
+        self._oidc_tokens[token] = user_id
+        return {"access_token": token, "token_type": "Bearer", "id_token": "fake.id.token"}
+
+    def _oidc_user_info(self, headers: Headers) -> JSON:
+        auth = headers.get("authorization", "")
+        if not auth.lower().startswith("bearer "):
+            raise SlackError("not_authed")
+        user_id = self._oidc_tokens.get(auth[7:].strip())
+        if user_id is None:
+            raise SlackError("invalid_auth")
+        user = self._users.get(user_id)
+        answer: JSON = {
+            "sub": user_id,
+            "https://slack.com/user_id": user_id,
+            "https://slack.com/team_id": self.team_id,
+            "https://slack.com/team_name": self.team_name,
+            "email_verified": True,
+        }
+        if user is not None:
+            answer["name"] = user.real_name or user.name
+            if user.email:
+                answer["email"] = user.email
+        return answer
 
     # ---- helpers for handlers (called with the lock held) ------------------------------------------------
 

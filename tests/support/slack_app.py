@@ -22,6 +22,7 @@ the test drains it (`bot.outbox.drain`), so a test decides when they go and can 
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import threading
 import time
@@ -88,6 +89,11 @@ class _QuietWSGIHandler(WSGIRequestHandler):
         return
 
 
+def _not_ready(environ: Any, start_response: Any) -> list[bytes]:
+    start_response("503 Service Unavailable", [("Content-Type", "text/plain")])
+    return [b"starting"]
+
+
 class SlackAppServer:
     """The product's WSGI app on 127.0.0.1:<free port>, serving `build_app(settings, engine, library)`."""
 
@@ -99,7 +105,15 @@ class SlackAppServer:
         customize: Callable[[App], None] | None = None,
         content: Library | None = None,
         send_replies: bool = False,
+        public: bool = False,
     ) -> None:
+        # The port is taken first, so `public=True` can give the app its own address as
+        # ADOPTBOT_PUBLIC_URL (the dashboard's sign-in sends browsers back to it).
+        self._server = make_server(
+            "127.0.0.1", 0, _not_ready, server_class=_ThreadingWSGIServer, handler_class=_QuietWSGIHandler
+        )
+        if public:
+            settings = dataclasses.replace(settings, public_url=self.url)
         self.settings = settings
         self.bolt_app = build_app(
             settings, engine, content or library(), listeners=register_listeners, send_replies=send_replies
@@ -107,9 +121,7 @@ class SlackAppServer:
         if customize is not None:
             customize(self.bolt_app)
         self.wsgi = WsgiApp(self.bolt_app, engine)
-        self._server = make_server(
-            "127.0.0.1", 0, self.wsgi, server_class=_ThreadingWSGIServer, handler_class=_QuietWSGIHandler
-        )
+        self._server.set_app(self.wsgi)
         # A short poll interval: close() (shutdown) waits for the loop to notice, once per server.
         self._thread = threading.Thread(
             target=self._server.serve_forever, kwargs={"poll_interval": 0.02}, name="slack-app", daemon=True

@@ -1,0 +1,20 @@
+"""Where the dashboard is served: `/dashboard` on `adoptbot serve`'s port (`bot.wiring` calls `register`)."""
+
+from __future__ import annotations
+
+from slack_bolt import App
+
+from bot.slack import web
+from bot.slack.runtime import Runtime
+
+PREFIX = "/dashboard"
+
+
+def _make(runtime: Runtime) -> web.WsgiApplication:
+    from bot.dashboard.app import create_app  # Flask is imported when the dashboard is first opened
+
+    return create_app(runtime)
+
+
+def register(app: App) -> None:
+    web.add_mount(app, PREFIX, _make)

@@ -20,7 +20,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.clock import utcnow
-from bot.dashboard import pages, signin
+from bot.dashboard import pages, people, signin, wins
 from bot.dashboard.rights import Viewer, load_viewer
 from bot.dashboard.secret import session_secret
 from bot.db import session_scope
@@ -43,6 +43,9 @@ def create_app(runtime: Runtime) -> Flask:
         SESSION_COOKIE_SECURE=bool(settings.public_url and settings.public_url.startswith("https://")),
         SESSION_COOKIE_PATH="/dashboard",
         PERMANENT_SESSION_LIFETIME=timedelta(hours=SESSION_HOURS),
+        # A roster of 100,000 people is a few MB; the preview's Apply form carries it back as a field.
+        MAX_CONTENT_LENGTH=64 * 1024 * 1024,
+        MAX_FORM_MEMORY_SIZE=64 * 1024 * 1024,
     )
     app.extensions["adoptbot"] = runtime
 
@@ -127,7 +130,8 @@ def create_app(runtime: Runtime) -> Flask:
         session.clear()
         return redirect(url_for("signin_page"))
 
-    pages.register(app, runtime)
+    for feature in (pages, wins, people):
+        feature.register(app, runtime)
     return app
 
 

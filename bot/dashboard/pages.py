@@ -18,6 +18,7 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from bot import clock
 from bot.config import Settings
+from bot.dashboard.access import signed_in
 from bot.dashboard.rights import Viewer
 from bot.db import session_scope
 from bot.metrics.format import COLUMNS
@@ -40,14 +41,6 @@ def last_complete_week(settings: Settings) -> date:
     """Monday of the last ISO week that has fully ended in the organisation's time zone (as `metrics`)."""
     today = clock.local_today(settings.tz)
     return today - timedelta(days=today.weekday() + 7)
-
-
-def signed_in() -> Viewer:
-    """The signed-in viewer; a signed-out request goes to the sign-in page (401 handler)."""
-    viewer: Viewer | None = g.get("viewer")
-    if viewer is None:
-        abort(401)
-    return viewer
 
 
 def _rows(

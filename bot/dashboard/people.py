@@ -53,6 +53,11 @@ def _search(db: Session, query: str) -> tuple[list[tuple[Person, str | None]], i
     return [(person, team) for person, team in rows], int(total)
 
 
+def _lines(text: str) -> str:
+    """The file with one kind of line break: a browser posts the preview's copy back with CRLF."""
+    return text.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def _fingerprint(report: ImportReport, text: str, prune: bool, force: bool) -> str:
     """A signature over the file, the options and every change the preview listed."""
     changes = {
@@ -107,7 +112,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         if len(data) > UPLOAD_MAX_BYTES:
             return page(problem="That file is over 20 MB; split it or use adoptbot roster import."), 400
         try:
-            text = decode(data, upload.filename)
+            text = _lines(decode(data, upload.filename))
             errors = parse(text)
             if errors:
                 return page(problem=f"{len(errors)} bad line(s); nothing was imported.", errors=errors), 400
@@ -119,7 +124,7 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.post("/people/apply")
     def apply_roster() -> BaseResponse | str | tuple[str, int]:
         change_manager()
-        text = request.form.get("text", "")
+        text = _lines(request.form.get("text", ""))
         prune, force = request.form.get("prune") == "on", request.form.get("force") == "on"
         try:
             if parse(text):

@@ -1,69 +1,75 @@
-"""The dashboard's pages. Each one checks the viewer's rights on the server before reading anything.
+"""The dashboard's reading pages. Each one checks the viewer's rights on the server before reading anything.
 
-- `/` — the overview: the metrics table of the teams the viewer may see, with the same numbers and the
-  same suppression as `adoptbot metrics` (computed by the same service over all teams, then filtered), and
-  a teams × ADKAR heat map whose hidden cells say why. People who lead nothing go to their own page.
-- `/team/<id>` — one team's row; 403 for a team the viewer may not see (whatever the URL says).
+- `/` — the overview for the teams the viewer may see: the digest of their audience (the whole
+  organisation for change managers and leaders of every team, their own teams for other leaders) with its
+  headline, trend charts, barriers and suggested actions and top wins; a teams × ADKAR heat map; and the
+  metrics table with the same numbers and the same suppression as `adoptbot metrics` (the same service,
+  run over all teams, then filtered). People who lead nothing go to their own page.
+- `/team/<id>` — one team over time: its digest as its leader gets it; 403 for a team the viewer may not
+  see, whatever the URL says.
 - `/me` — the viewer's own nudge progress.
+`?week=YYYY-Www` picks the week (default: the last complete one, as `adoptbot metrics`).
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from flask import Flask, abort, g, redirect, render_template, request, url_for
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot import clock
 from bot.config import Settings
+from bot.dashboard import charts
 from bot.dashboard.access import signed_in
 from bot.dashboard.rights import Viewer
 from bot.db import session_scope
+from bot.digest.delivery import without_ai
+from bot.digest.format import headline_rows, pulse_note, stage_word
+from bot.digest.service import compose
+from bot.digest.source import DigestSource
+from bot.digest.types import ORGANISATION, Audience, Digest
 from bot.metrics.format import COLUMNS
-from bot.metrics.service import MetricsRow, compute_metrics
+from bot.metrics.service import MetricsRow, compute_metrics, last_complete_week
 from bot.models import Person, Team
 from bot.nudges import service as nudges
 from bot.nudges.blocks import level_name
 from bot.slack.runtime import Runtime
 
-STAGES = (
-    ("awareness", "Awareness"),
-    ("desire", "Desire"),
-    ("knowledge", "Knowledge"),
-    ("ability", "Ability"),
-    ("reinforcement", "Reinforcement"),
-)
+STAGES = ("awareness", "desire", "knowledge", "ability", "reinforcement")
 
 
-def last_complete_week(settings: Settings) -> date:
-    """Monday of the last ISO week that has fully ended in the organisation's time zone (as `metrics`)."""
-    today = clock.local_today(settings.tz)
-    return today - timedelta(days=today.weekday() + 7)
+def chosen_week(settings: Settings, raw: str | None) -> date:
+    """Monday of `?week=YYYY-Www`, else of the last complete week; 404 for a malformed week."""
+    if not raw:
+        return last_complete_week(settings, clock.utcnow())
+    try:
+        return clock.parse_iso_week(raw)
+    except ValueError:
+        abort(404)
 
 
 def _rows(
-    runtime: Runtime, viewer: Viewer, team_ids: tuple[int, ...], monday: date
-) -> tuple[list[MetricsRow], dict[str, int]]:
-    """The metrics rows of `team_ids` and, for change managers and leaders of every team, the
-    organisation's row, with each team's ID by name; suppression is decided as `adoptbot metrics` does."""
-    settings = runtime.settings
-    with session_scope(runtime.engine, readonly=True) as db:
-        ids = {name: id_ for id_, name in db.execute(select(Team.id, Team.name).where(Team.id.in_(team_ids)))}
-        if not ids:
-            return [], {}
-        rows = compute_metrics(
-            db, week_monday=monday, settings=settings, team_names=sorted(ids), now=clock.utcnow()
-        )
-    return [r for r in rows if r.team != "*" or viewer.sees_organisation], ids
+    db: Session, settings: Settings, viewer: Viewer, ids: dict[str, int], monday: date
+) -> list[MetricsRow]:
+    """The metrics rows of the teams in `ids` and, for those who may see it, the organisation's row;
+    suppression is decided over all teams, as `adoptbot metrics` does."""
+    if not ids:
+        return []
+    rows = compute_metrics(
+        db, week_monday=monday, settings=settings, team_names=sorted(ids), now=clock.utcnow()
+    )
+    return [r for r in rows if r.team != "*" or viewer.sees_organisation]
 
 
 def _heat(row: MetricsRow) -> list[dict[str, Any]]:
     cells = []
-    for key, label in STAGES:
-        value = None if row.suppressed else getattr(row, key)
-        cells.append({"stage": label, "value": value, "level": _level(value)})
+    for stage in STAGES:
+        value = None if row.suppressed else getattr(row, stage)
+        cells.append({"value": value, "level": _level(value)})
     return cells
 
 
@@ -77,14 +83,43 @@ def _level(value: float | None) -> str:
     return "high"
 
 
-def chosen_week(settings: Settings, raw: str | None) -> date:
-    """Monday of `?week=YYYY-Www`, else of the last complete week; 404 for a malformed week."""
-    if not raw:
-        return last_complete_week(settings)
-    try:
-        return clock.parse_iso_week(raw)
-    except ValueError:
-        abort(404)
+def _digest(db: Session, runtime: Runtime, audience: Audience, monday: date) -> Digest:
+    """The digest of `audience` for the week, as its leader gets it, without the AI's words."""
+    source = DigestSource(
+        db, without_ai(runtime.settings), runtime.library, week_monday=monday, now=clock.utcnow()
+    )
+    return compose(source, audience)
+
+
+def _digest_view(db: Session, digest: Digest) -> dict[str, Any]:
+    """What the digest partial shows, names resolved (a named win's author; anonymous wins have none)."""
+    authors = {w.author_user_id for w in digest.top_wins if w.author_user_id}
+    names = (
+        dict(
+            db.execute(
+                select(Person.slack_user_id, Person.name).where(Person.slack_user_id.in_(authors))
+            ).all()
+        )
+        if authors
+        else {}
+    )
+    headers, trend_rows = charts.table(digest.trend)
+    return {
+        "digest": digest,
+        "headline": headline_rows(digest),
+        "pulse_note": pulse_note(digest),
+        "charts": [
+            (charts.trend_svg(digest.trend, charts.RATES, label="rates"), charts.legend(charts.RATES)),
+            (
+                charts.trend_svg(digest.trend, charts.READINESS, label="readiness"),
+                charts.legend(charts.READINESS),
+            ),
+        ],
+        "trend_headers": headers,
+        "trend_rows": trend_rows,
+        "barriers": [(stage_word(b.stage), b.teams, b.action) for b in digest.barriers],
+        "wins": [(w, names.get(w.author_user_id or "")) for w in digest.top_wins],
+    }
 
 
 def register(app: Flask, runtime: Runtime) -> None:
@@ -98,15 +133,24 @@ def register(app: Flask, runtime: Runtime) -> None:
         if not viewer.sees_teams:
             return redirect(url_for("me"))
         monday = chosen_week(settings, request.args.get("week"))
-        rows, ids = _rows(runtime, viewer, viewer.team_ids, monday)
+        audience = (
+            ORGANISATION
+            if viewer.sees_organisation
+            else Audience(name=viewer.name, team_ids=viewer.team_ids, person_id=viewer.person_id)
+        )
+        with session_scope(runtime.engine, readonly=True) as db:
+            ids = dict(db.execute(select(Team.name, Team.id).where(Team.id.in_(viewer.team_ids))).all())
+            rows = _rows(db, settings, viewer, ids, monday)
+            view = _digest_view(db, _digest(db, runtime, audience, monday)) if ids else None
         return render_template(
             "overview.html",
             week=clock.iso_week(monday),
             headers=[header for header, _ in COLUMNS],
             table=[(ids.get(r.team), [get(r) for _, get in COLUMNS]) for r in rows],
             heat=[(r.team, ids.get(r.team), _heat(r)) for r in rows],
-            stages=[label for _, label in STAGES],
+            stages=[stage_word(s).capitalize() for s in STAGES],
             k=settings.min_group_size,
+            view=view,
         )
 
     @app.get("/team/<int:team_id>")
@@ -115,16 +159,23 @@ def register(app: Flask, runtime: Runtime) -> None:
         if not viewer.may_see_team(team_id):
             abort(403)
         monday = chosen_week(settings, request.args.get("week"))
-        rows = [r for r in _rows(runtime, viewer, (team_id,), monday)[0] if r.team != "*"]
-        if not rows:
-            abort(404)
+        with session_scope(runtime.engine, readonly=True) as db:
+            found = db.get(Team, team_id)
+            if found is None:
+                abort(404)
+            rows = [r for r in _rows(db, settings, viewer, {found.name: team_id}, monday) if r.team != "*"]
+            view = _digest_view(
+                db, _digest(db, runtime, Audience(name=found.name, team_ids=(team_id,)), monday)
+            )
         [row] = rows
         return render_template(
             "team.html",
             row=row,
+            week=clock.iso_week(monday),
+            team_id=team_id,
             cells=list(zip([h for h, _ in COLUMNS], [get(row) for _, get in COLUMNS], strict=True)),
-            heat=_heat(row),
             k=settings.min_group_size,
+            view=view,
         )
 
     @app.get("/me")

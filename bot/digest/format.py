@@ -165,7 +165,8 @@ def _survey_value(digest: Digest, shown: str) -> str:
     return shown
 
 
-def headline_lines(digest: Digest) -> list[str]:
+def headline_rows(digest: Digest) -> list[tuple[str, str, str]]:
+    """The headline figures: (label, value, what changed and against what), as every surface shows them."""
     h = digest.headline
     rows = [
         ("Engaged", percent(h.engaged_rate.value), changes(digest, h.engaged_rate, "rate")),
@@ -189,6 +190,11 @@ def headline_lines(digest: Digest) -> list[str]:
         ("Wins", f"{h.wins.value or 0:g}", changes(digest, h.wins, "count")),
         ("Hours saved", hours(h.hours_saved.value), changes(digest, h.hours_saved, "hours")),
     ]
+    return rows
+
+
+def headline_lines(digest: Digest) -> list[str]:
+    rows = headline_rows(digest)
     width = max(len(label) for label, _, _ in rows)
     return [f"  {label.ljust(width)}  {value:>6}  {changes}".rstrip() for label, value, changes in rows]
 

@@ -20,7 +20,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.clock import utcnow
-from bot.dashboard import pages, people, signin, wins
+from bot.dashboard import broadcasts, pages, people, pulses, signin, wins
 from bot.dashboard.rights import Viewer, load_viewer
 from bot.dashboard.secret import session_secret
 from bot.db import session_scope
@@ -130,7 +130,7 @@ def create_app(runtime: Runtime) -> Flask:
         session.clear()
         return redirect(url_for("signin_page"))
 
-    for feature in (pages, wins, people):
+    for feature in (pages, wins, pulses, broadcasts, people):
         feature.register(app, runtime)
     return app
 

@@ -51,7 +51,7 @@ from bot.models import (
 )
 from bot.outbox import OutboxState
 from bot.people.locale import locale_of, person_locale
-from bot.pulses import blocks
+from bot.pulses import blocks, calendar
 from bot.pulses.blocks import COMMENT_MAX, PulseCard
 
 log = logging.getLogger(__name__)
@@ -477,19 +477,32 @@ class RunStatus:
     invited: int
     answered: int
     teams: list[blocks.TeamCount]
+    opened_at: datetime | None = None
+    closed_at: datetime | None = None
 
 
 def run_status(session: Session, *, library: Library, now: datetime) -> RunStatus | None:
-    """The latest run with invited and answered counts per team (counts only), or None if none yet.
+    """The latest run with invited and answered counts per team (counts only), or None if none yet."""
+    run = session.scalars(
+        select(PulseRun).order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(1)
+    ).first()
+    return status_of(session, run, library=library, now=now) if run is not None else None
+
+
+def recent_runs(session: Session, *, library: Library, now: datetime, limit: int = 12) -> list[RunStatus]:
+    """The newest runs (newest first), each with its counts per team."""
+    runs = session.scalars(
+        select(PulseRun).order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(limit)
+    ).all()
+    return [status_of(session, run, library=library, now=now) for run in runs]
+
+
+def status_of(session: Session, run: PulseRun, *, library: Library, now: datetime) -> RunStatus:
+    """A run with invited and answered counts per team (counts only).
 
     Answered counts the answer sheets (each carries the team its person was invited with): invitations
     are marked answered only by the next day's batch.
     """
-    run = session.scalars(
-        select(PulseRun).order_by(PulseRun.opened_at.desc(), PulseRun.id.desc()).limit(1)
-    ).first()
-    if run is None:
-        return None
     invited = dict(
         session.execute(
             select(PulseInvitation.team_id, func.count())
@@ -523,7 +536,21 @@ def run_status(session: Session, *, library: Library, now: datetime) -> RunStatu
         sum(t.invited for t in teams),
         sum(t.answered for t in teams),
         teams,
+        opened_at=run.opened_at,
+        closed_at=run.closed_at,
     )
+
+
+def close_run(session: Session, run_id: int, *, now: datetime) -> bool:
+    """Close an open run now (answers after this are refused politely, reminders stop); False if there is
+    no such run or it had closed already."""
+    run = session.get(PulseRun, run_id, with_for_update=True)
+    if run is None or run.closed_at is not None:
+        return False
+    run.closed_at = now
+    run.closes_at = min(run.closes_at, now)
+    log.info("closed pulse run %s early", run.id)
+    return True
 
 
 # --- scheduled work ----------------------------------------------------------------------------------
@@ -544,14 +571,17 @@ def open_due_runs(session: Session, *, library: Library, settings: Settings, now
         return 0
     queued = 0
     for survey in library.surveys.values():
-        if survey.cadence_weeks <= 0:
+        chosen = calendar.scheduled_date(session, survey.id)
+        last = calendar.last_opened(session, survey.id)
+        if chosen is not None:  # a change manager set the date of the next run
+            if local.date() < chosen:
+                continue
+            slot = f"{survey.id}:set:{chosen.isoformat()}"
+        elif survey.cadence_weeks <= 0:
             continue
-        last = session.scalar(select(func.max(PulseRun.opened_at)).where(PulseRun.survey_id == survey.id))
-        if last is not None:
-            due = last.replace(tzinfo=UTC).astimezone(settings.tz).date() + timedelta(
-                weeks=survey.cadence_weeks
-            )
-            if local.date() < due:
+        elif last is not None:
+            due = calendar.next_run_date(session, survey, settings)
+            if due is None or local.date() < due:
                 continue
             slot = f"{survey.id}:{due.isoformat()}"
         else:
@@ -563,6 +593,7 @@ def open_due_runs(session: Session, *, library: Library, settings: Settings, now
         queued += open_run(
             session, library=library, settings=settings, now=now, survey_id=survey.id, opened_by="schedule"
         ).invited
+        calendar.schedule(session, survey.id, None)
     return queued
 
 

@@ -200,6 +200,17 @@ def test_a_change_manager_runs_the_programme_from_the_browser(
     assert "Roster imported: 1 added" in page.get_by_role("status").inner_text()
     with session_scope(engine, readonly=True) as session:
         assert session.scalar(select(Person.name).where(Person.email == "new.one@example.com")) == "New One"
+        team_id = session.scalar(select(Team.id).where(Team.name == team))
+
+    # The other pages, for the eye (TEST_SCREENSHOT_DIR) and for axe.
+    for name, path in (
+        ("team", f"/dashboard/team/{team_id}?week=2026-W47"),
+        ("pulses", "/dashboard/pulses"),
+        ("broadcasts", "/dashboard/broadcasts"),
+    ):
+        page.goto(server.url + path)
+        accessible(page)
+        shoot(page, name)
     context.close()
 
 
@@ -216,6 +227,8 @@ def test_every_page_is_accessible_and_fits_a_phone(
         f"/dashboard/team/{team_id}?week=2026-W47",
         "/dashboard/wins",
         "/dashboard/people",
+        "/dashboard/pulses",
+        "/dashboard/broadcasts",
         "/dashboard/me",
     ):
         page.goto(server.url + path)

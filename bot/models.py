@@ -492,6 +492,26 @@ class AiCall(Base):
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
 
 
+class AuditAction(StrEnum):
+    """What a change manager (or the command line) did that the Audit page lists beside wins decided,
+    broadcasts sent and AI calls, which their own tables already record."""
+
+    ROSTER_IMPORT = "roster_import"  # a roster file applied (dashboard upload or `adoptbot roster import`)
+    ERASURE = "erasure"  # `adoptbot forget` erased a person
+
+
+class AuditEvent(Base):
+    """Who did what, when, in one sentence that names no one else (an erased actor becomes "(erased)")."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(DateTime, default=utcnow, index=True)
+    actor: Mapped[str] = mapped_column(String(64))  # a Slack user ID, or "command line"
+    action: Mapped[AuditAction] = mapped_column(StrEnumText(AuditAction, 32))
+    detail: Mapped[str] = mapped_column(String(300))
+
+
 class AiCache(Base):
     __tablename__ = "ai_cache"
 

@@ -1,5 +1,6 @@
 """What every dashboard page starts with: who is signed in, whether they may act, and a unit of work whose
-queued Slack messages go out right after it commits (as a click in Slack does)."""
+queued Slack messages go out right after it commits (as a click in Slack does) and after which the shared
+figures are recomputed."""
 
 from __future__ import annotations
 
@@ -43,10 +44,13 @@ def sees_teams() -> Viewer:
 def write_scope(runtime: Runtime) -> Iterator[Session]:
     """One unit of work; once committed, the messages it queued are sent at once by this instance (through
     the outbox's normal claim, so never twice), with or without a scheduler."""
+    from bot.dashboard.figures import figures_of
+
     queued: list[str] = []
     with session_scope(runtime.engine) as session:
         yield session
         session.flush()
         queued = [q.key for q in queued_in(session)]
+    figures_of(runtime).stale()  # the pages' shared figures are recomputed (served meanwhile)
     if queued and runtime.replies is not None:
         runtime.replies.send_after(queued, None)

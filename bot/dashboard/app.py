@@ -20,7 +20,7 @@ from flask import Flask, Response, abort, g, redirect, render_template, request,
 from werkzeug.wrappers import Response as BaseResponse
 
 from bot.clock import utcnow
-from bot.dashboard import broadcasts, pages, people, pulses, signin, wins
+from bot.dashboard import audit, broadcasts, content, exports, pages, people, pulses, signin, wins
 from bot.dashboard.rights import Viewer, load_viewer
 from bot.dashboard.secret import session_secret
 from bot.db import session_scope
@@ -85,6 +85,11 @@ def create_app(runtime: Runtime) -> Flask:
         }[code]
         return render_template("message.html", title=str(code), text=text), code
 
+    @app.errorhandler(500)
+    def broken(_failure: Any) -> tuple[str, int]:
+        text = "Something went wrong on our side; it has been logged. Please try again in a moment."
+        return render_template("message.html", title="Sorry", text=text), 500
+
     @app.get("/signin")
     def signin_page() -> str:
         return render_template("signin.html", configured=signin.configured(settings))
@@ -130,7 +135,7 @@ def create_app(runtime: Runtime) -> Flask:
         session.clear()
         return redirect(url_for("signin_page"))
 
-    for feature in (pages, wins, pulses, broadcasts, people):
+    for feature in (pages, wins, pulses, broadcasts, people, content, exports, audit):
         feature.register(app, runtime)
     return app
 

@@ -25,15 +25,14 @@ from bot import clock
 from bot.config import Settings
 from bot.dashboard import charts
 from bot.dashboard.access import signed_in
+from bot.dashboard.figures import SharedSource, figures_of
 from bot.dashboard.rights import Viewer
 from bot.db import session_scope
-from bot.digest.delivery import without_ai
 from bot.digest.format import headline_rows, pulse_note, stage_word
 from bot.digest.service import compose
-from bot.digest.source import DigestSource
 from bot.digest.types import ORGANISATION, Audience, Digest
 from bot.metrics.format import COLUMNS
-from bot.metrics.service import MetricsRow, compute_metrics, last_complete_week
+from bot.metrics.service import MetricsRow, last_complete_week
 from bot.models import Person, Team
 from bot.nudges import service as nudges
 from bot.nudges.blocks import level_name
@@ -52,17 +51,14 @@ def chosen_week(settings: Settings, raw: str | None) -> date:
         abort(404)
 
 
-def _rows(
-    db: Session, settings: Settings, viewer: Viewer, ids: dict[str, int], monday: date
-) -> list[MetricsRow]:
-    """The metrics rows of the teams in `ids` and, for those who may see it, the organisation's row;
-    suppression is decided over all teams, as `adoptbot metrics` does."""
+def _rows(runtime: Runtime, viewer: Viewer, ids: dict[str, int], monday: date) -> list[MetricsRow]:
+    """The metrics rows of the teams in `ids` (by name, as `adoptbot metrics` orders them) and, for those
+    who may see it, the organisation's row. The rows are computed over all teams, so suppression is
+    decided over all teams, as `adoptbot metrics` does, then the viewer's are picked out."""
     if not ids:
         return []
-    rows = compute_metrics(
-        db, week_monday=monday, settings=settings, team_names=sorted(ids), now=clock.utcnow()
-    )
-    return [r for r in rows if r.team != "*" or viewer.sees_organisation]
+    every = figures_of(runtime).rows(monday)
+    return [row for name, row in every.items() if name in ids or (name == "*" and viewer.sees_organisation)]
 
 
 def _heat(row: MetricsRow) -> list[dict[str, Any]]:
@@ -85,10 +81,7 @@ def _level(value: float | None) -> str:
 
 def _digest(db: Session, runtime: Runtime, audience: Audience, monday: date) -> Digest:
     """The digest of `audience` for the week, as its leader gets it, without the AI's words."""
-    source = DigestSource(
-        db, without_ai(runtime.settings), runtime.library, week_monday=monday, now=clock.utcnow()
-    )
-    return compose(source, audience)
+    return compose(SharedSource(figures_of(runtime), db, runtime.library, week_monday=monday), audience)
 
 
 def _digest_view(db: Session, digest: Digest) -> dict[str, Any]:
@@ -122,6 +115,11 @@ def _digest_view(db: Session, digest: Digest) -> dict[str, Any]:
     }
 
 
+def _computed(runtime: Runtime, monday: date) -> str | None:
+    moment = figures_of(runtime).computed_on(monday)
+    return clock.local_label(moment, runtime.settings.timezone) if moment is not None else None
+
+
 def register(app: Flask, runtime: Runtime) -> None:
     settings = runtime.settings
 
@@ -140,7 +138,7 @@ def register(app: Flask, runtime: Runtime) -> None:
         )
         with session_scope(runtime.engine, readonly=True) as db:
             ids = dict(db.execute(select(Team.name, Team.id).where(Team.id.in_(viewer.team_ids))).all())
-            rows = _rows(db, settings, viewer, ids, monday)
+            rows = _rows(runtime, viewer, ids, monday)
             view = _digest_view(db, _digest(db, runtime, audience, monday)) if ids else None
         return render_template(
             "overview.html",
@@ -151,6 +149,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             stages=[stage_word(s).capitalize() for s in STAGES],
             k=settings.min_group_size,
             view=view,
+            computed=_computed(runtime, monday),
         )
 
     @app.get("/team/<int:team_id>")
@@ -163,7 +162,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             found = db.get(Team, team_id)
             if found is None:
                 abort(404)
-            rows = [r for r in _rows(db, settings, viewer, {found.name: team_id}, monday) if r.team != "*"]
+            rows = [r for r in _rows(runtime, viewer, {found.name: team_id}, monday) if r.team != "*"]
             view = _digest_view(
                 db, _digest(db, runtime, Audience(name=found.name, team_ids=(team_id,)), monday)
             )
@@ -176,6 +175,7 @@ def register(app: Flask, runtime: Runtime) -> None:
             cells=list(zip([h for h, _ in COLUMNS], [get(row) for _, get in COLUMNS], strict=True)),
             k=settings.min_group_size,
             view=view,
+            computed=_computed(runtime, monday),
         )
 
     @app.get("/me")

@@ -15,11 +15,12 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
+from bot import audit
 from bot.csv_files import decode
 from bot.dashboard.access import change_manager, write_scope
 from bot.db import session_scope
 from bot.errors import UsageError
-from bot.models import Person, Team
+from bot.models import AuditAction, Person, Team
 from bot.people.roster import ImportReport, RosterError, import_roster, parse_roster
 from bot.slack.runtime import Runtime
 
@@ -123,7 +124,7 @@ def register(app: Flask, runtime: Runtime) -> None:
 
     @app.post("/people/apply")
     def apply_roster() -> BaseResponse | str | tuple[str, int]:
-        change_manager()
+        viewer = change_manager()
         text = _lines(request.form.get("text", ""))
         prune, force = request.form.get("prune") == "on", request.form.get("force") == "on"
         try:
@@ -146,6 +147,11 @@ def register(app: Flask, runtime: Runtime) -> None:
             parsed = parse_roster(text, library.roles.keys(), tools=library.tools.keys(), source="the file")
             with write_scope(runtime) as db:
                 report = import_roster(db, parsed, prune=prune, force=force)
+                name = request.form.get("filename", "") or "a file"
+                detail = f"Roster {name} applied in the dashboard: {report.summary()}" + (
+                    " (pruned)" if prune else ""
+                )
+                audit.record(db, actor=viewer.user_id, action=AuditAction.ROSTER_IMPORT, detail=detail)
         except (RosterError, UsageError) as error:
             return page(problem=str(error)), 400
         flash(f"Roster imported: {report.summary()}.")

@@ -24,6 +24,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, SQLColumnExpression, delete, func, or_, select, update
 from sqlalchemy.orm import Session
 
+from bot import audit
 from bot.clock import utcnow
 from bot.config import Settings
 from bot.errors import UsageError
@@ -32,6 +33,7 @@ from bot.models import (
     Activity,
     AiCache,
     AppState,
+    AuditAction,
     Broadcast,
     BroadcastRecipient,
     BroadcastStatus,
@@ -169,7 +171,14 @@ def parse_identifier(raw: str) -> tuple[str | None, str | None]:
     return slack_id, None
 
 
-def forget(session: Session, who: str, *, settings: Settings, now: datetime | None = None) -> ForgetReport:
+def forget(
+    session: Session,
+    who: str,
+    *,
+    settings: Settings,
+    now: datetime | None = None,
+    actor: str = audit.COMMAND_LINE,
+) -> ForgetReport:
     """Erase the person `who` (Slack user ID, or the email of someone not linked to Slack yet) in this
     session's transaction, and everything that names them. UsageError (nothing changed) when no record
     mentions them: never known, or erased before."""
@@ -208,6 +217,9 @@ def forget(session: Session, who: str, *, settings: Settings, now: datetime | No
         raise UsageError(
             f"nothing to erase: no record mentions {report.who} (never known to Adoptbot, or already erased)."
         )
+    audit.forget_actor(session, slack_id)
+    whom = f"record #{report.person_id}" if report.person_id is not None else "no roster record"
+    audit.record(session, actor=actor, action=AuditAction.ERASURE, detail=f"A person was erased ({whom}).")
     session.flush()
     return report
 

@@ -117,6 +117,16 @@ def import_roster(args: argparse.Namespace, ctx: Context) -> int:
         with session_scope(engine) as session:
             try:
                 report = import_roster(session, parsed, prune=args.prune, force=args.force or args.dry_run)
+                if not args.dry_run:
+                    from bot import audit
+                    from bot.models import AuditAction
+
+                    detail = f"Roster {args.file} imported: {report.summary()}" + (
+                        " (pruned)" if args.prune else ""
+                    )
+                    audit.record(
+                        session, actor=audit.COMMAND_LINE, action=AuditAction.ROSTER_IMPORT, detail=detail
+                    )
             finally:
                 if args.dry_run:
                     session.rollback()

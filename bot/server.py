@@ -152,7 +152,7 @@ class WsgiApp:
         with self._mount_lock:
             found = self._mounted.get(prefix)
             if found is None:
-                found = self._mounted[prefix] = self._mounts[prefix](runtime_of(self.bolt_app))
+                found = self._mounted[prefix] = self._mounts[prefix].make(runtime_of(self.bolt_app))
             return found
 
     def slack_request(
@@ -430,6 +430,7 @@ def serve_http(
             listener_threads=options.threads * LISTENER_THREADS_PER_THREAD,
             verify_token=False,
         )
+        web.warm(runtime_of(bolt_app))  # e.g. the dashboard's figures, so its first page need not wait
         return WsgiApp(bolt_app, engine)
 
     config = gunicorn_config(options) | {

@@ -100,7 +100,7 @@ def test_the_trail_names_who_decided_sent_applied_and_erased(
     capsys.readouterr()
     after = browser.get("/dashboard/audit").visible_text()
     assert "UCM2" not in after and "Dana" not in after
-    assert "(erased) Approved win #1" in after and "(erased) Roster x applied" in after
+    assert "(not recorded) Approved win #1" in after and "(erased) Roster x applied" in after
     assert "A person was erased" in after
     with session_scope(engine, readonly=True) as session:
         assert "UCM2" not in {e.actor for e in session.scalars(select(AuditEvent))}

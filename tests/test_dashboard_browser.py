@@ -120,11 +120,12 @@ def manager(engine: Engine) -> str:
     return found
 
 
-def shoot(page: Any, name: str) -> None:
+def shoot(page: Any, name: str, *, whole: bool = True) -> None:
+    """The page's screenshot into TEST_SCREENSHOT_DIR, if set (whole=False: only what the window shows)."""
     folder = os.environ.get("TEST_SCREENSHOT_DIR")
     if folder:
         Path(folder).mkdir(parents=True, exist_ok=True)
-        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=True)
+        page.screenshot(path=str(Path(folder) / f"{name}.png"), full_page=whole)
 
 
 def accessible(page: Any) -> None:
@@ -173,7 +174,7 @@ def test_a_change_manager_runs_the_programme_from_the_browser(
     # A roster with one bad line: the line's error, nothing changed.
     page.get_by_role("link", name="People").click()
     accessible(page)
-    shoot(page, "people")
+    shoot(page, "people", whole=False)
     with session_scope(engine, readonly=True) as session:
         team = session.scalars(select(Team.name).order_by(Team.name)).first()
         count = len(session.scalars(select(Person.id)).all())
@@ -195,7 +196,7 @@ def test_a_change_manager_runs_the_programme_from_the_browser(
     page.get_by_role("button", name="Preview changes").click()
     assert "+ New One" in page.locator(".preview").inner_text()
     accessible(page)
-    shoot(page, "people-preview")
+    shoot(page, "people-preview", whole=False)
     page.get_by_role("button", name="Apply these changes").click()
     assert "Roster imported: 1 added" in page.get_by_role("status").inner_text()
     with session_scope(engine, readonly=True) as session:
@@ -207,10 +208,13 @@ def test_a_change_manager_runs_the_programme_from_the_browser(
         ("team", f"/dashboard/team/{team_id}?week=2026-W47"),
         ("pulses", "/dashboard/pulses"),
         ("broadcasts", "/dashboard/broadcasts"),
+        ("content", "/dashboard/content"),
+        ("exports", "/dashboard/exports"),
+        ("audit", "/dashboard/audit"),
     ):
         page.goto(server.url + path)
         accessible(page)
-        shoot(page, name)
+        shoot(page, name, whole=name not in ("content", "team"))
     context.close()
 
 
@@ -229,6 +233,9 @@ def test_every_page_is_accessible_and_fits_a_phone(
         "/dashboard/people",
         "/dashboard/pulses",
         "/dashboard/broadcasts",
+        "/dashboard/content",
+        "/dashboard/exports",
+        "/dashboard/audit",
         "/dashboard/me",
     ):
         page.goto(server.url + path)

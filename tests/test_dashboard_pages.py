@@ -151,3 +151,22 @@ def _has_plain_leader(engine: Engine, team: str) -> bool:
     except AssertionError:
         return False
     return True
+
+
+def test_a_starting_server_computes_the_overviews_figures_before_anyone_asks(
+    server: SlackAppServer, fake_slack: FakeSlack, engine: Engine
+) -> None:
+    from bot.dashboard.figures import figures_of
+    from bot.metrics.service import last_complete_week
+    from bot.slack import web
+    from bot.slack.runtime import runtime_of
+
+    runtime = runtime_of(server.bolt_app)
+    monday = last_complete_week(runtime.settings, clock.utcnow())
+    assert figures_of(runtime).computed_on(monday) is None
+    for thread in web.warm(runtime):
+        thread.join(60)
+    assert figures_of(runtime).computed_on(monday) is not None
+    browser = Browser(server.url)
+    browser.sign_in(fake_slack, user_of(engine, manager=True))
+    assert "Figures computed" in browser.get("/dashboard/").visible_text()

@@ -60,8 +60,8 @@ def trail(db: Session) -> list[Entry]:
     names = _names(db, users)
 
     def who(user_id: str | None) -> str:
-        if not user_id:
-            return "(erased)"
+        if not user_id:  # erased since, or never recorded (wins decided before reviewers were kept)
+            return "(not recorded)"
         return f"{names[user_id]} ({user_id})" if user_id in names else user_id
 
     found = [

@@ -1,7 +1,8 @@
 """The week's figures the dashboard's pages share, computed once for all viewers and kept a few minutes.
 
 `compute_metrics` for one week over all teams is the costly part of every overview, team page and digest
-shown (the trend needs eight weeks of it), and it is the same for everyone: suppression is decided over all
+shown (the trend needs eight weeks of it), with the comment themes of a pulse run, and both are the same
+for everyone: suppression is decided over all
 teams before a viewer's teams are picked out. So each process keeps the rows of a week, and the tools'
 measured figures, for `FRESH_SECONDS`; after that the next request still gets them at once while one
 thread computes them again (so a page never waits on a recomputation, only the very first one after
@@ -14,7 +15,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Generic, TypeVar
@@ -30,6 +31,7 @@ from bot.digest.delivery import without_ai
 from bot.digest.source import DigestSource
 from bot.metrics.measured import MeasuredWeek, measured_week
 from bot.metrics.service import MetricsRow, compute_metrics
+from bot.pulses.comments import CommentSummary, audience_parts, comment_parts, summaries
 from bot.slack.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -37,6 +39,8 @@ log = logging.getLogger(__name__)
 FRESH_SECONDS = 120.0
 KEEP_SECONDS = 900.0
 KEY = "dashboard.figures"
+Parts = Mapping[int | None, list[str]]
+Memo = dict[tuple[int, int | None, bool], CommentSummary]
 T = TypeVar("T")
 
 
@@ -55,8 +59,8 @@ class Figures:
         self.engine = engine
         self.settings = settings
         self._lock = threading.Lock()
-        self._entries: dict[tuple[str, date], _Entry[object]] = {}
-        self._computing: dict[tuple[str, date], threading.Event] = {}
+        self._entries: dict[tuple[str, object], _Entry[object]] = {}
+        self._computing: dict[tuple[str, object], threading.Event] = {}
 
     def rows(self, monday: date) -> dict[str, MetricsRow]:
         """`compute_metrics` of the week for all teams, by team name (`*`: the whole organisation)."""
@@ -86,7 +90,21 @@ class Figures:
             for entry in self._entries.values():
                 entry.computed_at = -KEEP_SECONDS
 
-    def _get(self, key: tuple[str, date], compute: Callable[[], T]) -> T:
+    def comments(self, run_id: int) -> tuple[Parts, Memo]:
+        """The run's comment partition and every part's summary (themes, without AI), made once for all
+        viewers: a leader's view then picks their parts, as the digest does."""
+
+        def compute() -> tuple[Parts, Memo]:
+            plain = without_ai(self.settings)
+            memo: Memo = {}
+            with session_scope(self.engine, readonly=True) as db:
+                parts = comment_parts(db, run_id, plain.min_group_size)
+                summaries(db, run_id, plain, parts=parts, memo=memo)
+            return parts, memo
+
+        return self._get(("comments", run_id), compute)
+
+    def _get(self, key: tuple[str, object], compute: Callable[[], T]) -> T:
         now = time.monotonic()
         with self._lock:
             entry = self._entries.get(key)
@@ -118,7 +136,7 @@ class Figures:
                 self._computing.pop(key, None)
             waiting.set()
 
-    def _refresh(self, key: tuple[str, date], compute: Callable[[], object]) -> None:
+    def _refresh(self, key: tuple[str, object], compute: Callable[[], object]) -> None:
         try:
             value = compute()
         except Exception as error:  # keep serving what we have; the next request tries again
@@ -146,6 +164,19 @@ class SharedSource(DigestSource):
             found = self._rows[monday] = self.figures.rows(monday)
         return found
 
+    def comment_summaries(self, run_id: int, team_ids: list[int] | None) -> tuple[CommentSummary, ...]:
+        parts, memo = self.figures.comments(run_id)
+        return summaries(
+            self.session,
+            run_id,
+            self.settings,
+            only=audience_parts(team_ids),
+            team_names=self.teams,
+            names=frozenset(),  # every part is summarised already (memo): no name is needed again
+            parts=parts,
+            memo=memo,
+        )
+
     def measured(self, monday: date) -> MeasuredWeek:
         found = self._measured.get(monday)
         if found is None:
@@ -156,3 +187,15 @@ class SharedSource(DigestSource):
 def figures_of(runtime: Runtime) -> Figures:
     """The installation's shared figures (one per app, made on first use)."""
     return runtime.shared(KEY, lambda: Figures(runtime.engine, runtime.settings))
+
+
+def warm(runtime: Runtime) -> None:
+    """Fill the figures of the last complete week's digest (its trend's weeks, the tools, the comment
+    themes), as the first overview would."""
+    from bot.digest.service import compose
+    from bot.digest.types import ORGANISATION
+    from bot.metrics.service import last_complete_week
+
+    monday = last_complete_week(runtime.settings, clock.utcnow())
+    with session_scope(runtime.engine, readonly=True) as db:
+        compose(SharedSource(figures_of(runtime), db, runtime.library, week_monday=monday), ORGANISATION)

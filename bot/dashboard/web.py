@@ -16,5 +16,15 @@ def _make(runtime: Runtime) -> web.WsgiApplication:
     return create_app(runtime)
 
 
+def _warm(runtime: Runtime) -> None:
+    """Compute the figures the overview of the last complete week needs, before anyone asks (only where
+    people can sign in)."""
+    from bot.dashboard import signin
+    from bot.dashboard.figures import warm
+
+    if signin.configured(runtime.settings):
+        warm(runtime)
+
+
 def register(app: App) -> None:
-    web.add_mount(app, PREFIX, _make)
+    web.add_mount(app, PREFIX, _make, warm=_warm)

@@ -1,7 +1,8 @@
 """`/wins`: the moderation queue (approve, edit and approve, reject with a note: the very service calls the
 Slack buttons make, so the author, the other reviewers' DMs and the wins channel hear of it the same way)
-and the gallery of approved public wins. The queue is for change managers; the gallery shows only what
-the wins channel would (named wins with their author, anonymous ones without, private ones never)."""
+and the gallery of approved public wins. The queue is for change managers, the gallery for them and
+leaders (everyone else has their own progress page only); it shows only what the wins channel would
+(named wins with their author, anonymous ones without, private ones never)."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from werkzeug.wrappers import Response as BaseResponse
 
-from bot.dashboard.access import change_manager, signed_in, write_scope
+from bot.dashboard.access import change_manager, sees_teams, write_scope
 from bot.db import session_scope
 from bot.models import Person, Team, Win, WinStatus
 from bot.slack.runtime import Runtime
@@ -72,7 +73,7 @@ def register(app: Flask, runtime: Runtime) -> None:
 
     @app.get("/wins")
     def wins_page() -> str:
-        viewer = signed_in()
+        viewer = sees_teams()
         queue: list[tuple[WinCard, str]] = []
         pending = 0
         with session_scope(runtime.engine, readonly=True) as db:

@@ -75,6 +75,11 @@ class Settings:
     slack_client_secret: str | None = None
     public_url: str | None = None  # ADOPTBOT_PUBLIC_URL, e.g. https://adoptbot.example.com
     session_secret: str | None = None  # signs the dashboard's cookies; unset: generated, kept in the database
+    # SCIM 2.0 provisioning (/scim/v2 on `adoptbot serve`): the identity provider's bearer token, which of
+    # the CSV roster or SCIM owns people, and the role of someone whose SCIM title names no library role.
+    scim_token: str | None = None
+    people_source: str = "csv"  # "csv" or "scim"
+    default_role: str | None = None
 
     @property
     def tz(self) -> ZoneInfo:
@@ -241,6 +246,21 @@ def load_settings(
         if targeting.lower() not in ("on", "off"):
             raise ConfigError(f"ADOPTBOT_USAGE_TARGETING must be 'on' or 'off', not {targeting!r}.")
         kwargs["usage_targeting"] = targeting.lower() == "on"
+    if scim := get("ADOPTBOT_SCIM_TOKEN"):
+        if len(scim) < 24:
+            raise ConfigError("ADOPTBOT_SCIM_TOKEN must be at least 24 characters (a long random string).")
+        kwargs["scim_token"] = scim
+    if source := get("ADOPTBOT_PEOPLE_SOURCE"):
+        if source.lower() not in ("csv", "scim"):
+            raise ConfigError(f"ADOPTBOT_PEOPLE_SOURCE must be 'csv' or 'scim', not {source!r}.")
+        kwargs["people_source"] = source.lower()
+        if source.lower() == "scim" and not scim:
+            raise ConfigError(
+                "ADOPTBOT_PEOPLE_SOURCE=scim needs ADOPTBOT_SCIM_TOKEN, "
+                "the token your identity provider sends."
+            )
+    if role := get("ADOPTBOT_DEFAULT_ROLE"):
+        kwargs["default_role"] = role.strip().lower()
     if locale := get("ADOPTBOT_LOCALE"):
         tag = normalise_locale(locale)
         if tag is None:

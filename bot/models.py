@@ -104,6 +104,9 @@ class Person(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  # stored lower-case
+    # SCIM provisioning: the identity provider's own id for the person, and the userName it sent.
+    external_id: Mapped[str | None] = mapped_column(String(255), index=True)
+    scim_user_name: Mapped[str | None] = mapped_column(String(255), unique=True)
     name: Mapped[str] = mapped_column(String(200), default="")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     role: Mapped[str | None] = mapped_column(String(64))  # a role id from the content library

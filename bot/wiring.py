@@ -139,6 +139,7 @@ def register_listeners(app: App) -> None:
     from bot.people import events as people_events
     from bot.people import listeners as people
     from bot.pulses import listeners as pulses
+    from bot.scim import web as scim
     from bot.slack import commands, errors, home, subcommands
     from bot.slack.runtime import runtime_of
     from bot.wins import listeners as wins
@@ -155,6 +156,7 @@ def register_listeners(app: App) -> None:
     broadcasts.register(app)
     digest.register(app)
     dashboard.register(app)  # the web dashboard under /dashboard (not a Bolt listener: a mount)
+    scim.register(app)  # SCIM provisioning under /scim/v2 (a mount too)
 
     runtime = runtime_of(app)
     registry, sections = subcommands.registry(runtime), home.sections(runtime)

@@ -47,6 +47,7 @@ PACKAGES = {
     "forget",
     "demo",
     "dashboard",
+    "scim",
     "outbox",
     "slack",
     "migrations",
@@ -63,6 +64,7 @@ FEATURES = {
     "forget",
     "demo",
     "dashboard",
+    "scim",
 }
 Graph = Mapping[str, Iterable[str]]
 
@@ -281,8 +283,9 @@ def test_the_core_imports_no_feature() -> None:
 # hand: ack, respond, open a modal) and the directory sync, which reads `users.list` and posts nothing.
 # Everything a feature sends to Slack goes through bot.outbox.
 # Listeners and events are Bolt's; the directory sync reads Slack's users; the dashboard's sign-in asks
-# Slack's OpenID Connect methods who signed in, and its `web` module mounts it on the Bolt app's server.
-SLACK_API_ALLOWED = {"listeners", "events", "slack_sync", "signin", "web"}
+# Slack's OpenID Connect methods who signed in, and its `web` module mounts it on the Bolt app's server;
+# SCIM's `slack_link` looks a provisioned person up by email (reads only).
+SLACK_API_ALLOWED = {"listeners", "events", "slack_sync", "signin", "web", "slack_link"}
 
 
 def _third_party_imports(path: Path) -> set[str]:

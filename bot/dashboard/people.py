@@ -21,7 +21,7 @@ from bot.dashboard.access import change_manager, write_scope
 from bot.db import session_scope
 from bot.errors import UsageError
 from bot.models import AuditAction, Person, Team
-from bot.people.roster import ImportReport, RosterError, import_roster, parse_roster
+from bot.people.roster import ImportReport, RosterError, import_roster, parse_roster, scim_owns_people
 from bot.slack.runtime import Runtime
 
 SHOWN = 100
@@ -105,6 +105,8 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.post("/people/upload")
     def upload_roster() -> str | tuple[str, int]:
         change_manager()
+        if refused := scim_owns_people(runtime.settings):
+            return page(problem=refused), 409
         upload = request.files.get("roster")
         prune, force = request.form.get("prune") == "on", request.form.get("force") == "on"
         if upload is None or not upload.filename:
@@ -125,6 +127,8 @@ def register(app: Flask, runtime: Runtime) -> None:
     @app.post("/people/apply")
     def apply_roster() -> BaseResponse | str | tuple[str, int]:
         viewer = change_manager()
+        if refused := scim_owns_people(runtime.settings):
+            return page(problem=refused), 409
         text = _lines(request.form.get("text", ""))
         prune, force = request.form.get("prune") == "on", request.form.get("force") == "on"
         try:

@@ -362,6 +362,8 @@ def _make_tombstone(session: Session, person: Person, now: datetime) -> None:
         person.erased_at = now
     person.slack_user_id = None
     person.email = None
+    person.external_id = None
+    person.scim_user_name = None
     person.name = ""
     person.role = None
     person.timezone = None

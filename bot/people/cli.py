@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from bot.cli.context import add_db_option
+from bot.errors import UsageError
 
 if TYPE_CHECKING:
     from bot.cli.context import Context
@@ -104,8 +105,10 @@ def register(subparsers: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 def import_roster(args: argparse.Namespace, ctx: Context) -> int:
     from bot.csv_files import decode
     from bot.db import session_scope
-    from bot.people.roster import RosterError, import_roster, parse_roster, read_roster
+    from bot.people.roster import RosterError, import_roster, parse_roster, read_roster, scim_owns_people
 
+    if scim_owns_people(ctx.settings):
+        raise UsageError(scim_owns_people(ctx.settings) or "")
     roles, tools = ctx.library.roles.keys(), ctx.library.tools.keys()
     if args.file == "-":
         parsed = parse_roster(decode(sys.stdin.buffer.read(), "stdin"), roles, tools=tools, source="stdin")

@@ -23,7 +23,7 @@ from sqlalchemy.orm import Session
 
 from bot import csv_files
 from bot.clock import utcnow
-from bot.config import normalise_locale
+from bot.config import Settings, normalise_locale
 from bot.content import ANY_TOOL
 from bot.csv_safe import restore
 from bot.errors import UsageError
@@ -111,6 +111,16 @@ class ImportReport:
             f"{self.added:,} added, {self.updated:,} updated, {self.deactivated:,} deactivated, "
             f"{self.unchanged:,} unchanged"
         )
+
+
+def scim_owns_people(settings: Settings) -> str | None:
+    """Why a CSV roster may not be imported here (an identity provider owns people over SCIM), or None."""
+    if settings.people_source == "scim":
+        return (
+            "People come from your identity provider over SCIM here (ADOPTBOT_PEOPLE_SOURCE=scim), so a CSV "
+            "roster is not imported; change them there, or set ADOPTBOT_PEOPLE_SOURCE=csv."
+        )
+    return None
 
 
 def read_roster(path: Path, roles: Collection[str], tools: Collection[str] = ()) -> ParsedRoster:

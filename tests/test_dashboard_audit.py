@@ -3,7 +3,6 @@ people erased, and AI calls without a word of any prompt; an erased change manag
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
@@ -18,15 +17,14 @@ from bot.models import AiCall, AuditEvent, Broadcast, BroadcastStatus
 from tests.support.factories import add_person, add_team, add_win
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings, form_fields
 
 NOW = datetime(2026, 11, 18, 10, 0)
 
 
 @pytest.fixture
 def server(slack_settings: Settings, fake_slack: FakeSlack, engine: Engine) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    settings = dashboard_settings(slack_settings, fake_slack)
     with session_scope(engine) as session:
         add_team(session, "Alpha")
         manager = add_person(session, "UCM", team="Alpha", name="Chris Manager", change_manager=True)
@@ -114,11 +112,7 @@ def test_a_roster_applied_in_the_dashboard_is_in_the_trail(
     csrf = browser.get("/dashboard/people").csrf
     good = b"slack_user_id,name,team,role\nUNEW,Nora New,Alpha,sales\n"
     preview = browser.post_file("/dashboard/people/upload", {"csrf": csrf}, "roster", "march.csv", good)
-    import html
-    import re
-
-    form = preview.text.split('action="/dashboard/people/apply"', 1)[1].split("</form>", 1)[0]
-    fields = {k: html.unescape(v) for k, v in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+    fields = form_fields(preview.text, "/dashboard/people/apply", preview.csrf)
     assert browser.post("/dashboard/people/apply", fields).status == 302
     page = browser.get("/dashboard/audit").visible_text()
     assert "Chris Manager (UCM) Roster march.csv applied in the dashboard: 1 added" in page

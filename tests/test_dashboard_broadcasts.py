@@ -3,7 +3,6 @@ status with acknowledgements, cancel; change managers only."""
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -15,13 +14,12 @@ from bot.models import Broadcast, BroadcastStatus, Team
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, wait_for
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings
 
 
 @pytest.fixture
 def server(slack_settings: Settings, fake_slack: FakeSlack, engine: Engine) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    settings = dashboard_settings(slack_settings, fake_slack)
     with session_scope(engine) as session:
         add_team(session, "Alpha")
         add_team(session, "Beta")

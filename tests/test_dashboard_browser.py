@@ -11,11 +11,9 @@ there (the README's pictures come from such a run).
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -23,13 +21,13 @@ import pytest
 from sqlalchemy import Engine, select
 
 from bot import clock
-from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Person, Team, Win, WinStatus
 from tests.support.factories import add_win
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, wait_for
+from tests.support.web import dashboard_settings, seed_demo
 
 REQUIRED = os.environ.get("TEST_REQUIRE_BROWSER") == "1"  # CI: fail rather than skip
 if not REQUIRED:
@@ -38,7 +36,6 @@ if not REQUIRED:
 from axe_playwright_python.sync_playwright import Axe  # noqa: E402
 from playwright.sync_api import sync_playwright  # noqa: E402
 
-DEMO_DAY = datetime(2026, 11, 25, 14, 30)
 WINS_CHANNEL = "C0WINS"
 SERIOUS = {"serious", "critical"}
 
@@ -66,23 +63,7 @@ def chromium() -> Iterator[Any]:
 
 @pytest.fixture
 def demo(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], engine: Engine) -> None:
-    with clock.frozen_at(DEMO_DAY):
-        code = main(
-            [
-                "demo",
-                "--teams",
-                "4",
-                "--members",
-                "40",
-                "--weeks",
-                "8",
-                "--db",
-                db_url,
-                "--out",
-                str(tmp_path),
-            ]
-        )
-    assert code == 0, capsys.readouterr().err
+    seed_demo(db_url, tmp_path, teams=4, members=40)
     capsys.readouterr()
     with session_scope(engine) as session:
         author = session.scalars(select(Person).where(Person.is_active).order_by(Person.id.desc())).first()
@@ -101,10 +82,7 @@ def demo(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str], engine
 def server(
     slack_settings: Settings, fake_slack: FakeSlack, engine: Engine, demo: None
 ) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(
-        slack_settings, slack_client_id=client_id, slack_client_secret=secret, wins_channel=WINS_CHANNEL
-    )
+    settings = dashboard_settings(slack_settings, fake_slack, wins_channel=WINS_CHANNEL)
     fake_slack.add_channel(WINS_CHANNEL, name="ai-wins")
     with SlackAppServer(settings, engine, public=True, send_replies=True) as running:
         yield running

@@ -3,11 +3,9 @@ for anyone else's) and Content pages (the catalogue, the coverage tables, a fres
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import shutil
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -21,29 +19,14 @@ from bot.db import session_scope
 from bot.models import Person, Team, TeamLead
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.support.web import Browser
+from tests.support.web import DEMO_DAY, Browser, dashboard_settings, seed_demo
 
-DEMO_DAY = datetime(2026, 11, 25, 14, 30)
 WEEK = "2026-W47"
 
 
 @pytest.fixture
 def demo(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with clock.frozen_at(DEMO_DAY):
-        argv = [
-            "demo",
-            "--teams",
-            "3",
-            "--members",
-            "30",
-            "--weeks",
-            "8",
-            "--db",
-            db_url,
-            "--out",
-            str(tmp_path),
-        ]
-        assert main(argv) == 0
+    seed_demo(db_url, tmp_path)
     capsys.readouterr()
 
 
@@ -51,12 +34,9 @@ def demo(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> Non
 def server(
     slack_settings: Settings, fake_slack: FakeSlack, engine: Engine, demo: None, tmp_path: Path
 ) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
     library = tmp_path / "content"
     shutil.copytree(bundled_content_dir(), library)
-    settings = dataclasses.replace(
-        slack_settings, slack_client_id=client_id, slack_client_secret=secret, content_dir=library
-    )
+    settings = dashboard_settings(slack_settings, fake_slack, content_dir=library)
     with SlackAppServer(settings, engine, public=True) as running:
         yield running
 

@@ -3,10 +3,8 @@ hides exactly what it hides, a team page its own row, and nobody reads past thei
 
 from __future__ import annotations
 
-import dataclasses
 import re
 from collections.abc import Iterator
-from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -19,31 +17,14 @@ from bot.db import session_scope
 from bot.models import Person, Team, TeamLead
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.support.web import Browser, Page
+from tests.support.web import DEMO_DAY, Browser, Page, dashboard_settings, seed_demo
 
-DEMO_DAY = datetime(2026, 11, 25, 14, 30)  # the demo's report week is then 2026-W47
 WEEK = "2026-W47"
 
 
 @pytest.fixture
 def demo_org(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    with clock.frozen_at(DEMO_DAY):
-        code = main(
-            [
-                "demo",
-                "--teams",
-                "3",
-                "--members",
-                "30",
-                "--weeks",
-                "8",
-                "--db",
-                db_url,
-                "--out",
-                str(tmp_path),
-            ]
-        )
-    assert code == 0, capsys.readouterr().err
+    seed_demo(db_url, tmp_path)
     capsys.readouterr()
 
 
@@ -51,8 +32,7 @@ def demo_org(db_url: str, tmp_path: Path, capsys: pytest.CaptureFixture[str]) ->
 def server(
     slack_settings: Settings, fake_slack: FakeSlack, engine: Engine, demo_org: None
 ) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    settings = dashboard_settings(slack_settings, fake_slack)
     with SlackAppServer(settings, engine, public=True) as running:
         yield running
 

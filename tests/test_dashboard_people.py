@@ -3,7 +3,6 @@ all-or-nothing, with the same prune guard as `adoptbot roster import`. Change ma
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 
 import pytest
@@ -15,7 +14,7 @@ from bot.models import Person, Team
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings, form_fields
 
 HEADER = "email,name,team,role,change_manager\n"
 GOOD = (
@@ -28,8 +27,7 @@ GOOD = (
 
 @pytest.fixture
 def server(slack_settings: Settings, fake_slack: FakeSlack, engine: Engine) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    settings = dashboard_settings(slack_settings, fake_slack)
     with session_scope(engine) as session:
         add_team(session, "Alpha")
         add_team(session, "Beta")
@@ -49,6 +47,9 @@ def people(engine: Engine) -> dict[str, tuple[str | None, bool]]:
             select(Person.name, Team.name, Person.is_active).outerjoin(Team, Team.id == Person.team_id)
         )
         return {name: (team, active) for name, team, active in rows}
+
+
+APPLY = "/dashboard/people/apply"
 
 
 def signed_in(server: SlackAppServer, fake: FakeSlack, user_id: str = "UCM") -> Browser:
@@ -86,7 +87,7 @@ def test_a_good_file_is_previewed_then_applied_exactly(
     assert "1 added, 1 updated, 0 deactivated, 1 unchanged" in text
     assert "+ Nina New" in text and "~ Omar Moved" in text and "Gamma" in text
     assert people(engine) == before, "a preview changes nothing"
-    applied = browser.post("/dashboard/people/apply", _apply_form(preview.text, preview.csrf))
+    applied = browser.post("/dashboard/people/apply", form_fields(preview.text, APPLY, preview.csrf))
     assert applied.status == 302
     after = people(engine)
     assert after["Nina New"] == ("Gamma", True) and after["Omar Moved"] == ("Alpha", True)
@@ -103,7 +104,7 @@ def test_apply_refuses_when_the_roster_changed_since_the_preview(
     )
     with session_scope(engine) as session:
         add_person(session, "UNINA", team="Beta", name="Nina New", email="nina@example.com")
-    stale = browser.post("/dashboard/people/apply", _apply_form(preview.text, preview.csrf))
+    stale = browser.post("/dashboard/people/apply", form_fields(preview.text, APPLY, preview.csrf))
     assert stale.status == 409 and "changed since the preview" in stale.visible_text()
     assert people(engine)["Nina New"] == ("Beta", True)
 
@@ -123,7 +124,7 @@ def test_prune_is_guarded_as_on_the_command_line(
         "/dashboard/people/upload", {**form, "force": "on"}, "roster", "one.csv", only_chris.encode()
     )
     assert "− Lee Leader" in forced.visible_text()
-    assert browser.post("/dashboard/people/apply", _apply_form(forced.text, forced.csrf)).status == 302
+    assert browser.post("/dashboard/people/apply", form_fields(forced.text, APPLY, forced.csrf)).status == 302
     assert people(engine)["Lee Leader"] == ("Beta", False)
 
 
@@ -150,13 +151,3 @@ def test_search_finds_people_by_name_email_or_team(
     text = browser.get("/dashboard/people?q=beta").visible_text()
     assert "2 people match" in text and "Lee Leader" in text and "Omar Moved" in text
     assert "1 person match" in browser.get("/dashboard/people?q=LEE%40example").visible_text()
-
-
-def _apply_form(preview_html: str, csrf: str) -> dict[str, str]:
-    """The preview's Apply form, as the browser would post it."""
-    import html
-    import re
-
-    form = preview_html.split('action="/dashboard/people/apply"', 1)[1].split("</form>", 1)[0]
-    fields = {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
-    return {**fields, "csrf": csrf}

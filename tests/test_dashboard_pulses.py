@@ -20,13 +20,12 @@ from bot.pulses import service as pulses
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, library
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings
 
 
 @pytest.fixture
 def server(slack_settings: Settings, fake_slack: FakeSlack, engine: Engine) -> Iterator[SlackAppServer]:
-    client_id, secret = fake_slack.oidc_client
-    settings = dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    settings = dashboard_settings(slack_settings, fake_slack)
     with session_scope(engine) as session:
         add_team(session, "Alpha")
         add_person(session, "UCM", team="Alpha", name="Chris Manager", change_manager=True, timezone="UTC")

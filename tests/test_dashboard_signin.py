@@ -20,15 +20,14 @@ from bot.people.roster import deactivate
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings
 
 COOKIE = "adoptbot_session"
 
 
 @pytest.fixture
 def settings(slack_settings: Settings, fake_slack: FakeSlack) -> Settings:
-    client_id, secret = fake_slack.oidc_client
-    return dataclasses.replace(slack_settings, slack_client_id=client_id, slack_client_secret=secret)
+    return dashboard_settings(slack_settings, fake_slack)
 
 
 @pytest.fixture

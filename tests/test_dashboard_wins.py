@@ -3,7 +3,6 @@ wins channel, the author's DM), nobody else can, and the gallery names only who 
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterator
 from datetime import datetime
 
@@ -17,7 +16,7 @@ from bot.models import Person, Team, Win, WinStatus
 from tests.support.factories import add_person, add_team, add_win
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer, wait_for
-from tests.support.web import Browser
+from tests.support.web import Browser, dashboard_settings
 
 CHANNEL = "C0WINS"
 NOW = datetime(2026, 11, 18, 10, 0)
@@ -25,10 +24,7 @@ NOW = datetime(2026, 11, 18, 10, 0)
 
 @pytest.fixture
 def settings(slack_settings: Settings, fake_slack: FakeSlack) -> Settings:
-    client_id, secret = fake_slack.oidc_client
-    return dataclasses.replace(
-        slack_settings, slack_client_id=client_id, slack_client_secret=secret, wins_channel=CHANNEL
-    )
+    return dashboard_settings(slack_settings, fake_slack, wins_channel=CHANNEL)
 
 
 @pytest.fixture

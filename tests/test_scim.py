@@ -22,6 +22,7 @@ from bot.models import Person, Team, TeamLead
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
+from tests.support.web import Browser, dashboard_settings
 
 TOKEN = "scim-token-0123456789abcdef0123"
 ENTERPRISE = "urn:ietf:params:scim:schemas:extension:enterprise:2.0:User"
@@ -369,10 +370,8 @@ def test_the_scim_settings_are_checked_in_one_sentence() -> None:
 def test_the_dashboard_refuses_a_roster_upload_while_scim_owns_people(
     settings: Settings, fake_slack: FakeSlack, engine: Engine
 ) -> None:
-    from tests.support.web import Browser
 
-    client_id, secret = fake_slack.oidc_client
-    dashboard = dataclasses.replace(settings, slack_client_id=client_id, slack_client_secret=secret)
+    dashboard = dashboard_settings(settings, fake_slack)
     with session_scope(engine) as session:
         add_team(session, "Alpha")
         add_person(session, "UCM", team="Alpha", name="Chris Manager", change_manager=True)

@@ -11,17 +11,24 @@ authorize page, which (with `fake_slack.oidc_user` signed in) redirects back to 
 
 from __future__ import annotations
 
+import dataclasses
 import html
 import re
 import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
+from datetime import datetime
 from email.message import Message
 from http.cookiejar import CookieJar
+from pathlib import Path
 from typing import Any
 
+from bot import clock
+from bot.config import Settings
 from tests.support.fake_slack import FakeSlack
+
+DEMO_DAY = datetime(2026, 11, 25, 14, 30)  # the demo's report week is then 2026-W47
 
 
 @dataclass
@@ -110,3 +117,26 @@ class Browser:
         slack = self.get(start.location)
         assert slack.status == 302, f"the fake Slack's authorize page answered {slack.status}: {slack.text}"
         return self.get(slack.location)
+
+
+def dashboard_settings(settings: Settings, fake: FakeSlack, **changes: Any) -> Settings:
+    """`settings` with Sign in with Slack set up against `fake`'s OpenID Connect client."""
+    client_id, secret = fake.oidc_client
+    return dataclasses.replace(settings, slack_client_id=client_id, slack_client_secret=secret, **changes)
+
+
+def seed_demo(db_url: str, out: Path, *, teams: int = 3, members: int = 30, at: datetime = DEMO_DAY) -> None:
+    """`adoptbot demo` into the test's database, run on the clock at `at` (its report week: 2026-W47)."""
+    from bot.cli import main
+
+    with clock.frozen_at(at):
+        argv = ["demo", "--teams", str(teams), "--members", str(members), "--weeks", "8"]
+        code = main([*argv, "--db", db_url, "--out", str(out)])
+    assert code == 0, "the demo failed"
+
+
+def form_fields(page_html: str, action: str, csrf: str) -> dict[str, str]:
+    """The hidden fields of the form posting to `action`, as a browser would send them back."""
+    form = page_html.split(f'action="{action}"', 1)[1].split("</form>", 1)[0]
+    fields = {name: html.unescape(value) for name, value in re.findall(r'name="(\w+)" value="([^"]*)"', form)}
+    return {**fields, "csrf": csrf}

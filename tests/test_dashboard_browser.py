@@ -45,6 +45,16 @@ def chromium_path() -> str | None:
     return found if found and Path(found).exists() else None
 
 
+def browser_environment() -> dict[str, str]:
+    """The browser's environment: ours without libfaketime (CI's shifted-clock run preloads it; the
+    product's clock is what is shifted, and Chromium's timers hang under it)."""
+    return {
+        name: value
+        for name, value in os.environ.items()
+        if name != "LD_PRELOAD" and not name.startswith(("FAKETIME", "DONT_FAKE"))
+    }
+
+
 @pytest.fixture(scope="module")
 def chromium() -> Iterator[Any]:
     path = chromium_path()
@@ -53,12 +63,22 @@ def chromium() -> Iterator[Any]:
         if REQUIRED:
             pytest.fail(why)
         pytest.skip(why)
-    with sync_playwright() as driver:
+    saved = dict(os.environ)
+    os.environ.clear()
+    os.environ.update(browser_environment())  # the driver (Node.js) starts without libfaketime too
+    try:
+        driver = sync_playwright().start()
+    finally:
+        os.environ.clear()
+        os.environ.update(saved)
+    try:
         browser = driver.chromium.launch(
-            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"]
+            executable_path=path, args=["--no-sandbox", "--disable-dev-shm-usage"], env=browser_environment()
         )
         yield browser
         browser.close()
+    finally:
+        driver.stop()
 
 
 @pytest.fixture

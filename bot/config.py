@@ -73,6 +73,8 @@ class Settings:
     # The web dashboard's Sign in with Slack: the app's OAuth client, and the address people open it at.
     slack_client_id: str | None = None
     slack_client_secret: str | None = None
+    # With the client ID and secret, turns on Slack's OAuth install flow (SLACK_STATE_SECRET).
+    slack_state_secret: str | None = None
     public_url: str | None = None  # ADOPTBOT_PUBLIC_URL, e.g. https://adoptbot.example.com
     session_secret: str | None = None  # signs the dashboard's cookies; unset: generated, kept in the database
     # SCIM 2.0 provisioning (/scim/v2 on `adoptbot serve`): the identity provider's bearer token, which of
@@ -80,6 +82,12 @@ class Settings:
     scim_token: str | None = None
     people_source: str = "csv"  # "csv" or "scim"
     default_role: str | None = None
+
+    @property
+    def oauth_install(self) -> bool:
+        """Whether Adoptbot is installed through Slack's OAuth flow (tokens kept in the database) rather
+        than with one pasted SLACK_BOT_TOKEN."""
+        return bool(self.slack_client_id and self.slack_client_secret and self.slack_state_secret)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -165,6 +173,7 @@ def load_settings(
         "OPENAI_API_KEY",
         "SLACK_CLIENT_ID",
         "SLACK_CLIENT_SECRET",
+        "SLACK_STATE_SECRET",
     ):
         kwargs[name.lower()] = get(name)
     if public := get("ADOPTBOT_PUBLIC_URL"):

@@ -15,6 +15,7 @@ from typing import Any, Generic, TypeVar
 from sqlalchemy import (
     JSON,
     Boolean,
+    Column,
     ColumnElement,
     Date,
     DateTime,
@@ -24,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     TypeDecorator,
     UniqueConstraint,
@@ -99,14 +101,17 @@ class Deactivation(StrEnum):
 
 class Person(Base):
     __tablename__ = "people"
-    __table_args__ = (Index("ix_people_active_team", "is_active", "team_id"),)
+    __table_args__ = (
+        Index("ix_people_active_team", "is_active", "team_id"),
+        Index("ix_people_scim_user_name", "scim_user_name", unique=True),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  # stored lower-case
     # SCIM provisioning: the identity provider's own id for the person, and the userName it sent.
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)
-    scim_user_name: Mapped[str | None] = mapped_column(String(255), unique=True)
+    scim_user_name: Mapped[str | None] = mapped_column(String(255))
     name: Mapped[str] = mapped_column(String(200), default="")
     team_id: Mapped[int | None] = mapped_column(ForeignKey("teams.id"), index=True)
     role: Mapped[str | None] = mapped_column(String(64))  # a role id from the content library
@@ -536,3 +541,69 @@ class UsageFact(Base):
     week: Mapped[date] = mapped_column(Date)  # the Monday of the ISO week
     licensed: Mapped[bool] = mapped_column(Boolean, default=False)
     active: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+# Slack's OAuth install (`bot.slack.install`): the tables slack_sdk's SQLAlchemy installation and state stores
+# read and write, declared here with the very columns and indexes slack_sdk gives them so that Alembic
+# creates and checks them like every other table (a test compares them with slack_sdk's own). Declared by
+# hand rather than built by slack_sdk at import, which would load its OAuth package in every command.
+def _installation_columns(*, bot_only: bool) -> list[Any]:
+    columns: list[Any] = [
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("client_id", String(32), nullable=False),
+        Column("app_id", String(32), nullable=False),
+        Column("enterprise_id", String(32)),
+        Column("enterprise_name", String(200)),
+    ]
+    if not bot_only:
+        columns.append(Column("enterprise_url", String(200)))
+    columns += [
+        Column("team_id", String(32)),
+        Column("team_name", String(200)),
+        Column("bot_token", String(200)),
+        Column("bot_id", String(32)),
+        Column("bot_user_id", String(32)),
+        Column("bot_scopes", String(1000)),
+        Column("bot_refresh_token", String(200)),
+        Column("bot_token_expires_at", DateTime),
+    ]
+    if not bot_only:
+        columns += [
+            Column("user_id", String(32), nullable=False),
+            Column("user_token", String(200)),
+            Column("user_scopes", String(1000)),
+            Column("user_refresh_token", String(200)),
+            Column("user_token_expires_at", DateTime),
+            Column("incoming_webhook_url", String(200)),
+            Column("incoming_webhook_channel", String(200)),
+            Column("incoming_webhook_channel_id", String(200)),
+            Column("incoming_webhook_configuration_url", String(200)),
+        ]
+    columns += [
+        Column("is_enterprise_install", Boolean, default=False, nullable=False),
+    ]
+    if not bot_only:
+        columns.append(Column("token_type", String(32)))
+    columns.append(Column("installed_at", DateTime, nullable=False, default=func.now()))
+    return columns
+
+
+SLACK_INSTALLATIONS = Table(
+    "slack_installations",
+    Base.metadata,
+    *_installation_columns(bot_only=False),
+    Index("slack_installations_idx", "client_id", "enterprise_id", "team_id", "user_id", "installed_at"),
+)
+SLACK_BOTS = Table(
+    "slack_bots",
+    Base.metadata,
+    *_installation_columns(bot_only=True),
+    Index("slack_bots_idx", "client_id", "enterprise_id", "team_id", "installed_at"),
+)
+SLACK_OAUTH_STATES = Table(
+    "slack_oauth_states",
+    Base.metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("state", String(200), nullable=False),
+    Column("expire_at", DateTime, nullable=False),
+)

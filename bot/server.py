@@ -55,6 +55,7 @@ from bot.errors import Failure
 from bot.slack import web
 from bot.slack.app import build_app, shutdown_listeners
 from bot.slack.client import make_web_client
+from bot.slack.install import INSTALL_PATH, REDIRECT_PATH
 from bot.slack.runtime import runtime_of
 
 if TYPE_CHECKING:
@@ -137,6 +138,9 @@ class WsgiApp:
             return self.slack_request(environ, start_response, int(length))
         if path == HEALTH_PATH and method in ("GET", "HEAD"):
             return self.health(start_response, head=method == "HEAD")
+        if path in (INSTALL_PATH, REDIRECT_PATH) and method == "GET" and self.bolt_app.oauth_flow is not None:
+            # Slack's OAuth install: Bolt's flow (state cookie and store, oauth.v2.access, the stores)
+            return self._slack(environ, start_response)
         for prefix in self._mounts:
             if path == prefix or path.startswith(prefix + "/"):
                 inner = {

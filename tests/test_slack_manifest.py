@@ -38,8 +38,14 @@ def test_the_manifest_declares_the_command_and_shortcut_the_app_handles() -> Non
     assert _values("callback_id") == [ids.SHARE_WIN_SHORTCUT]
 
 
-def test_the_manifest_subscribes_to_the_three_events_adoptbot_handles() -> None:
-    assert sorted(_list_under("bot_events")) == ["app_home_opened", "team_join", "user_change"]
+def test_the_manifest_subscribes_to_the_events_adoptbot_handles() -> None:
+    assert sorted(_list_under("bot_events")) == [
+        "app_home_opened",
+        "app_uninstalled",
+        "team_join",
+        "tokens_revoked",
+        "user_change",
+    ]
 
 
 def test_every_request_url_is_the_one_endpoint_serve_answers() -> None:
@@ -72,4 +78,11 @@ def test_sign_in_with_slack_asks_for_the_openid_scopes_and_returns_to_the_dashbo
     from bot.dashboard.signin import CALLBACK_PATH, SCOPES
 
     assert sorted(_list_under("user")) == sorted(SCOPES.split())
-    assert _list_under("redirect_urls") == [f"https://YOUR-HOST{CALLBACK_PATH}"]
+    assert _list_under("redirect_urls")[0] == f"https://YOUR-HOST{CALLBACK_PATH}"
+
+
+def test_the_oauth_install_asks_for_the_manifests_scopes_and_returns_to_serve() -> None:
+    from bot.slack.install import BOT_SCOPES, REDIRECT_PATH
+
+    assert sorted(BOT_SCOPES) == sorted(_list_under("bot"))
+    assert f"https://YOUR-HOST{REDIRECT_PATH}" in _list_under("redirect_urls")

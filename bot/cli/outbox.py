@@ -63,7 +63,20 @@ def show_status(args: argparse.Namespace, ctx: Context) -> int:
     from bot.outbox import admin as outbox_admin
     from bot.outbox.admin import by_count
 
-    with session_scope(ctx.existing_engine(), readonly=True) as session:
+    engine = ctx.existing_engine()
+    if ctx.settings.oauth_install and not ctx.settings.slack_bot_token:
+        from bot.slack.install import installed
+
+        where = installed(engine, ctx.settings)
+        if where is None:
+            print(
+                "Adoptbot is not installed in Slack (never, or uninstalled): nothing is sent until it is "
+                "installed at /slack/install. Queued messages wait."
+            )
+        else:
+            team = where.team_name or where.team_id
+            print(f"Installed in Slack workspace {team} since {where.installed_at:%Y-%m-%d}.")
+    with session_scope(engine, readonly=True) as session:
         rows = outbox_admin.status(session)
     if not rows:
         print("The outbox is empty.")

@@ -79,7 +79,13 @@ def serve(args: argparse.Namespace, ctx: Context) -> int:
 
     settings = ctx.settings
     socket_mode = bool(args.socket_mode or settings.slack_app_token)
-    settings.require("SLACK_BOT_TOKEN")
+    oauth = settings.oauth_install and not settings.slack_bot_token
+    if oauth and socket_mode:
+        raise ConfigError("The OAuth install needs HTTP mode (Slack sends people to /slack/oauth_redirect).")
+    if oauth and not settings.public_url:
+        raise ConfigError("The OAuth install needs ADOPTBOT_PUBLIC_URL, where Slack sends people back to.")
+    if not oauth:
+        settings.require("SLACK_BOT_TOKEN")
     if socket_mode and not settings.slack_app_token:
         raise ConfigError("SLACK_APP_TOKEN is not set; Socket Mode needs an app-level token (xapp-...).")
     if not socket_mode and not settings.slack_signing_secret:
@@ -99,7 +105,8 @@ def serve(args: argparse.Namespace, ctx: Context) -> int:
         ours.setLevel(logging.INFO)  # a server logs what it does (start, stop, failures), with or without -v
     engine = ctx.engine()  # applies pending migrations (safe with several instances starting at once)
     library = ctx.library  # a broken content library stops the start with its first problem
-    verify_token(settings)
+    if not oauth:  # with the OAuth install there may be no installation yet: /slack/install makes it
+        verify_token(settings)
     if ctx.listeners is None:
         raise ConfigError("serve needs the features' listeners (run it through `adoptbot serve`).")
     if socket_mode:

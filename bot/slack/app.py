@@ -28,6 +28,7 @@ from sqlalchemy import Engine
 
 from bot.config import ConfigError, Settings
 from bot.content import Library
+from bot.slack import install
 from bot.slack.client import make_web_client
 from bot.slack.dedupe import skip_duplicate_events
 from bot.slack.replies import ReplySender
@@ -110,8 +111,12 @@ def build_app(
     With `send_replies` (the default) the messages a request queued are sent right after its answer by
     this app (`bot.slack.replies`); without, they wait for the outbox worker or the next tick.
     """
-    if not settings.slack_bot_token:
-        raise ConfigError("SLACK_BOT_TOKEN is not set; the Slack app needs it (see README, Configuration).")
+    oauth = settings.oauth_install and not settings.slack_bot_token
+    if not settings.slack_bot_token and not oauth:
+        raise ConfigError(
+            "SLACK_BOT_TOKEN is not set; the Slack app needs it, or SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and "
+            "SLACK_STATE_SECRET to be installed through Slack's OAuth flow (see README, Configuration)."
+        )
     if not socket_mode and not settings.slack_signing_secret:
         raise ConfigError(
             "SLACK_SIGNING_SECRET is not set; HTTP mode needs it to verify requests from Slack."
@@ -122,8 +127,9 @@ def build_app(
         name="adoptbot",
         client=make_web_client(settings),
         signing_secret=settings.slack_signing_secret or "",
+        oauth_settings=install.oauth_settings(settings, engine) if oauth else None,
         request_verification_enabled=True,
-        token_verification_enabled=verify_token,
+        token_verification_enabled=verify_token and not oauth,
         process_before_response=False,
         raise_error_for_unhandled_request=False,
         logger=_BOLT_LOGGER,
@@ -139,6 +145,8 @@ def build_app(
     )
     bind_runtime(app, runtime)
     app.middleware(skip_duplicate_events(runtime))
+    if oauth:
+        app.enable_token_revocation_listeners()  # app_uninstalled, tokens_revoked: the installation goes
     listeners(app)
     return app
 

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
+from typing import Any
+
 from slack_sdk import WebClient
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
@@ -10,6 +14,7 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.slack.install import InstalledToken
 
 
 def make_web_client(settings: Settings, *, retry_rate_limits: bool = True, timeout: int = 30) -> WebClient:
@@ -22,9 +27,45 @@ def make_web_client(settings: Settings, *, retry_rate_limits: bool = True, timeo
     handlers = [ConnectionErrorRetryHandler(max_retry_count=2), ServerErrorRetryHandler(max_retry_count=2)]
     if retry_rate_limits:
         handlers.append(RateLimitErrorRetryHandler(max_retry_count=3))
+    if settings.oauth_install and not settings.slack_bot_token:
+        return InstalledClient(
+            installed_token(settings),
+            base_url=settings.slack_api_url,
+            timeout=timeout,
+            retry_handlers=handlers,
+        )
     return WebClient(
         token=settings.slack_bot_token,
         base_url=settings.slack_api_url,
         timeout=timeout,
         retry_handlers=handlers,
     )
+
+
+class InstalledClient(WebClient):
+    """A WebClient whose bot token is the OAuth installation's as it is now (rotated, reinstalled, or none
+    once uninstalled: Slack then answers `not_authed`, and the outbox stops without losing anything)."""
+
+    def __init__(self, token: Callable[[], str | None], **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self._installed = token
+
+    def api_call(self, *args: Any, **kwargs: Any) -> Any:
+        self.token = self._installed()
+        return super().api_call(*args, **kwargs)
+
+
+_tokens: dict[str, InstalledToken] = {}
+_tokens_lock = threading.Lock()
+
+
+def installed_token(settings: Settings) -> InstalledToken:
+    """The process's one `InstalledToken` for this installation's database."""
+    from bot.db import get_engine
+
+    with _tokens_lock:
+        key = f"{settings.database_url}|{settings.slack_client_id}|{settings.slack_api_url}"
+        found = _tokens.get(key)
+        if found is None:
+            found = _tokens[key] = InstalledToken(settings, get_engine(settings.database_url))
+        return found

@@ -689,6 +689,10 @@ class FakeSlack:
         # Sign in with Slack: the app's OAuth client, and who is signed in to Slack in "the browser".
         self.oidc_client = ("1234.5678", "fake-client-secret")
         self.oidc_user: str | None = None
+        # Installing the app (oauth.v2.access): who installs it, and whether its tokens rotate.
+        self.installer = "UINSTALLER"
+        self.token_rotation = False
+        self.token_seconds = 43_200
         self._reset_state()
         self._server = _Server((host, port), self)
         # A short poll interval: stop() (shutdown) waits for the loop to notice, once per test.
@@ -714,6 +718,9 @@ class FakeSlack:
         self._serial = 0
         self._oidc_codes: dict[str, tuple[str, str]] = {}  # code -> (user id, redirect URI), used once
         self._oidc_tokens: dict[str, str] = {}  # user access token -> user id
+        self._install_codes: dict[str, str] = {}  # code -> redirect URI, used once
+        self._refresh_tokens: set[str] = set()
+        self.bot_tokens: list[str] = []  # every bot token handed out, oldest first
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -969,6 +976,8 @@ class FakeSlack:
                 reply = self._dispatch(method, params, headers)
         elif parts.path.startswith("/upload/v1/"):
             reply = self._receive_upload(parts.path.rsplit("/", 1)[-1], body, headers)
+        elif parts.path == "/oauth/v2/authorize" and handler.command == "GET":
+            reply = self._install_authorize(dict(parse_qsl(parts.query, keep_blank_values=True)))
         elif parts.path == "/openid/connect/authorize" and handler.command == "GET":
             reply = self._oidc_authorize(dict(parse_qsl(parts.query, keep_blank_values=True)))
         elif parts.path == "/_fake/stats":
@@ -1072,6 +1081,11 @@ class FakeSlack:
         handler = self._methods().get(method)
         if method.startswith("openid.connect."):
             reply = self._oidc_call(method, params, headers)
+        elif method == "oauth.v2.access":
+            try:
+                reply = _Reply(200, {"ok": True, **self._oauth_access(params, headers)})
+            except SlackError as exc:
+                reply = _Reply(200, {"ok": False, "error": exc.error})
         elif handler is None:
             reply = _Reply(200, {"ok": False, "error": "unknown_method", "req_method": method})
         elif not (headers.get("authorization", "").lower().startswith("bearer ") or params.get("token")):
@@ -1114,6 +1128,64 @@ class FakeSlack:
         }
 
     # ---- Sign in with Slack (OpenID Connect) --------------------------------------------------------------
+
+    # ---- installing the app (OAuth v2) -------------------------------------------------------------------
+
+    def _install_authorize(self, query: dict[str, str]) -> _Reply:
+        """Slack's install page, accepted at once by `installer`: back to the redirect URI with a code."""
+        if query.get("client_id") != self.oidc_client[0] or not query.get("scope"):
+            return _Reply(400, {"text": "invalid_client_id"}, {"Content-Type": "text/plain"})
+        redirect = query.get("redirect_uri") or ""
+        with self._lock:
+            code = self._next_id("install-code-")
+            self._install_codes[code] = redirect
+        target = f"{redirect}?{urlencode({'code': code, 'state': query.get('state', '')})}"
+        return _Reply(302, {"text": ""}, {"Location": target, "Content-Type": "text/plain"})
+
+    def _client_of(self, params: dict[str, Any], headers: Headers) -> tuple[Any, Any]:
+        client = (params.get("client_id"), params.get("client_secret"))
+        basic = headers.get("authorization", "")
+        if basic.lower().startswith("basic "):
+            decoded = base64.b64decode(basic[6:].strip()).decode("utf-8", "replace")
+            client_id, _, secret = decoded.partition(":")
+            client = (client_id, secret)
+        return client
+
+    def _oauth_access(self, params: dict[str, Any], headers: Headers) -> JSON:
+        """oauth.v2.access: a code for the bot's token, or (token rotation) a refresh token for a new one."""
+        client = self._client_of(params, headers)
+        if client[0] != self.oidc_client[0]:
+            raise SlackError("invalid_client_id")
+        if client[1] != self.oidc_client[1]:
+            raise SlackError("bad_client_secret")
+        if params.get("grant_type") == "refresh_token":
+            if params.get("refresh_token") not in self._refresh_tokens:
+                raise SlackError("invalid_refresh_token")
+        else:
+            redirect = self._install_codes.pop(str(params.get("code", "")), None)
+            if redirect is None:
+                raise SlackError("invalid_code")
+            if params.get("redirect_uri") and params.get("redirect_uri") != redirect:
+                raise SlackError("bad_redirect_uri")
+        token = self._next_id("xoxb-installed-")
+        self.bot_tokens.append(token)
+        answer: JSON = {
+            "access_token": token,
+            "token_type": "bot",
+            "scope": "commands,chat:write,im:write,im:history,channels:history,groups:history,users:read,"
+            "users:read.email,files:write",
+            "bot_user_id": self.bot_user_id,
+            "app_id": self.app_id,
+            "team": {"id": self.team_id, "name": self.team_name},
+            "enterprise": None,
+            "authed_user": {"id": self.installer},
+            "is_enterprise_install": False,
+        }
+        if self.token_rotation:
+            refresh = self._next_id("xoxe-1-")
+            self._refresh_tokens.add(refresh)
+            answer |= {"refresh_token": refresh, "expires_in": self.token_seconds}
+        return answer
 
     def oidc_code(self, user_id: str, redirect_uri: str) -> str:
         """A fresh authorization code for `user_id`, as Slack hands one to the app's redirect URI."""

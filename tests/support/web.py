@@ -20,7 +20,7 @@ import urllib.request
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
-from http.cookiejar import CookieJar
+from http.cookiejar import CookieJar, DefaultCookiePolicy
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +54,13 @@ class Page:
         return " ".join(html.unescape(re.sub(r"<[^>]+>", " ", body)).split())
 
 
+class _LocalIsSecure(DefaultCookiePolicy):
+    """Browsers treat 127.0.0.1 as a secure context: `Secure` cookies (Bolt's OAuth state) go back to it."""
+
+    def return_ok_secure(self, cookie: Any, request: Any) -> bool:
+        return True
+
+
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
     def redirect_request(self, *args: Any, **kwargs: Any) -> None:
         return None
@@ -62,7 +69,7 @@ class _NoRedirect(urllib.request.HTTPRedirectHandler):
 class Browser:
     def __init__(self, root: str) -> None:
         self.root = root.rstrip("/")
-        self.cookies = CookieJar()
+        self.cookies = CookieJar(policy=_LocalIsSecure())
         self._opener = urllib.request.build_opener(
             urllib.request.HTTPCookieProcessor(self.cookies), _NoRedirect()
         )

@@ -20,16 +20,17 @@ depends_on = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("people") as batch:
-        batch.add_column(sa.Column("external_id", sa.String(length=255), nullable=True))
-        batch.add_column(sa.Column("scim_user_name", sa.String(length=255), nullable=True))
-        batch.create_index("ix_people_external_id", ["external_id"], unique=False)
-        batch.create_unique_constraint("uq_people_scim_user_name", ["scim_user_name"])
+    # Plain ALTER TABLE ADD COLUMN and indexes: on SQLite a batch copy of `people` would drop the old table,
+    # and with foreign keys on that would empty or null the rows that point at people.
+    op.add_column("people", sa.Column("external_id", sa.String(length=255), nullable=True))
+    op.add_column("people", sa.Column("scim_user_name", sa.String(length=255), nullable=True))
+    op.create_index("ix_people_external_id", "people", ["external_id"], unique=False)
+    op.create_index("ix_people_scim_user_name", "people", ["scim_user_name"], unique=True)
 
 
 def downgrade() -> None:
+    op.drop_index("ix_people_scim_user_name", table_name="people")
+    op.drop_index("ix_people_external_id", table_name="people")
     with op.batch_alter_table("people") as batch:
-        batch.drop_constraint("uq_people_scim_user_name", type_="unique")
-        batch.drop_index("ix_people_external_id")
         batch.drop_column("scim_user_name")
         batch.drop_column("external_id")

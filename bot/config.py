@@ -100,6 +100,14 @@ class Settings:
             if not getattr(self, attr, None):
                 raise ConfigError(f"{name} is not set; this command needs it (see README, Configuration).")
 
+    def require_slack(self) -> None:
+        """Stop with a one-line error unless Slack can be reached: SLACK_BOT_TOKEN, or the OAuth install."""
+        if not self.slack_bot_token and not self.oauth_install:
+            raise ConfigError(
+                "SLACK_BOT_TOKEN is not set (nor SLACK_CLIENT_ID, SLACK_CLIENT_SECRET and SLACK_STATE_SECRET "
+                "for the OAuth install); this command needs Slack (see README, Configuration)."
+            )
+
     @property
     def ai_enabled(self) -> bool:
         return bool(self.openai_api_key)

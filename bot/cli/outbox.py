@@ -130,7 +130,7 @@ def retry_failed(args: argparse.Namespace, ctx: Context) -> int:
     from bot.outbox import drain
 
     since = parse_since(args.since)
-    ctx.settings.require("SLACK_BOT_TOKEN")
+    ctx.settings.require_slack()
     engine = ctx.existing_engine()
     with session_scope(engine) as session:
         if args.kind is not None and args.kind not in (known := outbox_admin.kinds(session)):

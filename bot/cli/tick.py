@@ -92,7 +92,7 @@ def tick(args: argparse.Namespace, ctx: Context) -> int:
     with session_scope(engine, readonly=True) as session:
         due = due_count(session, due_by(now))
     if due:
-        ctx.settings.require("SLACK_BOT_TOKEN")
+        ctx.settings.require_slack()
         client = make_web_client(ctx.settings, retry_rate_limits=False)
         with _stop_on_signals() as stop:
             drained = drain(engine, client, ctx.settings, stop=stop, due_by=now)

@@ -41,7 +41,7 @@ def digest(args: argparse.Namespace, ctx: Context) -> int:
 
     monday = week_monday(args.week, ctx.settings)
     if args.send:
-        ctx.settings.require("SLACK_BOT_TOKEN")
+        ctx.settings.require_slack()
         return _send(ctx, monday)
     settings = digest_delivery.without_ai(ctx.settings)  # showing in a terminal never calls out
     now = clock.utcnow()

@@ -267,7 +267,7 @@ def sync_roster(args: argparse.Namespace, ctx: Context) -> int:
     from bot.people.slack_sync import sync_from_slack
     from bot.slack.client import make_web_client
 
-    ctx.settings.require("SLACK_BOT_TOKEN")
+    ctx.settings.require_slack()
     sdk_logger = logging.getLogger("slack_sdk")
     level = sdk_logger.level
     if not args.verbose:

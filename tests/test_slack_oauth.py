@@ -178,3 +178,28 @@ def test_serve_in_oauth_mode_needs_the_public_address_not_a_bot_token(
     assert main(["serve"]) == 2
     err = capsys.readouterr().err
     assert "ADOPTBOT_PUBLIC_URL" in err and "SLACK_BOT_TOKEN" not in err
+
+
+def test_a_tick_from_cron_sends_with_the_installed_token(
+    server: SlackAppServer,
+    settings: Settings,
+    fake_slack: FakeSlack,
+    engine: Engine,
+    db_url: str,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    fake_slack.add_user("U1")
+    install(server)
+    queue_one(engine, "from-cron")
+    for name, value in {
+        "SLACK_CLIENT_ID": settings.slack_client_id,
+        "SLACK_CLIENT_SECRET": settings.slack_client_secret,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "SLACK_API_URL": fake_slack.url,
+    }.items():
+        monkeypatch.setenv(name, value or "")
+    assert main(["tick", "--db", db_url]) == 0, capsys.readouterr().err
+    assert state_of(engine, "from-cron") == OutboxState.SENT
+    [call] = fake_slack.calls_to("chat.postMessage")
+    assert call.headers["authorization"] == f"Bearer {fake_slack.bot_tokens[0]}"

@@ -151,3 +151,4 @@ def test_search_finds_people_by_name_email_or_team(
     text = browser.get("/dashboard/people?q=beta").visible_text()
     assert "2 people match" in text and "Lee Leader" in text and "Omar Moved" in text
     assert "1 person match" in browser.get("/dashboard/people?q=LEE%40example").visible_text()
+    assert "0 people match" in browser.get("/dashboard/people?q=%25").visible_text(), "% is a character"

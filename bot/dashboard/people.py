@@ -40,13 +40,14 @@ def _search(db: Session, query: str) -> tuple[list[tuple[Person, str | None]], i
         select(Person, Team.name).outerjoin(Team, Team.id == Person.team_id).where(Person.erased_at.is_(None))
     )
     if query:
-        like = f"%{query.casefold()}%"
+        typed = query.casefold().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+        like = f"%{typed}%"  # what was typed, literally: % and _ are not wildcards here
         wanted = wanted.where(
             or_(
-                func.lower(Person.name).like(like),
-                func.lower(Person.email).like(like),
-                func.lower(Person.slack_user_id).like(like),
-                func.lower(Team.name).like(like),
+                *(
+                    func.lower(column).like(like, escape="\\")
+                    for column in (Person.name, Person.email, Person.slack_user_id, Team.name)
+                )
             )
         )
     total = db.scalar(select(func.count()).select_from(wanted.subquery())) or 0

@@ -8,6 +8,7 @@ builds the parser (light: no SQLAlchemy, Bolt or service is imported to parse ar
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import sys
@@ -59,6 +60,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = load_settings()
         db_url = normalise_database_url(args.db) if getattr(args, "db", None) else settings.database_url
+        # --db is the database for everything the command does (also the OAuth installation's token).
+        settings = dataclasses.replace(settings, database_url=db_url)
         context = Context(settings=settings, db_url=db_url, listeners=wiring.register_listeners)
         code: int = args.handler(args, context)
         return code

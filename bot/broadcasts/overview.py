@@ -40,7 +40,7 @@ def home_items(
         .order_by(Broadcast.started_at.desc(), Broadcast.id.desc())
         .limit(recent_limit)
     ).all()
-    names = _sender_names(session, [*scheduled[:HOME_SCHEDULED], *recent])
+    names = sender_names(session, [*scheduled[:HOME_SCHEDULED], *recent])
     upcoming = []
     for b in scheduled[:HOME_SCHEDULED]:
         assert b.scheduled_for is not None
@@ -67,7 +67,8 @@ def home_items(
     return upcoming, sent, max(0, len(scheduled) - HOME_SCHEDULED)
 
 
-def _sender_names(session: Session, found: Sequence[Broadcast]) -> dict[int, str]:
+def sender_names(session: Session, found: Sequence[Broadcast]) -> dict[int, str]:
+    """Each broadcast's sender by name (escaped, cut), for those whose sender is still on the roster."""
     wanted = {b.sender_id for b in found if b.sender_id is not None}
     if not wanted:
         return {}

@@ -14,10 +14,12 @@ from werkzeug.wrappers import Response as BaseResponse
 
 from bot import clock
 from bot.broadcasts import service as broadcasts
+from bot.broadcasts.audience import Audience, audience_label
 from bot.broadcasts.blocks import ComposerValues, progress_line
 from bot.broadcasts.blocks.composer import REMINDER_CHOICES
 from bot.broadcasts.messages import preview_card
-from bot.broadcasts.overview import ack_report
+from bot.broadcasts.overview import ack_report, sender_names
+from bot.clock import local_label
 from bot.dashboard.access import change_manager, write_scope
 from bot.db import session_scope
 from bot.models import Broadcast, Person, Team
@@ -51,21 +53,24 @@ def register(app: Flask, runtime: Runtime) -> None:
     settings, library = runtime.settings, runtime.library
 
     def listing(db: Session) -> list[dict[str, Any]]:
+        """The newest broadcasts: no audience is counted here (a draft's reach shows on its own page),
+        and the senders' names come in one query."""
         found = db.scalars(
             select(Broadcast).order_by(Broadcast.created_at.desc(), Broadcast.id.desc()).limit(LISTED)
-        )
+        ).all()
+        senders = sender_names(db, found)
         rows = []
         for b in found:
-            card = preview_card(db, b, library)
+            audience = audience_label(db, Audience.from_json(b.audience), library)
             rows.append(
                 {
                     "id": b.id,
                     "status": b.status,
                     "text": b.text,
-                    "audience": plain(card.audience),
-                    "when": card.when,
+                    "audience": plain(audience),
+                    "when": local_label(b.scheduled_for, b.timezone) if b.scheduled_for else None,
                     "line": plain(b.status_line or ""),
-                    "sender": card.letter.sender_name or b.sender_user or "",
+                    "sender": plain(senders.get(b.id, "")) or b.sender_user or "",
                 }
             )
         return rows

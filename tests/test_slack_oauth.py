@@ -20,7 +20,7 @@ from bot.models import SLACK_BOTS, SLACK_OAUTH_STATES, OutboxMessage, OutboxStat
 from bot.slack.client import installed_token, make_web_client
 from bot.slack.install import installed
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer
+from tests.support.slack_app import SlackAppServer, wait_for
 from tests.support.web import Browser
 
 STATE_SECRET = "state-secret-0123456789"
@@ -148,7 +148,8 @@ def test_uninstalling_stops_sending_and_loses_nothing(
     fake_slack.add_user("U1")
     install(server)
     assert server.event({"type": "app_uninstalled"}) == 200
-    assert installed(engine, settings) is None
+    # Bolt acks first and deletes the installation on its listener thread right after.
+    wait_for(lambda: installed(engine, settings) is None, what="the installation to be deleted")
     installed_token(settings).forget()
     queue_one(engine, "after-uninstall")
     report = outbox.drain(engine, make_web_client(settings, retry_rate_limits=False), settings)

@@ -79,6 +79,8 @@ class Team(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(120), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+    # Set when the identity provider deleted the group (SCIM): kept for past figures, no longer offered.
+    retired_at: Mapped[datetime | None] = mapped_column(DateTime)
 
     members: Mapped[list[Person]] = relationship(back_populates="team")
 
@@ -108,6 +110,9 @@ class Person(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True)
     slack_user_id: Mapped[str | None] = mapped_column(String(32), unique=True)
+    # The Slack workspace (T...) the person was last seen in: on Enterprise Grid, installed workspace by
+    # workspace, their messages go with that workspace's token.
+    slack_workspace_id: Mapped[str | None] = mapped_column(String(32))
     email: Mapped[str | None] = mapped_column(String(254), unique=True)  # stored lower-case
     # SCIM provisioning: the identity provider's own id for the person, and the userName it sent.
     external_id: Mapped[str | None] = mapped_column(String(255), index=True)

@@ -19,6 +19,7 @@ from bot.cli import main
 from bot.config import Settings
 from bot.db import session_scope
 from bot.models import Person, Team, TeamLead
+from bot.people.profile import team_choices
 from tests.support.factories import add_person, add_team
 from tests.support.fake_slack import FakeSlack
 from tests.support.slack_app import SlackAppServer
@@ -269,6 +270,31 @@ def test_groups_are_teams_and_membership_moves_people(server: SlackAppServer, en
     assert status == 204
     status, fetched = call(server, "GET", f"/Groups/{group['id']}")
     assert fetched["displayName"] == "Delta Force"
+
+
+def test_a_deleted_group_is_no_longer_listed_nor_offered_and_keeps_its_history(
+    server: SlackAppServer, engine: Engine
+) -> None:
+    call(server, "POST", "/Users", okta_user("fay@example.com", given="Fay", department="Omega"))
+    _, omega = call(server, "GET", "/Groups?filter=displayName%20eq%20%22Omega%22")
+    [group] = omega["Resources"]
+    assert call(server, "DELETE", f"/Groups/{group['id']}")[0] == 204
+    assert team_name(engine, "fay@example.com") is None
+    assert call(server, "GET", f"/Groups/{group['id']}")[0] == 404
+    _, listed = call(server, "GET", "/Groups")
+    assert "Omega" not in [g["displayName"] for g in listed["Resources"]]
+    with session_scope(engine, readonly=True) as session:
+        assert "Omega" not in [name for _, name in team_choices(session)]  # Slack's and the dashboard's menus
+        assert session.scalar(select(Team.id).where(Team.name == "Omega")) == int(group["id"])  # history kept
+    # created again under the same name, it is the same team again
+    status, again = call(
+        server,
+        "POST",
+        "/Groups",
+        {"schemas": ["urn:ietf:params:scim:schemas:core:2.0:Group"], "displayName": "Omega"},
+    )
+    assert status == 201 and again["id"] == group["id"]
+    assert call(server, "GET", f"/Groups/{group['id']}")[0] == 200
 
 
 def test_lists_page_with_start_index_and_count(server: SlackAppServer) -> None:

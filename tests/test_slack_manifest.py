@@ -86,3 +86,7 @@ def test_the_oauth_install_asks_for_the_manifests_scopes_and_returns_to_serve() 
 
     assert sorted(BOT_SCOPES) == sorted(_list_under("bot"))
     assert f"https://YOUR-HOST{REDIRECT_PATH}" in _list_under("redirect_urls")
+
+
+def test_an_enterprise_grid_organisation_can_install_it_org_wide() -> None:
+    assert _values("org_deploy_enabled") == ["true"]

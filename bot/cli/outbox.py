@@ -74,8 +74,7 @@ def show_status(args: argparse.Namespace, ctx: Context) -> int:
                 "installed at /slack/install. Queued messages wait."
             )
         else:
-            team = where.team_name or where.team_id
-            print(f"Installed in Slack workspace {team} since {where.installed_at:%Y-%m-%d}.")
+            print(where.describe())
     with session_scope(engine, readonly=True) as session:
         rows = outbox_admin.status(session)
     if not rows:

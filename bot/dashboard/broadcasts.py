@@ -76,7 +76,8 @@ def register(app: Flask, runtime: Runtime) -> None:
         return rows
 
     def composer(db: Session, values: ComposerValues, errors: dict[str, str] | None = None) -> str:
-        teams = [(str(t.id), t.name) for t in db.scalars(select(Team).order_by(Team.name))]
+        active = select(Team).where(Team.retired_at.is_(None)).order_by(Team.name)
+        teams = [(str(t.id), t.name) for t in db.scalars(active)]
         roles = sorted(((r.id, r.name) for r in library.roles.values()), key=lambda r: r[1].casefold())
         return render_template(
             "broadcasts.html",

@@ -81,7 +81,8 @@ def register(app: Flask, runtime: Runtime) -> None:
                 cards, pending = wins.review_queue(db, limit=QUEUE_SHOWN)
                 names = _author_names(db, [card.id for card in cards])
                 queue = [(card, names.get(card.id, "someone no longer on the roster")) for card in cards]
-            teams = [(team.id, team.name) for team in db.scalars(select(Team).order_by(Team.name))]
+            active = select(Team).where(Team.retired_at.is_(None)).order_by(Team.name)
+            teams = [(team.id, team.name) for team in db.scalars(active)]
             gallery = _gallery(db)
         return render_template(
             "wins.html",

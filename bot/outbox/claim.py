@@ -78,6 +78,7 @@ def claim(
     result = ClaimResult([])
     rows, targets = _settle_updates(session, rows, due_at, result)
     rows = _skip_unreachable(session, rows, result)
+    workspaces = _workspaces(session, rows)
     paces = _channel_paces(session, {r.channel for r in rows})
     kept: list[Claimed] = []
     put_back: list[dict[str, Any]] = []
@@ -93,7 +94,9 @@ def claim(
             continue
         cursor = slot + step
         paces[row.channel] = slot + channel_interval
-        kept.append(_claimed(session, row, slot, now, targets.get(row.update_of or "")))
+        kept.append(
+            _claimed(session, row, slot, now, targets.get(row.update_of or ""), workspaces.get(row.id))
+        )
     if put_back:
         session.execute(update(OutboxMessage), put_back, execution_options={"synchronize_session": False})
     if kept:
@@ -104,7 +107,12 @@ def claim(
 
 
 def _claimed(
-    session: Session, row: Any, slot: datetime, now: datetime, target: tuple[str, str] | None
+    session: Session,
+    row: Any,
+    slot: datetime,
+    now: datetime,
+    target: tuple[str, str] | None,
+    workspace: str | None,
 ) -> Claimed:
     return Claimed(
         id=row.id,
@@ -121,6 +129,7 @@ def _claimed(
         slack_channel=row.slack_channel,
         target_channel=target[0] if target else None,
         target_ts=target[1] if target else None,
+        workspace=workspace,
     )
 
 
@@ -257,6 +266,29 @@ def _skip_unreachable(session: Session, rows: list[Any], result: ClaimResult) ->
     ]
     _write_skips(session, skips, result)
     return [r for r in rows if not (r.method in NEW_MESSAGES and r.channel in unreachable)]
+
+
+def _workspaces(session: Session, rows: list[Any]) -> dict[int, str]:
+    """Each message's recipient's Slack workspace, where known (by the person it is for, else by the user
+    ID it is sent to): on Enterprise Grid installed workspace by workspace, it picks the token."""
+    people = {r.person_id for r in rows if r.person_id is not None}
+    users = {r.channel for r in rows if r.person_id is None and is_user_id(r.channel)}
+    if not people and not users:
+        return {}
+    found = session.execute(
+        select(Person.id, Person.slack_user_id, Person.slack_workspace_id).where(
+            or_(Person.id.in_(people), Person.slack_user_id.in_(users)),
+            Person.slack_workspace_id.is_not(None),
+        )
+    ).all()
+    by_person = {pid: ws for pid, _, ws in found}
+    by_user = {user: ws for _, user, ws in found if user is not None}
+    result: dict[int, str] = {}
+    for row in rows:
+        ws = by_person.get(row.person_id) if row.person_id is not None else by_user.get(row.channel)
+        if ws:
+            result[row.id] = ws
+    return result
 
 
 def _write_skips(session: Session, skips: list[dict[str, Any]], result: ClaimResult) -> None:

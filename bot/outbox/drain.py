@@ -55,6 +55,8 @@ HORIZON = 1.0  # seconds of send slots one claim may reserve ahead
 RETRY_BASE = 2.0  # first back-off (1-2 s) after a 5xx or a connection error, doubled per attempt, with jitter
 RETRY_CAP = 300.0
 LAST_LOOK_DELAY = 1.0
+# A message for a Grid workspace whose installation is gone (others remain) is looked at again this late.
+UNINSTALLED_WAIT = timedelta(minutes=5)
 OWN_RETRY_WAIT = 120.0  # without a deadline, drain() waits this long at most for retries it scheduled
 SLACK_LATENCY = 0.4  # seconds a post may take without slowing the drain below the rate
 _POLL = 0.25
@@ -323,22 +325,41 @@ class _Drainer:
         if time.time() - epoch(message.claimed_at) > self.lease_budget:
             self._release(message)  # too late to finish inside the lease: someone else could take it over
             return
-        if not self._channel_turn(message.channel):
+        client = self._client_for(message.workspace)
+        if client is None:  # its workspace is not (or no longer) installed, others are: it waits
+            log.warning(
+                "outbox: %s waits: Slack workspace %s is not installed", message.key, message.workspace
+            )
+            self._release(message, not_before=real_now() + UNINSTALLED_WAIT)
+            return
+        if not self._channel_turn(client, message.channel):
             self._release(message)
             return
         post_by = epoch(message.claimed_at) + self.lease_budget
-        outcome = deliver(self.client, message, verify=message.attempts > 1, post_by=post_by)
+        outcome = deliver(client, message, verify=message.attempts > 1, post_by=post_by)
         if isinstance(outcome, Retry) and outcome.counted and message.attempts >= self.max_attempts:
-            outcome = self._last_look(message, outcome)
+            outcome = self._last_look(client, message, outcome)
         self._record(message, outcome)
 
-    def _channel_turn(self, channel: str) -> bool:
+    def _client_for(self, workspace: str | None) -> WebClient | None:
+        """The client with the token that reaches `workspace` (an installed app on Enterprise Grid has one
+        per workspace, or one for the whole organisation); None when that workspace has no installation
+        while others have. A single bot token is used for everyone."""
+        pick = getattr(self.client, "for_workspace", None)
+        if pick is None or workspace is None:
+            return self.client
+        client = pick(workspace)
+        if not client.has_token() and client.installed_anywhere():
+            return None
+        return client  # type: ignore[no-any-return]
+
+    def _channel_turn(self, client: WebClient, channel: str) -> bool:
         """Wait until `channel_interval` (a second) has passed since this process last called Slack for
         `channel`.
 
         Slots are that far apart per channel already; a sender that woke late must not leave the next one
         closer than that. False if told to stop meanwhile."""
-        place = (f"{self.client.base_url}|{self.client.token}", channel)
+        place = (f"{client.base_url}|{getattr(client, 'workspace', None)}|{client.token}", channel)
         while True:
             with _recent_lock:
                 wait_s = _recent.get(place, 0.0) + self.channel_interval.total_seconds() - time.time()
@@ -352,12 +373,12 @@ class _Drainer:
             if self.abort.wait(wait_s) or self.stop.is_set():
                 return False
 
-    def _last_look(self, message: Claimed, retry: Retry) -> Outcome:
+    def _last_look(self, client: WebClient, message: Claimed, retry: Retry) -> Outcome:
         """Out of attempts after an error that may hide a success: one look in Slack before giving up."""
         if message.method in NEW_MESSAGES:
             self.abort.wait(LAST_LOOK_DELAY)  # let a post Slack is still finishing land first
             try:
-                channel, ts = find_posted(self.client, message)
+                channel, ts = find_posted(client, message)
             except (SlackApiError, SlackRequestError, OSError, http.client.HTTPException):
                 ts = None
             if ts is not None:

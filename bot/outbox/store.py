@@ -459,6 +459,7 @@ class Claimed:
     slack_channel: str | None = None  # where earlier messages to this channel landed (a DM's D id)
     target_channel: str | None = None  # chat.update: the original message's channel and ts
     target_ts: str | None = None
+    workspace: str | None = None  # the recipient's Slack workspace (T...), which picks the installed token
 
 
 def rowcount(result: Any) -> int:

@@ -43,7 +43,7 @@ WELCOME_KIND = "welcome"
 # Built once, from Core columns rather than ORM attributes (a third of the cost): the team menu is on
 # every role modal.
 _TEAMS = cast(Table, Team.__table__)
-_TEAM_CHOICES = select(_TEAMS.c.id, _TEAMS.c.name)
+_TEAM_CHOICES = select(_TEAMS.c.id, _TEAMS.c.name).where(_TEAMS.c.retired_at.is_(None))
 
 
 class ProfileError(UsageError):
@@ -78,7 +78,8 @@ class ProfileSummary:
 
 
 def team_choices(session: Session | Connection) -> list[tuple[str, str]]:
-    """(team id as text, team name) for every team, by name: the choices of the team menu."""
+    """(team id as text, team name) for every team still in use (not retired), by name: the choices of
+    the team menu."""
     teams = session.execute(_TEAM_CHOICES).all()
     return sorted(((str(id_), name) for id_, name in teams), key=lambda c: c[1].casefold())
 
@@ -162,7 +163,7 @@ def set_role_and_team(
             raise ProfileError("team", _(TEAM_FROM_ROSTER))
     elif team_id:
         team = session.get(Team, int(team_id)) if team_id.isdigit() else None
-        if team is None:
+        if team is None or team.retired_at is not None:
             raise ProfileError("team", _("That team no longer exists; pick another one."))
     elif session.scalars(select(Team.id).limit(1)).first() is not None:
         raise ProfileError("team", _("Pick your team."))

@@ -396,6 +396,10 @@ def import_roster(
         )
         team_ids.update({name.casefold(): id_ for id_, name in created})
         report.new_teams = missing_teams
+    in_use = [team_ids[key] for key in file_teams if key in team_ids]
+    session.execute(  # a team the identity provider retired is in use again once the roster names it
+        update(TEAMS).where(TEAMS.c.id.in_(in_use), TEAMS.c.retired_at.is_not(None)).values(retired_at=None)
+    )
 
     new_rows: list[RosterRow] = []
     changes: list[dict[str, Any]] = []

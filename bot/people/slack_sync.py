@@ -11,7 +11,7 @@ role and with which rights, is the roster's decision.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -27,8 +27,10 @@ from bot.db import session_scope
 from bot.errors import Failure
 from bot.models import Deactivation, Person
 from bot.people.roster import is_timezone
+from bot.slack.client import InstalledClient, for_workspace
 
 SLACKBOT_ID = "USLACKBOT"
+LISTED_IN = "_adoptbot_workspace"  # added to a user object: the workspace whose users.list gave it
 # A status that says "away" but no end: assume this long, then nudges resume unless the status is renewed
 # (a later `user_change` or sync sets it again).
 AWAY_WITHOUT_EXPIRY = timedelta(days=14)
@@ -94,25 +96,66 @@ def _n(count: int, noun: str) -> str:
     return f"{count} {noun}{'' if count == 1 else 's'}"
 
 
-def fetch_slack_users(client: WebClient) -> list[dict[str, Any]]:
-    """Every member of the workspace from `users.list`, page by page; Failure if Slack refuses."""
-    users: list[dict[str, Any]] = []
-    cursor: str | None = None
-    while True:
-        try:
-            response = client.users_list(limit=200, cursor=cursor, include_locale=True)
-        except SlackApiError as error:
-            code = str(error.response.get("error", "")) if error.response is not None else ""
-            if code in _AUTH_ERRORS:
-                raise Failure(f"Slack refused the bot token ({code}); check SLACK_BOT_TOKEN.") from None
-            raise Failure(f"Slack answered users.list with an error ({code or 'unknown'}).") from None
-        except (SlackClientError, OSError) as error:
-            reason = getattr(error, "reason", None) or error
-            raise Failure(f"cannot reach Slack at {client.base_url}: {reason}.") from None
-        users.extend(response.get("members") or [])
-        cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
-        if not cursor:
-            return users
+def fetch_slack_users(client: WebClient, workspaces: Sequence[str | None] = (None,)) -> list[dict[str, Any]]:
+    """Every member of the workspace from `users.list`, page by page; Failure if Slack refuses.
+
+    `workspaces` (Enterprise Grid): each workspace's members in turn, with the client's token for that
+    workspace and its `team_id` (which an org-wide token needs); someone in several workspaces is listed
+    once, marked with the first workspace they were listed in."""
+    users: dict[str, dict[str, Any]] = {}
+    for workspace in workspaces:
+        listed = for_workspace(client, workspace)
+        cursor: str | None = None
+        while True:
+            extra = {"team_id": workspace} if workspace else {}
+            try:
+                response = listed.users_list(limit=200, cursor=cursor, include_locale=True, **extra)
+            except SlackApiError as error:
+                code = str(error.response.get("error", "")) if error.response is not None else ""
+                if code in _AUTH_ERRORS:
+                    raise Failure(f"Slack refused the bot token ({code}); check SLACK_BOT_TOKEN.") from None
+                raise Failure(f"Slack answered users.list with an error ({code or 'unknown'}).") from None
+            except (SlackClientError, OSError) as error:
+                reason = getattr(error, "reason", None) or error
+                raise Failure(f"cannot reach Slack at {client.base_url}: {reason}.") from None
+            for member in response.get("members") or []:
+                if workspace:
+                    member = {**member, LISTED_IN: workspace}
+                users.setdefault(str(member.get("id")), member)
+            cursor = (response.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+    return list(users.values())
+
+
+def installed_workspaces(client: WebClient) -> list[str | None]:
+    """The workspaces to read people from: `(None,)` for a single bot token; for an OAuth install, the
+    workspaces its token may act in (`auth.teams.list`: one for a workspace install, every approved
+    workspace of an org-wide install), and for workspace-by-workspace installs on Grid each of them."""
+    if not isinstance(client, InstalledClient):
+        return [None]
+    found: list[str | None] = []
+    for workspace in client.installed_workspaces():
+        listed = client.for_workspace(workspace)
+        cursor: str | None = None
+        while True:
+            try:
+                page = listed.auth_teams_list(limit=200, cursor=cursor)
+            except SlackApiError as error:
+                code = str(error.response.get("error", "")) if error.response is not None else ""
+                raise Failure(
+                    f"Slack answered auth.teams.list with an error ({code or 'unknown'})."
+                ) from None
+            except (SlackClientError, OSError) as error:
+                reason = getattr(error, "reason", None) or error
+                raise Failure(f"cannot reach Slack at {client.base_url}: {reason}.") from None
+            for team in page.get("teams") or []:
+                if team.get("id") and team["id"] not in found:
+                    found.append(str(team["id"]))
+            cursor = (page.get("response_metadata") or {}).get("next_cursor") or None
+            if not cursor:
+                break
+    return found or [None]
 
 
 def is_human(user: Mapping[str, Any]) -> bool:
@@ -157,6 +200,7 @@ def _apply(
     if person.slack_user_id is None:
         person.slack_user_id = str(user["id"])
         changes.append("Slack ID filled")
+    _apply_workspace(person, user)
     if user.get("deleted"):
         if person.is_active:
             # No rights survive a departure: if they come back, the roster says which they get.
@@ -191,6 +235,17 @@ def _apply(
         person.away_until = person.away_text = None
         changes.append("back")
     return changes
+
+
+def _apply_workspace(person: Person, user: Mapping[str, Any]) -> None:
+    """Remember the workspace the person is in (on Enterprise Grid it picks the token their messages go
+    with). One already known is kept while the person is still a member of it."""
+    workspace = user.get(LISTED_IN) or user.get("team_id")
+    if not isinstance(workspace, str) or not workspace or workspace == person.slack_workspace_id:
+        return
+    teams = (user.get("enterprise_user") or {}).get("teams") or []
+    if person.slack_workspace_id is None or person.slack_workspace_id not in teams:
+        person.slack_workspace_id = workspace
 
 
 def apply_slack_user(session: Session, user: Mapping[str, Any], *, now: datetime | None = None) -> str | None:
@@ -287,6 +342,6 @@ def sync_people(
 
 def sync_from_slack(engine: Engine, client: WebClient, *, now: datetime | None = None) -> SyncReport:
     """Read `users.list` (before touching the database), then apply it in one transaction."""
-    users = fetch_slack_users(client)
+    users = fetch_slack_users(client, installed_workspaces(client))
     with session_scope(engine) as session:
         return sync_people(session, users, now=now)

@@ -92,7 +92,8 @@ def on_answer_button(ack: Ack, body: dict[str, Any], context: BoltContext, clien
     ack()
     action = (body.get("actions") or [{}])[0]
     # may create the installation's secret on first use; the modal is in the clicking person's language
-    with listener_scope(context) as scope, use_language(_language(scope)):
+    # no write to the person's row: opening the survey leaves no trace of when (learn_workspace=False)
+    with listener_scope(context, learn_workspace=False) as scope, use_language(_language(scope)):
         view = _answer_view(scope, _run_id(action.get("value")))
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
@@ -104,7 +105,7 @@ def on_submit(ack: Ack, body: dict[str, Any], view: dict[str, Any], context: Bol
     """
     run_id = _run_id(view.get("private_metadata"))
     answers = blocks.answers_from_state(view.get("state", {}).get("values", {}))
-    with listener_scope(context) as scope, use_language(_language(scope)):
+    with listener_scope(context, learn_workspace=False) as scope, use_language(_language(scope)):
         if scope.person is None or run_id is None:
             reply: dict[str, Any] = {
                 "response_action": "update",

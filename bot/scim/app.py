@@ -37,7 +37,7 @@ def create_app(runtime: Runtime) -> Flask:
     app = Flask(__name__)
     app.url_map.strict_slashes = False
 
-    def lookup(email: str) -> str | None:
+    def lookup(email: str) -> tuple[str, str | None] | None:
         return slack_link.user_id_for(settings, email)
 
     def location(kind: str, id_: int) -> str:

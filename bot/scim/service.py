@@ -28,7 +28,7 @@ from bot.people.roster import deactivate
 from bot.scim.resources import GroupChange, ScimError, UserFields, invalid
 
 MAX_COUNT = 1000
-Lookup = Callable[[str], str | None]
+Lookup = Callable[[str], "tuple[str, str | None] | None"]  # email -> (Slack user ID, workspace)
 
 # SCIM attribute -> SQL, for filters (the transpiler compares case-insensitively).
 USER_FILTERS: dict[tuple[str, str | None, str | None], str] = {
@@ -117,6 +117,7 @@ def _team_named(session: Session, name: str) -> Team:
         found = Team(name=name[:120])
         session.add(found)
         session.flush()
+    found.retired_at = None  # a department someone is in again is a team again
     return found
 
 
@@ -193,8 +194,8 @@ def _store(
         session.refresh(person)
     if person.slack_user_id is None and person.email and lookup is not None:
         found = lookup(person.email)
-        if found and session.scalar(select(Person.id).where(Person.slack_user_id == found)) is None:
-            person.slack_user_id = found
+        if found and session.scalar(select(Person.id).where(Person.slack_user_id == found[0])) is None:
+            person.slack_user_id, person.slack_workspace_id = found
     session.flush()
 
 
@@ -210,7 +211,7 @@ def delete_user(session: Session, person: Person, *, now: datetime) -> None:
 
 
 def groups(session: Session, *, filter_text: str | None, start: int, count: int) -> tuple[list[Team], int]:
-    query = select(Team).order_by(Team.id)
+    query = select(Team).where(Team.retired_at.is_(None)).order_by(Team.id)
     if filter_text:
         query = query.where(_where(filter_text, GROUP_FILTERS))
     rows, total = _page(session, query, start, count)
@@ -219,7 +220,7 @@ def groups(session: Session, *, filter_text: str | None, start: int, count: int)
 
 def group(session: Session, group_id: str) -> Team:
     team = session.get(Team, int(group_id)) if group_id.isdigit() else None
-    if team is None:
+    if team is None or team.retired_at is not None:
         raise ScimError(404, f"Group {group_id} not found.")
     return team
 
@@ -236,10 +237,14 @@ def members(session: Session, team: Team) -> list[tuple[int, str]]:
 def create_group(session: Session, name: str | None, member_ids: tuple[int, ...], *, now: datetime) -> Team:
     if not name:
         raise invalid("displayName is required.")
-    if session.scalar(select(Team.id).where(func.lower(Team.name) == name.casefold())) is not None:
+    team = session.scalar(select(Team).where(func.lower(Team.name) == name.casefold()))
+    if team is not None and team.retired_at is None:
         raise ScimError(409, f"A group named {name!r} exists already.", "uniqueness")
-    team = Team(name=name[:120], created_at=now)
-    session.add(team)
+    if team is None:
+        team = Team(name=name[:120], created_at=now)
+        session.add(team)
+    else:  # deleted before and created again: the same team, with its history
+        team.name, team.retired_at = name[:120], None
     session.flush()
     change_group(session, team, [GroupChange(add=member_ids)], now=now)
     return team
@@ -285,6 +290,8 @@ def _leave(session: Session, team: Team, ids: set[int], now: datetime) -> None:
 
 
 def delete_group(session: Session, team: Team, *, now: datetime) -> None:
-    """DELETE: its members leave it. The team itself stays, with its history (past figures need it)."""
+    """DELETE: its members leave it and it is retired: no longer listed here, nor offered in Slack's and
+    the dashboard's team menus. The row stays, with its history (past figures need it)."""
     _leave(session, team, {pid for pid, _ in members(session, team)}, now)
+    team.retired_at = now
     session.flush()

@@ -9,9 +9,10 @@ from bot.config import Settings
 from bot.slack.client import make_web_client
 
 
-def user_id_for(settings: Settings, email: str) -> str | None:
-    """The Slack user ID with this email, or None (unknown to Slack, or Slack not reachable now)."""
-    if not settings.slack_bot_token:
+def user_id_for(settings: Settings, email: str) -> tuple[str, str | None] | None:
+    """(Slack user ID, their workspace) for this email, or None (unknown to Slack, Slack not reachable
+    now, or Adoptbot not connected to Slack: neither a bot token nor an OAuth install)."""
+    if not (settings.slack_bot_token or settings.oauth_install):
         return None
     try:
         found = make_web_client(settings, retry_rate_limits=False).users_lookupByEmail(email=email)
@@ -19,4 +20,7 @@ def user_id_for(settings: Settings, email: str) -> str | None:
         return None
     user = found.get("user") or {}
     user_id = user.get("id") if isinstance(user, dict) else None
-    return user_id if isinstance(user_id, str) else None
+    if not isinstance(user_id, str):
+        return None
+    workspace = user.get("team_id")
+    return user_id, workspace if isinstance(workspace, str) and workspace else None

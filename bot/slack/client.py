@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import threading
 from collections.abc import Callable
 from typing import Any
@@ -44,15 +45,44 @@ def make_web_client(settings: Settings, *, retry_rate_limits: bool = True, timeo
 
 class InstalledClient(WebClient):
     """A WebClient whose bot token is the OAuth installation's as it is now (rotated, reinstalled, or none
-    once uninstalled: Slack then answers `not_authed`, and the outbox stops without losing anything)."""
+    once uninstalled: Slack then answers `not_authed`, and the outbox stops without losing anything).
 
-    def __init__(self, token: Callable[[], str | None], **kwargs: Any) -> None:
+    `for_workspace(T...)` is the same client with the token that reaches that workspace's people (its own
+    installation, or the Grid organisation's org-wide one)."""
+
+    def __init__(self, token: Callable[..., str | None], **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._installed = token
+        self.workspace: str | None = None
+
+    def for_workspace(self, workspace: str | None) -> InstalledClient:
+        if workspace == self.workspace:
+            return self
+        other = copy.copy(self)
+        other.workspace = workspace
+        return other
+
+    def has_token(self) -> bool:
+        return self._installed(self.workspace) is not None
+
+    def installed_anywhere(self) -> bool:
+        check = getattr(self._installed, "installed_anywhere", None)
+        return bool(check()) if check is not None else self._installed(None) is not None
+
+    def installed_workspaces(self) -> list[str | None]:
+        """What `for_workspace` takes to reach each installation (see `InstalledToken.workspaces`)."""
+        listing = getattr(self._installed, "workspaces", None)
+        return list(listing()) if listing is not None else [None]
 
     def api_call(self, *args: Any, **kwargs: Any) -> Any:
-        self.token = self._installed()
+        self.token = self._installed(self.workspace)
         return super().api_call(*args, **kwargs)
+
+
+def for_workspace(client: WebClient, workspace: str | None) -> WebClient:
+    """`client` as it should call Slack for people of `workspace`: a single bot token reaches only its own
+    workspace anyway, so only an installed client changes."""
+    return client.for_workspace(workspace) if isinstance(client, InstalledClient) else client
 
 
 _tokens: dict[str, InstalledToken] = {}

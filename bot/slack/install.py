@@ -3,14 +3,16 @@
 Bolt runs the flow (`/slack/install` -> Slack's authorize page -> `/slack/oauth_redirect` ->
 `oauth.v2.access`) with slack_sdk's SQLAlchemy installation and state stores on Adoptbot's own database
 (tables `slack_installations`, `slack_bots`, `slack_oauth_states`, created by Alembic). Requests from Slack
-get their token from the installation store (Bolt's authorize, which also rotates expiring tokens); the
-outbox and commands get theirs from `InstalledToken`: the newest installation's bot token, rotated with
-its refresh token when it expires within two hours (token rotation on), re-read every 30 seconds (and on
-every call while there is none) so that an install, a reinstall or an uninstall is seen by every
-instance. `app_uninstalled` and `tokens_revoked` delete the installation (Bolt's revocation listeners);
-sending then stops, nothing queued is lost (the outbox halts on Slack's `not_authed`), and `adoptbot
-outbox status` says the app is not installed. The single-token mode (SLACK_BOT_TOKEN) is unchanged and
-needs none of this.
+get their token from the installation store (Bolt's authorize, which also rotates expiring tokens, and
+finds an org-wide installation for a request from any workspace of an Enterprise Grid organisation); the
+outbox and commands get theirs from `InstalledToken`: for a person's workspace, that workspace's own
+installation, else the organisation's org-wide one (`_bot_for`), rotated with its refresh token when it
+expires within two hours (token rotation on), re-read every 30 seconds (and on every call while there is
+none) so that an install, a reinstall or an uninstall is seen by every instance. `app_uninstalled` and
+`tokens_revoked` delete the installation (Bolt's revocation listeners); sending then stops (for the people
+of that workspace only, when other workspaces stay installed), nothing queued is lost (the outbox holds
+what has no token, and halts on Slack's `not_authed`), and `adoptbot outbox status` says where the app is
+installed, or that it is not. The single-token mode (SLACK_BOT_TOKEN) is unchanged and needs none of this.
 """
 
 from __future__ import annotations
@@ -89,57 +91,136 @@ def oauth_settings(settings: Settings, engine: Engine) -> OAuthSettings:
 
 
 @dataclass(frozen=True)
-class Installed:
-    team_id: str | None
+class Workspace:
+    team_id: str
     team_name: str | None
+
+
+@dataclass(frozen=True)
+class Installed:
+    """Where Adoptbot is installed now: one workspace, several workspaces of a Grid organisation (each
+    installed on its own), or a whole Grid organisation at once (`org_wide`)."""
+
+    workspaces: tuple[Workspace, ...]
+    enterprise_id: str | None
+    enterprise_name: str | None
+    org_wide: bool
     installed_at: datetime
+
+    @property
+    def team_id(self) -> str | None:
+        return self.workspaces[0].team_id if len(self.workspaces) == 1 else None
+
+    def describe(self) -> str:
+        since = f"{self.installed_at:%Y-%m-%d}"
+        org = self.enterprise_name or self.enterprise_id
+        if self.org_wide:
+            return f"Installed org-wide in Slack organisation {org} (all its workspaces) since {since}."
+        names = ", ".join(w.team_name or w.team_id for w in self.workspaces)
+        if len(self.workspaces) == 1:
+            return f"Installed in Slack workspace {names} since {since}."
+        where = f" of organisation {org}" if org else ""
+        return f"Installed in {len(self.workspaces)} Slack workspaces{where} ({names}) since {since}."
 
 
 def installed(engine: Engine, settings: Settings) -> Installed | None:
-    """The workspace Adoptbot is installed in now (its newest bot), or None (never, or uninstalled)."""
-    row = _newest_bot(engine, settings)
-    if row is None:
+    """Where Adoptbot is installed now (the current bot of each installation), or None (never, or
+    uninstalled everywhere)."""
+    rows = _current_bots(engine, settings)
+    if not rows:
         return None
-    return Installed(row["team_id"], row["team_name"], row["installed_at"])
+    org_wide = [row for row in rows if row["is_enterprise_install"]]
+    chosen = org_wide or rows
+    workspaces = tuple(
+        Workspace(row["team_id"], row["team_name"]) for row in rows if row["team_id"] and not org_wide
+    )
+    first = chosen[0]
+    return Installed(
+        workspaces=workspaces,
+        enterprise_id=first["enterprise_id"],
+        enterprise_name=first["enterprise_name"],
+        org_wide=bool(org_wide),
+        installed_at=min(row["installed_at"] for row in chosen),
+    )
 
 
-def _newest_bot(engine: Engine, settings: Settings) -> Any:
+def _current_bots(engine: Engine, settings: Settings) -> list[Any]:
+    """The newest bot row of each installation (an organisation, or a workspace), newest first."""
     query = (
         select(SLACK_BOTS)
         .where(
             SLACK_BOTS.c.client_id == (settings.slack_client_id or ""), SLACK_BOTS.c.bot_token.is_not(None)
         )
         .order_by(desc(SLACK_BOTS.c.installed_at), desc(SLACK_BOTS.c.id))
-        .limit(1)
     )
     with engine.connect() as connection:
-        return connection.execute(query).mappings().first()
+        rows = connection.execute(query).mappings().all()
+    seen: set[tuple[Any, ...]] = set()
+    current = []
+    for row in rows:
+        key = (row["enterprise_id"], None if row["is_enterprise_install"] else row["team_id"])
+        if key not in seen:
+            seen.add(key)
+            current.append(row)
+    return current
+
+
+def _bot_for(rows: list[Any], workspace: str | None) -> Any:
+    """The installation whose token reaches `workspace`: its own install, else the organisation's
+    org-wide install. With no workspace known, or an app that is not on Grid (no organisation), the
+    newest; None when the workspace is in a Grid organisation where it is not installed."""
+    if not rows:
+        return None
+    if workspace is not None:
+        for row in rows:
+            if row["team_id"] == workspace and not row["is_enterprise_install"]:
+                return row
+    for row in rows:
+        if row["is_enterprise_install"]:
+            return row
+    if workspace is not None and any(row["enterprise_id"] for row in rows):
+        return None
+    return rows[0]
 
 
 class InstalledToken:
-    """The bot token of the installation, for clients that live longer than a request (outbox, commands)."""
+    """The bot token of the installation, for clients that live longer than a request (outbox, commands).
+
+    Called with a workspace (`T...`), it gives the token that reaches people there: that workspace's own
+    installation, else the organisation's org-wide one (see `_bot_for`)."""
 
     def __init__(self, settings: Settings, engine: Engine) -> None:
         self.settings = settings
         self.engine = engine
         self._lock = threading.Lock()
-        self._token: str | None = None
-        self._read_at = -REREAD_SECONDS
+        self._tokens: dict[str | None, tuple[str | None, float]] = {}
 
-    def __call__(self) -> str | None:
+    def __call__(self, workspace: str | None = None) -> str | None:
         with self._lock:
-            if self._token is None or time.monotonic() - self._read_at >= REREAD_SECONDS:
-                self._token = self._current()
-                self._read_at = time.monotonic()
-            return self._token
+            token, read_at = self._tokens.get(workspace, (None, -REREAD_SECONDS))
+            if token is None or time.monotonic() - read_at >= REREAD_SECONDS:
+                token = self._current(workspace)
+                self._tokens[workspace] = (token, time.monotonic())
+            return token
 
     def forget(self) -> None:
-        """Read the installation again on the next call (after a refusal, say)."""
+        """Read the installations again on the next call (after a refusal, say)."""
         with self._lock:
-            self._read_at = -REREAD_SECONDS
+            self._tokens.clear()
 
-    def _current(self) -> str | None:
-        row = _newest_bot(self.engine, self.settings)
+    def installed_anywhere(self) -> bool:
+        return bool(_current_bots(self.engine, self.settings))
+
+    def workspaces(self) -> list[str | None]:
+        """One key a token is asked for by, per installation: None for an org-wide install (its token
+        acts in every approved workspace), else each installed workspace."""
+        rows = _current_bots(self.engine, self.settings)
+        if any(row["is_enterprise_install"] for row in rows):
+            return [None]
+        return [row["team_id"] for row in rows if row["team_id"]]
+
+    def _current(self, workspace: str | None) -> str | None:
+        row = _bot_for(_current_bots(self.engine, self.settings), workspace)
         if row is None:
             return None
         store = installation_store(self.settings, self.engine)

@@ -49,7 +49,7 @@ from contextlib import contextmanager
 from typing import Any
 
 from slack_bolt import BoltContext
-from sqlalchemy import Connection
+from sqlalchemy import Connection, update
 from sqlalchemy.orm import Session
 
 from bot.clock import utcnow
@@ -231,12 +231,32 @@ class Scope:
                 connection.close()
 
 
+def note_workspace(scope: Scope, workspace: str | None) -> None:
+    """Remember the Slack workspace the acting person acted from (`T...`): on Enterprise Grid, installed
+    workspace by workspace, their messages go with that workspace's token. Only when the person was
+    loaded and it changed (once per person and workspace): one short write after the scope's own."""
+    person = scope._person
+    if not workspace or person is None or person.slack_workspace_id == workspace:
+        return
+    with scope.runtime.unit_of_work() as session:
+        session.execute(
+            update(Person)
+            .where(Person.id == person.id, Person.erased_at.is_(None))
+            .values(slack_workspace_id=workspace, updated_at=Person.updated_at),  # not a roster change
+            execution_options={"synchronize_session": False},
+        )
+
+
 @contextmanager
-def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool = True) -> Iterator[Scope]:
+def listener_scope(
+    context: BoltContext, *, readonly: bool = False, person: bool = True, learn_workspace: bool = True
+) -> Iterator[Scope]:
     """One unit of work for a listener, with the acting person resolved; commit at the end.
 
     `person=False`: a light scope (see the module docstring): the person is not loaded up front, and
-    `can`/`principal` come from one Core query instead.
+    `can`/`principal` come from one Core query instead. `learn_workspace=False`: the person's row is not
+    written, even to remember their workspace (answering a pulse must leave no trace on it: not its
+    time, nor, through the row's version, its order).
     """
     scope = Scope(runtime_from(context), context.user_id, readonly=readonly, context=context)
     queued: list[str] = []
@@ -254,6 +274,8 @@ def listener_scope(context: BoltContext, *, readonly: bool = False, person: bool
         raise
     finally:
         scope._close()
+    if learn_workspace:
+        note_workspace(scope, context.team_id)
     if queued and scope.runtime.replies is not None:
         answered = context.get(ANSWERED_KEY)
         scope.runtime.replies.send_after(queued, answered if isinstance(answered, threading.Event) else None)

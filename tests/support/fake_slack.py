@@ -504,6 +504,8 @@ class FakeUser:
     status_expiration: int = 0
     team_id: str = "T0FAKE"
     locale: str = "en-US"  # returned only when the caller asks (`include_locale`), as Slack does
+    enterprise_id: str | None = None  # on Enterprise Grid: the organisation, and every workspace they are in
+    teams: tuple[str, ...] = ()
 
     def to_slack(self, *, include_locale: bool = False) -> JSON:
         try:
@@ -524,25 +526,39 @@ class FakeUser:
         }
         if self.email:
             profile["email"] = self.email
-        return {
-            "id": self.id,
-            "team_id": self.team_id,
-            "name": self.name,
-            "deleted": self.deleted,
-            "real_name": self.real_name,
-            "tz": self.tz,
-            "tz_label": now.tzname() or self.tz,
-            "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
-            "is_admin": self.is_admin,
-            "is_owner": False,
-            "is_primary_owner": False,
-            "is_restricted": False,
-            "is_ultra_restricted": False,
-            "is_bot": self.is_bot,
-            "is_app_user": False,
-            "updated": int(time.time()),
-            "profile": profile,
-        } | ({"locale": self.locale} if include_locale else {})
+        grid: JSON = {}
+        if self.enterprise_id:
+            grid["enterprise_user"] = {
+                "id": self.id,
+                "enterprise_id": self.enterprise_id,
+                "enterprise_name": "Grid",
+                "is_admin": False,
+                "is_owner": False,
+                "teams": list(self.teams or (self.team_id,)),
+            }
+        return (
+            grid
+            | {
+                "id": self.id,
+                "team_id": self.team_id,
+                "name": self.name,
+                "deleted": self.deleted,
+                "real_name": self.real_name,
+                "tz": self.tz,
+                "tz_label": now.tzname() or self.tz,
+                "tz_offset": int(offset.total_seconds()) if offset is not None else 0,
+                "is_admin": self.is_admin,
+                "is_owner": False,
+                "is_primary_owner": False,
+                "is_restricted": False,
+                "is_ultra_restricted": False,
+                "is_bot": self.is_bot,
+                "is_app_user": False,
+                "updated": int(time.time()),
+                "profile": profile,
+            }
+            | ({"locale": self.locale} if include_locale else {})
+        )
 
 
 @dataclass
@@ -693,6 +709,12 @@ class FakeSlack:
         self.installer = "UINSTALLER"
         self.token_rotation = False
         self.token_seconds = 43_200
+        # Enterprise Grid (`grid()`): the organisation, its workspaces, and what the next install covers:
+        # one workspace (`install_workspace`, a team id) or, when None, the whole organisation.
+        self.enterprise_id: str | None = None
+        self.enterprise_name: str | None = None
+        self.workspaces: dict[str, str] = {}
+        self.install_workspace: str | None = None
         self._reset_state()
         self._server = _Server((host, port), self)
         # A short poll interval: stop() (shutdown) waits for the loop to notice, once per test.
@@ -721,6 +743,10 @@ class FakeSlack:
         self._install_codes: dict[str, str] = {}  # code -> redirect URI, used once
         self._refresh_tokens: set[str] = set()
         self.bot_tokens: list[str] = []  # every bot token handed out, oldest first
+        # Installed tokens on Grid: token -> the workspace it acts in (None: every workspace of the org).
+        self.token_workspace: dict[str, str | None] = {}
+        self._refresh_workspace: dict[str, str | None] = {}
+        self._caller: str | None = None  # the token of the call being answered
 
     # ---- lifecycle ---------------------------------------------------------------------------------------
 
@@ -777,9 +803,15 @@ class FakeSlack:
         status_text: str = "",
         status_expiration: int = 0,
         locale: str = "en-US",
+        team_id: str | None = None,
+        teams: tuple[str, ...] = (),
     ) -> FakeUser:
-        """Add (or replace) a workspace member; users.info/list/lookupByEmail answer from these."""
+        """Add (or replace) a workspace member; users.info/list/lookupByEmail answer from these.
+
+        On Grid (`grid()`), `team_id` is the workspace they belong to (default: the first), `teams` every
+        workspace they are a member of (default: that one)."""
         base = name or user_id.lower()
+        home = team_id or (next(iter(self.workspaces)) if self.workspaces else self.team_id)
         user = FakeUser(
             id=user_id,
             name=base,
@@ -792,12 +824,34 @@ class FakeSlack:
             status_emoji=status_emoji,
             status_text=status_text,
             status_expiration=status_expiration,
-            team_id=self.team_id,
+            team_id=home,
             locale=locale,
+            enterprise_id=self.enterprise_id,
+            teams=teams or (home,),
         )
         with self._lock:
             self._users[user_id] = user
         return user
+
+    def grid(
+        self,
+        workspaces: dict[str, str] | None = None,
+        *,
+        enterprise_id: str = "E0GRID",
+        enterprise_name: str = "Grid Org",
+    ) -> None:
+        """Play an Enterprise Grid organisation of several workspaces (default: two). Tokens handed out by
+        an install then act only where they were installed: a workspace's token reaches that workspace's
+        members (else `channel_not_found` / `user_not_found`), an org-wide token every workspace, and
+        users.list with an org-wide token needs `team_id`, as Slack's do. Call before adding users."""
+        self.enterprise_id, self.enterprise_name = enterprise_id, enterprise_name
+        self.workspaces = dict(workspaces or {"T0ONE": "Workspace One", "T0TWO": "Workspace Two"})
+        self.team_id, self.team_name = next(iter(self.workspaces.items()))
+
+    def revoke(self, token: str) -> None:
+        """From now on Slack answers `token_revoked` to this token (an uninstall, as Slack sees it)."""
+        with self._lock:
+            self.token_workspace[token] = "revoked"
 
     def update_user(self, user_id: str, **changes: Any) -> FakeUser:
         """Change fields of a user added before, e.g. `update_user("U1", deleted=True, tz="Asia/Tokyo")`."""
@@ -1091,10 +1145,16 @@ class FakeSlack:
         elif not (headers.get("authorization", "").lower().startswith("bearer ") or params.get("token")):
             reply = _Reply(200, {"ok": False, "error": "not_authed"})
         else:
+            auth = headers.get("authorization", "")
+            bearer = auth.lower().startswith("bearer ")
+            self._caller = auth[7:].strip() if bearer else str(params.get("token"))
             try:
+                self._check_workspace(method, params)
                 reply = _Reply(200, {"ok": True, **handler(params)})
             except SlackError as exc:
                 reply = _Reply(200, {"ok": False, "error": exc.error, **exc.extra})
+            finally:
+                self._caller = None
         if fault is not None:
             return self._fault_reply(fault)
         return reply
@@ -1108,6 +1168,7 @@ class FakeSlack:
         return {
             "api.test": lambda p: {"args": {k: v for k, v in p.items() if k != "token"}},
             "auth.test": self._auth_test,
+            "auth.teams.list": self._auth_teams_list,
             "chat.postMessage": self._chat_post_message,
             "chat.update": self._chat_update,
             "chat.postEphemeral": self._chat_post_ephemeral,
@@ -1128,6 +1189,53 @@ class FakeSlack:
         }
 
     # ---- Sign in with Slack (OpenID Connect) --------------------------------------------------------------
+
+    # ---- installing the app (OAuth v2) -------------------------------------------------------------------
+
+    # ---- Enterprise Grid: where a token may act ------------------------------------------------------
+
+    def _caller_workspace(self) -> tuple[bool, str | None]:
+        """(whether the calling token is an installed Grid token, the workspace it acts in or None for
+        an org-wide one). Other tokens (SLACK_BOT_TOKEN in tests) act in the one workspace, unchecked."""
+        if self._caller not in self.token_workspace:
+            return False, None
+        return True, self.token_workspace[self._caller]
+
+    def _check_workspace(self, method: str, params: dict[str, Any]) -> None:
+        installed, workspace = self._caller_workspace()
+        if not installed:
+            return
+        if workspace == "revoked":
+            raise SlackError("token_revoked")
+        if workspace is None or not self.workspaces:
+            return
+        user: str | None = None
+        if method in ("chat.postMessage", "chat.postEphemeral"):
+            raw = str(params.get("channel") or "")
+            user = raw if raw[:1] in ("U", "W") else raw[1:] if raw[:1] == "D" and raw[1:2] in "UW" else None
+            if method == "chat.postEphemeral":
+                user = str(params.get("user") or "") or user
+        elif method == "conversations.open":
+            raw = params.get("users")
+            user = str(raw).split(",")[0].strip() if raw else None
+        elif method in ("views.publish", "users.info"):
+            user = str(params.get("user_id") or params.get("user") or "") or None
+        if user is None:
+            return
+        member = self._users.get(user)
+        if member is not None and workspace not in (member.teams or (member.team_id,)):
+            raise SlackError("channel_not_found" if method.startswith("chat.") else "user_not_found")
+
+    def _auth_teams_list(self, params: dict[str, Any]) -> JSON:
+        installed, workspace = self._caller_workspace()
+        if installed and workspace is None and self.workspaces:
+            teams = [{"id": t, "name": n} for t, n in self.workspaces.items()]
+        elif installed and workspace in self.workspaces:
+            teams = [{"id": workspace, "name": self.workspaces[workspace]}]
+        else:
+            teams = [{"id": self.team_id, "name": self.team_name}]
+        page, cursor = self._page(params, teams, 0)
+        return {"teams": page, "response_metadata": {"next_cursor": cursor}}
 
     # ---- installing the app (OAuth v2) -------------------------------------------------------------------
 
@@ -1167,8 +1275,14 @@ class FakeSlack:
                 raise SlackError("invalid_code")
             if params.get("redirect_uri") and params.get("redirect_uri") != redirect:
                 raise SlackError("bad_redirect_uri")
+        if params.get("grant_type") == "refresh_token":
+            covers = self._refresh_workspace.get(str(params.get("refresh_token")), self.install_workspace)
+        else:
+            covers = self.install_workspace
         token = self._next_id("xoxb-installed-")
         self.bot_tokens.append(token)
+        if self.workspaces:
+            self.token_workspace[token] = covers
         answer: JSON = {
             "access_token": token,
             "token_type": "bot",
@@ -1181,9 +1295,16 @@ class FakeSlack:
             "authed_user": {"id": self.installer},
             "is_enterprise_install": False,
         }
+        if self.workspaces:
+            answer["enterprise"] = {"id": self.enterprise_id, "name": self.enterprise_name}
+            if covers is None:
+                answer |= {"team": None, "is_enterprise_install": True}
+            else:
+                answer["team"] = {"id": covers, "name": self.workspaces[covers]}
         if self.token_rotation:
             refresh = self._next_id("xoxe-1-")
             self._refresh_tokens.add(refresh)
+            self._refresh_workspace[refresh] = covers
             answer |= {"refresh_token": refresh, "expires_in": self.token_seconds}
         return answer
 
@@ -1658,7 +1779,14 @@ class FakeSlack:
 
     def _users_list(self, params: dict[str, Any]) -> JSON:
         locale = _truthy(params.get("include_locale"))
-        members = [u.to_slack(include_locale=locale) for u in self._users.values()]
+        users = list(self._users.values())
+        installed, workspace = self._caller_workspace()
+        if installed and self.workspaces:
+            wanted = workspace or params.get("team_id")
+            if not wanted:
+                raise SlackError("missing_argument", response_metadata={"messages": ["team_id required"]})
+            users = [u for u in users if wanted in (u.teams or (u.team_id,))]
+        members = [u.to_slack(include_locale=locale) for u in users]
         page, cursor = self._page(params, members, 0)
         return {"members": page, "cache_ts": int(time.time()), "response_metadata": {"next_cursor": cursor}}
 

@@ -76,12 +76,15 @@ def slash_command_body(
     channel_name: str = "general",
     trigger_id: str | None = None,
     response_url: str | None = None,
+    enterprise_id: str | None = None,
 ) -> str:
-    """The form body of a slash command, fields in the order Slack sends them."""
+    """The form body of a slash command, fields in the order Slack sends them. `enterprise_id`: run in a
+    workspace of that Enterprise Grid organisation, where the app is installed org-wide."""
     fields = [
         ("token", VERIFICATION_TOKEN),
         ("team_id", team_id),
         ("team_domain", TEAM_DOMAIN),
+        *([("enterprise_id", enterprise_id), ("enterprise_name", "Grid Org")] if enterprise_id else []),
         ("channel_id", channel_id),
         ("channel_name", channel_name),
         ("user_id", user_id),
@@ -89,7 +92,7 @@ def slash_command_body(
         ("command", command),
         ("text", text),
         ("api_app_id", API_APP_ID),
-        ("is_enterprise_install", "false"),
+        ("is_enterprise_install", "true" if enterprise_id else "false"),
         ("response_url", response_url or f"https://hooks.slack.com/commands/{team_id}/{_unique('')}/fake"),
         ("trigger_id", trigger_id or new_trigger_id()),
     ]
@@ -276,12 +279,16 @@ def event_body(
     event_id: str | None = None,
     team_id: str = TEAM_ID,
     event_time: int | None = None,
+    enterprise_id: str | None = None,
+    org_wide: bool = False,
 ) -> str:
-    """An Events API request body (type event_callback) carrying `event`."""
+    """An Events API request body (type event_callback) carrying `event`. `enterprise_id`: from a
+    workspace of that Grid organisation; `org_wide`: to the app's org-wide installation there."""
     return json.dumps(
         {
             "token": VERIFICATION_TOKEN,
             "team_id": team_id,
+            **({"enterprise_id": enterprise_id} if enterprise_id else {}),
             "api_app_id": API_APP_ID,
             "event": event,
             "type": "event_callback",
@@ -289,11 +296,11 @@ def event_body(
             "event_time": event_time if event_time is not None else int(time.time()),
             "authorizations": [
                 {
-                    "enterprise_id": None,
-                    "team_id": team_id,
+                    "enterprise_id": enterprise_id,
+                    "team_id": None if org_wide else team_id,
                     "user_id": BOT_USER_ID,
                     "is_bot": True,
-                    "is_enterprise_install": False,
+                    "is_enterprise_install": org_wide,
                 }
             ],
             "is_ext_shared_channel": False,

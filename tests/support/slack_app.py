@@ -152,6 +152,10 @@ class SlackAppServer:
 
     # --- requests, signed like Slack's ------------------------------------------------------------------
 
+    # On Enterprise Grid: (workspace, organisation, whether the app is installed org-wide) that every
+    # command, interaction and event comes from unless it says otherwise. None: the one plain workspace.
+    grid: tuple[str, str, bool] | None = None
+
     def post(self, body: str, **kwargs: Any) -> tuple[int, str]:
         """POST `body` signed with the app's signing secret (or `secret=`); (status, response text)."""
         secret = kwargs.pop("secret", None) or self.settings.slack_signing_secret or ""
@@ -160,19 +164,40 @@ class SlackAppServer:
 
     def command(self, text: str, *, user_id: str, **kwargs: Any) -> tuple[int, dict[str, Any]]:
         """Run `/adopt <text>` as `user_id`; (status, answer: JSON, {"text": ...} if plain, {} if empty)."""
-        fields = {k: kwargs.pop(k) for k in ("response_url", "trigger_id", "channel_id") if k in kwargs}
+        names = ("response_url", "trigger_id", "channel_id", "team_id", "enterprise_id")
+        fields = {k: kwargs.pop(k) for k in names if k in kwargs}
+        if self.grid is not None:
+            fields.setdefault("team_id", self.grid[0])
+            fields.setdefault("enterprise_id", self.grid[1])
         body = signing.slash_command_body(self.settings.command, text, user_id=user_id, **fields)
         status, answer = self.post(body, **kwargs)
         return status, _answer(answer)
 
     def interact(self, payload: dict[str, Any], **kwargs: Any) -> tuple[int, dict[str, Any]]:
         """Post an interactivity payload (block_actions, view_submission, ...); (status, answer)."""
+        if self.grid is not None and payload.get("enterprise") is None:
+            team, enterprise, org_wide = self.grid
+            payload = {
+                **payload,
+                "team": None if org_wide else {"id": team, "domain": "fake"},
+                "enterprise": {"id": enterprise, "name": "Grid Org"},
+                "is_enterprise_install": org_wide,
+                "user": {**payload["user"], "team_id": team},
+            }
+            if isinstance(payload.get("view"), dict):
+                payload["view"] = {**payload["view"], "team_id": team, "app_installed_team_id": None}
         status, answer = self.post(signing.interactivity_body(payload), **kwargs)
         return status, _answer(answer)
 
     def event(self, event: dict[str, Any], *, event_id: str | None = None, **kwargs: Any) -> int:
         """Deliver an Events API event; the HTTP status."""
-        status, _ = self.post(signing.event_body(event, event_id=event_id), **kwargs)
+        names = ("team_id", "enterprise_id", "org_wide")
+        fields = {k: kwargs.pop(k) for k in names if k in kwargs}
+        if self.grid is not None:
+            fields.setdefault("team_id", self.grid[0])
+            fields.setdefault("enterprise_id", self.grid[1])
+            fields.setdefault("org_wide", self.grid[2])
+        status, _ = self.post(signing.event_body(event, event_id=event_id, **fields), **kwargs)
         return status
 
 

@@ -1,0 +1,228 @@
+"""Enterprise Grid: Adoptbot installed in an organisation of two workspaces, played by the fake Slack
+(`FakeSlack.grid()`: a workspace's token reaches only that workspace's members; an org-wide token reaches
+every workspace, and users.list with it needs `team_id`, as Slack's do).
+
+Installed org-wide (one install for the whole organisation) or workspace by workspace (each with its own
+token): people in both workspaces get broadcasts and digests, each message with a token that reaches them,
+requests from either workspace are answered, and uninstalling one workspace stops only its messages.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterator
+
+import pytest
+from slack_sdk.errors import SlackApiError
+from sqlalchemy import Engine, select
+
+from bot import outbox
+from bot.cli import main
+from bot.config import Settings
+from bot.db import session_scope
+from bot.models import OutboxMessage, OutboxState, Person
+from bot.slack import ids
+from bot.slack.client import installed_token, make_web_client
+from bot.slack.install import installed
+from tests import test_broadcasts_slack as broadcasts_slack
+from tests.support.factories import add_person
+from tests.support.fake_slack import Call, FakeSlack
+from tests.support.slack_app import SlackAppServer, wait_for
+from tests.test_digest import build_world
+from tests.test_slack_oauth import STATE_SECRET, install
+
+ONE, TWO, ORG = "T0ONE", "T0TWO", "E0GRID"
+
+
+@pytest.fixture
+def grid(fake_slack: FakeSlack) -> FakeSlack:
+    fake_slack.grid({ONE: "Workspace One", TWO: "Workspace Two"}, enterprise_id=ORG)
+    return fake_slack
+
+
+@pytest.fixture
+def settings(slack_settings: Settings, grid: FakeSlack) -> Settings:
+    client_id, secret = grid.oidc_client
+    return dataclasses.replace(
+        slack_settings,
+        slack_bot_token=None,
+        slack_client_id=client_id,
+        slack_client_secret=secret,
+        slack_state_secret=STATE_SECRET,
+    )
+
+
+@pytest.fixture
+def server(settings: Settings, engine: Engine) -> Iterator[SlackAppServer]:
+    with SlackAppServer(settings, engine, public=True) as running:
+        yield running
+
+
+@pytest.fixture
+def oauth_env(settings: Settings, grid: FakeSlack, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The environment of `adoptbot` commands for this install: OAuth, no bot token."""
+    for name, value in {
+        "SLACK_CLIENT_ID": settings.slack_client_id,
+        "SLACK_CLIENT_SECRET": settings.slack_client_secret,
+        "SLACK_STATE_SECRET": STATE_SECRET,
+        "SLACK_API_URL": grid.url,
+    }.items():
+        monkeypatch.setenv(name, value or "")
+    monkeypatch.delenv("SLACK_BOT_TOKEN", raising=False)
+
+
+def token_of(call: Call) -> str:
+    return str(call.headers["authorization"]).removeprefix("Bearer ")
+
+
+def posts_to(fake: FakeSlack, user: str) -> list[Call]:
+    return [c for c in fake.calls_to("chat.postMessage") if c.params.get("channel") in (user, "D" + user)]
+
+
+def workspace_of(engine: Engine, user: str) -> str | None:
+    with session_scope(engine, readonly=True) as session:
+        return session.scalar(select(Person.slack_workspace_id).where(Person.slack_user_id == user))
+
+
+def test_an_org_wide_install_reaches_people_of_both_workspaces_with_a_broadcast(
+    server: SlackAppServer,
+    settings: Settings,
+    grid: FakeSlack,
+    engine: Engine,
+    db_url: str,
+    oauth_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    grid.install_workspace = None  # the organisation's admin installs it for every workspace at once
+    install(server)
+    server.grid = (ONE, ORG, True)  # the change manager works in workspace One
+    where = installed(engine, settings)
+    assert where is not None and where.org_wide and where.enterprise_id == ORG
+    [org_token] = grid.bot_tokens
+    assert grid.token_workspace[org_token] is None
+
+    broadcasts_slack.seed(engine)  # a change manager and people of four teams
+    for user in (broadcasts_slack.MANAGER, "USALES1", "USALES2"):
+        grid.add_user(user, team_id=ONE, email=f"{user.lower()}@example.com", tz="Europe/Paris")
+    for user in ("UENG1", "USUP1", "UBLOCKED"):
+        grid.add_user(user, team_id=TWO, email=f"{user.lower()}@example.com", tz="Asia/Tokyo")
+
+    # roster sync reads both workspaces (auth.teams.list, then users.list with each team_id)
+    assert main(["roster", "sync", "--db", db_url]) == 0, capsys.readouterr().err
+    assert capsys.readouterr().out.startswith("6 Slack users read, 6 on the roster")
+    listed = {c.params.get("team_id") for c in grid.calls_to("users.list", ok=True)}
+    assert listed == {ONE, TWO} and not grid.calls_to("users.list", ok=False)
+    assert workspace_of(engine, "USALES1") == ONE and workspace_of(engine, "UENG1") == TWO
+    with session_scope(engine, readonly=True) as session:
+        tz = session.scalar(select(Person.slack_timezone).where(Person.slack_user_id == "UENG1"))
+    assert tz == "Asia/Tokyo"
+
+    # a change manager in workspace One broadcasts to everyone: both workspaces get it, once each
+    modal = broadcasts_slack.composer(server, grid, user=broadcasts_slack.MANAGER)
+    broadcasts_slack.submit(server, modal, message="Prompting clinic on Friday", everyone=True)
+    broadcasts_slack.send_queued(engine, settings)
+    broadcasts_slack.click(
+        server, broadcasts_slack.preview(grid), ids.BROADCAST_SEND, broadcasts_slack.MANAGER
+    )
+    wait_for(lambda: broadcasts_slack.only(engine).status == "sending", what="the fan-out")
+    broadcasts_slack.send_queued(engine, settings)
+    reached = {"USALES1": 1, "USALES2": 1, "UENG1": 1, "USUP1": 1, broadcasts_slack.MANAGER: 1}
+    assert broadcasts_slack.broadcast_dms(grid) == reached
+    for user in ("USALES1", "UENG1"):
+        assert {token_of(c) for c in posts_to(grid, user)} == {org_token}
+
+    assert main(["outbox", "status", "--db", db_url]) == 0
+    assert "org-wide in Slack organisation Grid Org" in capsys.readouterr().out
+
+
+def test_an_org_wide_install_answers_requests_from_either_workspace(
+    server: SlackAppServer, grid: FakeSlack, engine: Engine
+) -> None:
+    install(server)
+    server.grid = (TWO, ORG, True)
+    with session_scope(engine) as session:
+        add_person(session, "UTWO1", team="Platform", role="engineering", name="Tomo Two")
+    grid.add_user("UTWO1", team_id=TWO)
+
+    # Bolt finds the organisation's installation for a command run in workspace Two
+    status, answer = server.command("me", user_id="UTWO1")
+    assert status == 200 and "install" not in str(answer).lower()
+    assert "Tomo" in str(answer) or "nudge" in str(answer).lower(), answer
+    # the workspace a person acts from is remembered (after the answer, once)
+    wait_for(lambda: workspace_of(engine, "UTWO1") == TWO, what="the person's workspace")
+
+    # App Home opened in workspace Two is published with the organisation's token
+    home_opened = {"type": "app_home_opened", "user": "UTWO1", "channel": "DUTWO1", "tab": "home"}
+    assert server.event(home_opened) == 200
+    view = wait_for(lambda: grid.home_views.get("UTWO1"), what="the Home tab")
+    assert "Platform" in str(view["blocks"])  # their own profile: team and role
+    [publish] = [c for c in grid.calls_to("views.publish") if c.params.get("user_id") == "UTWO1"]
+    assert publish.ok and token_of(publish) == grid.bot_tokens[0]
+
+
+def test_workspace_by_workspace_installs_send_each_dm_with_its_own_workspaces_token(
+    server: SlackAppServer,
+    settings: Settings,
+    grid: FakeSlack,
+    engine: Engine,
+    db_url: str,
+    oauth_env: None,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    grid.install_workspace = ONE
+    install(server)
+    grid.install_workspace = TWO
+    install(server)
+    token_one, token_two = grid.bot_tokens
+    where = installed(engine, settings)
+    assert where is not None and not where.org_wide
+    assert {w.team_id for w in where.workspaces} == {ONE, TWO}
+
+    build_world(engine)  # leaders Ada and Tim in workspace One, Bea and Sam in workspace Two
+    home = {"UADA0001": ONE, "UTIM0001": ONE, "UBEA0001": TWO, "USAM0001": TWO}
+    for user, workspace in home.items():
+        grid.add_user(user, team_id=workspace)
+    assert main(["roster", "sync", "--db", db_url]) == 0, capsys.readouterr().err
+    assert {user: workspace_of(engine, user) for user in home} == home
+
+    # every leader's digest goes out, each with the token of the leader's own workspace
+    assert main(["digest", "--db", db_url, "--week", "2026-W47", "--send"]) == 0, capsys.readouterr().err
+    assert "failed 0" in capsys.readouterr().out
+    for user, workspace in home.items():
+        calls = posts_to(grid, user)
+        assert calls and all(c.ok for c in calls), user
+        assert {token_of(c) for c in calls} == {token_one if workspace == ONE else token_two}, user
+
+    # workspace Two uninstalls: its people's messages wait, workspace One's still go
+    server.grid = (TWO, ORG, False)
+    assert server.event({"type": "app_uninstalled"}) == 200
+    wait_for(
+        lambda: len((installed(engine, settings) or where).workspaces) == 1, what="workspace Two's uninstall"
+    )
+    installed_token(settings).forget()
+    with session_scope(engine) as session:
+        for user in ("UADA0001", "UBEA0001"):
+            outbox.enqueue(session, key=f"after:{user}", kind="test", channel=user, text="Still here?")
+    report = outbox.drain(engine, make_web_client(settings, retry_rate_limits=False), settings)
+    assert report.sent == 1 and not report.halted and not report.failed
+    with session_scope(engine, readonly=True) as session:
+        states = {
+            key: state for key, state in session.execute(select(OutboxMessage.key, OutboxMessage.state))
+        }
+    assert states["after:UADA0001"] == OutboxState.SENT
+    assert states["after:UBEA0001"] == OutboxState.PENDING, "kept for when workspace Two installs again"
+    assert main(["outbox", "status", "--db", db_url]) == 0
+    assert "Installed in Slack workspace Workspace One" in capsys.readouterr().out
+
+
+def test_a_workspace_token_cannot_reach_the_other_workspace_so_the_right_one_is_needed(
+    server: SlackAppServer, settings: Settings, grid: FakeSlack, engine: Engine
+) -> None:
+    """The fake plays Grid strictly: this is what would go wrong if the outbox used any one token."""
+    grid.install_workspace = ONE
+    install(server)
+    grid.add_user("UTWO1", team_id=TWO)
+    client = make_web_client(settings, retry_rate_limits=False)
+    with pytest.raises(SlackApiError) as refused:
+        client.chat_postMessage(channel="UTWO1", text="hello")
+    assert refused.value.response["error"] == "channel_not_found"

@@ -11,6 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from functools import cached_property
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -83,9 +84,9 @@ class DemoContext:
     change_manager_ids: list[int] = field(default_factory=list)
     usage_imports: list[UsageImport] = field(default_factory=list)
 
-    @property
+    @cached_property
     def week_starts(self) -> list[date]:
-        """Monday of every week of history, oldest first."""
+        """Monday of every week of history, oldest first (worked out once: steps ask per person)."""
         return [self.start + timedelta(weeks=i) for i in range(self.weeks)]
 
     @property

@@ -19,8 +19,8 @@ from sqlalchemy import case, func, select, update
 
 from bot.clock import to_naive_utc
 from bot.content import Nudge
+from bot.demo.bulk import RowStream, bulk_insert
 from bot.demo.context import DemoContext
-from bot.demo.pulses import bulk_insert
 from bot.models import Activity, NudgeDelivery, NudgeStatus, Person
 from bot.nudges.service import TRIED_TO_LEVEL_UP
 from bot.people.directory import text_table
@@ -107,64 +107,68 @@ def nudge_history(ctx: DemoContext) -> None:
     learners = {person_id: _Learner() for person_id in ctx.persons}
     keenness = {person_id: rng.uniform(0.5, 1.5) for person_id in ctx.persons}
     moments: dict[tuple[str, date], datetime] = {}
-    deliveries: list[tuple[object, ...]] = []
     activity: list[tuple[object, ...]] = []
+    tried = 0
     learning = [p for p in ctx.persons.values() if p.role in ladders]
-    for week_index, monday in enumerate(ctx.week_starts):
-        for day in (monday + timedelta(days=d) for d in days):
-            slot = day.isoformat()
-            done: set[int] = set()
-            for person in learning:
-                if person.started_on > day:
-                    continue
-                learner = learners[person.id]
-                nudge = learner.next(ladders[person.role])
-                if nudge is None:
-                    done.add(person.id)  # the library is exhausted for them: nothing is ever repeated
-                    continue
-                sent_at = _slot_moment(day, settings.nudge_hour, person.timezone, moments)
-                base, gain = team_curve[person.team_id]
-                chance = min(0.92, (base + gain * week_index) * keenness[person.id])
-                roll = rng.random()
-                status = (
-                    NudgeStatus.TRIED
-                    if roll < chance
-                    else NudgeStatus.NOT_FOR_ME
-                    if roll < chance + 0.06
-                    else NudgeStatus.SENT
-                )
-                clicked_at = (
-                    sent_at + timedelta(minutes=rng.randrange(3, 360)) if status != NudgeStatus.SENT else None
-                )
-                rating = None
-                if status == NudgeStatus.TRIED:
-                    learner.tried(nudge, tops[person.role])
-                    if rng.random() < 0.55:
-                        rating = "helpful" if rng.random() < 0.85 else "not_helpful"
-                deliveries.append(
-                    (
-                        person.id,
-                        person.team_id,
-                        nudge.id,
-                        person.role,
-                        nudge.level,
-                        nudge.stage,
-                        slot,
-                        f"nudge:{person.id}:{slot}",
-                        sent_at,
-                        sent_at,
-                        status.value,
-                        rating,
-                        clicked_at,
-                        clicked_at if status == NudgeStatus.TRIED else None,
+    deliveries = RowStream(ctx.session, NudgeDelivery, DELIVERY_COLUMNS)
+    with deliveries:  # stored while the rest is made
+        for week_index, monday in enumerate(ctx.week_starts):
+            for day in (monday + timedelta(days=d) for d in days):
+                slot = day.isoformat()
+                done: set[int] = set()
+                for person in learning:
+                    if person.started_on > day:
+                        continue
+                    learner = learners[person.id]
+                    nudge = learner.next(ladders[person.role])
+                    if nudge is None:
+                        done.add(person.id)  # the library is exhausted for them: nothing is ever repeated
+                        continue
+                    sent_at = _slot_moment(day, settings.nudge_hour, person.timezone, moments)
+                    base, gain = team_curve[person.team_id]
+                    chance = min(0.92, (base + gain * week_index) * keenness[person.id])
+                    roll = rng.random()
+                    status = (
+                        NudgeStatus.TRIED
+                        if roll < chance
+                        else NudgeStatus.NOT_FOR_ME
+                        if roll < chance + 0.06
+                        else NudgeStatus.SENT
                     )
-                )
-                if clicked_at is not None:
-                    activity.append((person.id, person.team_id, f"nudge_{status}", clicked_at))
-            if done:
-                learning = [p for p in learning if p.id not in done]
-    bulk_insert(ctx, NudgeDelivery, DELIVERY_COLUMNS, deliveries)
-    bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
+                    clicked_at = (
+                        sent_at + timedelta(minutes=rng.randrange(3, 360))
+                        if status != NudgeStatus.SENT
+                        else None
+                    )
+                    rating = None
+                    if status == NudgeStatus.TRIED:
+                        tried += 1
+                        learner.tried(nudge, tops[person.role])
+                        if rng.random() < 0.55:
+                            rating = "helpful" if rng.random() < 0.85 else "not_helpful"
+                    deliveries.add(
+                        (
+                            person.id,
+                            person.team_id,
+                            nudge.id,
+                            person.role,
+                            nudge.level,
+                            nudge.stage,
+                            slot,
+                            f"nudge:{person.id}:{slot}",
+                            sent_at,
+                            sent_at,
+                            status.value,
+                            rating,
+                            clicked_at,
+                            clicked_at if status == NudgeStatus.TRIED else None,
+                        )
+                    )
+                    if clicked_at is not None:
+                        activity.append((person.id, person.team_id, f"nudge_{status}", clicked_at))
+                if done:
+                    learning = [p for p in learning if p.id not in done]
+    bulk_insert(ctx.session, Activity, ACTIVITY_COLUMNS, activity)
     by_level: dict[int, list[int]] = defaultdict(list)
     for person_id, learner in learners.items():
         if learner.level > 1:
@@ -174,10 +178,7 @@ def nudge_history(ctx: DemoContext) -> None:
             ctx.session.execute(
                 update(Person).where(Person.id.in_(person_ids[start : start + 900])).values(nudge_level=level)
             )
-    ctx.progress(
-        f"{len(deliveries):,} nudges delivered, "
-        f"{sum(1 for d in deliveries if d[10] == NudgeStatus.TRIED.value):,} tried"
-    )
+    ctx.progress(f"{deliveries.count:,} nudges delivered, {tried:,} tried")
 
 
 def _rate(tried: int, sent: int) -> str:

@@ -12,25 +12,21 @@ Bulk inserts only: 10,000 people, 100 teams and 26 weeks take seconds.
 
 from __future__ import annotations
 
-import csv
-import io
 import random
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
-from typing import cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import insert
 
 from bot.clock import iso_week, to_naive_utc
 from bot.content import Question, Survey
+from bot.demo.bulk import bulk_insert
 from bot.demo.context import DemoContext, DemoTeam
 from bot.metrics.format import to_table
 from bot.metrics.service import compute_metrics
-from bot.models import Base, PulseAnswer, PulseInvitation, PulseResponse, PulseRun, random_key
+from bot.models import PulseAnswer, PulseInvitation, PulseResponse, PulseRun, random_key
 from bot.pulses import service as pulses
 
-_BATCH = 5_000
-_COPY_CHUNK = 50_000
 CADENCE_WEEKS = 2
 COMMENTS = (
     "More hands-on training for our own tools would help.",
@@ -200,54 +196,18 @@ def _one_run(
             responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
             sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
             answers.extend((random_key(), response_id, *row) for row in sheet)
-    bulk_insert(ctx, PulseInvitation, INVITATION_COLUMNS, invitations)
+    bulk_insert(ctx.session, PulseInvitation, INVITATION_COLUMNS, invitations)
     # In the order of their random keys, as a database's own index would list them.
-    bulk_insert(ctx, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
-    bulk_insert(ctx, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False)
+    bulk_insert(ctx.session, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
+    bulk_insert(
+        ctx.session, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False
+    )
     return len(invitations), len(responses), len(answers)
 
 
 INVITATION_COLUMNS = ("run_id", "person_id", "team_id", "invited_at", "answered_at", "reminders_sent")
 RESPONSE_COLUMNS = ("id", "run_id", "respondent", "team_id", "submitted_at")
 ANSWER_COLUMNS = ("id", "response_id", "question_id", "stage", "metric", "value", "text")
-
-
-def bulk_insert(
-    ctx: DemoContext,
-    model: type[Base],
-    columns: tuple[str, ...],
-    rows: list[tuple[object, ...]],
-    *,
-    dates: bool = True,
-) -> None:
-    """The bulk of the history, as fast as each database takes it: COPY on PostgreSQL; on SQLite a plain
-    DB-API executemany of tuples when there are no dates (SQLAlchemy formats SQLite's dates), else Core."""
-    connection = ctx.session.connection()
-    table = model.__tablename__
-    if connection.dialect.name == "postgresql":
-        # CSV written by the csv module (in C) in large chunks: psycopg's write_row formats each value in
-        # Python, several times slower for millions of rows. NULL is \N; booleans and dates as text.
-        cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
-        statement = f"COPY {table} ({', '.join(columns)}) FROM STDIN WITH (FORMAT csv, NULL '\\N')"
-        with cursor.copy(statement) as copy:
-            for start in range(0, len(rows), _COPY_CHUNK):
-                buffer = io.StringIO()
-                writer = csv.writer(buffer, lineterminator="\n")
-                writer.writerows(
-                    tuple("\\N" if value is None else value for value in row)
-                    for row in rows[start : start + _COPY_CHUNK]
-                )
-                copy.write(buffer.getvalue())
-        return
-    for start in range(0, len(rows), _BATCH):
-        batch = rows[start : start + _BATCH]
-        if dates:
-            ctx.session.execute(
-                insert(cast(Table, model.__table__)), [dict(zip(columns, r, strict=True)) for r in batch]
-            )
-        else:
-            marks = ", ".join("?" for _ in columns)
-            connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch)
 
 
 def _sheet(

@@ -14,8 +14,8 @@ from typing import NamedTuple
 from sqlalchemy import func, select
 
 from bot.clock import to_naive_utc
+from bot.demo.bulk import bulk_insert
 from bot.demo.context import DemoContext
-from bot.demo.pulses import bulk_insert
 from bot.demo.usage import GITHUB, M365, tool_name
 from bot.models import Activity, UsageFact, Win, WinStatus
 
@@ -167,7 +167,7 @@ def win_history(ctx: DemoContext) -> None:
                     )
                 )
                 activity.append((author, team.id, "win", submitted))
-    bulk_insert(ctx, Win, WIN_COLUMNS, wins)
-    bulk_insert(ctx, Activity, ACTIVITY_COLUMNS, activity)
+    bulk_insert(ctx.session, Win, WIN_COLUMNS, wins)
+    bulk_insert(ctx.session, Activity, ACTIVITY_COLUMNS, activity)
     approved = sum(1 for w in wins if w[6] == WinStatus.APPROVED)
     ctx.progress(f"{len(wins):,} wins shared, {approved:,} approved")

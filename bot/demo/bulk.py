@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import csv
 import io
-from collections.abc import Iterable
+import os
+from collections.abc import Iterable, Iterator
 from types import TracebackType
 from typing import Any, cast
 
@@ -85,6 +86,15 @@ class RowStream:
             return
         if kind is None:
             _insert(self.session, self.model, self.columns, self._rows, dates=self.dates)
+
+
+def random_keys() -> Iterator[str]:
+    """Random primary keys like `bot.models.random_key` (32 hex characters from os.urandom), made 4,096 at
+    a time: the pulse history needs millions, and one uuid4 each costs more than the row."""
+    while True:
+        block = os.urandom(16 * 4096).hex()
+        for start in range(0, len(block), 32):
+            yield block[start : start + 32]
 
 
 def bulk_insert(

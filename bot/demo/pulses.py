@@ -20,11 +20,11 @@ from sqlalchemy import insert
 
 from bot.clock import iso_week, to_naive_utc
 from bot.content import Question, Survey
-from bot.demo.bulk import bulk_insert
+from bot.demo.bulk import bulk_insert, random_keys
 from bot.demo.context import DemoContext, DemoTeam
 from bot.metrics.format import to_table
 from bot.metrics.service import compute_metrics
-from bot.models import PulseAnswer, PulseInvitation, PulseResponse, PulseRun, random_key
+from bot.models import PulseAnswer, PulseInvitation, PulseResponse, PulseRun
 from bot.pulses import service as pulses
 
 CADENCE_WEEKS = 2
@@ -174,6 +174,7 @@ def _one_run(
     invitations: list[tuple[object, ...]] = []
     responses: list[tuple[object, ...]] = []
     answers: list[tuple[object, ...]] = []
+    keys = random_keys()
     for team in ctx.teams:
         profile = profiles[team.id]
         rate = min(0.92, profile.response + 0.02 * index)
@@ -191,11 +192,11 @@ def _one_run(
             if day is None:
                 continue
             answered_here += 1
-            response_id = random_key()
+            response_id = next(keys)
             key = pulses.respondent_key(secret, run_id, person_id)
             responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
             sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
-            answers.extend((random_key(), response_id, *row) for row in sheet)
+            answers.extend((next(keys), response_id, *row) for row in sheet)
     bulk_insert(ctx.session, PulseInvitation, INVITATION_COLUMNS, invitations)
     # In the order of their random keys, as a database's own index would list them.
     bulk_insert(ctx.session, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))

@@ -5,6 +5,10 @@ written by the csv module (in C; psycopg's `write_row` formats each value in Pyt
 through psycopg's queued writer, so the server stores a chunk while Python makes the next one: the two
 run side by side instead of one after the other. Elsewhere the rows are kept and inserted at the end, in
 batches. `bulk_insert` is the same for rows already made.
+
+`indexes_after` goes around the steps on PostgreSQL: the history tables of the fresh database take their
+rows with no secondary index or foreign key to keep up, and get them back at the end, built in one pass
+each and checked once (exactly as they were defined: read from the catalog).
 """
 
 from __future__ import annotations
@@ -13,14 +17,17 @@ import csv
 import io
 import os
 from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from types import TracebackType
 from typing import Any, cast
 
-from sqlalchemy import Table, insert
+from sqlalchemy import Table, insert, text
 from sqlalchemy.orm import Session
 
 from bot.models import Base
 
+# The tables the demo fills with millions of rows (the organisation's own tables stay as they are).
+HISTORY_TABLES = ("nudge_deliveries", "activity", "pulse_invitations", "pulse_responses", "pulse_answers")
 CHUNK = 50_000  # rows per CSV chunk sent to COPY
 BATCH = 5_000  # rows per INSERT batch elsewhere
 NULL = "\\N"  # COPY's NULL marker (unquoted); no demo text is exactly this
@@ -129,3 +136,53 @@ def _insert(
         else:
             marks = ", ".join("?" for _ in columns)
             connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch)
+
+
+# Foreign keys and unique constraints of a table (not a unique constraint another table's key relies on).
+_CONSTRAINTS = text(
+    """
+    SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint AS c
+    WHERE c.conrelid = CAST(:table AS regclass) AND c.contype IN ('f', 'u')
+      AND (c.contype = 'f' OR NOT EXISTS (
+        SELECT 1 FROM pg_constraint AS f WHERE f.contype = 'f' AND f.conindid = c.conindid))
+    ORDER BY c.conname
+    """
+)
+# Its other indexes (not the primary key's, nor a constraint's).
+_INDEXES = text(
+    """
+    SELECT i.relname, pg_get_indexdef(x.indexrelid) FROM pg_index AS x
+    JOIN pg_class AS i ON i.oid = x.indexrelid
+    WHERE x.indrelid = CAST(:table AS regclass) AND NOT x.indisprimary
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint AS c WHERE c.conindid = x.indexrelid)
+    ORDER BY i.relname
+    """
+)
+
+
+@contextmanager
+def indexes_after(session: Session, tables: tuple[str, ...] = HISTORY_TABLES) -> Iterator[None]:
+    """On PostgreSQL, the empty `tables` lose their secondary indexes, unique and foreign-key constraints
+    for the `with` block and get them back, as the catalog defined them, at its end (in the same
+    transaction: nothing is committed without them). A table with rows already is left alone."""
+    connection = session.connection()
+    if connection.dialect.name != "postgresql":
+        yield
+        return
+    restore: list[str] = []
+    for table in tables:
+        if connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None:
+            continue
+        constraints = connection.execute(_CONSTRAINTS, {"table": table}).all()
+        indexes = connection.execute(_INDEXES, {"table": table}).all()
+        for name, definition in constraints:
+            connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+            restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+        for name, definition in indexes:
+            connection.execute(text(f'DROP INDEX "{name}"'))
+            restore.insert(0, definition)  # indexes first: the constraints' checks can use them
+    yield
+    if restore:
+        connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        for statement in sorted(restore, key=lambda s: ("FOREIGN KEY" in s, "ADD CONSTRAINT" in s)):
+            connection.execute(text(statement))

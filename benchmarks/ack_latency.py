@@ -1,7 +1,11 @@
 """How fast Slack gets its ack from Adoptbot, against a bare Bolt app served the same way.
 
     python benchmarks/ack_latency.py [--requests 2000] [--concurrency 20] [--rounds 3]
-                                     [--workers N --threads N] [--no-pin]
+                                     [--workers N --threads N] [--no-pin] [--db URL]
+
+`--db URL` serves that database instead (one seeded with `adoptbot demo --db URL --members 100000 --teams
+1000 --weeks 52`, say: the person who clicks joins its first team, and the role modal's team menu holds
+its 1,000 teams), so the ack is measured against an organisation of that size.
 
 What it does, all on loopback:
 1. starts the fake Slack Web API (`python -m tests.support.fake_slack`) in its own process;
@@ -121,9 +125,12 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
         process.wait()
 
 
-def _seed(db_url: str) -> list[dict[str, Any]]:
+def _seed(db_url: str, *, existing: bool = False) -> list[dict[str, Any]]:
     """One person with a team and a role; the profile section of their App Home, as Adoptbot renders it
-    (its "Change role" button is the one the benchmark clicks)."""
+    (its "Change role" button is the one the benchmark clicks). `existing`: a database seeded before
+    (`--db`, e.g. by `adoptbot demo`): the person joins its first team, its teams fill the modal's menu."""
+    from sqlalchemy import select
+
     from bot.config import load_settings
     from bot.content import load_library
     from bot.db import create_db_engine, session_scope
@@ -135,10 +142,14 @@ def _seed(db_url: str) -> list[dict[str, Any]]:
     engine = create_db_engine(db_url)
     upgrade(engine)
     with session_scope(engine) as session:
-        team = Team(name="Benchmark team")
-        session.add_all([team, Team(name="Another team")])
-        person = Person(slack_user_id=USER, name="Bench Mark", team=team, role="sales", is_active=True)
-        session.add(person)
+        found = session.scalar(select(Team).order_by(Team.id).limit(1)) if existing else None
+        team = found or Team(name="Benchmark team")
+        if found is None:
+            session.add_all([team, Team(name="Another team")])
+        person = session.scalar(select(Person).where(Person.slack_user_id == USER))
+        if person is None:
+            person = Person(slack_user_id=USER, name="Bench Mark", team=team, role="sales", is_active=True)
+            session.add(person)
         session.flush()
         summary = profile_summary(person, USER, load_settings(environ={}, env_file=None), load_library())
     engine.dispose()
@@ -310,6 +321,11 @@ def main() -> int:
         help="let every process use every CPU (default: servers on one half of the CPUs, client and fake "
         "Slack on the other)",
     )
+    parser.add_argument(
+        "--db",
+        help="serve this database (e.g. one seeded with 100,000 people by `adoptbot demo --db`) instead of "
+        "a new SQLite file holding one person",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON too")
     args = parser.parse_args()
 
@@ -328,8 +344,8 @@ def main() -> int:
     )
     assert fake.stdout is not None
     api_url = fake.stdout.readline().strip()
-    db_url = f"sqlite:///{work / 'bench.db'}"
-    args.home = _seed(db_url)
+    db_url = args.db or f"sqlite:///{work / 'bench.db'}"
+    args.home = _seed(db_url, existing=bool(args.db))
     env = {k: v for k, v in os.environ.items() if not k.startswith(("SLACK_", "ADOPTBOT_", "OPENAI_"))}
     env.update(
         SLACK_BOT_TOKEN=TOKEN, SLACK_SIGNING_SECRET=SECRET, SLACK_API_URL=api_url, PYTHONPATH=str(ROOT)

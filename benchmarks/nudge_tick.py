@@ -172,7 +172,13 @@ def seed(
         for start in range(0, len(responses), BATCH):
             session.execute(PulseResponse.__table__.insert(), responses[start : start + BATCH])
         answers = [
-            {"response_id": rid, "question_id": stage, "stage": stage, "value": rng.randint(1, 5)}
+            {
+                "response_id": rid,
+                "run_id": run_id,
+                "question_id": stage,
+                "stage": stage,
+                "value": rng.randint(1, 5),
+            }
             for rid in response_ids
             for stage in ADKAR_STAGES
         ]

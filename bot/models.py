@@ -29,10 +29,12 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    event,
     func,
     literal,
+    select,
 )
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Connection, Dialect
 from sqlalchemy.ext.hybrid import hybrid_method
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -298,6 +300,9 @@ class NudgeDelivery(Base):
         UniqueConstraint("person_id", "nudge_id", "cycle"),
         UniqueConstraint("slot", "person_id"),  # one nudge per person and slot; indexes the weekly count
         Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
+        # Everything choosing someone's next nudge reads of their history, in the index alone: their rows
+        # are scattered over a year of pages (one tick writes everyone's), the index keeps them together.
+        Index("ix_nudge_deliveries_history", "person_id", "nudge_id", "status"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -397,6 +402,9 @@ class PulseAnswer(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
     response_id: Mapped[str] = mapped_column(String(32), ForeignKey("pulse_responses.id", ondelete="CASCADE"))
+    # The response's run, repeated: a run's answers are read by this index without the other runs'.
+    # Always the response's (filled on insert below when not given); it links nothing more to anyone.
+    run_id: Mapped[int | None] = mapped_column(Integer, index=True)
     question_id: Mapped[str] = mapped_column(String(80))
     stage: Mapped[str | None] = mapped_column(String(16))  # ADKAR element a scale question measures
     metric: Mapped[str | None] = mapped_column(String(16))  # "usage" on the usage question
@@ -404,6 +412,18 @@ class PulseAnswer(Base):
     text: Mapped[str | None] = mapped_column(Text)  # optional comment
 
     response: Mapped[PulseResponse] = relationship(back_populates="answers")
+
+
+@event.listens_for(PulseAnswer, "before_insert")
+def _answer_in_its_run(_mapper: Any, connection: Connection, answer: PulseAnswer) -> None:
+    """An answer added through the ORM gets its response's run (bulk inserts give it themselves)."""
+    if answer.run_id is None:
+        response = answer.__dict__.get("response")
+        answer.run_id = (
+            response.run_id
+            if response is not None
+            else connection.scalar(select(PulseResponse.run_id).where(PulseResponse.id == answer.response_id))
+        )
 
 
 class WinStatus(StrEnum):

@@ -234,6 +234,7 @@ def survey_tallies(session: Session, run_ids: Sequence[int]) -> dict[int, dict[T
         )
         .join(PulseResponse, PulseResponse.id == PulseAnswer.response_id)
         .where(
+            PulseAnswer.run_id.in_(run_ids),  # the index: this run's answers only
             PulseResponse.run_id.in_(run_ids),
             PulseAnswer.value.is_not(None),
             or_(PulseAnswer.stage.is_not(None), PulseAnswer.metric == "usage"),

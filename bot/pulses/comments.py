@@ -68,7 +68,7 @@ def comment_parts(session: Session, run_id: int, k: int) -> dict[int | None, lis
     stmt = (
         select(PulseResponse.team_id, PulseAnswer.text)
         .join(PulseResponse, PulseResponse.id == PulseAnswer.response_id)
-        .where(PulseResponse.run_id == run_id, PulseAnswer.text.is_not(None))
+        .where(PulseAnswer.run_id == run_id, PulseResponse.run_id == run_id, PulseAnswer.text.is_not(None))
     )
     by_team: dict[int | None, list[str]] = {}
     for team_id, text in session.execute(stmt):

@@ -457,7 +457,8 @@ def record_answers(
     session.execute(delete(PulseAnswer).where(PulseAnswer.response_id == response_id))
     if rows:
         session.execute(
-            insert(PulseAnswer), [{"id": random_key(), "response_id": response_id, **row} for row in rows]
+            insert(PulseAnswer),
+            [{"id": random_key(), "response_id": response_id, "run_id": run.id, **row} for row in rows],
         )
     session.flush()
     card = _card(run, survey, person.effective_timezone(settings.timezone), settings)

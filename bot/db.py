@@ -72,20 +72,14 @@ def create_db_engine(url: str) -> Engine:
         return engine
     # libpq waits forever for a server that accepts the connection but never answers (a half-dead host, a
     # blackholing firewall); a bounded connect lets /healthz say 503 and a request fail in one sentence.
-    query = make_url(url).query
-    connect: dict[str, Any] = {} if "connect_timeout" in query else {"connect_timeout": PG_CONNECT_TIMEOUT}
-    if "options" not in query:
-        # PostgreSQL's JIT compiles a large query's expressions first: a second or more on the metrics' and
-        # the digest's aggregates over millions of rows, more than it saves on queries that take about as
-        # long. Off for Adoptbot's sessions (a URL's own `options` wins).
-        connect["options"] = "-c jit=off"
+    timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT}
     try:
         return create_engine(
             url,
             pool_pre_ping=True,
             pool_size=10,
             max_overflow=10,
-            connect_args=connect,
+            connect_args=timeout,
             hide_parameters=True,
         )
     except ModuleNotFoundError as error:

@@ -302,7 +302,14 @@ class NudgeDelivery(Base):
         Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
         # Everything choosing someone's next nudge reads of their history, in the index alone: their rows
         # are scattered over a year of pages (one tick writes everyone's), the index keeps them together.
-        Index("ix_nudge_deliveries_history", "person_id", "nudge_id", "status"),
+        # (PostgreSQL carries the refreshers' columns along; SQLite has no INCLUDE and small histories.)
+        Index(
+            "ix_nudge_deliveries_history",
+            "person_id",
+            "nudge_id",
+            "status",
+            postgresql_include=["cycle", "slot", "id"],
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -402,9 +409,11 @@ class PulseAnswer(Base):
 
     id: Mapped[str] = mapped_column(String(32), primary_key=True, default=random_key)
     response_id: Mapped[str] = mapped_column(String(32), ForeignKey("pulse_responses.id", ondelete="CASCADE"))
-    # The response's run, repeated: a run's answers are read by this index without the other runs'.
-    # Always the response's (filled on insert below when not given); it links nothing more to anyone.
+    # The response's run and team, repeated: a run's answers are read by this index without the other
+    # runs' and tallied per team without a join. Always the response's (filled on insert below when not
+    # given; a response's run and team never change); they link nothing more to anyone.
     run_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    team_id: Mapped[int | None] = mapped_column(Integer)
     question_id: Mapped[str] = mapped_column(String(80))
     stage: Mapped[str | None] = mapped_column(String(16))  # ADKAR element a scale question measures
     metric: Mapped[str | None] = mapped_column(String(16))  # "usage" on the usage question
@@ -416,14 +425,16 @@ class PulseAnswer(Base):
 
 @event.listens_for(PulseAnswer, "before_insert")
 def _answer_in_its_run(_mapper: Any, connection: Connection, answer: PulseAnswer) -> None:
-    """An answer added through the ORM gets its response's run (bulk inserts give it themselves)."""
+    """An answer added through the ORM gets its response's run and team (bulk inserts give them)."""
     if answer.run_id is None:
         response = answer.__dict__.get("response")
-        answer.run_id = (
-            response.run_id
-            if response is not None
-            else connection.scalar(select(PulseResponse.run_id).where(PulseResponse.id == answer.response_id))
-        )
+        if response is not None:
+            answer.run_id, answer.team_id = response.run_id, response.team_id
+        else:
+            query = select(PulseResponse.run_id, PulseResponse.team_id).where(
+                PulseResponse.id == answer.response_id
+            )
+            answer.run_id, answer.team_id = connection.execute(query).one()
 
 
 class WinStatus(StrEnum):

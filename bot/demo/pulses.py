@@ -196,7 +196,7 @@ def _one_run(
             key = pulses.respondent_key(secret, run_id, person_id)
             responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
             sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
-            answers.extend((next(keys), response_id, run_id, *row) for row in sheet)
+            answers.extend((next(keys), response_id, run_id, team.id, *row) for row in sheet)
     bulk_insert(ctx.session, PulseInvitation, INVITATION_COLUMNS, invitations)
     # In the order of their random keys, as a database's own index would list them.
     bulk_insert(ctx.session, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
@@ -208,7 +208,7 @@ def _one_run(
 
 INVITATION_COLUMNS = ("run_id", "person_id", "team_id", "invited_at", "answered_at", "reminders_sent")
 RESPONSE_COLUMNS = ("id", "run_id", "respondent", "team_id", "submitted_at")
-ANSWER_COLUMNS = ("id", "response_id", "run_id", "question_id", "stage", "metric", "value", "text")
+ANSWER_COLUMNS = ("id", "response_id", "run_id", "team_id", "question_id", "stage", "metric", "value", "text")
 
 
 def _sheet(

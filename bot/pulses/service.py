@@ -451,15 +451,15 @@ def record_answers(
         ],
         conflict=["run_id", "respondent"],
     )
-    response_id = session.scalars(
-        select(PulseResponse.id).where(PulseResponse.run_id == run.id, PulseResponse.respondent == key)
+    response_id, team_id = session.execute(
+        select(PulseResponse.id, PulseResponse.team_id).where(
+            PulseResponse.run_id == run.id, PulseResponse.respondent == key
+        )
     ).one()
     session.execute(delete(PulseAnswer).where(PulseAnswer.response_id == response_id))
     if rows:
-        session.execute(
-            insert(PulseAnswer),
-            [{"id": random_key(), "response_id": response_id, "run_id": run.id, **row} for row in rows],
-        )
+        same = {"response_id": response_id, "run_id": run.id, "team_id": team_id}  # the response's
+        session.execute(insert(PulseAnswer), [{"id": random_key(), **same, **row} for row in rows])
     session.flush()
     card = _card(run, survey, person.effective_timezone(settings.timezone), settings)
     return Recorded(first=bool(first), closes_on=card.closes_on)

@@ -19,8 +19,6 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, timedelta
 from typing import Any
 
-from sqlalchemy.orm import Session
-
 from bot import clock
 from bot.content import ADKAR_STAGES, Library
 from bot.digest.chart import TrendSeries
@@ -41,9 +39,7 @@ from bot.digest.types import (
 )
 from bot.metrics.measured import say_do_gap
 from bot.metrics.service import ALL_TEAMS, MetricsRow
-from bot.metrics.sql import week_window
 from bot.pulses import comments
-from bot.wins import service as wins
 from bot.wins.blocks import WinSnippet
 
 __all__ = [
@@ -362,19 +358,6 @@ def _example(text: str) -> str:
     return cut.rstrip(",;:.") + "…"
 
 
-def _top_wins(
-    session: Session, source: DigestSource, team_ids: list[int] | None
-) -> tuple[tuple[WinSnippet, ...], int]:
-    start, end = week_window(source.week_monday, source.settings.tz)
-    best = wins.shareable_wins(session, start=start, end=end, team_ids=team_ids, limit=TOP_WINS)
-    this_week = len(best)
-    if this_week < TOP_WINS:
-        best += wins.shareable_wins(
-            session, start=source.window[0], end=start, team_ids=team_ids, limit=TOP_WINS - this_week
-        )
-    return tuple(best), this_week
-
-
 def _trend(source: DigestSource, names: Sequence[str], whole: bool) -> TrendSeries:
     weeks: list[str] = []
     engaged: list[float | None] = []
@@ -422,7 +405,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     `brief` (App Home): headline, teams and barriers only; no trend, wins, tools, comments or CSV, which
     saves most of the work.
     """
-    session, settings = source.session, source.settings
+    settings = source.settings
     names, whole = audience_team_names(source, audience)
     chosen = set(names)
     team_ids = None if whole else [i for i, n in source.teams.items() if n in chosen]
@@ -507,9 +490,8 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
             for n in csv_names
             if n in rows_now
         )
-        top, this_week = _top_wins(session, source, team_ids)
-        wanted = None if team_ids is None else set(team_ids)
-        cases, without = use_cases(w for w in source.public_wins() if wanted is None or w.team_id in wanted)
+        top, this_week = source.top_wins(team_ids, TOP_WINS)
+        cases, without = use_cases(source.public_wins_of(team_ids))
         summary = source.comment_summaries(run.id, team_ids) if run else ()
         trend = _trend(source, names, whole)
     library = source.library

@@ -5,6 +5,9 @@ Survey figures come from the latest *closed* run (`bot.digest.service`, docs/pri
 
 from __future__ import annotations
 
+import heapq
+from collections import defaultdict
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 
@@ -14,12 +17,14 @@ from sqlalchemy.orm import Session
 from bot import ai, clock
 from bot.config import Settings
 from bot.content import Library
-from bot.metrics.measured import MeasuredWeek, measured_week
-from bot.metrics.service import ALL_TEAMS, MetricsRow, compute_metrics
+from bot.metrics.measured import MeasuredWeek
+from bot.metrics.service import ALL_TEAMS, MetricsCache, MetricsRow, compute_metrics, week_measured
 from bot.metrics.sql import week_window
 from bot.models import PulseRun, Team, Win, WinStatus
 from bot.pulses import comments
 from bot.pulses.comments import CommentSummary
+from bot.wins.blocks import WinSnippet
+from bot.wins.counts import dated_shareable_wins
 
 TREND_WEEKS = 8
 PUBLIC_SHARES = ("named", "anonymous")
@@ -39,6 +44,9 @@ class PublicWin:
     tool: str | None
     text: str
     hours: float
+
+
+_Shareable = tuple[int, int | None, datetime, WinSnippet]  # (rank by hours, team id, submitted, snippet)
 
 
 class DigestSource:
@@ -66,7 +74,7 @@ class DigestSource:
         self.trend_weeks = [week_monday - timedelta(weeks=n) for n in range(TREND_WEEKS - 1, -1, -1)]
         self.window = (week_window(self.trend_weeks[0], settings.tz)[0], self.end_of(week_monday))
         self._rows: dict[date, dict[str, MetricsRow]] = {}
-        self._measured: dict[date, MeasuredWeek] = {}
+        self._cache = MetricsCache()
         self._runs = [
             RunInfo(run.id, run.opened_at, not run.is_open(self.now), run.closed_at or run.closes_at)
             for run in session.scalars(
@@ -76,6 +84,9 @@ class DigestSource:
             )
         ]
         self._public_wins: list[PublicWin] | None = None
+        self._public_by_team: dict[int | None, list[tuple[int, PublicWin]]] | None = None
+        self._shareable: list[_Shareable] | None = None
+        self._shareable_by_team: dict[int | None, list[_Shareable]] = {}
         self._names: frozenset[str] | None = None
         self._comment_parts: dict[int, dict[int | None, list[str]]] = {}
         self._comment_summaries: dict[tuple[int, int | None, bool], CommentSummary] = {}
@@ -87,19 +98,15 @@ class DigestSource:
         """compute_metrics for the week of `monday`, all teams, by team name (`*` = everyone)."""
         found = self._rows.get(monday)
         if found is None:
-            rows = compute_metrics(self.session, week_monday=monday, settings=self.settings, now=self.now)
+            rows = compute_metrics(
+                self.session, week_monday=monday, settings=self.settings, now=self.now, cache=self._cache
+            )
             found = self._rows[monday] = {row.team: row for row in rows}
         return found
 
     def measured(self, monday: date) -> MeasuredWeek:
         """The week's measured figures per team and tool (for the per-tool lines), all teams."""
-        found = self._measured.get(monday)
-        if found is None:
-            found = measured_week(
-                self.session, monday, self.end_of(monday), self.teams, self.settings.min_group_size
-            )
-            self._measured[monday] = found
-        return found
+        return week_measured(self.session, monday, self.settings, self.teams, self._cache)
 
     @property
     def weeks_computed(self) -> list[date]:
@@ -152,6 +159,46 @@ class DigestSource:
                 for team, tool, polished, what, hours in self.session.execute(query)
             ]
         return self._public_wins
+
+    def public_wins_of(self, team_ids: list[int] | None) -> list[PublicWin]:
+        """`public_wins` of these teams (all with None), in the same order."""
+        if team_ids is None:
+            return self.public_wins()
+        if self._public_by_team is None:
+            self._public_by_team = defaultdict(list)
+            for index, win in enumerate(self.public_wins()):
+                self._public_by_team[win.team_id].append((index, win))
+        lists = [self._public_by_team.get(team_id, []) for team_id in set(team_ids)]
+        return [win for _, win in heapq.merge(*lists, key=lambda item: item[0])]  # in `public_wins` order
+
+    def top_wins(self, team_ids: list[int] | None, limit: int) -> tuple[tuple[WinSnippet, ...], int]:
+        """The audience's best public wins of the week, most hours first, topped up with the best of the
+        trend's earlier weeks; and how many are the week's. The window's are read once for all audiences."""
+        if self._shareable is None:
+            start, end = self.window
+            found = dated_shareable_wins(self.session, start=start, end=end)  # most hours first
+            self._shareable = [
+                (rank, team, submitted, snippet) for rank, (team, submitted, snippet) in enumerate(found)
+            ]
+            self._shareable_by_team = defaultdict(list)
+            for item in self._shareable:
+                self._shareable_by_team[item[1]].append(item)
+        if team_ids is None:
+            ordered: Iterable[_Shareable] = self._shareable
+        else:
+            lists = [self._shareable_by_team.get(team_id, []) for team_id in set(team_ids)]
+            ordered = heapq.merge(*lists)  # each in rank order, so the merge is too
+        week_start = week_window(self.week_monday, self.settings.tz)[0]
+        this_week: list[WinSnippet] = []
+        earlier: list[WinSnippet] = []
+        for _, _, submitted, snippet in ordered:
+            if submitted >= week_start:
+                this_week.append(snippet)
+                if len(this_week) == limit:
+                    break
+            elif len(earlier) < limit:
+                earlier.append(snippet)
+        return tuple(this_week + earlier[: limit - len(this_week)]), len(this_week)
 
     def comment_summaries(self, run_id: int, team_ids: list[int] | None) -> tuple[CommentSummary, ...]:
         """The audience's parts of the run's comment partition; each part summarised once for all."""

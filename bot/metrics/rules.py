@@ -5,21 +5,27 @@ from __future__ import annotations
 
 from collections.abc import Collection, Iterable, Mapping
 from fractions import Fraction
-from math import floor
 
 from bot.metrics.sql import TeamKey
 
 
 def round_half_up(value: Fraction, places: int) -> float:
     """Round an exact fraction half away from zero (no binary-float surprises such as 2.675 -> 2.67)."""
-    scale = 10**places
-    magnitude = floor(abs(value) * scale + Fraction(1, 2))
-    return float(Fraction(magnitude if value >= 0 else -magnitude, scale))
+    return _round_ratio(value.numerator, value.denominator, places)
 
 
 def ratio(numerator: int, denominator: int, places: int) -> float | None:
     """numerator / denominator rounded half up, or None when the denominator is 0."""
-    return round_half_up(Fraction(numerator, denominator), places) if denominator else None
+    return _round_ratio(numerator, denominator, places) if denominator else None
+
+
+def _round_ratio(numerator: int, denominator: int, places: int) -> float:
+    """n / d rounded half away from zero to `places` decimals, in integers: floor(|n/d| * 10^p + 1/2) is
+    (2 |n| 10^p + |d|) // (2 |d|); the quotient by 10^p is the float nearest that exact decimal."""
+    scale: int = 10**places
+    magnitude = (2 * abs(numerator) * scale + abs(denominator)) // (2 * abs(denominator))
+    negative = (numerator < 0) != (denominator < 0)
+    return (-magnitude if negative else magnitude) / scale
 
 
 def visible_groups(

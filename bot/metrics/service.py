@@ -14,7 +14,7 @@ run and over every team before any `--team` filter (docs/privacy.md, "Survey fig
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, fields
+from dataclasses import asdict, dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.content import ADKAR_STAGES
 from bot.errors import UsageError
 from bot.metrics import sql as metrics_sql
-from bot.metrics.measured import measured_week, say_do_gap
+from bot.metrics.measured import MeasuredWeek, measured_week, say_do_gap
 from bot.metrics.rules import ratio, round_half_up, visible_groups
 from bot.metrics.sql import SurveyTally, TeamKey
 from bot.models import PulseRun, Team
@@ -157,9 +157,49 @@ def _run_view(
     return _RunView(run_id, per_team, total, shown, total_shown, figures)
 
 
-def _run_views(session: Session, run_ids: Sequence[int], teams: Mapping[int, str], k: int) -> list[_RunView]:
-    tallies = metrics_sql.survey_tallies(session, run_ids)
+@dataclass
+class MetricsCache:
+    """What several `compute_metrics` calls on one session may share (the digests compute eight weeks
+    and more at once): each pulse run's tallies, read once however many weeks show the run, and each
+    week's measured usage. For one session's view of the data: a new moment needs a new cache."""
+
+    tallies: dict[int, dict[TeamKey, SurveyTally]] = field(default_factory=dict)
+    measured: dict[date, MeasuredWeek] = field(default_factory=dict)
+
+
+def _run_views(
+    session: Session,
+    run_ids: Sequence[int],
+    teams: Mapping[int, str],
+    k: int,
+    cache: MetricsCache | None = None,
+) -> list[_RunView]:
+    if cache is None:
+        tallies = metrics_sql.survey_tallies(session, run_ids)
+    else:
+        missing = [run_id for run_id in run_ids if run_id not in cache.tallies]
+        if missing:
+            read = metrics_sql.survey_tallies(session, missing)
+            cache.tallies.update({run_id: read.get(run_id, {}) for run_id in missing})
+        tallies = cache.tallies
     return [_run_view(run_id, tallies.get(run_id, {}), teams, k) for run_id in run_ids]
+
+
+def week_measured(
+    session: Session,
+    week_monday: date,
+    settings: Settings,
+    teams: Mapping[int, str],
+    cache: MetricsCache | None,
+) -> MeasuredWeek:
+    """`measured_week` for the ISO week of `week_monday`, through `cache` when given."""
+    found = cache.measured.get(week_monday) if cache is not None else None
+    if found is None:
+        _, end = metrics_sql.week_window(week_monday, settings.tz)
+        found = measured_week(session, week_monday, end, teams, settings.min_group_size)
+        if cache is not None:
+            cache.measured[week_monday] = found
+    return found
 
 
 def last_complete_week(settings: Settings, now: datetime | None = None) -> date:
@@ -183,6 +223,7 @@ def compute_metrics(
     team_names: list[str] | None = None,
     tool: str | None = None,
     now: datetime | None = None,
+    cache: MetricsCache | None = None,
 ) -> list[MetricsRow]:
     """The metrics for the ISO week starting `week_monday`: one row per team (by name), then `*`.
 
@@ -190,6 +231,7 @@ def compute_metrics(
     name raises UsageError. Suppression is decided over all teams first (see the module docstring).
     `tool` (a tool id) limits the measured figures to that tool's licences (default: all tools).
     `now` (naive UTC, default the real time) decides whether the week's pulse run is still open.
+    `cache` shares run tallies and measured weeks between calls on the same session (`MetricsCache`).
     """
     teams = _teams(session)
     if team_names is not None:
@@ -215,10 +257,10 @@ def compute_metrics(
     active, active_total = metrics_sql.engaged(session, active_start, end)
     # active_28d summarises a month of what each person did: shown for teams of at least k members only.
     active_shown, active_total_shown = visible_groups(members, teams.keys(), teams, k)
-    measured = measured_week(session, week_monday, end, teams, k)
+    measured = week_measured(session, week_monday, settings, teams, cache)
     wins = metrics_sql.wins(session, start, end)
     run_ids = metrics_sql.latest_runs(session, end)
-    views = _run_views(session, run_ids, teams, k)
+    views = _run_views(session, run_ids, teams, k, cache)
     current = views[0] if views else None
     current_run = session.get(PulseRun, current.run_id) if current is not None else None
     still_open = current_run is not None and current_run.is_open(now or clock.utcnow())

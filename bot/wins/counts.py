@@ -59,10 +59,28 @@ def shareable_wins(
     start: datetime,
     end: datetime,
     team_ids: list[int] | None = None,
-    limit: int = 5,
+    limit: int | None = 5,
 ) -> list[WinSnippet]:
     """Approved public wins submitted in [start, end) for a digest, most hours first; anonymous ones carry
     no author. Not-public wins never appear (they only count). Render with `bot.wins.blocks.digest_lines`."""
+    return [
+        snippet
+        for _, _, snippet in dated_shareable_wins(
+            session, start=start, end=end, team_ids=team_ids, limit=limit
+        )
+    ]
+
+
+def dated_shareable_wins(
+    session: Session,
+    *,
+    start: datetime,
+    end: datetime,
+    team_ids: list[int] | None = None,
+    limit: int | None = None,
+) -> list[tuple[int | None, datetime, WinSnippet]]:
+    """`shareable_wins` in the same order, each with its team id and when it was submitted (a digest of
+    many audiences reads the window's once and picks each audience's)."""
     query = (
         select(Win, Team.name, Person.slack_user_id, Person.erased_at)
         .outerjoin(Team, Team.id == Win.team_id)
@@ -74,16 +92,21 @@ def shareable_wins(
             Win.submitted_at < end,
         )
         .order_by(Win.hours_per_week.desc(), Win.id)
-        .limit(limit)
     )
+    if limit is not None:
+        query = query.limit(limit)
     if team_ids is not None:
         query = query.where(Win.team_id.in_(team_ids))
     return [
-        WinSnippet(
-            text=win.polished or win.what,
-            team=team,
-            hours=win.hours_per_week,
-            author_user_id=user_id if win.share == "named" and erased is None else None,
+        (
+            win.team_id,
+            win.submitted_at,
+            WinSnippet(
+                text=win.polished or win.what,
+                team=team,
+                hours=win.hours_per_week,
+                author_user_id=user_id if win.share == "named" and erased is None else None,
+            ),
         )
         for win, team, user_id, erased in session.execute(query)
     ]

@@ -97,14 +97,18 @@ class Library:
             root._localized[wanted] = replace(root, **fields, lang=wanted, base=root)
         return root._localized[wanted]
 
+    def nudge(self, nudge_id: str) -> Nudge | None:
+        """The nudge with this id, if the library has it (a dict lookup: a tick asks thousands of times)."""
+        if not self._by_id:
+            self._by_id.update((n.id, n) for n in self.nudges)
+        return self._by_id.get(nudge_id)
+
     def nudge_text(self, nudge: Nudge, lang: str | None) -> Nudge:
         """`nudge` with its title, body and try_it in `lang` (the default text where none is translated)."""
         localized = self.localized(lang)
         if localized.lang == DEFAULT_LANGUAGE:
             return nudge
-        if not localized._by_id:
-            localized._by_id.update((n.id, n) for n in localized.nudges)
-        return localized._by_id.get(nudge.id, nudge)
+        return localized.nudge(nudge.id) or nudge
 
     def nudges_for(self, role: str) -> list[Nudge]:
         """The nudges a person in `role` can get (their role's and everyone's), in the order they come:

@@ -50,7 +50,22 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Integer, Table, any_, bindparam, func, select, text, update
+from sqlalchemy import (
+    Engine,
+    Integer,
+    String,
+    Table,
+    and_,
+    any_,
+    bindparam,
+    case,
+    cast,
+    func,
+    select,
+    text,
+    type_coerce,
+    update,
+)
 from sqlalchemy.dialects import sqlite
 from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
@@ -296,11 +311,40 @@ class _Past:
 
 
 @dataclass(frozen=True)
+class _History:
+    """What the end of the library and its refreshers need of a person's deliveries."""
+
+    nudges: int  # distinct nudges given the first time (cycle 0)
+    tried: int  # of those, tried
+    refreshed: int  # refreshers given (cycle > 0)
+    refreshed_ids: frozenset[str]  # the nudges refreshed
+    tried_first: tuple[tuple[str, int, str], ...]  # (slot, delivery id, nudge id) tried the first time
+
+    @classmethod
+    def of(cls, pasts: Sequence[_Past]) -> _History:
+        first = [past for past in pasts if past.cycle == 0]
+        again = [past for past in pasts if past.cycle > 0]
+        return cls(
+            nudges=len({past.nudge_id for past in first}),
+            tried=sum(1 for past in first if past.status == NudgeStatus.TRIED),
+            refreshed=len(again),
+            refreshed_ids=frozenset(past.nudge_id for past in again),
+            tried_first=tuple(
+                (past.slot, past.id, past.nudge_id) for past in first if past.status == NudgeStatus.TRIED
+            ),
+        )
+
+
+_NO_HISTORY = _History(0, 0, 0, frozenset(), ())
+
+
+@dataclass(frozen=True)
 class Plan:
     """Who is due now and what each gets: a nudge (or refresher), or (library finished) the one end note."""
 
     nudges: list[_Planned]
     exhausted: list[schedule.DuePerson]
+    usage: dict[int, UsageSignal] = dataclasses.field(default_factory=dict)  # the due people's, by id
 
 
 def plan_nudges(session: Session, settings: Settings, library: Library, now: datetime) -> Plan:
@@ -318,7 +362,7 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
     usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else {}
-    plan = Plan([], [])
+    plan = Plan([], [], usage)
     finished: list[tuple[schedule.DuePerson, UsageSignal]] = []
     for person in due:
         if person.notice_on_slot:
@@ -338,30 +382,29 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
         else:
             finished.append((person, signal))
     if finished:
-        pasts = _histories(session, [person.id for person, _ in finished])
+        pasts = _summaries(session, [person.id for person, _ in finished])
         for person, signal in finished:
-            refreshers = refreshers_left(pasts.get(person.id, []), library, signal)
+            refreshers = refreshers_left(pasts.get(person.id, _NO_HISTORY), library, signal)
             if refreshers:
                 plan.nudges.append(_Planned(person, refreshers[0], person.level, None, cycle=1))
     return plan
 
 
-def refreshers_left(history: Sequence[_Past], library: Library, usage: UsageSignal | None) -> list[Nudge]:
+def refreshers_left(history: _History, library: Library, usage: UsageSignal | None) -> list[Nudge]:
     """The refreshers still to come, in order: nudges tried the first time (cycle 0), still in the library
     and still fitting the person's tools, not refreshed yet; levels 2-3 first, then oldest first."""
-    refreshed = {past.nudge_id for past in history if past.cycle > 0}
     tried = [
-        (nudge, past)
-        for past in history
-        if past.cycle == 0 and past.status == NudgeStatus.TRIED and past.nudge_id not in refreshed
-        if (nudge := library_nudge(library, past.nudge_id)) is not None and allowed(nudge, usage)
+        (nudge, slot, id_)
+        for slot, id_, nudge_id in history.tried_first
+        if nudge_id not in history.refreshed_ids
+        if (nudge := library.nudge(nudge_id)) is not None and allowed(nudge, usage)
     ]
-    tried.sort(key=lambda pair: (pair[0].level <= STARTER_LEVEL, pair[1].slot, pair[1].id))
-    return [nudge for nudge, _ in tried]
+    tried.sort(key=lambda found: (found[0].level <= STARTER_LEVEL, found[1], found[2]))
+    return [nudge for nudge, _, _ in tried]
 
 
 def _histories(session: Session, person_ids: Sequence[int]) -> dict[int, list[_Past]]:
-    """Every delivery of these people (few: only people who have had every nudge), by person id."""
+    """Every delivery of these people, by person id."""
     found: dict[int, list[_Past]] = defaultdict(list)
     ids = sorted(person_ids)
     columns = (
@@ -369,14 +412,57 @@ def _histories(session: Session, person_ids: Sequence[int]) -> dict[int, list[_P
         NudgeDelivery.id,
         NudgeDelivery.nudge_id,
         NudgeDelivery.cycle,
-        NudgeDelivery.status,
+        type_coerce(NudgeDelivery.status, String),
         NudgeDelivery.slot,
     )
+    connection = session.connection()  # plain rows: no ORM row processing
     for start in range(0, len(ids), _CHUNK):
         query = select(*columns).where(NudgeDelivery.person_id.in_(ids[start : start + _CHUNK]))
-        for person_id, id_, nudge_id, cycle, status, slot in session.execute(query):
-            found[person_id or 0].append(_Past(id_, nudge_id, cycle or 0, status, slot))
+        for person_id, id_, nudge_id, cycle, status, slot in connection.execute(query):
+            found[person_id or 0].append(_Past(id_, nudge_id, cycle or 0, _STATUSES[status], slot))
     return found
+
+
+def _summaries(session: Session, person_ids: Sequence[int]) -> dict[int, _History]:
+    """`_History` of each of these people, added up by the database: one row a person, where their
+    deliveries would be a hundred after a year (a tick's finished people are thousands)."""
+    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+    cycle = func.coalesce(NudgeDelivery.cycle, 0)
+    first_tried = and_(cycle == 0, NudgeDelivery.status == NudgeStatus.TRIED)
+    entry = NudgeDelivery.slot + " " + cast(NudgeDelivery.id, String) + " " + NudgeDelivery.nudge_id
+    columns = (
+        NudgeDelivery.person_id,
+        func.sum(case((cycle == 0, 1), else_=0)),  # one delivery per nudge and cycle (a unique key)
+        func.sum(case((first_tried, 1), else_=0)),
+        func.sum(case((cycle > 0, 1), else_=0)),
+        concat(case((cycle > 0, NudgeDelivery.nudge_id)), ","),
+        concat(case((first_tried, entry)), ","),
+    )
+    found: dict[int, _History] = {}
+    ids = sorted(person_ids)
+    connection = session.connection()
+    for start in range(0, len(ids), _CHUNK):
+        query = (
+            select(*columns)
+            .where(NudgeDelivery.person_id.in_(ids[start : start + _CHUNK]))
+            .group_by(NudgeDelivery.person_id)
+        )
+        for person_id, nudges, tried, refreshed, again, entries in connection.execute(query):
+            firsts = []
+            for item in entries.split(",") if entries else ():
+                slot, id_, nudge_id = item.split(" ")  # slots are ISO dates, ids [a-z0-9_-]: no space
+                firsts.append((slot, int(id_), nudge_id))
+            found[person_id] = _History(
+                nudges=int(nudges or 0),
+                tried=int(tried or 0),
+                refreshed=int(refreshed or 0),
+                refreshed_ids=frozenset(again.split(",")) if again else frozenset(),
+                tried_first=tuple(firsts),
+            )
+    return found
+
+
+_STATUSES = {status.value: status for status in NudgeStatus}
 
 
 def _wins_shared(session: Session, person_ids: Sequence[int]) -> dict[int, int]:
@@ -393,13 +479,12 @@ def _wins_shared(session: Session, person_ids: Sequence[int]) -> dict[int, int]:
     return counts
 
 
-def completion(history: Sequence[_Past], library: Library, usage: UsageSignal | None) -> blocks.Completion:
+def completion(history: _History, library: Library, usage: UsageSignal | None) -> blocks.Completion:
     """What a person who has had every nudge completed, and the refreshers they have had and have left."""
-    first = [past for past in history if past.cycle == 0]
     return blocks.Completion(
-        nudges=len({past.nudge_id for past in first}),
-        tried=sum(1 for past in first if past.status == NudgeStatus.TRIED),
-        refreshed=sum(1 for past in history if past.cycle > 0),
+        nudges=history.nudges,
+        tried=history.tried,
+        refreshed=history.refreshed,
         refreshers_left=len(refreshers_left(history, library, usage)),
     )
 
@@ -473,31 +558,32 @@ def deliver_due(
         )
     queued = outbox.enqueue_many(session, messages)
     if exhausted:
-        usage = signals(session, {p.id: p.slot for p in exhausted}) if settings.usage_targeting else {}
-        pasts = _histories(session, [p.id for p in exhausted])
+        usage = plan.usage
+        pasts = _summaries(session, [p.id for p in exhausted])
         wins = _wins_shared(session, [p.id for p in exhausted])
+    notes: list[outbox.NewMessage] = []
     for person in exhausted:
         role_name = library.localized(person.locale).roles[person.role].name
         signal = usage.get(person.id) or roster_signal(person.roster_tools)
-        done = completion(pasts.get(person.id, []), library, signal)
+        done = completion(pasts.get(person.id, _NO_HISTORY), library, signal)
         with use_language(person.locale):  # the recipient's language
             text = blocks.exhausted_text(done)
             shown = blocks.exhausted_blocks(role_name, done, wins.get(person.id, 0), command=settings.command)
-        if outbox.enqueue(
-            session,
-            key=schedule.exhausted_key(person.id),
-            kind="nudge_done",
-            channel=person.slack_user_id,
-            text=text,
-            blocks=shown,
-            person_id=person.id,
-        ):
-            queued += 1
-    return queued
+        notes.append(
+            outbox.NewMessage(
+                key=schedule.exhausted_key(person.id),
+                kind="nudge_done",
+                channel=person.slack_user_id,
+                text=text,
+                blocks=shown,
+                person_id=person.id,
+            )
+        )
+    return queued + outbox.enqueue_many(session, notes)
 
 
 def library_nudge(library: Library, nudge_id: str) -> Nudge | None:
-    return next((n for n in library.nudges if n.id == nudge_id), None)
+    return library.nudge(nudge_id)
 
 
 def _later_deliveries(session: Session, due: Sequence[schedule.DuePerson]) -> dict[int, NudgeDelivery]:
@@ -882,7 +968,7 @@ def _completed(
         is not None
     ):
         return None
-    done = completion(history, library, signal)
+    done = completion(_History.of(history), library, signal)
     noted = session.scalar(
         select(OutboxMessage.id).where(OutboxMessage.key == schedule.exhausted_key(person.id))
     )

@@ -45,5 +45,5 @@ def records(rows: Any, source: str) -> Iterator[tuple[int, list[str]]]:
         except csv.Error as error:
             raise UsageError(f"{source}: line {rows.line_num} is not valid CSV ({error}).") from None
         line, previous_end = previous_end + 1, rows.line_num
-        if any(value.strip() for value in record):
+        if "".join(record).strip():  # some cell holds more than spaces
             yield line, record

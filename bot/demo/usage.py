@@ -219,17 +219,11 @@ def _m365_report(
                 used.add(rng.choice(EVERYDAY_APPS))
             for app in used:
                 holder.apps[app] = day
-        last = max(holder.apps.values(), default=None)
-        rows.append(
-            [
-                refreshed.isoformat(),
-                7,
-                holder.email,
-                holder.name,
-                last.isoformat() if last else "",
-                *(holder.apps[app].isoformat() if app in holder.apps else "" for app in M365_APPS),
-            ]
-        )
+        apps = holder.apps
+        last = max(apps.values(), default="")
+        # Dates as the csv module writes them (str: ISO 8601), "" where an app was never used.
+        per_app = [apps.get(app, "") for app in M365_APPS]
+        rows.append([refreshed, 7, holder.email, holder.name, last, *per_app])
     if len(rows) == 1:
         return None
     name = f"{M365}-{refreshed.isoformat()}.csv"

@@ -71,7 +71,7 @@ _DATE_HELP = "use YYYY-MM-DD, an ISO 8601 date and time, or the locale's D.M.YYY
 _LOCAL_DATE = re.compile(
     r"^(\d{1,2})([./])(\d{1,2})\2(\d{4})(?:[ T,]+\d{1,2}:\d{2}(?::\d{2})?(?: ?[AaPp][Mm])?)?$"
 )
-_SLASHED = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/\d{4}(?![\d/])")
+_SLASHED = re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4})(?![\d/])")
 DATE_ORDERS = ("dmy", "mdy")
 # The order of day and month in this file's slashed dates (set by parse_usage for the file it reads).
 _ORDER: ContextVar[str | None] = ContextVar("usage_date_order", default=None)
@@ -112,6 +112,7 @@ class _BadRow(Exception):
     """A reason to reject the row being read (caught per row, collected with its line number)."""
 
 
+@lru_cache(maxsize=4096)  # a report repeats the same few hundred dates
 def monday(day: date) -> date:
     return day - timedelta(days=day.weekday())
 
@@ -157,13 +158,15 @@ def file_date_order(text: str, name: str, declared: str | None = None) -> str | 
         return declared
     day_first = month_first = None
     example = None
-    for match in _SLASHED.finditer(text):
-        first, second = int(match.group(1)), int(match.group(2))
-        example = example or match.group(0)
+    # Each distinct date once, in the order the file first writes it (a report repeats a few hundred).
+    for found in dict.fromkeys(_SLASHED.findall(text)):
+        written = "/".join(found)
+        first, second = int(found[0]), int(found[1])
+        example = example or written
         if first > 12 and day_first is None:
-            day_first = match.group(0)
+            day_first = written
         if second > 12 and month_first is None:
-            month_first = match.group(0)
+            month_first = written
         if day_first and month_first:
             raise UsageError(
                 f"{name}: the dates {day_first} and {month_first} disagree on whether the day or the month "

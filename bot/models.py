@@ -346,6 +346,20 @@ class PulseRun(Base):
         return self.closed_at is None and now < self.closes_at
 
 
+class PulseTally(Base):
+    """A settled run's survey tallies: per team, respondents and the sums and counts of its answers, as
+    `bot.metrics.sql.survey_tallies` adds them up (JSON). Written once the run has been closed a day
+    (`bot.metrics.tallies`): answers are refused after the close, and forgetting someone keeps their
+    answers' values, so these never change; every later week's metrics and digests read them instead of
+    the run's half-million answers."""
+
+    __tablename__ = "pulse_tallies"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("pulse_runs.id", ondelete="CASCADE"), primary_key=True)
+    tallies: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(DateTime, default=utcnow)
+
+
 class PulseInvitation(Base):
     """That a person was invited and *that* they answered; never what they answered.
 

@@ -1,5 +1,5 @@
-"""Upgrading a database that holds pulse answers: each answer gets its response's run and team, and the
-metrics read the same figures through them as before."""
+"""Upgrading a database that holds pulse answers (0011 and 0012): each answer gets its response's run and
+team, and the metrics read the same figures through them as before."""
 
 from __future__ import annotations
 

@@ -11,14 +11,17 @@ import random
 import re
 import subprocess
 import sys
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
-from bot.models import AiCache, AiCall, Person
+from bot.content import load_library
+from bot.jobs import JobContext
+from bot.models import AiCache, AiCall, Person, PulseRun
 from bot.pulses.comments import OTHER_TEAMS, CommentSummary, quotes_a_comment, summaries, theme_summary
+from bot.pulses.service import close_job
 from bot.pulses.theme_stoplist import FILLER_WORDS
 from bot.pulses.themes import Theme, themes
 from tests.support.fake_openai import FakeOpenAI
@@ -106,6 +109,46 @@ def test_without_ai_no_theme_is_a_whole_comment_a_name_or_another_teams(session:
     assert "legal" not in found.text.lower() and "budget" not in found.text  # another team's comment
     said = ["Priya's prompt library is great", "priya’s prompt library", "A prompt library"]
     assert themes(said, frozenset({"priya"})) == [Theme("prompt library", 3)]
+
+
+def test_themes_are_found_once_per_run_and_a_colleague_named_like_one_drops_it(session: Session) -> None:
+    run, team = _seed(session, ADOPTION)
+    settings = dataclasses.replace(Settings(), min_group_size=3)
+    first = _summary(session, run, "Sales", settings)
+    assert first is not None and "“layoffs”" in first.text and "“data privacy”" in first.text
+    stored = session.scalars(select(AiCache).where(AiCache.key.like(f"pulse-comments:{run}:themes:%"))).all()
+    assert [row.value for row in stored] == [first.text]  # Legal's one comment is no part at k = 3
+    # The next digest reads them back: a changed stored text shows (nothing else could produce this one).
+    stored[0].value = "12 comments. Themes: “kept from last week” (in 12)."
+    session.commit()
+    second = _summary(session, run, "Sales", settings)
+    assert second is not None and second.text == "12 comments. Themes: “kept from last week” (in 12)."
+    # A new hire whose name is in none of the comments changes nothing ...
+    session.add(Person(slack_user_id="U0NEWHIRE", name="Zed Quill", team_id=team, role="sales"))
+    session.commit()
+    assert _summary(session, run, "Sales", settings) == second
+    # ... one named like a theme word gets summaries made again, without their name in them.
+    session.add(Person(slack_user_id="U0LAYOFFS", name="Ana Layoffs", team_id=team, role="sales"))
+    session.commit()
+    third = _summary(session, run, "Sales", settings)
+    assert third is not None and "kept from last week" not in third.text
+    assert "layoffs" not in third.text.lower() and "“data privacy”" in third.text
+
+
+def test_a_day_after_the_close_the_close_job_finds_the_themes_before_any_digest(session: Session) -> None:
+    run_id, _ = _seed(session, ADOPTION)
+    settings = dataclasses.replace(Settings(), min_group_size=3)
+    run = session.get(PulseRun, run_id)
+    assert run is not None
+    job = JobContext(session, run.closes_at, settings, load_library(), dry_run=False)
+    close_job(job)
+    themed = select(AiCache.value).where(AiCache.key.like(f"pulse-comments:{run_id}:themes:%"))
+    assert session.scalars(themed).all() == []  # closed, not settled yet
+    close_job(dataclasses.replace(job, now=run.closes_at + timedelta(days=1)))
+    session.commit()
+    found = _summary(session, run_id, "Sales", settings)
+    assert found is not None and session.scalars(themed).all() == [found.text]
+    assert "“prompt library” (in 4)" in found.text
 
 
 def test_filler_and_fragments_are_never_themes() -> None:

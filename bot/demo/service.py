@@ -33,6 +33,7 @@ from bot.config import Settings
 from bot.demo.context import DemoContext, DemoPerson, DemoStep, DemoTeam, ReportSection
 from bot.demo.names import TeamTemplate, team_templates
 from bot.errors import UsageError
+from bot.pulses import service as pulses
 
 if TYPE_CHECKING:
     from sqlalchemy import Engine
@@ -163,4 +164,9 @@ def run_demo(
             began = time.perf_counter()
         if session.get_bind().dialect.name == "postgresql":
             progress(f"Indexes and foreign keys of the history built ({time.perf_counter() - began:.1f} s)")
+        began = time.perf_counter()
+        settled = pulses.settle_runs(session, settings, now, limit=None)  # as the close job has done
+        progress(
+            f"Survey figures of {len(settled)} closed pulse runs stored ({time.perf_counter() - began:.1f} s)"
+        )
         return [(section.title, section.render(ctx)) for section in REPORT_SECTIONS]

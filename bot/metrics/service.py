@@ -30,6 +30,7 @@ from bot.metrics import sql as metrics_sql
 from bot.metrics.measured import MeasuredWeek, measured_week, say_do_gap
 from bot.metrics.rules import ratio, round_half_up, visible_groups
 from bot.metrics.sql import SurveyTally, TeamKey
+from bot.metrics.tallies import run_tallies
 from bot.models import PulseRun, Team
 
 ALL_TEAMS = "*"
@@ -175,12 +176,11 @@ def _run_views(
     cache: MetricsCache | None = None,
 ) -> list[_RunView]:
     if cache is None:
-        tallies = metrics_sql.survey_tallies(session, run_ids)
+        tallies = run_tallies(session, run_ids)
     else:
         missing = [run_id for run_id in run_ids if run_id not in cache.tallies]
         if missing:
-            read = metrics_sql.survey_tallies(session, missing)
-            cache.tallies.update({run_id: read.get(run_id, {}) for run_id in missing})
+            cache.tallies.update(run_tallies(session, missing))
         tallies = cache.tallies
     return [_run_view(run_id, tallies.get(run_id, {}), teams, k) for run_id in run_ids]
 

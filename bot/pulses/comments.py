@@ -30,16 +30,19 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot import ai
+from bot import ai, clock
 from bot.config import Settings
-from bot.models import PulseAnswer, PulseResponse, Team
-from bot.pulses.themes import themes
+from bot.db import insert_ignore
+from bot.models import AiCache, PulseAnswer, PulseResponse, Team
+from bot.pulses.themes import fold, singular, themes
 
 QUOTE_WORDS = 6  # an AI summary sharing this many consecutive words with a comment is a quote: rejected
 QUOTE_MIN_WORDS = 3  # ... or a whole comment of at least this many words ("Training" is no quote)
 AI_MAX_WORDS = 120
 
 _WORD = re.compile(r"[a-z][a-z'-]*[a-z]|[a-z]")
+_LETTERS = re.compile(r"[^\W\d_]+")  # the runs of letters that roster names are made of (`bot.ai`)
+PartKey = int | None  # a team id, or None for "other teams"
 
 SYSTEM_PROMPT = (
     "You summarise anonymous employee survey comments about using AI at work for their leaders. "
@@ -113,19 +116,26 @@ def summaries(
     if team_names is None:
         team_names = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
     ai_on = settings.ai_enabled if use_ai is None else use_ai and settings.ai_enabled
+    k = settings.min_group_size
+    pending = [key for key in keys if memo is None or (run_id, key, ai_on) not in memo]
+    if pending and names is None:
+        names = ai.roster_name_parts(session)
+    named = names or frozenset()
+    themed = (
+        {}
+        if ai_on
+        else stored_theme_summaries(session, run_id, {key: parts[key] for key in pending}, k, named)
+    )
     found = []
     for key in keys:
         done = memo.get((run_id, key, ai_on)) if memo is not None else None
         if done is None:
-            if names is None:
-                names = ai.roster_name_parts(session)
             texts = parts[key]
-            text = _ai_summary(session, settings, run_id, texts, names) if ai_on else None
-            text = (
-                f"{len(texts)} comments. {text}"
-                if text is not None
-                else theme_summary(texts, settings.min_group_size, names)
-            )
+            text = _ai_summary(session, settings, run_id, texts, named) if ai_on else None
+            if text is not None:
+                text = f"{len(texts)} comments. {text}"
+            else:
+                text = themed.get(key) or stored_theme_summaries(session, run_id, {key: texts}, k, named)[key]
             group = OTHER_TEAMS if key is None else team_names.get(key, OTHER_TEAMS)
             done = CommentSummary(key, group, len(texts), text)
             if memo is not None:
@@ -133,6 +143,54 @@ def summaries(
         found.append(done)
     found.sort(key=lambda c: (c.team_id is None, c.group.casefold(), c.group))
     return tuple(found)
+
+
+THEMES_VERSION = 1  # part of every stored theme summary's key: raise it when `theme_summary` changes
+
+
+def stored_theme_summaries(
+    session: Session, run_id: int, parts: Mapping[PartKey, Sequence[str]], k: int, names: frozenset[str]
+) -> dict[PartKey, str]:
+    """`theme_summary` of each part, kept in the AI cache: a closed run's comments do not change, and
+    finding a thousand teams' themes takes half a minute, each week the run is shown again.
+
+    The key is the run and a hash of everything the summary depends on: the part's comments, k, and the
+    roster names that occur in them (another hire's name changes nothing; a new colleague named like a
+    theme word does). Forgetting someone who commented deletes the run's entries with the AI summaries
+    (`bot.forget`, the `pulse-comments:<run>:` prefix).
+    """
+    keys = {part: _theme_key(run_id, texts, k, names) for part, texts in parts.items()}
+    if not keys:
+        return {}
+    query = select(AiCache.key, AiCache.value).where(AiCache.key.in_(list(keys.values())))
+    stored: dict[str, str] = {key: value for key, value in session.execute(query)}
+    found: dict[PartKey, str] = {}
+    made: list[dict[str, object]] = []
+    for part, key in keys.items():
+        text = stored.get(key)
+        if text is None:
+            text = theme_summary(parts[part], k, names)
+            made.append({"key": key, "value": text, "created_at": clock.utcnow()})
+        found[part] = text
+    insert_ignore(session, AiCache, made)
+    return found
+
+
+def store_themes(session: Session, run_id: int, settings: Settings) -> int:
+    """Find and store the theme summaries of every part of the run's comments, ahead of the digests that
+    will show them (`stored_theme_summaries`); return how many parts."""
+    k = settings.min_group_size
+    parts = comment_parts(session, run_id, k)
+    if not parts:
+        return 0
+    return len(stored_theme_summaries(session, run_id, parts, k, ai.roster_name_parts(session)))
+
+
+def _theme_key(run_id: int, texts: Sequence[str], k: int, names: frozenset[str]) -> str:
+    words = {fold(run) for text in texts for run in _LETTERS.findall(text)}
+    said = sorted(names & (words | {singular(word) for word in words}))  # as `themes` compares words
+    content = "\x1f".join([str(THEMES_VERSION), str(k), *said, "", *sorted(texts)])
+    return f"pulse-comments:{run_id}:themes:{hashlib.sha256(content.encode()).hexdigest()[:40]}"
 
 
 def audience_parts(team_ids: Collection[int] | None) -> Collection[int | None] | None:

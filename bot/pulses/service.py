@@ -37,6 +37,7 @@ from bot.errors import UsageError
 from bot.i18n import format_day, use_language
 from bot.i18n import gettext as _
 from bot.jobs import JobContext, claim_slot
+from bot.metrics import tallies
 from bot.models import (
     AppState,
     OutboxMessage,
@@ -51,7 +52,7 @@ from bot.models import (
 )
 from bot.outbox import OutboxState
 from bot.people.locale import locale_of, person_locale
-from bot.pulses import blocks, calendar
+from bot.pulses import blocks, calendar, comments
 from bot.pulses.blocks import COMMENT_MAX, PulseCard
 
 log = logging.getLogger(__name__)
@@ -706,8 +707,21 @@ def close_due_runs(session: Session, *, now: datetime) -> int:
     return int(getattr(result, "rowcount", 0) or 0)
 
 
+def settle_runs(
+    session: Session, settings: Settings, now: datetime, *, limit: int | None = tallies.PER_TICK
+) -> list[int]:
+    """Store the survey tallies of the runs closed a day ago or more (`bot.metrics.tallies`) and, without
+    AI, the themes of the newest one's comments, which the next digests show; return the runs' ids."""
+    settled = tallies.store_settled(session, now, limit=limit)
+    if settled and not settings.ai_enabled:
+        comments.store_themes(session, settled[-1], settings)
+    return settled
+
+
 def close_job(ctx: JobContext) -> int:
+    """Close the runs whose time is up, and settle those closed a day ago or more (`settle_runs`)."""
     close_due_runs(ctx.session, now=ctx.now)
+    settle_runs(ctx.session, ctx.settings, ctx.now)
     return 0
 
 

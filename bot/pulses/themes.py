@@ -82,7 +82,7 @@ def _extractor() -> _Extractor:
     return extractor
 
 
-def _singular(word: str) -> str:
+def singular(word: str) -> str:
     """English plural to singular, for merging forms only ("libraries" -> "library", "boxes" -> "box")."""
     if len(word) > 4 and word.endswith("ies"):
         return word[:-3] + "y"
@@ -93,14 +93,14 @@ def _singular(word: str) -> str:
     return word
 
 
-def _fold(word: str) -> str:
+def fold(word: str) -> str:
     """Without case or accents, as `bot.ai` compares names ("José" is "jose")."""
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 
 
 def _normal(word: str) -> str:
-    return _singular(_fold(word))
+    return singular(fold(word))
 
 
 def _runs(comment: str) -> list[list[str]]:
@@ -172,7 +172,7 @@ def _acceptable(key: Key, seen: _Seen, whole: set[Key], names: frozenset[str]) -
     if len(key) == 1 and (len(key[0]) < 3 or key[0] in alone):
         return False
     if any(w in names for w in key) or any(
-        _fold(part) in names for form in seen.forms for part in re.split(r"[\s'-]+", form)
+        fold(part) in names for form in seen.forms for part in re.split(r"[\s'-]+", form)
     ):
         return False
     return not (any(w in stop for w in key[1:-1]) and seen.cut())

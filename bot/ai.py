@@ -56,6 +56,8 @@ _clients_lock = threading.Lock()
 
 def _fold(word: str) -> str:
     """A word compared without case or accents ("José", "JOSE" and "jose" are one name)."""
+    if word.isascii():  # nothing to decompose (a roster of 100,000 names is mostly ASCII)
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

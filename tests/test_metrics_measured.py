@@ -4,6 +4,7 @@ tool, under the same k and complementary rules as survey figures, and the say-do
 from __future__ import annotations
 
 import json
+import random
 from datetime import date, datetime, timedelta
 
 import pytest
@@ -11,7 +12,9 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from bot.cli import main
+from bot.metrics.measured import measured_week, measured_weeks
 from bot.metrics.service import compute_metrics
+from bot.metrics.sql import week_window
 from bot.models import Person, UsageFact
 from tests.test_metrics import WEEK, Org, by_team, settings
 
@@ -161,3 +164,42 @@ def test_cli_prints_measured_columns_by_tool_labelled_as_measured_and_refuses_an
     err = capsys.readouterr().err.strip()
     assert err.startswith("adoptbot: unknown tool 'copilot'; tool ids:") and "m365-copilot" in err
     assert "\n" not in err
+
+
+def test_a_digests_eight_weeks_read_at_once_are_each_week_read_alone(session: Session) -> None:
+    """The digests read their trend's measured weeks in one statement: the same figures, the same hidden
+    groups, for people who joined, left or were erased on the way."""
+    rng = random.Random(11)
+    org = Org(session)
+    weeks = [W07 - timedelta(weeks=6) + timedelta(weeks=n) for n in range(12)]
+    tools = ("m365-copilot", "chatgpt-enterprise")
+    for n in range(60):
+        joined = datetime.combine(rng.choice(weeks[:10]), datetime.min.time())
+        person = org.person(rng.choice(["Sales", "Support", "Legal", None]), created_at=joined)
+        fate = rng.random()
+        if fate < 0.15:
+            person.is_active = False
+        elif fate < 0.3:
+            person.is_active = False
+            person.erased_at = datetime.combine(rng.choice(weeks), datetime.min.time()) + timedelta(days=3)
+        for tool in tools[: 1 + n % 2]:
+            held = [week for week in weeks if rng.random() < 0.7]
+            facts(session, person, tool, held, [week for week in held if rng.random() < 0.5])
+    session.commit()
+    k = 3
+    s = settings(k=k)
+    teams = {team.id: name for name, team in org.teams.items()}
+    mondays = weeks[4:]
+    ends = {monday: week_window(monday, s.tz)[1] for monday in mondays}
+    together = measured_weeks(session, ends, teams, k)
+    assert sorted(together) == mondays
+    shown = 0
+    for monday in mondays:
+        alone = measured_week(session, monday, ends[monday], teams, k)
+        assert together[monday].covered == alone.covered
+        for tool in (None, *tools):
+            for team in (None, *teams):
+                figures = alone.figures(team, tool)
+                assert together[monday].figures(team, tool) == figures, (monday, tool, team)
+                shown += figures is not None
+    assert shown > 20  # figures were shown, not only hidden

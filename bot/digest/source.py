@@ -18,7 +18,14 @@ from bot import ai, clock
 from bot.config import Settings
 from bot.content import Library
 from bot.metrics.measured import MeasuredWeek
-from bot.metrics.service import ALL_TEAMS, MetricsCache, MetricsRow, compute_metrics, week_measured
+from bot.metrics.service import (
+    ALL_TEAMS,
+    MetricsCache,
+    MetricsRow,
+    compute_metrics,
+    measured_ahead,
+    week_measured,
+)
 from bot.metrics.sql import week_window
 from bot.models import PulseRun, Team, Win, WinStatus
 from bot.pulses import comments
@@ -98,6 +105,8 @@ class DigestSource:
         """compute_metrics for the week of `monday`, all teams, by team name (`*` = everyone)."""
         found = self._rows.get(monday)
         if found is None:
+            if not self._rows:  # the trend needs each of its weeks: their usage facts in one read
+                measured_ahead(self.session, self.trend_weeks, self.settings, self.teams, self._cache)
             rows = compute_metrics(
                 self.session, week_monday=monday, settings=self.settings, now=self.now, cache=self._cache
             )
@@ -156,7 +165,7 @@ class DigestSource:
             )
             self._public_wins = [
                 PublicWin(team, tool, polished or what, float(hours or 0.0))
-                for team, tool, polished, what, hours in self.session.execute(query)
+                for team, tool, polished, what, hours in self.session.connection().execute(query)
             ]
         return self._public_wins
 

@@ -27,7 +27,7 @@ from bot.config import Settings
 from bot.content import ADKAR_STAGES
 from bot.errors import UsageError
 from bot.metrics import sql as metrics_sql
-from bot.metrics.measured import MeasuredWeek, measured_week, say_do_gap
+from bot.metrics.measured import MeasuredWeek, measured_week, measured_weeks, say_do_gap
 from bot.metrics.rules import ratio, round_half_up, visible_groups
 from bot.metrics.sql import SurveyTally, TeamKey
 from bot.metrics.tallies import run_tallies
@@ -200,6 +200,22 @@ def week_measured(
         if cache is not None:
             cache.measured[week_monday] = found
     return found
+
+
+def measured_ahead(
+    session: Session,
+    mondays: Sequence[date],
+    settings: Settings,
+    teams: Mapping[int, str],
+    cache: MetricsCache,
+) -> None:
+    """Read the measured figures of several weeks into `cache` at once (`measured_weeks`)."""
+    wanted = {
+        monday: metrics_sql.week_window(monday, settings.tz)[1]
+        for monday in mondays
+        if monday not in cache.measured
+    }
+    cache.measured.update(measured_weeks(session, wanted, teams, settings.min_group_size))
 
 
 def last_complete_week(settings: Settings, now: datetime | None = None) -> date:

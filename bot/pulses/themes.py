@@ -95,6 +95,8 @@ def singular(word: str) -> str:
 
 def fold(word: str) -> str:
     """Without case or accents, as `bot.ai` compares names ("José" is "jose")."""
+    if word.isascii():  # nothing to decompose (a roster of 100,000 names is mostly ASCII)
+        return word.lower()
     decomposed = unicodedata.normalize("NFKD", word.casefold())
     return "".join(c for c in decomposed if not unicodedata.combining(c))
 

@@ -82,7 +82,17 @@ def dated_shareable_wins(
     """`shareable_wins` in the same order, each with its team id and when it was submitted (a digest of
     many audiences reads the window's once and picks each audience's)."""
     query = (
-        select(Win, Team.name, Person.slack_user_id, Person.erased_at)
+        select(
+            Win.team_id,
+            Win.submitted_at,
+            Win.polished,
+            Win.what,
+            Win.hours_per_week,
+            Win.share,
+            Team.name,
+            Person.slack_user_id,
+            Person.erased_at,
+        )
         .outerjoin(Team, Team.id == Win.team_id)
         .outerjoin(Person, Person.id == Win.author_id)
         .where(
@@ -97,16 +107,17 @@ def dated_shareable_wins(
         query = query.limit(limit)
     if team_ids is not None:
         query = query.where(Win.team_id.in_(team_ids))
+    rows = session.connection().execute(query)  # plain rows: thousands of wins in a digest's window
     return [
         (
-            win.team_id,
-            win.submitted_at,
+            team_id,
+            submitted,
             WinSnippet(
-                text=win.polished or win.what,
+                text=polished or what,
                 team=team,
-                hours=win.hours_per_week,
-                author_user_id=user_id if win.share == "named" and erased is None else None,
+                hours=hours,
+                author_user_id=user_id if share == "named" and erased is None else None,
             ),
         )
-        for win, team, user_id, erased in session.execute(query)
+        for team_id, submitted, polished, what, hours, share, team, user_id, erased in rows
     ]

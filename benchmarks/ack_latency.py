@@ -136,8 +136,8 @@ def _seed(db_url: str, *, existing: bool = False) -> list[dict[str, Any]]:
     from bot.db import create_db_engine, session_scope
     from bot.migrate import upgrade
     from bot.models import Person, Team
+    from bot.people.blocks import profile_section
     from bot.people.profile import profile_summary
-    from bot.slack.home_blocks import profile_section
 
     engine = create_db_engine(db_url)
     upgrade(engine)
@@ -435,7 +435,8 @@ def _report(results: list[Result], args: argparse.Namespace) -> None:
     print(
         f"saturated: {args.requests} signed requests, {args.concurrency} keep-alive clients back to back; "
         f"paced: {args.paced_requests} at {args.rate:g}/s. {args.rounds} round(s), medians. "
-        f"gunicorn gthread {args.workers or 'default'} x {args.threads or 'default'}, SQLite. {_where(args)}"
+        f"gunicorn gthread {args.workers or 'default'} x {args.threads or 'default'}, "
+        f"{'the database of --db' if args.db else 'SQLite'}. {_where(args)}"
     )
     print(
         f"{'request':<7} {'load':<9} {'server':<11} {'p50 ms':>7} {'p99 ms':>7} {'req/s':>7} "

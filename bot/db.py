@@ -170,6 +170,12 @@ def session_factory(engine: Engine, *, readonly: bool = False) -> sessionmaker[S
         return factory
 
 
+def is_readonly(session: Session) -> bool:
+    """Whether `session` is a read-only unit of work (`session_scope(..., readonly=True)`): one that should
+    write nothing, not even a cache (on SQLite its deferred transaction could not take the write lock)."""
+    return bool(session.get_bind().get_execution_options().get("readonly"))
+
+
 @contextmanager
 def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session]:
     """One unit of work: commit on success, roll back on any error."""

@@ -13,11 +13,12 @@ import subprocess
 import sys
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete, select
+from sqlalchemy import Engine, delete, select
 from sqlalchemy.orm import Session
 
 from bot.config import Settings
 from bot.content import load_library
+from bot.db import session_scope
 from bot.jobs import JobContext
 from bot.models import AiCache, AiCall, Person, PulseRun
 from bot.pulses.comments import OTHER_TEAMS, CommentSummary, quotes_a_comment, summaries, theme_summary
@@ -261,3 +262,14 @@ def test_quote_detection_catches_whole_comments_and_long_runs_of_words() -> None
     assert not quotes_a_comment(
         "People want more training.", ["The licence process is slow; more training would help"]
     )
+
+
+def test_a_read_only_view_finds_themes_but_stores_nothing(engine: Engine) -> None:
+    with session_scope(engine) as session:
+        run, _ = _seed(session, ADOPTION)
+    settings = dataclasses.replace(Settings(), min_group_size=3)
+    with session_scope(engine, readonly=True) as session:  # a dashboard page
+        found = _summary(session, run, "Sales", settings)
+    assert found is not None and "“prompt library” (in 4)" in found.text
+    with session_scope(engine, readonly=True) as session:
+        assert session.scalars(select(AiCache.key)).all() == []

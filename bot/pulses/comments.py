@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session
 
 from bot import ai, clock
 from bot.config import Settings
-from bot.db import insert_ignore
+from bot.db import insert_ignore, is_readonly
 from bot.models import AiCache, PulseAnswer, PulseResponse, Team
 from bot.pulses.themes import fold, singular, themes
 
@@ -172,7 +172,8 @@ def stored_theme_summaries(
             text = theme_summary(parts[part], k, names)
             made.append({"key": key, "value": text, "created_at": clock.utcnow()})
         found[part] = text
-    insert_ignore(session, AiCache, made)
+    if not is_readonly(session):  # a dashboard page reads what the close job or a digest stored
+        insert_ignore(session, AiCache, made)
     return found
 
 

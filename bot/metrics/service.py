@@ -14,7 +14,7 @@ run and over every team before any `--team` filter (docs/privacy.md, "Survey fig
 from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import dataclass, field, fields
 from datetime import UTC, date, datetime, timedelta
 from fractions import Fraction
 from typing import Any
@@ -74,7 +74,7 @@ class MetricsRow:
     say_do_gap: float | None
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        return {name: getattr(self, name) for name in FIELDS}  # every field a scalar: no deep copy
 
 
 FIELDS: tuple[str, ...] = tuple(f.name for f in fields(MetricsRow))

@@ -5,24 +5,17 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from alembic import command
 from sqlalchemy import Engine, insert, select, text
 from sqlalchemy.orm import Session
 
 from bot.metrics.sql import survey_tallies
-from bot.migrate import alembic_config
 from bot.models import PulseAnswer, PulseRun, Team
-from tests.test_migration_0004 import blank_engine  # noqa: F401  (the fixture: a database of each kind)
+from tests.test_migration_0004 import (
+    _upgrade_to,
+    blank_engine,  # noqa: F401  (the fixture: a database of each kind)
+)
 
 OPENED = datetime(2026, 10, 5, 8, 0)
-
-
-def _upgrade_to(engine: Engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.upgrade(config, revision)
-        connection.commit()
 
 
 def test_answers_get_their_responses_run_and_team(blank_engine: Engine) -> None:  # noqa: F811

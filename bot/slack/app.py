@@ -26,6 +26,7 @@ from slack_bolt import App, BoltRequest, BoltResponse
 from slack_bolt.logger.messages import warning_client_prioritized_and_token_skipped
 from sqlalchemy import Engine
 
+from bot import i18n
 from bot.config import ConfigError, Settings
 from bot.content import Library
 from bot.slack import install
@@ -123,6 +124,7 @@ def build_app(
         )
     _pin_level(_BOLT_LOGGER)
     _pin_level(_SLACK_SDK_LOGGER)
+    i18n.preload()  # no request pays for reading a language's catalog and Babel data before its ack
     app = AdoptbotApp(
         name="adoptbot",
         client=make_web_client(settings),

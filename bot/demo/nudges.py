@@ -2,13 +2,16 @@
 
 Follows the real rules (bot.nudges.service): the configured weekdays and count per week, nudges for the
 person's role and `*` in level order, never the same one twice, a level up after two tried at a level or
-when a level runs out, nothing before a person's start week. Adoption grows unevenly: each team has its
-own starting rate and pace (a few stall), each person their own keenness. Bulk inserts only, so 10,000
-people × 26 weeks take seconds.
+when a level runs out, nothing before a person's start week. Someone who has had every nudge gets the
+end-of-library message at their next slot (a sent outbox message, as the nudges job leaves it), then the
+refreshers of the nudges they tried, one a slot, the advanced ones first, then nothing. Adoption grows
+unevenly: each team has its own starting rate and pace (a few stall), each person their own keenness.
+Bulk inserts only, so 10,000 people × 26 weeks take seconds.
 """
 
 from __future__ import annotations
 
+import json
 import random
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -21,8 +24,11 @@ from bot.clock import to_naive_utc
 from bot.content import Nudge
 from bot.demo.bulk import RowStream, bulk_insert
 from bot.demo.context import DemoContext
-from bot.models import Activity, NudgeDelivery, NudgeStatus, Person
-from bot.nudges.service import TRIED_TO_LEVEL_UP
+from bot.i18n import use_language
+from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, OutboxState, Person
+from bot.nudges import blocks
+from bot.nudges.schedule import exhausted_key
+from bot.nudges.service import STARTER_LEVEL, TRIED_TO_LEVEL_UP
 from bot.people.directory import text_table
 
 DELIVERY_COLUMNS = (
@@ -40,6 +46,20 @@ DELIVERY_COLUMNS = (
     "rating",
     "clicked_at",
     "tried_at",
+    "cycle",
+)
+NOTE_COLUMNS = (
+    "key",
+    "kind",
+    "method",
+    "channel",
+    "person_id",
+    "payload",
+    "state",
+    "attempts",
+    "not_before",
+    "sent_at",
+    "created_at",
 )
 ACTIVITY_COLUMNS = ("person_id", "team_id", "kind", "occurred_at")
 
@@ -63,6 +83,10 @@ class _Learner:
     level: int = 1
     taken: dict[int, int] = field(default_factory=lambda: defaultdict(int))  # level -> how many given
     tried_at_level: int = 0
+    given: int = 0  # nudges given the first time
+    tried_first: list[Nudge] = field(default_factory=list)  # of those, tried, in the order given
+    noted: bool = False  # the end-of-library message went out
+    refreshers: list[Nudge] = field(default_factory=list)  # still to come, in order, once noted
 
     def next(self, ladder: _Ladder) -> Nudge | None:
         """The same choice as `nudges.choose_nudge` (without team targeting), in O(levels)."""
@@ -74,10 +98,22 @@ class _Learner:
                 self.taken[level] += 1
                 if level > self.level:
                     self.level, self.tried_at_level = level, 0
+                self.given += 1
                 return ladder.by_level[level][given]
         return None
 
+    def note(self) -> blocks.Completion:
+        """The end of the library: what the message says, and the refreshers to come (`refreshers_left`'s
+        order: levels above the starter level first, then the oldest first)."""
+        self.noted = True
+        self.refreshers = sorted(self.tried_first, key=lambda nudge: nudge.level <= STARTER_LEVEL)
+        return blocks.Completion(self.given, len(self.tried_first), 0, len(self.refreshers))
+
+    def refresher(self) -> Nudge | None:
+        return self.refreshers.pop(0) if self.refreshers else None
+
     def tried(self, nudge: Nudge, top: int) -> None:
+        self.tried_first.append(nudge)
         if nudge.level == self.level:
             self.tried_at_level += 1
             if self.tried_at_level >= TRIED_TO_LEVEL_UP and self.level < top:
@@ -110,6 +146,8 @@ def nudge_history(ctx: DemoContext) -> None:
     activity: list[tuple[object, ...]] = []
     tried = 0
     learning = [p for p in ctx.persons.values() if p.role in ladders]
+    notes: list[tuple[object, ...]] = []
+    json_cells = ctx.session.get_bind().dialect.name == "postgresql"  # COPY takes JSON as text
     deliveries = RowStream(ctx.session, NudgeDelivery, DELIVERY_COLUMNS)
     with deliveries:  # stored while the rest is made
         for week_index, monday in enumerate(ctx.week_starts):
@@ -120,11 +158,33 @@ def nudge_history(ctx: DemoContext) -> None:
                     if person.started_on > day:
                         continue
                     learner = learners[person.id]
-                    nudge = learner.next(ladders[person.role])
-                    if nudge is None:
-                        done.add(person.id)  # the library is exhausted for them: nothing is ever repeated
-                        continue
                     sent_at = _slot_moment(day, settings.nudge_hour, person.timezone, moments)
+                    cycle = 0
+                    nudge = learner.next(ladders[person.role])
+                    if nudge is None and not learner.noted:  # the end-of-library message takes this slot
+                        with use_language(settings.locale):
+                            payload = {"text": blocks.exhausted_text(learner.note())}
+                        notes.append(
+                            (
+                                exhausted_key(person.id),
+                                "nudge_done",
+                                "chat.postMessage",
+                                person.slack_user_id,
+                                person.id,
+                                json.dumps(payload) if json_cells else payload,
+                                OutboxState.SENT.value,
+                                1,
+                                sent_at,
+                                sent_at,
+                                sent_at,
+                            )
+                        )
+                        continue
+                    if nudge is None:
+                        nudge, cycle = learner.refresher(), 1
+                    if nudge is None:
+                        done.add(person.id)  # every nudge and every refresher given: quiet from now on
+                        continue
                     base, gain = team_curve[person.team_id]
                     chance = min(0.92, (base + gain * week_index) * keenness[person.id])
                     roll = rng.random()
@@ -143,7 +203,8 @@ def nudge_history(ctx: DemoContext) -> None:
                     rating = None
                     if status == NudgeStatus.TRIED:
                         tried += 1
-                        learner.tried(nudge, tops[person.role])
+                        if cycle == 0:
+                            learner.tried(nudge, tops[person.role])
                         if rng.random() < 0.55:
                             rating = "helpful" if rng.random() < 0.85 else "not_helpful"
                     deliveries.add(
@@ -162,6 +223,7 @@ def nudge_history(ctx: DemoContext) -> None:
                             rating,
                             clicked_at,
                             clicked_at if status == NudgeStatus.TRIED else None,
+                            cycle,
                         )
                     )
                     if clicked_at is not None:
@@ -169,6 +231,7 @@ def nudge_history(ctx: DemoContext) -> None:
                 if done:
                     learning = [p for p in learning if p.id not in done]
     bulk_insert(ctx.session, Activity, ACTIVITY_COLUMNS, activity)
+    bulk_insert(ctx.session, OutboxMessage, NOTE_COLUMNS, notes)
     by_level: dict[int, list[int]] = defaultdict(list)
     for person_id, learner in learners.items():
         if learner.level > 1:
@@ -178,7 +241,8 @@ def nudge_history(ctx: DemoContext) -> None:
             ctx.session.execute(
                 update(Person).where(Person.id.in_(person_ids[start : start + 900])).values(nudge_level=level)
             )
-    ctx.progress(f"{deliveries.count:,} nudges delivered, {tried:,} tried")
+    refreshed = f", {len(notes):,} had them all" if notes else ""
+    ctx.progress(f"{deliveries.count:,} nudges delivered, {tried:,} tried{refreshed}")
 
 
 def _rate(tried: int, sent: int) -> str:

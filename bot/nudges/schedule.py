@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import String, and_, case, cast, func, literal, or_, select
@@ -29,8 +30,6 @@ from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
 from bot.people.locale import locale_of
 
 log = logging.getLogger(__name__)
-
-LATER_MARK = "*"  # never part of a nudge id (content ids are [a-z0-9_-])
 
 
 @dataclass(frozen=True)
@@ -50,6 +49,10 @@ class DuePerson:
     roster_tools: str | None = None  # the roster's `tools` cell (`;`-separated tool ids)
     notice_on_slot: bool = False  # the end-of-library message took this very slot: nothing else in it
     locale: str = DEFAULT_LOCALE  # the language their nudge is written in (`bot.people.locale`)
+    # What the end of the library and its refreshers need (read with the rest, in the same statement):
+    first_given: int = 0  # deliveries of the first cycle (one per nudge)
+    tried_first: tuple[str, ...] = ()  # the nudges tried the first time, oldest slot first
+    refreshed: tuple[str, ...] = ()  # the refreshers given (nudges given again, cycle > 0)
 
 
 def local_now(now: datetime, tz: ZoneInfo) -> datetime:
@@ -158,11 +161,6 @@ def due_people(
     return due
 
 
-def _waiting(history: str) -> str | None:
-    """The nudge marked "Remind me later" in a history string ("id,id*,id"), if any."""
-    return next((g[:-1] for g in history.split(",") if g.endswith(LATER_MARK)), None)
-
-
 def slot_groups(
     session: Session, settings: Settings, now: datetime, *, is_holiday: Callable[[date, str], bool] | None
 ) -> dict[date, list[str]]:
@@ -193,12 +191,7 @@ def _due_on(
     )
     notice_key = literal(END_KEY) + cast(Person.id, String)
     notice = select(OutboxMessage.created_at).where(OutboxMessage.key == notice_key).scalar_subquery()
-    # Each due person's history in the same statement, as "id,id,id*" (`*`: waiting after "Remind me
-    # later"): one range of the (person_id, nudge_id) index per due person. One aggregate only, so no
-    # planner can turn a second one (e.g. min(id)) into a walk along the primary key.
-    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
-    marked = NudgeDelivery.nudge_id + case((NudgeDelivery.status == NudgeStatus.LATER, LATER_MARK), else_="")
-    delivered = select(concat(marked, ",")).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
+    history_of = _history(session)
     tz = Person.effective_timezone(settings.timezone)
     # A person joins "the week after": started_on when set, else derived from created_at below. Anyone
     # created after the slot day's end cannot have started, so the SQL bound only needs to be loose.
@@ -214,7 +207,7 @@ def _due_on(
             Person.started_on,
             Person.created_at,
             notice,
-            delivered,
+            history_of,
             Person.tools,
             Person.locale,
             Person.slack_locale,
@@ -238,7 +231,9 @@ def _due_on(
         )
     )
     result: list[DuePerson] = []
-    rows = session.execute(stmt)
+    # streamed: the database works out the next people while these are read
+    streamed = {"stream_results": True, "yield_per": 1000}
+    rows = session.connection().execute(stmt, execution_options=streamed)
     locales: dict[tuple[str | None, str | None], str] = {}
     for (
         pid,
@@ -262,9 +257,7 @@ def _due_on(
         if first > day or user is None or role is None:
             continue
         tz_of = zone_or_utc(timezone)
-        history = history or ""
-        waiting = LATER_MARK in history  # rare: parse the marks only then
-        given = history.replace(LATER_MARK, "").split(",") if history else []
+        past = _parse_history(history)
         result.append(
             DuePerson(
                 id=pid,
@@ -276,10 +269,65 @@ def _due_on(
                 slot=day,
                 exhausted_notice_sent=notice_sent is not None,
                 notice_on_slot=notice_sent is not None and local_now(notice_sent, tz_of).date() == day,
-                delivered=frozenset(given),
-                later=_waiting(history) if waiting else None,
+                delivered=past.delivered,
+                later=past.later,
                 roster_tools=tools,
                 locale=locales[tags],
+                first_given=past.first_given,
+                tried_first=past.tried_first,
+                refreshed=past.refreshed,
             )
         )
     return result
+
+
+WAITING = "*"  # after a nudge id in a due person's history: waiting after "Remind me later"
+_SEP = "|"  # between the lists of a due person's history (content ids are [a-z0-9_-]: never in one)
+
+
+def _history(session: Session) -> Any:
+    """Each due person's history in the due people's statement, one string of three lists: every nudge
+    given (`*`: waiting after "Remind me later"), the slots and nudges tried the first time, the nudges
+    given again as refreshers: `a,b,c*,a|2026-03-05 a|a`. One range of the (person_id, nudge_id) index per
+    due person. No ORDER BY in the aggregates (it would sort each person's rows on their own: twice the
+    statement's time); no aggregate a planner could turn into a walk along the primary key (min(id))."""
+    cycle = func.coalesce(NudgeDelivery.cycle, 0)
+    status = NudgeDelivery.status
+    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+    sep = literal(",")
+    given = concat(NudgeDelivery.nudge_id + case((status == NudgeStatus.LATER, WAITING), else_=""), sep)
+    slots = concat(NudgeDelivery.slot + " " + NudgeDelivery.nudge_id, sep).filter(
+        and_(cycle == 0, status == NudgeStatus.TRIED)
+    )
+    again = concat(NudgeDelivery.nudge_id, sep).filter(cycle > 0)
+    joined = func.coalesce(given, "") + _SEP + func.coalesce(slots, "") + _SEP + func.coalesce(again, "")
+    return select(joined).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
+
+
+@dataclass(frozen=True)
+class _Parsed:
+    delivered: frozenset[str]
+    later: str | None
+    first_given: int
+    tried_first: tuple[str, ...]
+    refreshed: tuple[str, ...]
+
+
+_NOTHING = _Parsed(frozenset(), None, 0, (), ())
+
+
+def _parse_history(history: str | None) -> _Parsed:
+    """`_history`'s string, read with string methods (a tick reads thousands of a hundred nudges each).
+    Someone has one delivery a slot, so sorting `slot nudge` puts what they tried in the order given."""
+    given, _, rest = (history or "").partition(_SEP)
+    if not given:
+        return _NOTHING
+    slots, _, again = rest.partition(_SEP)
+    later = None
+    if WAITING in given:
+        later = next(entry[:-1] for entry in given.split(",") if entry.endswith(WAITING))
+        given = given.replace(WAITING, "")
+    names = given.split(",")
+    tried = tuple(" ".join(sorted(slots.split(","))).split(" ")[1::2]) if slots else ()  # slot, id, ...
+    refreshed = tuple(again.split(",")) if again else ()
+    return _Parsed(frozenset(names), later, len(names) - len(refreshed), tried, refreshed)

@@ -43,7 +43,7 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -55,11 +55,8 @@ from sqlalchemy import (
     Integer,
     String,
     Table,
-    and_,
     any_,
     bindparam,
-    case,
-    cast,
     func,
     select,
     text,
@@ -318,24 +315,31 @@ class _History:
     tried: int  # of those, tried
     refreshed: int  # refreshers given (cycle > 0)
     refreshed_ids: frozenset[str]  # the nudges refreshed
-    tried_first: tuple[tuple[str, int, str], ...]  # (slot, delivery id, nudge id) tried the first time
+    tried_first: tuple[str, ...]  # the nudges tried the first time, oldest (slot, delivery id) first
 
     @classmethod
     def of(cls, pasts: Sequence[_Past]) -> _History:
         first = [past for past in pasts if past.cycle == 0]
         again = [past for past in pasts if past.cycle > 0]
+        tried = sorted((p.slot, p.id, p.nudge_id) for p in first if p.status == NudgeStatus.TRIED)
         return cls(
             nudges=len({past.nudge_id for past in first}),
-            tried=sum(1 for past in first if past.status == NudgeStatus.TRIED),
+            tried=len(tried),
             refreshed=len(again),
             refreshed_ids=frozenset(past.nudge_id for past in again),
-            tried_first=tuple(
-                (past.slot, past.id, past.nudge_id) for past in first if past.status == NudgeStatus.TRIED
-            ),
+            tried_first=tuple(nudge_id for _, _, nudge_id in tried),
         )
 
-
-_NO_HISTORY = _History(0, 0, 0, frozenset(), ())
+    @classmethod
+    def of_due(cls, person: schedule.DuePerson) -> _History:
+        """The same, from what `due_people` read with the person."""
+        return cls(
+            nudges=person.first_given,
+            tried=len(person.tried_first),
+            refreshed=len(person.refreshed),
+            refreshed_ids=frozenset(person.refreshed),
+            tried_first=person.tried_first,
+        )
 
 
 @dataclass(frozen=True)
@@ -351,6 +355,7 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan)."""
     role_nudges = {role: library.nudges_for(role) for role in library.roles}
     roles = [role for role, nudges in role_nudges.items() if nudges]
+    role_ids = {role: frozenset(nudge.id for nudge in nudges) for role, nudges in role_nudges.items()}
     groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
     if not groups or not roles or settings.nudges_per_week <= 0:
         return Plan([], [])
@@ -374,33 +379,45 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
             plan.nudges.append(_Planned(person, nudge, person.level, later, cycle=later.cycle))
             continue
         barrier = barriers.get(person.team_id or 0)
-        choice = choose_nudge(role_nudges[person.role], person.delivered, person.level, barrier, signal)
+        choice = None
+        if not role_ids[person.role] <= person.delivered:  # else they have had every nudge of their role
+            choice = choose_nudge(role_nudges[person.role], person.delivered, person.level, barrier, signal)
         if choice is not None:
             plan.nudges.append(_Planned(person, choice[0], choice[1], None))
         elif not person.exhausted_notice_sent:
             plan.exhausted.append(person)
         else:
             finished.append((person, signal))
-    if finished:
-        pasts = _summaries(session, [person.id for person, _ in finished])
-        for person, signal in finished:
-            refreshers = refreshers_left(pasts.get(person.id, _NO_HISTORY), library, signal)
-            if refreshers:
-                plan.nudges.append(_Planned(person, refreshers[0], person.level, None, cycle=1))
+    for person, signal in finished:
+        refresher = next_refresher(_History.of_due(person), library, signal)
+        if refresher is not None:
+            plan.nudges.append(_Planned(person, refresher, person.level, None, cycle=1))
     return plan
 
 
+def _refreshable(history: _History, library: Library, usage: UsageSignal | None) -> Iterator[Nudge]:
+    """Nudges tried the first time (cycle 0), oldest first, still in the library and still fitting the
+    person's tools, not refreshed yet."""
+    for nudge_id in history.tried_first:
+        if nudge_id not in history.refreshed_ids:
+            nudge = library.nudge(nudge_id)
+            if nudge is not None and allowed(nudge, usage):
+                yield nudge
+
+
 def refreshers_left(history: _History, library: Library, usage: UsageSignal | None) -> list[Nudge]:
-    """The refreshers still to come, in order: nudges tried the first time (cycle 0), still in the library
-    and still fitting the person's tools, not refreshed yet; levels 2-3 first, then oldest first."""
-    tried = [
-        (nudge, slot, id_)
-        for slot, id_, nudge_id in history.tried_first
-        if nudge_id not in history.refreshed_ids
-        if (nudge := library.nudge(nudge_id)) is not None and allowed(nudge, usage)
-    ]
-    tried.sort(key=lambda found: (found[0].level <= STARTER_LEVEL, found[1], found[2]))
-    return [nudge for nudge, _, _ in tried]
+    """The refreshers still to come, in order: `_refreshable` ones, levels 2-3 first, then oldest first."""
+    return sorted(_refreshable(history, library, usage), key=lambda nudge: nudge.level <= STARTER_LEVEL)
+
+
+def next_refresher(history: _History, library: Library, usage: UsageSignal | None) -> Nudge | None:
+    """The first of `refreshers_left`, found without going through them all when it is an advanced one."""
+    first: Nudge | None = None
+    for nudge in _refreshable(history, library, usage):
+        if nudge.level > STARTER_LEVEL:
+            return nudge
+        first = first or nudge
+    return first
 
 
 def _histories(session: Session, person_ids: Sequence[int]) -> dict[int, list[_Past]]:
@@ -420,45 +437,6 @@ def _histories(session: Session, person_ids: Sequence[int]) -> dict[int, list[_P
         query = select(*columns).where(NudgeDelivery.person_id.in_(ids[start : start + _CHUNK]))
         for person_id, id_, nudge_id, cycle, status, slot in connection.execute(query):
             found[person_id or 0].append(_Past(id_, nudge_id, cycle or 0, _STATUSES[status], slot))
-    return found
-
-
-def _summaries(session: Session, person_ids: Sequence[int]) -> dict[int, _History]:
-    """`_History` of each of these people, added up by the database: one row a person, where their
-    deliveries would be a hundred after a year (a tick's finished people are thousands)."""
-    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
-    cycle = func.coalesce(NudgeDelivery.cycle, 0)
-    first_tried = and_(cycle == 0, NudgeDelivery.status == NudgeStatus.TRIED)
-    entry = NudgeDelivery.slot + " " + cast(NudgeDelivery.id, String) + " " + NudgeDelivery.nudge_id
-    columns = (
-        NudgeDelivery.person_id,
-        func.sum(case((cycle == 0, 1), else_=0)),  # one delivery per nudge and cycle (a unique key)
-        func.sum(case((first_tried, 1), else_=0)),
-        func.sum(case((cycle > 0, 1), else_=0)),
-        concat(case((cycle > 0, NudgeDelivery.nudge_id)), ","),
-        concat(case((first_tried, entry)), ","),
-    )
-    found: dict[int, _History] = {}
-    ids = sorted(person_ids)
-    connection = session.connection()
-    for start in range(0, len(ids), _CHUNK):
-        query = (
-            select(*columns)
-            .where(NudgeDelivery.person_id.in_(ids[start : start + _CHUNK]))
-            .group_by(NudgeDelivery.person_id)
-        )
-        for person_id, nudges, tried, refreshed, again, entries in connection.execute(query):
-            firsts = []
-            for item in entries.split(",") if entries else ():
-                slot, id_, nudge_id = item.split(" ")  # slots are ISO dates, ids [a-z0-9_-]: no space
-                firsts.append((slot, int(id_), nudge_id))
-            found[person_id] = _History(
-                nudges=int(nudges or 0),
-                tried=int(tried or 0),
-                refreshed=int(refreshed or 0),
-                refreshed_ids=frozenset(again.split(",")) if again else frozenset(),
-                tried_first=tuple(firsts),
-            )
     return found
 
 
@@ -485,7 +463,7 @@ def completion(history: _History, library: Library, usage: UsageSignal | None) -
         nudges=history.nudges,
         tried=history.tried,
         refreshed=history.refreshed,
-        refreshers_left=len(refreshers_left(history, library, usage)),
+        refreshers_left=sum(1 for _ in _refreshable(history, library, usage)),
     )
 
 
@@ -557,15 +535,12 @@ def deliver_due(
             )
         )
     queued = outbox.enqueue_many(session, messages)
-    if exhausted:
-        usage = plan.usage
-        pasts = _summaries(session, [p.id for p in exhausted])
-        wins = _wins_shared(session, [p.id for p in exhausted])
+    wins = _wins_shared(session, [p.id for p in exhausted]) if exhausted else {}
     notes: list[outbox.NewMessage] = []
     for person in exhausted:
         role_name = library.localized(person.locale).roles[person.role].name
-        signal = usage.get(person.id) or roster_signal(person.roster_tools)
-        done = completion(pasts.get(person.id, _NO_HISTORY), library, signal)
+        signal = plan.usage.get(person.id) or roster_signal(person.roster_tools)
+        done = completion(_History.of_due(person), library, signal)
         with use_language(person.locale):  # the recipient's language
             text = blocks.exhausted_text(done)
             shown = blocks.exhausted_blocks(role_name, done, wins.get(person.id, 0), command=settings.command)

@@ -6,9 +6,10 @@ import os
 import sqlite3
 import threading
 import weakref
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, Table, create_engine, event, make_url
 from sqlalchemy.engine import Connection
@@ -188,6 +189,29 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
         raise
     finally:
         session.close()
+
+
+_T = TypeVar("_T")
+_ALONGSIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-read")  # threads start on use
+
+
+def alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _T]:
+    """Run `read` in a read-only session of its own on another thread, so its queries overlap the
+    caller's (the database works on both at once); call the result to wait for the answer.
+
+    Like any statement of a READ COMMITTED transaction, `read` sees the data committed when it runs. Where
+    the session is not bound to an engine (a test's connection), `read` runs at once in this session.
+    """
+    bind = session.get_bind()
+    if not isinstance(bind, Engine):
+        answer = read(session)
+        return lambda: answer
+
+    def in_own_session() -> _T:
+        with session_scope(bind, readonly=True) as own:
+            return read(own)
+
+    return _ALONGSIDE.submit(in_own_session).result
 
 
 def insert_ignore(

@@ -25,6 +25,7 @@ from sqlalchemy.orm import Session
 from bot import clock
 from bot.config import Settings
 from bot.content import ADKAR_STAGES
+from bot.db import alongside, is_readonly
 from bot.errors import UsageError
 from bot.metrics import sql as metrics_sql
 from bot.metrics.measured import MeasuredWeek, measured_week, measured_weeks, say_do_gap
@@ -263,6 +264,12 @@ def compute_metrics(
     start, end = metrics_sql.week_window(week_monday, settings.tz)
     week = clock.iso_week(week_monday)
 
+    def read_measured(reader: Session) -> MeasuredWeek:
+        return week_measured(reader, week_monday, settings, teams, cache)
+
+    # The week's measured usage (the longest statement) on a connection of its own meanwhile, when this
+    # unit of work only reads (one that writes may hold rows another connection would not see yet).
+    measured_read = alongside(session, read_measured) if is_readonly(session) else None
     members = metrics_sql.members(session, end)
     nudges, nudges_total = metrics_sql.nudges(session, start, end)
     engaged, engaged_total = metrics_sql.engaged(session, start, end)
@@ -273,7 +280,6 @@ def compute_metrics(
     active, active_total = metrics_sql.engaged(session, active_start, end)
     # active_28d summarises a month of what each person did: shown for teams of at least k members only.
     active_shown, active_total_shown = visible_groups(members, teams.keys(), teams, k)
-    measured = week_measured(session, week_monday, settings, teams, cache)
     wins = metrics_sql.wins(session, start, end)
     run_ids = metrics_sql.latest_runs(session, end)
     views = _run_views(session, run_ids, teams, k, cache)
@@ -282,6 +288,7 @@ def compute_metrics(
     still_open = current_run is not None and current_run.is_open(now or clock.utcnow())
     previous = views[1] if len(views) > 1 else None
     invited = metrics_sql.invited(session, current.run_id) if current else {}
+    measured = measured_read() if measured_read is not None else read_measured(session)
 
     def row(name: str, team: int | None) -> MetricsRow:
         is_total = team is None

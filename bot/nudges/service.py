@@ -43,15 +43,13 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Iterator, Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import (
-    Engine,
     Integer,
     String,
     Table,
@@ -71,7 +69,7 @@ from bot import ai
 from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
 from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
-from bot.db import session_scope
+from bot.db import alongside
 from bot.i18n import use_language
 from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team, Win, WinStatus
@@ -156,27 +154,6 @@ def choose_nudge(
 def _for_barrier(nudges: Sequence[Nudge], barrier: str | None) -> Nudge:
     """The first of `nudges` on the team's barrier stage, else the first."""
     return next((n for n in nudges if barrier is not None and n.stage == barrier), nudges[0])
-
-
-_T = TypeVar("_T")
-_ALONGSIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-plan")  # threads start on use
-
-
-def _alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _T]:
-    """Run `read` in a read-only session of its own on another thread, so its queries overlap the
-    caller's (the database works on both at once); call the result to wait for the answer. Where the
-    session is not bound to an engine (a test's connection), `read` runs at once in this session.
-    """
-    bind = session.get_bind()
-    if not isinstance(bind, Engine):
-        answer = read(session)
-        return lambda: answer
-
-    def in_own_session() -> _T:
-        with session_scope(bind, readonly=True) as own:
-            return read(own)
-
-    return _ALONGSIDE.submit(in_own_session).result
 
 
 def _team_barriers(session: Session, settings: Settings, now: datetime) -> dict[int, str]:
@@ -360,7 +337,7 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
     if not groups or not roles or settings.nudges_per_week <= 0:
         return Plan([], [])
     # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
-    barriers_read = _alongside(session, lambda other: _team_barriers(other, settings, now))
+    barriers_read = alongside(session, lambda other: _team_barriers(other, settings, now))
     due = schedule.due_people(session, settings, now, roles=roles, groups=groups)
     barriers = barriers_read()
     if not due:

@@ -203,7 +203,7 @@ def nudge_tick(url: str, settings: Settings) -> tuple[float, int, int]:
     with clock.frozen_at(now):
         began = time.perf_counter()
         with session_scope(engine) as session:
-            deliver_due(session, settings, library, now, use_ai=False)
+            deliver_due(session, settings, library, now, use_ai=False, apart=True)  # as the job does
         seconds = time.perf_counter() - began
     queued = _outbox_count(engine) - before
     engine.dispose()

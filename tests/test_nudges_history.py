@@ -90,3 +90,34 @@ def test_the_due_people_statement_reads_the_history_the_person_has(engine: Engin
         plan = plan_nudges(session, settings, LIBRARY, NOW)
         assert [(p.person.id, p.nudge.id, p.cycle) for p in plan.nudges] == [(person_id, "sales-5", 1)]
         assert plan.exhausted == []
+
+
+def test_the_nudges_job_reads_half_the_due_people_on_a_second_connection_and_misses_nobody(
+    engine: Engine,
+) -> None:
+    settings = Settings(timezone="Europe/Berlin")
+    with session_scope(engine) as session:
+        people = [
+            add_person(session, f"UHALVES{n:02d}", timezone="Europe/Berlin", created_at=LONG_AGO).id
+            for n in range(9)
+        ]
+        for n, person_id in enumerate(people):  # each a history of their own: n of the first nudges
+            for _id, nudge_id, cycle, slot, status in HISTORY[:n]:
+                session.add(
+                    NudgeDelivery(
+                        person_id=person_id,
+                        nudge_id=nudge_id,
+                        cycle=cycle,
+                        role="sales",
+                        slot=slot,
+                        outbox_key=f"nudge:{person_id}:{slot}",
+                        created_at=LONG_AGO,
+                        status=status,
+                    )
+                )
+    with session_scope(engine) as session, clock.frozen_at(NOW):
+        together = schedule.due_people(session, settings, NOW, roles=["sales"])
+        apart = schedule.due_people(session, settings, NOW, roles=["sales"], apart=True)
+    assert sorted(p.id for p in together) == sorted(people)
+    assert sorted(apart, key=lambda p: p.id) == sorted(together, key=lambda p: p.id)
+    assert {p.id % 2 for p in apart} == {0, 1}

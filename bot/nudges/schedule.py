@@ -18,6 +18,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time, timedelta
+from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -26,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, zone, zone_or_utc
 from bot.config import DEFAULT_LOCALE, Settings
+from bot.db import alongside
 from bot.models import NudgeDelivery, NudgeStatus, OutboxMessage, Person
 from bot.people.locale import locale_of
 
@@ -142,6 +144,7 @@ def due_people(
     roles: Sequence[str],
     is_holiday: Callable[[date, str], bool] | None = None,
     groups: dict[date, list[str]] | None = None,
+    apart: bool = False,
 ) -> list[DuePerson]:
     """Everyone due a nudge at `now` (naive UTC), in one statement per local slot date.
 
@@ -149,15 +152,32 @@ def due_people(
     not an org holiday there, not paused on that date, not away now, started (the Monday after joining),
     no nudge yet for this slot and fewer than `nudges_per_week` this (local ISO) week.
     `is_holiday(day, timezone) -> bool` comes from the content library; `groups`: `slot_groups(...)`
-    when the caller has it already.
+    when the caller has it already. `apart`: on PostgreSQL, half of the people are read on a connection of
+    their own meanwhile (`bot.db.alongside`; each statement reads a hundred deliveries a due person, and
+    the database works on both halves at once). It reads what is committed: only for a transaction that
+    has written nothing the choice depends on (the nudges job's own, not a dry run's).
     """
     if settings.nudges_per_week <= 0 or not roles:
         return []
     due: list[DuePerson] = []
     if groups is None:
         groups = slot_groups(session, settings, now, is_holiday=is_holiday)
+    halves = 2 if apart and session.get_bind().dialect.name == "postgresql" else 1
     for day, zones in sorted(groups.items()):
-        due.extend(_due_on(session, settings, now, day, zones, roles))
+        others = [
+            alongside(
+                session,
+                partial(
+                    _due_on, settings=settings, now=now, day=day, zones=zones, roles=roles, part=(halves, n)
+                ),
+            )
+            for n in range(1, halves)
+        ]
+        due.extend(
+            _due_on(session, settings=settings, now=now, day=day, zones=zones, roles=roles, part=(halves, 0))
+        )
+        for other in others:
+            due.extend(other())
     return due
 
 
@@ -175,8 +195,16 @@ def slot_groups(
 
 
 def _due_on(
-    session: Session, settings: Settings, now: datetime, day: date, zones: list[str], roles: Sequence[str]
+    session: Session,
+    *,
+    settings: Settings,
+    now: datetime,
+    day: date,
+    zones: list[str],
+    roles: Sequence[str],
+    part: tuple[int, int] = (1, 0),
 ) -> list[DuePerson]:
+    """The due people of one local slot date (`due_people`); `part` (n, i): those whose id is i modulo n."""
     monday, sunday = week_of(day)
     slot = day.isoformat()
     week = (
@@ -230,6 +258,8 @@ def _due_on(
             func.coalesce(week.c.today, 0) == 0,
         )
     )
+    if part[0] > 1:
+        stmt = stmt.where(Person.id % part[0] == part[1])
     result: list[DuePerson] = []
     # streamed: the database works out the next people while these are read
     streamed = {"stream_results": True, "yield_per": 1000}

@@ -328,8 +328,11 @@ class Plan:
     usage: dict[int, UsageSignal] = dataclasses.field(default_factory=dict)  # the due people's, by id
 
 
-def plan_nudges(session: Session, settings: Settings, library: Library, now: datetime) -> Plan:
-    """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan)."""
+def plan_nudges(
+    session: Session, settings: Settings, library: Library, now: datetime, *, apart: bool = False
+) -> Plan:
+    """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan).
+    `apart`: see `schedule.due_people`."""
     role_nudges = {role: library.nudges_for(role) for role in library.roles}
     roles = [role for role, nudges in role_nudges.items() if nudges]
     role_ids = {role: frozenset(nudge.id for nudge in nudges) for role, nudges in role_nudges.items()}
@@ -338,7 +341,7 @@ def plan_nudges(session: Session, settings: Settings, library: Library, now: dat
         return Plan([], [])
     # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
     barriers_read = alongside(session, lambda other: _team_barriers(other, settings, now))
-    due = schedule.due_people(session, settings, now, roles=roles, groups=groups)
+    due = schedule.due_people(session, settings, now, roles=roles, groups=groups, apart=apart)
     barriers = barriers_read()
     if not due:
         return Plan([], [])
@@ -449,7 +452,9 @@ def send_due_nudges(ctx: JobContext) -> int:
 
     A dry run asks no AI (it costs money and the result would be thrown away): it shows the templates.
     """
-    return deliver_due(ctx.session, ctx.settings, ctx.library, ctx.now, use_ai=not ctx.dry_run)
+    return deliver_due(
+        ctx.session, ctx.settings, ctx.library, ctx.now, use_ai=not ctx.dry_run, apart=not ctx.dry_run
+    )
 
 
 def deliver_due(
@@ -460,15 +465,17 @@ def deliver_due(
     *,
     use_ai: bool = True,
     ai_timeout: float = ai.DEFAULT_TIMEOUT,
+    apart: bool = False,
 ) -> int:
     """Queue a nudge in the outbox for everyone due at `now` (naive UTC); return how many were queued.
 
     `use_ai`/`ai_timeout`: whether (with OPENAI_API_KEY set) to adapt try-it prompts, and how long one AI
-    call may take before the template is used (10 s; tests shorten it).
+    call may take before the template is used (10 s; tests shorten it). `apart`: see `schedule.due_people`
+    (the nudges job's own transaction, not a dry run's).
     """
     from bot import outbox
 
-    plan = plan_nudges(session, settings, library, now)
+    plan = plan_nudges(session, settings, library, now, apart=apart)
     planned, exhausted = plan.nudges, plan.exhausted
     delivery_ids = _insert_deliveries(session, [p for p in planned if p.later is None])
     for item in planned:

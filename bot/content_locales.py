@@ -157,6 +157,7 @@ class Files(Protocol):
     def _load(self, relative: str) -> dict[str, Any] | None: ...
 
 
+@lru_cache(maxsize=512)  # a pure function of the tag, asked once per message a tick queues
 def language_for(tag: str | None) -> str:
     """The supported language for a locale tag such as Slack's "de-DE" or "pt-BR"; else the default."""
     if not tag:

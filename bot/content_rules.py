@@ -87,7 +87,7 @@ class Nudge:
 
     def fits(self, held: AbstractSet[str]) -> bool:
         """Whether someone holding the tools in `held` may get it: tool-neutral, or about one they hold."""
-        return not self.tools or any(tool in held for tool in self.tools)
+        return not self.tools or not held.isdisjoint(self.tools)
 
 
 @dataclass(frozen=True)

@@ -39,25 +39,32 @@ HISTORY = (
 )
 
 
+def _deliveries(
+    person_id: int, history: tuple[tuple[int, str, int, str, NudgeStatus], ...], *, keep_ids: bool = False
+) -> list[NudgeDelivery]:
+    """`history` given to the person, sent long ago (with HISTORY's ids, or new ones)."""
+    return [
+        NudgeDelivery(
+            id=id_ if keep_ids else None,
+            person_id=person_id,
+            nudge_id=nudge_id,
+            cycle=cycle,
+            role="sales",
+            slot=slot,
+            outbox_key=f"nudge:{person_id}:{slot}",
+            created_at=LONG_AGO,
+            sent_at=LONG_AGO,
+            status=status,
+        )
+        for id_, nudge_id, cycle, slot, status in history
+    ]
+
+
 def test_the_due_people_statement_reads_the_history_the_person_has(engine: Engine) -> None:
     settings = Settings(timezone="Europe/Berlin")
     with session_scope(engine) as session:
         person = add_person(session, "UHISTORY1", timezone="Europe/Berlin", created_at=LONG_AGO)
-        for id_, nudge_id, cycle, slot, status in HISTORY:
-            session.add(
-                NudgeDelivery(
-                    id=id_,
-                    person_id=person.id,
-                    nudge_id=nudge_id,
-                    cycle=cycle,
-                    role="sales",
-                    slot=slot,
-                    outbox_key=f"nudge:{person.id}:{slot}",
-                    created_at=LONG_AGO,
-                    sent_at=LONG_AGO,
-                    status=status,
-                )
-            )
+        session.add_all(_deliveries(person.id, HISTORY, keep_ids=True))
         session.add(  # the end of the library was said before the refresher
             OutboxMessage(
                 key=schedule.exhausted_key(person.id),
@@ -102,19 +109,7 @@ def test_the_nudges_job_reads_half_the_due_people_on_a_second_connection_and_mis
             for n in range(9)
         ]
         for n, person_id in enumerate(people):  # each a history of their own: n of the first nudges
-            for _id, nudge_id, cycle, slot, status in HISTORY[:n]:
-                session.add(
-                    NudgeDelivery(
-                        person_id=person_id,
-                        nudge_id=nudge_id,
-                        cycle=cycle,
-                        role="sales",
-                        slot=slot,
-                        outbox_key=f"nudge:{person_id}:{slot}",
-                        created_at=LONG_AGO,
-                        status=status,
-                    )
-                )
+            session.add_all(_deliveries(person_id, HISTORY[:n]))
     with session_scope(engine) as session, clock.frozen_at(NOW):
         together = schedule.due_people(session, settings, NOW, roles=["sales"])
         apart = schedule.due_people(session, settings, NOW, roles=["sales"], apart=True)

@@ -164,19 +164,10 @@ def due_people(
         groups = slot_groups(session, settings, now, is_holiday=is_holiday)
     halves = 2 if apart and session.get_bind().dialect.name == "postgresql" else 1
     for day, zones in sorted(groups.items()):
-        others = [
-            alongside(
-                session,
-                partial(
-                    _due_on, settings=settings, now=now, day=day, zones=zones, roles=roles, part=(halves, n)
-                ),
-            )
-            for n in range(1, halves)
-        ]
-        due.extend(
-            _due_on(session, settings=settings, now=now, day=day, zones=zones, roles=roles, part=(halves, 0))
-        )
-        for other in others:
+        read = partial(_due_on, settings=settings, now=now, day=day, zones=zones, roles=roles)
+        other = alongside(session, partial(read, part=(2, 1))) if halves == 2 else None
+        due.extend(read(session, part=(halves, 0)))
+        if other is not None:
             due.extend(other())
     return due
 

@@ -53,10 +53,12 @@ import csv
 import json
 import re
 from collections.abc import Callable, Collection, Iterator, Mapping
+from collections.abc import Set as AbstractSet
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from functools import lru_cache
+from typing import NamedTuple
 
 from bot import csv_files
 from bot.errors import UsageError
@@ -77,9 +79,9 @@ DATE_ORDERS = ("dmy", "mdy")
 _ORDER: ContextVar[str | None] = ContextVar("usage_date_order", default=None)
 
 
-@dataclass(frozen=True)
-class UsageRow:
-    """One valid row: who, which tool, the weeks (Mondays) licensed and the weeks active."""
+class UsageRow(NamedTuple):
+    """One valid row: who, which tool, the weeks (Mondays) licensed and the weeks active (a named tuple:
+    a report has hundreds of thousands)."""
 
     line: int
     who: str  # the email, lower-case; else the account name the report gives (listed as unmatched)
@@ -159,7 +161,7 @@ def file_date_order(text: str, name: str, declared: str | None = None) -> str | 
     day_first = month_first = None
     example = None
     # Each distinct date once, in the order the file first writes it (a report repeats a few hundred).
-    for found in dict.fromkeys(_SLASHED.findall(text)):
+    for found in dict.fromkeys(_SLASHED.findall(text) if "/" in text else ()):
         written = "/".join(found)
         first, second = int(found[0]), int(found[1])
         example = example or written
@@ -299,12 +301,22 @@ def _is_email(value: str) -> bool:
 
 
 def _row(
-    line: int, who: str, tool: str, licensed: set[date], active: set[date], email: str | None = None
+    line: int,
+    who: str,
+    tool: str,
+    licensed: AbstractSet[date],
+    active: AbstractSet[date],
+    email: str | None = None,
 ) -> UsageRow:
-    """`email`: the address `who` (a login) is known by; else `who` itself when it is an email."""
+    """`email`: the address `who` (a login) is known by; else `who` itself when it is an email. A
+    `licensed` frozenset that holds every active week is kept as it is (rows of a report share one)."""
     if email is None:
         email = who if _is_email(who) else None
-    return UsageRow(line, who, email, tool, frozenset(licensed | active), frozenset(active))
+    held = frozenset(licensed) if active <= licensed else frozenset(licensed | active)
+    return _new_row(UsageRow, (line, who, email, tool, held, frozenset(active)))
+
+
+_new_row = tuple.__new__  # a UsageRow from its six fields, without NamedTuple's keyword-taking __new__
 
 
 def _in(period: frozenset[date], day: date | None) -> set[date]:
@@ -341,10 +353,13 @@ def _m365(columns: dict[str, int], header: list[str], name: str, tools: Collecti
             raise _BadRow(f"bad Report Period {days!r} (the number of days, such as 7, 30, 90 or 180)")
         weeks = _period(refreshed - timedelta(days=int(days) - 1), refreshed)
         active: set[date] = set()
+        size = len(record)
         for index, column in activity:
-            if index < len(record) and record[index]:
-                active |= _in(weeks, _date(record[index], column))
-        return _row(line, who, "m365-copilot", set(weeks), active)
+            if index < size and record[index]:
+                week = monday(_date(record[index], column))
+                if week in weeks:
+                    active.add(week)
+        return _row(line, who, "m365-copilot", weeks, active)
 
     return read
 

@@ -21,6 +21,7 @@ from bot.models import Person, UsageFact
 from bot.usage.parsers import ParsedUsage, UsageFileError
 
 FACTS = cast(Table, UsageFact.__table__)
+PEOPLE = cast(Table, Person.__table__)  # read as plain rows: a roster has up to hundreds of thousands
 Key = tuple[int, str, date]  # person id, tool, week (Monday)
 _CHUNK = 50_000
 # PostgreSQL: one statement per chunk with each column as one array parameter (an executemany of
@@ -83,9 +84,8 @@ def import_usage(session: Session, parsed: ParsedUsage) -> UsageReport:
     emails = {row.email for row in parsed.rows if row.email}
     person_of: dict[str, int] = {}
     if emails:
-        for id_, email in session.execute(select(Person.id, Person.email).where(Person.email.is_not(None))):
-            if email in emails:
-                person_of[email] = id_
+        everyone = session.execute(select(PEOPLE.c.email, PEOPLE.c.id).where(PEOPLE.c.email.is_not(None)))
+        person_of = {email: id_ for email, id_ in everyone.all() if email in emails}
 
     wanted: dict[Key, bool] = {}  # every fact a report gives is licensed; the value says active
     unmatched: dict[str, None] = {}

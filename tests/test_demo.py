@@ -8,13 +8,14 @@ from datetime import date, datetime
 from pathlib import Path
 
 import pytest
-from sqlalchemy import Engine, func, select
+from sqlalchemy import Engine, func, inspect, select
 from sqlalchemy.orm import Session
 
 from bot.cli import main
 from bot.config import Settings
 from bot.db import create_db_engine
 from bot.demo import service as demo
+from bot.demo.bulk import HISTORY_TABLES
 from bot.models import Person, Team, TeamLead
 from bot.people.roster import is_timezone
 
@@ -142,14 +143,33 @@ def test_default_folder_is_adoptbot_demo_in_the_working_folder(
     assert "Explore it: adoptbot roster teams --db sqlite:///adoptbot-demo/adoptbot.db" in out
 
 
+def keys_and_indexes(engine: Engine) -> dict[str, object]:
+    """The history tables' primary keys, unique constraints, foreign keys and indexes (from the catalog)."""
+    found = inspect(engine)
+    return {
+        table: (
+            found.get_pk_constraint(table),
+            sorted(found.get_unique_constraints(table), key=repr),
+            sorted(found.get_foreign_keys(table), key=repr),
+            sorted(found.get_indexes(table), key=repr),
+        )
+        for table in HISTORY_TABLES
+    }
+
+
 def test_demo_seeds_an_empty_database_given_with_db_and_refuses_a_used_one(
     db_url: str, engine: Engine, capsys: pytest.CaptureFixture[str]
 ) -> None:
+    migrated = keys_and_indexes(engine)
     code, _, err = run(capsys, "demo", "--db", db_url, "--teams", "12", "--members", "300", "--weeks", "2")
     assert code == 0, err
     with Session(engine) as session:
         assert session.scalar(select(func.count()).select_from(Person)) == 300
         assert session.scalar(select(func.count(func.distinct(Person.team_id)))) == 12
+    # PostgreSQL's seeding drops the history tables' keys and indexes, and puts every one back
+    engine.dispose()
+    assert keys_and_indexes(engine) == migrated
+    assert all(pk["constrained_columns"] == ["id"] for pk, *_ in migrated.values())  # type: ignore[index]
 
     code, out, err = run(capsys, "demo", "--db", db_url)
     assert (code, out) == (2, "")

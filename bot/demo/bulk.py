@@ -6,9 +6,15 @@ through psycopg's queued writer, so the server stores a chunk while Python makes
 run side by side instead of one after the other. Elsewhere the rows are kept and inserted at the end, in
 batches. `bulk_insert` is the same for rows already made.
 
+Formatting the cells is most of a stream's cost, and `str()` of a date or time the largest part. A step
+that makes millions of rows opens its stream with `cells=True` and writes a missing value as
+`stream.null` and a date or time as `stream.moment(value)`: on COPY that is the text COPY reads (each
+distinct moment formatted once), elsewhere the value itself, so the rows go out as they are.
+
 `indexes_after` goes around the steps on PostgreSQL: the history tables of the fresh database take their
-rows with no secondary index or foreign key to keep up, and get them back at the end, built in one pass
-each and checked once (exactly as they were defined: read from the catalog).
+rows with no key, index or foreign key to keep up (a key of random text, as a pulse answer's, costs the
+most: each row lands on a random page of it), and get them back at the end, built in one pass each and
+checked once (exactly as they were defined: read from the catalog).
 """
 
 from __future__ import annotations
@@ -18,6 +24,7 @@ import io
 import os
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from types import TracebackType
 from typing import Any, cast
 
@@ -37,23 +44,43 @@ class RowStream:
     """Rows of `columns` for `model`'s table, written while they are made (see the module docstring).
 
     `dates=False`: no date or time columns, so SQLite takes plain DB-API tuples (SQLAlchemy formats
-    SQLite's dates otherwise)."""
+    SQLite's dates otherwise). `cells=True`: the rows hold `null` and `moment()` cells already (see the
+    module docstring), so on COPY they are written as they are."""
 
     def __init__(
-        self, session: Session, model: type[Base], columns: tuple[str, ...], *, dates: bool = True
+        self,
+        session: Session,
+        model: type[Base],
+        columns: tuple[str, ...],
+        *,
+        dates: bool = True,
+        cells: bool = False,
     ) -> None:
         self.session = session
         self.model = model
         self.columns = columns
         self.dates = dates
+        self.copying = session.get_bind().dialect.name == "postgresql"
+        self.cells = cells and self.copying  # the rows hold COPY's text for dates and missing values
+        self.null: str | None = NULL if self.cells else None
+        self._moments: dict[date, str] = {}
         self.count = 0
         self._rows: list[tuple[object, ...]] = []
         self._copy: Any = None
         self._copy_cm: Any = None
 
+    def moment(self, value: date) -> date | str:
+        """A date or time (naive UTC) as this stream writes it: COPY's text with `cells=True`."""
+        if not self.cells:
+            return value
+        text = self._moments.get(value)
+        if text is None:
+            text = self._moments[value] = str(value)
+        return text
+
     def __enter__(self) -> RowStream:
         connection = self.session.connection()
-        if connection.dialect.name == "postgresql":
+        if self.copying:
             from psycopg.copy import QueuedLibpqWriter
 
             cursor = connection.connection.driver_connection.cursor()  # type: ignore[union-attr]
@@ -72,15 +99,20 @@ class RowStream:
             self._send()
 
     def extend(self, rows: Iterable[tuple[object, ...]]) -> None:
-        for row in rows:
-            self.add(row)
+        before = len(self._rows)
+        self._rows.extend(rows)
+        self.count += len(self._rows) - before
+        if self._copy is not None and len(self._rows) >= CHUNK:
+            self._send()
 
     def _send(self) -> None:
-        buffer = io.StringIO()
-        csv.writer(buffer, lineterminator="\n").writerows(
-            tuple(NULL if value is None else value for value in row) for row in self._rows
-        )
-        self._copy.write(buffer.getvalue())
+        for start in range(0, len(self._rows), CHUNK):
+            buffer = io.StringIO()
+            rows: Iterable[tuple[object, ...]] = self._rows[start : start + CHUNK]
+            if not self.cells:
+                rows = (tuple(NULL if value is None else value for value in row) for row in rows)
+            csv.writer(buffer, lineterminator="\n").writerows(rows)
+            self._copy.write(buffer.getvalue())
         self._rows = []
 
     def __exit__(
@@ -111,9 +143,11 @@ def bulk_insert(
     rows: Iterable[tuple[object, ...]],
     *,
     dates: bool = True,
+    cells: bool = False,
 ) -> None:
-    """Rows made already, written as `RowStream` writes them."""
-    with RowStream(session, model, columns, dates=dates) as stream:
+    """Rows made already, written as `RowStream` writes them (`cells=True`: made with the `null` and
+    `moment()` of a stream with `cells=True` on the same session)."""
+    with RowStream(session, model, columns, dates=dates, cells=cells) as stream:
         stream.extend(rows)
 
 
@@ -138,11 +172,11 @@ def _insert(
             connection.exec_driver_sql(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", batch)
 
 
-# Foreign keys and unique constraints of a table (not a unique constraint another table's key relies on).
+# A table's foreign keys, or its primary key and unique constraints (not one another table's key relies on).
 _CONSTRAINTS = text(
     """
     SELECT c.conname, pg_get_constraintdef(c.oid) FROM pg_constraint AS c
-    WHERE c.conrelid = CAST(:table AS regclass) AND c.contype IN ('f', 'u')
+    WHERE c.conrelid = CAST(:table AS regclass) AND c.contype = ANY(CAST(:kinds AS "char"[]))
       AND (c.contype = 'f' OR NOT EXISTS (
         SELECT 1 FROM pg_constraint AS f WHERE f.contype = 'f' AND f.conindid = c.conindid))
     ORDER BY c.conname
@@ -162,27 +196,29 @@ _INDEXES = text(
 
 @contextmanager
 def indexes_after(session: Session, tables: tuple[str, ...] = HISTORY_TABLES) -> Iterator[None]:
-    """On PostgreSQL, the empty `tables` lose their secondary indexes, unique and foreign-key constraints
-    for the `with` block and get them back, as the catalog defined them, at its end (in the same
-    transaction: nothing is committed without them). A table with rows already is left alone."""
+    """On PostgreSQL, the empty `tables` lose their keys, secondary indexes, unique and foreign-key
+    constraints for the `with` block and get them back, as the catalog defined them, at its end (in the
+    same transaction: nothing is committed without them). Their foreign keys go first, so a key only
+    they refer to (a pulse response's, which answers refer to) goes too; a key another table refers to
+    stays. A table with rows already is left alone."""
     connection = session.connection()
     if connection.dialect.name != "postgresql":
         yield
         return
+    empty = [t for t in tables if connection.execute(text(f"SELECT 1 FROM {t} LIMIT 1")).first() is None]
     restore: list[str] = []
-    for table in tables:
-        if connection.execute(text(f"SELECT 1 FROM {table} LIMIT 1")).first() is not None:
-            continue
-        constraints = connection.execute(_CONSTRAINTS, {"table": table}).all()
-        indexes = connection.execute(_INDEXES, {"table": table}).all()
-        for name, definition in constraints:
-            connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-            restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
-        for name, definition in indexes:
+    for kinds in ("{f}", "{p,u}"):
+        for table in empty:
+            for name, definition in connection.execute(_CONSTRAINTS, {"table": table, "kinds": kinds}).all():
+                connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
+                restore.append(f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}')
+    for table in empty:
+        for name, definition in connection.execute(_INDEXES, {"table": table}).all():
             connection.execute(text(f'DROP INDEX "{name}"'))
             restore.insert(0, definition)  # indexes first: the constraints' checks can use them
     yield
     if restore:
         connection.execute(text("SET LOCAL maintenance_work_mem = '256MB'"))
+        # Indexes, then keys and unique constraints, then the foreign keys that rely on them.
         for statement in sorted(restore, key=lambda s: ("FOREIGN KEY" in s, "ADD CONSTRAINT" in s)):
             connection.execute(text(statement))

@@ -69,6 +69,7 @@ class _Ladder:
     """One role's nudges by level, in the order the bot gives them."""
 
     by_level: dict[int, list[Nudge]]
+    orders: dict[int, tuple[int, ...]] = field(default_factory=dict)  # from a level: the levels to look at
 
     @classmethod
     def of(cls, nudges: list[Nudge]) -> _Ladder:
@@ -76,6 +77,17 @@ class _Ladder:
         for nudge in nudges:
             levels[nudge.level].append(nudge)
         return cls(dict(sorted(levels.items())))
+
+    def order(self, level: int) -> tuple[int, ...]:
+        """The levels from `level` up, then those below it, the nearest first (`choose_nudge`'s order)."""
+        found = self.orders.get(level)
+        if found is None:
+            levels = list(self.by_level)
+            found = self.orders[level] = (
+                *(lv for lv in levels if lv >= level),
+                *(lv for lv in reversed(levels) if lv < level),
+            )
+        return found
 
 
 @dataclass
@@ -90,9 +102,7 @@ class _Learner:
 
     def next(self, ladder: _Ladder) -> Nudge | None:
         """The same choice as `nudges.choose_nudge` (without team targeting), in O(levels)."""
-        levels = list(ladder.by_level)
-        order = [lv for lv in levels if lv >= self.level] + [lv for lv in reversed(levels) if lv < self.level]
-        for level in order:
+        for level in ladder.order(self.level):
             given = self.taken[level]
             if given < len(ladder.by_level[level]):
                 self.taken[level] += 1
@@ -120,12 +130,43 @@ class _Learner:
                 self.level, self.tried_at_level = self.level + 1, 0
 
 
-def _slot_moment(day: date, hour: int, tz_name: str, cache: dict[tuple[str, date], datetime]) -> datetime:
+_CLOCK = tuple(f"{hour:02}:{minute:02}:00" for hour in range(24) for minute in range(60))
+
+
+@dataclass(frozen=True)
+class _Slot:
+    """A slot's moment (naive UTC) for one time zone, and its cells as the deliveries' stream writes them."""
+
+    at: datetime
+    cell: object  # `at` as the stream takes it
+    cells: bool  # the stream takes COPY's text
+    day: str  # "YYYY-MM-DD " of `at`
+    minute: int  # of `at`'s day
+
+    def after(self, minutes: int) -> object:
+        """The moment `minutes` later, as the stream takes it (text made without a datetime, same day)."""
+        minute = self.minute + minutes
+        if self.cells and minute < len(_CLOCK):
+            return self.day + _CLOCK[minute]
+        moment = self.at + timedelta(minutes=minutes)
+        return str(moment) if self.cells else moment
+
+
+def _slot(
+    day: date, hour: int, tz_name: str, stream: RowStream, cache: dict[tuple[str, date], _Slot]
+) -> _Slot:
     key = (tz_name, day)
-    moment = cache.get(key)
-    if moment is None:
-        moment = cache[key] = to_naive_utc(datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)))
-    return moment
+    found = cache.get(key)
+    if found is None:
+        at = to_naive_utc(datetime.combine(day, time(hour), tzinfo=ZoneInfo(tz_name)))
+        found = cache[key] = _Slot(
+            at,
+            stream.moment(at),
+            stream.cells and at.second == 0,
+            f"{at:%Y-%m-%d} ",
+            at.hour * 60 + at.minute,
+        )
+    return found
 
 
 def nudge_history(ctx: DemoContext) -> None:
@@ -142,13 +183,15 @@ def nudge_history(ctx: DemoContext) -> None:
     }
     learners = {person_id: _Learner() for person_id in ctx.persons}
     keenness = {person_id: rng.uniform(0.5, 1.5) for person_id in ctx.persons}
-    moments: dict[tuple[str, date], datetime] = {}
+    slots: dict[tuple[str, date], _Slot] = {}
     activity: list[tuple[object, ...]] = []
     tried = 0
     learning = [p for p in ctx.persons.values() if p.role in ladders]
     notes: list[tuple[object, ...]] = []
     json_cells = ctx.session.get_bind().dialect.name == "postgresql"  # COPY takes JSON as text
-    deliveries = RowStream(ctx.session, NudgeDelivery, DELIVERY_COLUMNS)
+    deliveries = RowStream(ctx.session, NudgeDelivery, DELIVERY_COLUMNS, cells=True)
+    null = deliveries.null
+    tried_status, not_for_me, sent_status = (NudgeStatus.TRIED, NudgeStatus.NOT_FOR_ME, NudgeStatus.SENT)
     with deliveries:  # stored while the rest is made
         for week_index, monday in enumerate(ctx.week_starts):
             for day in (monday + timedelta(days=d) for d in days):
@@ -158,7 +201,7 @@ def nudge_history(ctx: DemoContext) -> None:
                     if person.started_on > day:
                         continue
                     learner = learners[person.id]
-                    sent_at = _slot_moment(day, settings.nudge_hour, person.timezone, moments)
+                    at = _slot(day, settings.nudge_hour, person.timezone, deliveries, slots)
                     cycle = 0
                     nudge = learner.next(ladders[person.role])
                     if nudge is None and not learner.noted:  # the end-of-library message takes this slot
@@ -174,9 +217,9 @@ def nudge_history(ctx: DemoContext) -> None:
                                 json.dumps(payload) if json_cells else payload,
                                 OutboxState.SENT.value,
                                 1,
-                                sent_at,
-                                sent_at,
-                                sent_at,
+                                at.at,
+                                at.at,
+                                at.at,
                             )
                         )
                         continue
@@ -189,19 +232,11 @@ def nudge_history(ctx: DemoContext) -> None:
                     chance = min(0.92, (base + gain * week_index) * keenness[person.id])
                     roll = rng.random()
                     status = (
-                        NudgeStatus.TRIED
-                        if roll < chance
-                        else NudgeStatus.NOT_FOR_ME
-                        if roll < chance + 0.06
-                        else NudgeStatus.SENT
+                        tried_status if roll < chance else not_for_me if roll < chance + 0.06 else sent_status
                     )
-                    clicked_at = (
-                        sent_at + timedelta(minutes=rng.randrange(3, 360))
-                        if status != NudgeStatus.SENT
-                        else None
-                    )
-                    rating = None
-                    if status == NudgeStatus.TRIED:
+                    clicked_at = at.after(rng.randrange(3, 360)) if status is not sent_status else null
+                    rating = null
+                    if status is tried_status:
                         tried += 1
                         if cycle == 0:
                             learner.tried(nudge, tops[person.role])
@@ -217,20 +252,20 @@ def nudge_history(ctx: DemoContext) -> None:
                             nudge.stage,
                             slot,
                             f"nudge:{person.id}:{slot}",
-                            sent_at,
-                            sent_at,
+                            at.cell,
+                            at.cell,
                             status.value,
                             rating,
                             clicked_at,
-                            clicked_at if status == NudgeStatus.TRIED else None,
+                            clicked_at if status is tried_status else null,
                             cycle,
                         )
                     )
-                    if clicked_at is not None:
+                    if status is not sent_status:
                         activity.append((person.id, person.team_id, f"nudge_{status}", clicked_at))
                 if done:
                     learning = [p for p in learning if p.id not in done]
-    bulk_insert(ctx.session, Activity, ACTIVITY_COLUMNS, activity)
+    bulk_insert(ctx.session, Activity, ACTIVITY_COLUMNS, activity, cells=True)
     bulk_insert(ctx.session, OutboxMessage, NOTE_COLUMNS, notes)
     by_level: dict[int, list[int]] = defaultdict(list)
     for person_id, learner in learners.items():

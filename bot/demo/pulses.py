@@ -20,7 +20,7 @@ from sqlalchemy import insert
 
 from bot.clock import iso_week, to_naive_utc
 from bot.content import Question, Survey
-from bot.demo.bulk import bulk_insert, random_keys
+from bot.demo.bulk import RowStream, random_keys
 from bot.demo.context import DemoContext, DemoTeam
 from bot.metrics.format import to_table
 from bot.metrics.service import compute_metrics
@@ -171,6 +171,17 @@ def _one_run(
     ).scalar_one()
     usage_question = next((q for q in survey.questions if q.metric == "usage"), None)
     comment_question = next((q for q in survey.questions if q.kind == "text"), None)
+    streams = (
+        RowStream(ctx.session, PulseInvitation, INVITATION_COLUMNS, cells=True),
+        RowStream(ctx.session, PulseResponse, RESPONSE_COLUMNS, cells=True),
+        RowStream(ctx.session, PulseAnswer, ANSWER_COLUMNS, dates=False, cells=True),
+    )
+    cells = streams[0]  # how the three streams take a missing value and a date
+    null = cells.null
+    invited = cells.moment(opened)
+    submitted = cells.moment(pulses.answer_day(opened, settings))
+    unanswered = (null, len(settings.pulse_reminder_days))  # reminded every time
+    outcomes: dict[timedelta, tuple[object, int]] = {}  # an answer's delay -> (its day, reminders sent)
     invitations: list[tuple[object, ...]] = []
     responses: list[tuple[object, ...]] = []
     answers: list[tuple[object, ...]] = []
@@ -185,25 +196,52 @@ def _one_run(
                 continue
             will_answer = rng.random() < rate and (profile.cap is None or answered_here < profile.cap)
             delay = timedelta(days=rng.choice((0, 0, 0, 1, 1, 2, 3, 4, 5)), hours=rng.randrange(0, 8))
-            answered = opened + delay if will_answer and opened + delay < closes else None
-            reminders = sum(1 for d in settings.pulse_reminder_days if answered is None or delay.days >= d)
-            day = pulses.answer_day(answered, settings) if answered is not None else None
-            invitations.append((run_id, person_id, team.id, opened, day, reminders))
-            if day is None:
+            day, reminders = (
+                _outcome(ctx, cells, opened, closes, delay, outcomes) if will_answer else unanswered
+            )
+            invitations.append((run_id, person_id, team.id, invited, day, reminders))
+            if day is null:
                 continue
             answered_here += 1
             response_id = next(keys)
             key = pulses.respondent_key(secret, run_id, person_id)
-            responses.append((response_id, run_id, key, team.id, pulses.answer_day(opened, settings)))
-            sheet = _sheet(rng, survey, profile, index, usage_question, comment_question)
+            responses.append((response_id, run_id, key, team.id, submitted))
+            sheet = _sheet(rng, survey, profile, index, usage_question, comment_question, null)
             answers.extend((next(keys), response_id, run_id, team.id, *row) for row in sheet)
-    bulk_insert(ctx.session, PulseInvitation, INVITATION_COLUMNS, invitations)
-    # In the order of their random keys, as a database's own index would list them.
-    bulk_insert(ctx.session, PulseResponse, RESPONSE_COLUMNS, sorted(responses, key=lambda r: str(r[0])))
-    bulk_insert(
-        ctx.session, PulseAnswer, ANSWER_COLUMNS, sorted(answers, key=lambda a: str(a[0])), dates=False
-    )
+    # Responses and answers in the order of their random keys, as a database's own index would list them.
+    for stream, rows in zip(
+        streams, (invitations, sorted(responses, key=_first), sorted(answers, key=_first)), strict=True
+    ):
+        with stream:
+            stream.extend(rows)
     return len(invitations), len(responses), len(answers)
+
+
+def _first(row: tuple[object, ...]) -> str:
+    return str(row[0])
+
+
+def _outcome(
+    ctx: DemoContext,
+    cells: RowStream,
+    opened: datetime,
+    closes: datetime,
+    delay: timedelta,
+    known: dict[timedelta, tuple[object, int]],
+) -> tuple[object, int]:
+    """For an answer `delay` after the run opened: the day it counts for (null if the run had closed)
+    and how many reminders went out before it (one of a few dozen delays: worked out once each)."""
+    found = known.get(delay)
+    if found is None:
+        settings = ctx.settings
+        answered = opened + delay
+        if answered >= closes:
+            found = (cells.null, len(settings.pulse_reminder_days))
+        else:
+            reminders = sum(1 for d in settings.pulse_reminder_days if delay.days >= d)
+            found = (cells.moment(pulses.answer_day(answered, settings)), reminders)
+        known[delay] = found
+    return found
 
 
 INVITATION_COLUMNS = ("run_id", "person_id", "team_id", "invited_at", "answered_at", "reminders_sent")
@@ -218,8 +256,9 @@ def _sheet(
     index: int,
     usage_question: Question | None,
     comment_question: Question | None,
+    null: object = None,
 ) -> list[tuple[object, ...]]:
-    """One person's answers: (question_id, stage, metric, value, text) each."""
+    """One person's answers: (question_id, stage, metric, value, text) each, `null` where one is missing."""
     mood = rng.gauss(0, 0.35)  # some people answer everything a little higher or lower
     rows: list[tuple[object, ...]] = []
     for question in survey.questions:
@@ -230,13 +269,13 @@ def _sheet(
             mean = min(4.7, profile.level.get(question.stage, 3.0) + gain) + mood
         else:
             mean = 3.2 + mood
-        rows.append((question.id, question.stage, question.metric, _scale(rng, mean), None))
+        rows.append((question.id, question.stage or null, question.metric or null, _scale(rng, mean), null))
     if usage_question is not None:
         # The stuck team tried AI once or twice, no more: half say they used it, and that does not grow.
         adoption = 0.5 if profile.stuck else min(0.95, 0.35 + profile.gain * index * 1.5)
-        rows.append((usage_question.id, None, "usage", _usage(rng, usage_question, adoption), None))
+        rows.append((usage_question.id, null, "usage", _usage(rng, usage_question, adoption), null))
     if comment_question is not None and rng.random() < 0.22:
-        rows.append((comment_question.id, None, None, None, rng.choice(COMMENTS)))
+        rows.append((comment_question.id, null, null, null, rng.choice(COMMENTS)))
     return rows
 
 

@@ -100,7 +100,7 @@ class _Holder:
     name: str
     first_week: int  # index into ctx.week_starts
     active: dict[int, date] = field(default_factory=dict)  # week index -> a day of use that week
-    apps: dict[str, date] = field(default_factory=dict)  # Microsoft: app -> last day of use so far
+    apps: dict[str, str] = field(default_factory=dict)  # Microsoft: app -> last day of use so far (ISO)
     last_used: datetime | None = None  # GitHub: the last activity so far
 
 
@@ -207,7 +207,9 @@ def _m365_report(
     """The user detail report refreshed on the week's Sunday, over its 7 days: everyone licensed by then,
     with the last day each app was used (which may be weeks ago, or never)."""
     refreshed = ctx.week_starts[index] + timedelta(days=6)
+    refresh_cell = refreshed.isoformat()
     rows: list[list[object]] = [list(M365_HEADER)]
+    days: dict[date, str] = {}  # each day of use, written once (a week has five)
     for holder in holders:
         if holder.first_week > index:
             continue
@@ -217,13 +219,14 @@ def _m365_report(
             used = {rng.choice(favourites)}
             if rng.random() < 0.5:
                 used.add(rng.choice(EVERYDAY_APPS))
+            written = days.get(day) or days.setdefault(day, day.isoformat())
             for app in used:
-                holder.apps[app] = day
+                holder.apps[app] = written
         apps = holder.apps
+        # ISO 8601 dates compare as the days they name; "" where an app was never used.
         last = max(apps.values(), default="")
-        # Dates as the csv module writes them (str: ISO 8601), "" where an app was never used.
         per_app = [apps.get(app, "") for app in M365_APPS]
-        rows.append([refreshed, 7, holder.email, holder.name, last, *per_app])
+        rows.append([refresh_cell, 7, holder.email, holder.name, last, *per_app])
     if len(rows) == 1:
         return None
     name = f"{M365}-{refreshed.isoformat()}.csv"
@@ -235,6 +238,7 @@ def _github_report(
 ) -> tuple[str, bytes] | None:
     """The activity report taken on the week's Sunday evening: every seat, with its last activity so far."""
     sunday = ctx.week_starts[index] + timedelta(days=6)
+    taken = f"{sunday.isoformat()}T20:00:00Z"
     rows: list[list[object]] = [list(GITHUB_HEADER)]
     for holder in holders:
         if holder.first_week > index:
@@ -246,11 +250,11 @@ def _github_report(
         authenticated = last - timedelta(minutes=rng.randrange(5, 240)) if last else None
         rows.append(
             [
-                f"{sunday.isoformat()}T20:00:00Z",
+                taken,
                 holder.email.split("@")[0].replace(".", "-") + "-ex",
                 holder.email,
-                f"{authenticated:%Y-%m-%dT%H:%M:%SZ}" if authenticated else "",
-                f"{last:%Y-%m-%dT%H:%M:%SZ}" if last else "",
+                f"{authenticated.isoformat()}Z" if authenticated else "",  # whole minutes: ...T09:37:00Z
+                f"{last.isoformat()}Z" if last else "",
                 SURFACES[holder.person.id % len(SURFACES)] if last else "",
             ]
         )

@@ -297,19 +297,12 @@ class NudgeDelivery(Base):
 
     __tablename__ = "nudge_deliveries"
     __table_args__ = (
-        UniqueConstraint("person_id", "nudge_id", "cycle"),
+        # Also everything choosing someone's next nudge reads of their history, from the index alone: their
+        # rows are scattered over a year of pages (one tick writes everyone's), the key keeps them together.
+        # (PostgreSQL carries status and slot along; SQLite has no INCLUDE and small histories.)
+        UniqueConstraint("person_id", "nudge_id", "cycle", postgresql_include=["status", "slot"]),
         UniqueConstraint("slot", "person_id"),  # one nudge per person and slot; indexes the weekly count
         Index("ix_nudge_deliveries_sent_team", "sent_at", "team_id"),
-        # Everything choosing someone's next nudge reads of their history, in the index alone: their rows
-        # are scattered over a year of pages (one tick writes everyone's), the index keeps them together.
-        # (PostgreSQL carries the refreshers' columns along; SQLite has no INCLUDE and small histories.)
-        Index(
-            "ix_nudge_deliveries_history",
-            "person_id",
-            "nudge_id",
-            "status",
-            postgresql_include=["cycle", "slot", "id"],
-        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

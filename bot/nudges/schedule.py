@@ -309,9 +309,10 @@ _SEP = "|"  # between the lists of a due person's history (content ids are [a-z0
 def _history(session: Session) -> Any:
     """Each due person's history in the due people's statement, one string of three lists: every nudge
     given (`*`: waiting after "Remind me later"), the slots and nudges tried the first time, the nudges
-    given again as refreshers: `a,b,c*,a|2026-03-05 a|a`. One range of the (person_id, nudge_id) index per
-    due person. No ORDER BY in the aggregates (it would sort each person's rows on their own: twice the
-    statement's time); no aggregate a planner could turn into a walk along the primary key (min(id))."""
+    given again as refreshers: `a,b,c*,a|2026-03-05 a|a`. One range of the unique (person_id, nudge_id,
+    cycle) key per due person. No ORDER BY in the aggregates (it would sort each person's rows on their
+    own: twice the statement's time); no aggregate a planner could turn into a walk along the primary key
+    (min(id))."""
     cycle = func.coalesce(NudgeDelivery.cycle, 0)
     status = NudgeDelivery.status
     concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat

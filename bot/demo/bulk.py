@@ -143,11 +143,9 @@ def bulk_insert(
     rows: Iterable[tuple[object, ...]],
     *,
     dates: bool = True,
-    cells: bool = False,
 ) -> None:
-    """Rows made already, written as `RowStream` writes them (`cells=True`: made with the `null` and
-    `moment()` of a stream with `cells=True` on the same session)."""
-    with RowStream(session, model, columns, dates=dates, cells=cells) as stream:
+    """Rows made already, written as `RowStream` writes them."""
+    with RowStream(session, model, columns, dates=dates) as stream:
         stream.extend(rows)
 
 

@@ -116,8 +116,8 @@ def usage_history(ctx: DemoContext) -> None:
     for source, holders, write in ((M365, m365, _m365_report), (GITHUB, github, _github_report)):
         if not holders:
             continue
-        reports = [write(ctx, rng, holders, index) for index in range(ctx.weeks)]
-        ctx.usage_imports.append(_import(ctx, source, [r for r in reports if r is not None], folder))
+        reports = (write(ctx, rng, holders, index) for index in range(ctx.weeks))  # each imported as made
+        ctx.usage_imports.append(_import(ctx, source, (r for r in reports if r is not None), folder))
     for done in ctx.usage_imports:
         ctx.progress(
             f"{done.reports} {done.tool} reports imported: {done.rows:,} rows, {done.added:,} weekly facts"
@@ -277,12 +277,13 @@ def _folder(ctx: DemoContext) -> Path | None:
 
 
 def _import(
-    ctx: DemoContext, source: str, reports: list[tuple[str, bytes]], folder: Path | None
+    ctx: DemoContext, source: str, reports: Iterable[tuple[str, bytes]], folder: Path | None
 ) -> UsageImport:
     """Write each report and import it as `adoptbot usage import FILE --source SOURCE` does."""
     files: list[Path] = []
-    rows = people = unmatched = added = changed = 0
+    count = rows = people = unmatched = added = changed = 0
     for name, data in reports:
+        count += 1
         if folder is not None:
             path = folder / name
             path.write_bytes(data)
@@ -295,7 +296,7 @@ def _import(
         added += report.added
         changed += report.changed
     return UsageImport(
-        tool_name(ctx, source), source, tuple(files), len(reports), rows, people, unmatched, added, changed
+        tool_name(ctx, source), source, tuple(files), count, rows, people, unmatched, added, changed
     )
 
 

@@ -9,7 +9,7 @@ from the unique (person_id, nudge_id, cycle) key, which indexes the very same ro
 inserted went into both, each a random page of an index of millions. On PostgreSQL the unique key now
 carries `status` and `slot` (INCLUDE) and answers those reads from the index alone; on SQLite, whose
 histories are small, the key's own index finds them. Rebuilding the key on PostgreSQL reads the table
-once (about a minute for ten million deliveries) and holds its lock while it does.
+once (some seconds for ten million deliveries) and holds its lock while it does.
 """
 
 from __future__ import annotations

@@ -3,28 +3,19 @@ PostgreSQL carries status and slot; the separate history index is gone, and come
 
 from __future__ import annotations
 
-from alembic import command
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Engine, inspect, text
 
-from bot.migrate import alembic_config
 from bot.models import Base
 from tests.test_migration_0004 import (
+    _downgrade_to,
     _upgrade_to,
     blank_engine,  # noqa: F401  (the fixture: a database of each kind)
 )
 
 KEY = "uq_nudge_deliveries_person_id_nudge_id_cycle"
 HISTORY = "ix_nudge_deliveries_history"
-
-
-def _downgrade_to(engine: Engine, revision: str) -> None:
-    config = alembic_config()
-    with engine.connect() as connection:
-        config.attributes["connection"] = connection
-        command.downgrade(config, revision)
-        connection.commit()
 
 
 def _schema(engine: Engine) -> tuple[set[str], str | None]:

@@ -88,6 +88,10 @@ def test_the_due_people_statement_reads_the_history_the_person_has(engine: Engin
         assert read.tried_first == ("sales-0", "all-1", "sales-2", "sales-5", "sales-3")
         assert due.delivered == {"all-1", "sales-0", "sales-1", "sales-2", "sales-3", "sales-4", "sales-5"}
         assert due.later is None and due.exhausted_notice_sent
+        # The same history read with the library's nudges sent back as numbers, one of them (sales-3)
+        # since removed from the library, so sent back by its id
+        coded = [n.id for n in LIBRARY.nudges if n.id != "sales-3"]
+        assert schedule.due_people(session, settings, NOW, roles=["sales"], nudge_ids=coded) == [due]
 
         # levels 2-3 first, then the oldest first; sales-2 was refreshed already
         left = refreshers_left(read, LIBRARY, None)
@@ -116,3 +120,21 @@ def test_the_nudges_job_reads_half_the_due_people_on_a_second_connection_and_mis
     assert sorted(p.id for p in together) == sorted(people)
     assert sorted(apart, key=lambda p: p.id) == sorted(together, key=lambda p: p.id)
     assert {p.id % 2 for p in apart} == {0, 1}
+
+
+def test_a_nudge_put_off_is_read_back_by_id_whether_or_not_the_library_still_has_it(engine: Engine) -> None:
+    settings = Settings(timezone="Europe/Berlin")
+    put_off = (
+        (0, "sales-0", 0, "2026-03-05", NudgeStatus.TRIED),
+        (0, "sales-1", 0, "2026-03-10", NudgeStatus.LATER),
+    )
+    with session_scope(engine) as session:
+        person_id = add_person(session, "UPUTOFF1", timezone="Europe/Berlin", created_at=LONG_AGO).id
+        session.add_all(_deliveries(person_id, put_off))
+    everything = [n.id for n in LIBRARY.nudges]
+    with session_scope(engine, readonly=True) as session, clock.frozen_at(NOW):
+        for library_ids in (everything, [i for i in everything if i != "sales-1"], []):
+            [due] = schedule.due_people(session, settings, NOW, roles=["sales"], nudge_ids=library_ids)
+            assert due.later == "sales-1"
+            assert due.delivered == {"sales-0", "sales-1"}
+            assert due.tried_first == ("sales-0",) and due.first_given == 2

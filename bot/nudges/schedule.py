@@ -13,6 +13,7 @@ around the date line) returns the eligible people with their count of nudges thi
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
@@ -22,7 +23,8 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, and_, case, cast, func, literal, or_, select
+from sqlalchemy import String, Table, and_, bindparam, case, cast, func, literal, or_, select
+from sqlalchemy.dialects.postgresql import ARRAY
 from sqlalchemy.orm import Session
 
 from bot.clock import to_naive_utc, zone, zone_or_utc
@@ -145,6 +147,7 @@ def due_people(
     is_holiday: Callable[[date, str], bool] | None = None,
     groups: dict[date, list[str]] | None = None,
     apart: bool = False,
+    nudge_ids: Sequence[str] = (),
 ) -> list[DuePerson]:
     """Everyone due a nudge at `now` (naive UTC), in one statement per local slot date.
 
@@ -155,7 +158,8 @@ def due_people(
     when the caller has it already. `apart`: on PostgreSQL, half of the people are read on a connection of
     their own meanwhile (`bot.db.alongside`; each statement reads a hundred deliveries a due person, and
     the database works on both halves at once). It reads what is committed: only for a transaction that
-    has written nothing the choice depends on (the nudges job's own, not a dry run's).
+    has written nothing the choice depends on (the nudges job's own, not a dry run's). `nudge_ids`: the
+    library's nudges, which the statement sends back as short numbers (see `_history`).
     """
     if settings.nudges_per_week <= 0 or not roles:
         return []
@@ -164,7 +168,9 @@ def due_people(
         groups = slot_groups(session, settings, now, is_holiday=is_holiday)
     halves = 2 if apart and session.get_bind().dialect.name == "postgresql" else 1
     for day, zones in sorted(groups.items()):
-        read = partial(_due_on, settings=settings, now=now, day=day, zones=zones, roles=roles)
+        read = partial(
+            _due_on, settings=settings, now=now, day=day, zones=zones, roles=roles, nudge_ids=nudge_ids
+        )
         other = alongside(session, partial(read, part=(2, 1))) if halves == 2 else None
         due.extend(read(session, part=(halves, 0)))
         if other is not None:
@@ -193,6 +199,7 @@ def _due_on(
     day: date,
     zones: list[str],
     roles: Sequence[str],
+    nudge_ids: Sequence[str] = (),
     part: tuple[int, int] = (1, 0),
 ) -> list[DuePerson]:
     """The due people of one local slot date (`due_people`); `part` (n, i): those whose id is i modulo n."""
@@ -210,7 +217,8 @@ def _due_on(
     )
     notice_key = literal(END_KEY) + cast(Person.id, String)
     notice = select(OutboxMessage.created_at).where(OutboxMessage.key == notice_key).scalar_subquery()
-    history_of = _history(session)
+    history_of = _history(session, nudge_ids)
+    names = _Names(nudge_ids)
     tz = Person.effective_timezone(settings.timezone)
     # A person joins "the week after": started_on when set, else derived from created_at below. Anyone
     # created after the slot day's end cannot have started, so the SQL bound only needs to be loose.
@@ -278,7 +286,7 @@ def _due_on(
         if first > day or user is None or role is None:
             continue
         tz_of = zone_or_utc(timezone)
-        past = _parse_history(history)
+        past = _parse_history(history, names)
         result.append(
             DuePerson(
                 id=pid,
@@ -306,24 +314,53 @@ WAITING = "*"  # after a nudge id in a due person's history: waiting after "Remi
 _SEP = "|"  # between the lists of a due person's history (content ids are [a-z0-9_-]: never in one)
 
 
-def _history(session: Session) -> Any:
+def _history(session: Session, nudge_ids: Sequence[str]) -> Any:
     """Each due person's history in the due people's statement, one string of three lists: every nudge
     given (`*`: waiting after "Remind me later"), the slots and nudges tried the first time, the nudges
-    given again as refreshers: `a,b,c*,a|2026-03-05 a|a`. One range of the unique (person_id, nudge_id,
+    given again as refreshers: `1,2,3*|2026-03-05 1|1`. One range of the unique (person_id, nudge_id,
     cycle) key per due person. No ORDER BY in the aggregates (it would sort each person's rows on their
     own: twice the statement's time); no aggregate a planner could turn into a walk along the primary key
-    (min(id))."""
+    (min(id)).
+
+    A nudge of `nudge_ids` is written as its position there (from 1), any other one (removed from the
+    library since) as `~` and its id: a hundred nudges a person, so the strings a tick reads are a fifth
+    as long as with the ids, and take that much less time to send, fetch and split."""
     cycle = func.coalesce(NudgeDelivery.cycle, 0)
     status = NudgeDelivery.status
-    concat = func.string_agg if session.get_bind().dialect.name == "postgresql" else func.group_concat
+    deliveries: Table = NudgeDelivery.__table__  # type: ignore[assignment]
+    if session.get_bind().dialect.name == "postgresql":
+        concat: Any = func.string_agg
+        ids = bindparam("nudge_ids", list(nudge_ids), type_=ARRAY(String))
+        codes: Any = func.unnest(ids).table_valued("nudge_id", with_ordinality="code").render_derived("codes")
+        number = codes.c.code
+    else:
+        concat = func.group_concat
+        each = func.json_each(json.dumps(list(nudge_ids))).table_valued("key", "value")
+        codes = select(each.c.value.label("nudge_id"), (each.c.key + 1).label("code")).subquery("codes")
+        number = codes.c.code
+    name = func.coalesce(cast(number, String), literal(UNKNOWN) + NudgeDelivery.nudge_id)
     sep = literal(",")
-    given = concat(NudgeDelivery.nudge_id + case((status == NudgeStatus.LATER, WAITING), else_=""), sep)
-    slots = concat(NudgeDelivery.slot + " " + NudgeDelivery.nudge_id, sep).filter(
-        and_(cycle == 0, status == NudgeStatus.TRIED)
-    )
-    again = concat(NudgeDelivery.nudge_id, sep).filter(cycle > 0)
+    given = concat(name + case((status == NudgeStatus.LATER, WAITING), else_=""), sep)
+    slots = concat(NudgeDelivery.slot + " " + name, sep).filter(and_(cycle == 0, status == NudgeStatus.TRIED))
+    again = concat(name, sep).filter(cycle > 0)
     joined = func.coalesce(given, "") + _SEP + func.coalesce(slots, "") + _SEP + func.coalesce(again, "")
-    return select(joined).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
+    found = deliveries.outerjoin(codes, codes.c.nudge_id == NudgeDelivery.nudge_id)
+    return select(joined).select_from(found).where(NudgeDelivery.person_id == Person.id).scalar_subquery()
+
+
+UNKNOWN = "~"  # before a nudge id in a due person's history: a nudge the library no longer has
+
+
+class _Names(dict[str, str]):
+    """A history's numbers (`_history`) to nudge ids; `~<id>` to the id itself."""
+
+    def __init__(self, nudge_ids: Sequence[str]) -> None:
+        super().__init__((str(n), nudge_id) for n, nudge_id in enumerate(nudge_ids, start=1))
+
+    def __missing__(self, key: str) -> str:
+        if not key.startswith(UNKNOWN):
+            raise KeyError(key)
+        return key[len(UNKNOWN) :]
 
 
 @dataclass(frozen=True)
@@ -338,7 +375,7 @@ class _Parsed:
 _NOTHING = _Parsed(frozenset(), None, 0, (), ())
 
 
-def _parse_history(history: str | None) -> _Parsed:
+def _parse_history(history: str | None, names: _Names) -> _Parsed:
     """`_history`'s string, read with string methods (a tick reads thousands of a hundred nudges each).
     Someone has one delivery a slot, so sorting `slot nudge` puts what they tried in the order given."""
     given, _, rest = (history or "").partition(_SEP)
@@ -347,9 +384,12 @@ def _parse_history(history: str | None) -> _Parsed:
     slots, _, again = rest.partition(_SEP)
     later = None
     if WAITING in given:
-        later = next(entry[:-1] for entry in given.split(",") if entry.endswith(WAITING))
+        later = names[next(entry[:-1] for entry in given.split(",") if entry.endswith(WAITING))]
         given = given.replace(WAITING, "")
-    names = given.split(",")
-    tried = tuple(" ".join(sorted(slots.split(","))).split(" ")[1::2]) if slots else ()  # slot, id, ...
-    refreshed = tuple(again.split(",")) if again else ()
-    return _Parsed(frozenset(names), later, len(names) - len(refreshed), tried, refreshed)
+    entries = given.split(",")
+    tried: tuple[str, ...] = ()
+    if slots:  # slot, nudge, slot, nudge, ...
+        tried = tuple(map(names.__getitem__, " ".join(sorted(slots.split(","))).split(" ")[1::2]))
+    refreshed = tuple(map(names.__getitem__, again.split(","))) if again else ()
+    delivered = frozenset(map(names.__getitem__, entries))
+    return _Parsed(delivered, later, len(entries) - len(refreshed), tried, refreshed)

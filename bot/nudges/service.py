@@ -341,7 +341,10 @@ def plan_nudges(
         return Plan([], [])
     # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
     barriers_read = alongside(session, lambda other: _team_barriers(other, settings, now))
-    due = schedule.due_people(session, settings, now, roles=roles, groups=groups, apart=apart)
+    nudge_ids = [nudge.id for nudge in library.nudges]
+    due = schedule.due_people(
+        session, settings, now, roles=roles, groups=groups, apart=apart, nudge_ids=nudge_ids
+    )
     barriers = barriers_read()
     if not due:
         return Plan([], [])

@@ -9,7 +9,7 @@ person is *active* when any of their tools shows activity there.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 
@@ -20,10 +20,11 @@ from bot.models import UsageFact
 
 WINDOW_WEEKS = 4
 _CHUNK = 900  # ids per IN (...) list on SQLite
-_PG_SIGNALS = text(
-    "SELECT person_id, tool, bool_or(active) FROM usage_facts "
+_PG_SIGNALS = text(  # per person: the tools licensed, and of those the ones active, each a sorted list
+    "SELECT person_id, string_agg(DISTINCT tool, ','), string_agg(DISTINCT tool, ',') FILTER (WHERE active) "
+    "FROM usage_facts "
     "WHERE licensed AND week >= :first AND week <= :last AND person_id = ANY(CAST(:ids AS integer[])) "
-    "GROUP BY person_id, tool"
+    "GROUP BY person_id"
 )
 
 
@@ -62,36 +63,49 @@ def signals(session: Session, days: Mapping[int, date]) -> dict[int, UsageSignal
 
     People with no licence fact in their window are left out (`NO_SIGNAL`). One aggregate per window (the
     due people of one tick have one or two local dates) and chunk of ids, answered from the
-    (person, tool, week) index."""
+    (person, tool, week) index. People with the same tools share one signal: a tick reads thousands."""
     by_window: dict[tuple[date, date], list[int]] = defaultdict(list)
     for person_id, day in days.items():
         by_window[window(day)].append(person_id)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    licensed: dict[int, set[str]] = defaultdict(set)
-    active: dict[int, set[str]] = defaultdict(set)
+    found: dict[int, UsageSignal] = {}
+    shared: dict[tuple[str, str], UsageSignal] = {}
     for (first, last), ids in by_window.items():
         ids.sort()
-        if postgres:  # the ids as one array literal: no placeholder, nor adaptation, per id
-            literal = "{" + ",".join(map(str, ids)) + "}"
-            rows = [session.execute(_PG_SIGNALS, {"first": first, "last": last, "ids": literal})]
-        else:
-            used = func.max(case((UsageFact.active.is_(True), 1), else_=0))
-            query = (
-                select(UsageFact.person_id, UsageFact.tool, used)
-                .where(UsageFact.licensed.is_(True), UsageFact.week >= first, UsageFact.week <= last)
-                .group_by(UsageFact.person_id, UsageFact.tool)
-            )
-            chunks = (ids[i : i + _CHUNK] for i in range(0, len(ids), _CHUNK))
-            rows = [session.execute(query.where(UsageFact.person_id.in_(chunk))) for chunk in chunks]
-        for result in rows:
-            for person_id, tool, was_active in result:
-                licensed[person_id].add(tool)
-                if was_active:
-                    active[person_id].add(tool)
-    return {
-        person_id: UsageSignal(frozenset(tools), frozenset(active[person_id]))
-        for person_id, tools in licensed.items()
-    }
+        for person_id, licensed, active in _tools(session, first, last, ids):
+            signal = shared.get((licensed, active))
+            if signal is None:
+                signal = shared[licensed, active] = UsageSignal(
+                    frozenset(licensed.split(",")), frozenset(active.split(",")) if active else frozenset()
+                )
+            found[person_id] = signal
+    return found
+
+
+def _tools(session: Session, first: date, last: date, ids: list[int]) -> Iterator[tuple[int, str, str]]:
+    """(person id, tools licensed, tools of those active) in the weeks from `first` to `last`, each list
+    sorted and `,`-separated (no tool id holds a comma), for those of `ids` with a licence then."""
+    if session.get_bind().dialect.name == "postgresql":  # the ids as one array literal: no placeholder each
+        literal = "{" + ",".join(map(str, ids)) + "}"
+        rows = session.execute(_PG_SIGNALS, {"first": first, "last": last, "ids": literal})
+        yield from ((person_id, licensed, active or "") for person_id, licensed, active in rows)
+        return
+    used = func.max(case((UsageFact.active.is_(True), 1), else_=0))
+    query = (
+        select(UsageFact.person_id, UsageFact.tool, used)
+        .where(UsageFact.licensed.is_(True), UsageFact.week >= first, UsageFact.week <= last)
+        .group_by(UsageFact.person_id, UsageFact.tool)
+    )
+    licensed: dict[int, list[str]] = defaultdict(list)
+    active: dict[int, list[str]] = defaultdict(list)
+    for start in range(0, len(ids), _CHUNK):
+        for person_id, tool, was_active in session.execute(
+            query.where(UsageFact.person_id.in_(ids[start : start + _CHUNK]))
+        ):
+            licensed[person_id].append(tool)
+            if was_active:
+                active[person_id].append(tool)
+    for person_id, tools in licensed.items():
+        yield person_id, ",".join(sorted(tools)), ",".join(sorted(active.get(person_id, ())))
 
 
 def signal_of(session: Session, person_id: int, day: date) -> UsageSignal:

@@ -192,7 +192,7 @@ def session_scope(engine: Engine, *, readonly: bool = False) -> Iterator[Session
 
 
 _T = TypeVar("_T")
-_ALONGSIDE = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-read")  # threads start on use
+_ALONGSIDE = ThreadPoolExecutor(max_workers=3, thread_name_prefix="adoptbot-read")  # threads start on use
 
 
 def alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _T]:

@@ -26,6 +26,7 @@ from bot.clock import to_naive_utc, utcnow
 from bot.config import Settings
 from bot.db import session_factory, session_scope
 from bot.errors import loggable
+from bot.heap import bulk_work
 from bot.models import JobRun, OutboxMessage, Person, ProcessedEvent
 from bot.outbox import OutboxState
 from bot.outbox import record as outbox_record
@@ -130,7 +131,7 @@ def run_due_jobs(
         return report
     for name, fn in list(_jobs.items()):
         try:
-            with session_scope(engine) as session:
+            with bulk_work(), session_scope(engine) as session:
                 queued = fn(JobContext(session, now, settings, library, dry_run=False))
         except Exception as error:
             log.error("job %s failed: %s", name, loggable(error))

@@ -37,6 +37,7 @@ from bot.digest.types import (
     TeamLine,
     UseCase,
 )
+from bot.heap import bulk_work
 from bot.metrics.measured import say_do_gap
 from bot.metrics.service import ALL_TEAMS, MetricsRow
 from bot.pulses import comments
@@ -540,6 +541,7 @@ def compose(source: DigestSource, audience: Audience, *, brief: bool = False) ->
     return replace(digest, narrative=template_narrative(digest))
 
 
+@bulk_work()
 def compose_many(
     source: DigestSource, audiences: Sequence[Audience], *, ai_narrative: bool = True
 ) -> list[Digest]:

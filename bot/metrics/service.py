@@ -27,6 +27,7 @@ from bot.config import Settings
 from bot.content import ADKAR_STAGES
 from bot.db import alongside, is_readonly
 from bot.errors import UsageError
+from bot.heap import bulk_work
 from bot.metrics import sql as metrics_sql
 from bot.metrics.measured import MeasuredWeek, measured_week, measured_weeks, say_do_gap
 from bot.metrics.rules import ratio, round_half_up, visible_groups
@@ -232,6 +233,7 @@ def _teams(session: Session) -> dict[int, str]:
     return dict(pairs)
 
 
+@bulk_work()
 def compute_metrics(
     session: Session,
     *,

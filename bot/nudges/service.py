@@ -70,6 +70,7 @@ from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
 from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
 from bot.db import alongside
+from bot.heap import bulk_work
 from bot.i18n import use_language
 from bot.jobs import JobContext
 from bot.models import Activity, NudgeDelivery, NudgeStatus, OutboxMessage, Person, Team, Win, WinStatus
@@ -339,8 +340,14 @@ def plan_nudges(
     groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
     if not groups or not roles or settings.nudges_per_week <= 0:
         return Plan([], [])
-    # The teams' barriers do not depend on who is due: read them on a connection of their own meanwhile.
+    # The teams' barriers do not depend on who is due, nor do the usage signals of everyone in the zones
+    # at slot time (the due people among them): read them on connections of their own meanwhile.
     barriers_read = alongside(session, lambda other: _team_barriers(other, settings, now))
+    usage_read = (
+        alongside(session, lambda other: _zone_signals(other, settings, groups))
+        if settings.usage_targeting
+        else None
+    )
     nudge_ids = [nudge.id for nudge in library.nudges]
     due = schedule.due_people(
         session, settings, now, roles=roles, groups=groups, apart=apart, nudge_ids=nudge_ids
@@ -349,7 +356,7 @@ def plan_nudges(
     if not due:
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
-    usage = signals(session, {p.id: p.slot for p in due}) if settings.usage_targeting else {}
+    usage = usage_read() if usage_read is not None else {}
     plan = Plan([], [], usage)
     finished: list[tuple[schedule.DuePerson, UsageSignal]] = []
     for person in due:
@@ -376,6 +383,18 @@ def plan_nudges(
         if refresher is not None:
             plan.nudges.append(_Planned(person, refresher, person.level, None, cycle=1))
     return plan
+
+
+def _zone_signals(
+    session: Session, settings: Settings, groups: dict[date, list[str]]
+) -> dict[int, UsageSignal]:
+    """The usage signals (`bot.usage.signals`) of the active people in each slot date's zones, on that day."""
+    days: dict[int, date] = {}
+    zone_of = Person.effective_timezone(settings.timezone)
+    for day, zones in groups.items():
+        query = select(Person.id).where(Person.is_active.is_(True), zone_of.in_(zones))
+        days.update((person_id, day) for person_id in session.scalars(query))
+    return signals(session, days)
 
 
 def _refreshable(history: _History, library: Library, usage: UsageSignal | None) -> Iterator[Nudge]:
@@ -460,6 +479,7 @@ def send_due_nudges(ctx: JobContext) -> int:
     )
 
 
+@bulk_work()
 def deliver_due(
     session: Session,
     settings: Settings,

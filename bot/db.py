@@ -214,6 +214,35 @@ def alongside(session: Session, read: Callable[[Session], _T]) -> Callable[[], _
     return _ALONGSIDE.submit(in_own_session).result
 
 
+def writes_overlap(session: Session) -> bool:
+    """Whether `in_own_transaction` can run work beside this session's (PostgreSQL, bound to an engine)."""
+    bind = session.get_bind()
+    return isinstance(bind, Engine) and bind.dialect.name == "postgresql"
+
+
+_OWN_TRANSACTIONS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-write")
+
+
+def in_own_transaction(session: Session, work: Callable[[Session], _T]) -> Callable[[], _T] | None:
+    """Start `work` in a transaction of its own (committed when it returns, rolled back if it raises) on
+    another thread; call the result to wait for its answer (or its error). None where that cannot overlap
+    anything: on SQLite (one writer at a time) or a session not bound to an engine (a test's connection).
+
+    The caller's transaction sees none of it until `work` commits: for work split into parts that touch
+    different rows, each complete on its own (see `bot.nudges.service.deliver_due`).
+    """
+    if not writes_overlap(session):
+        return None
+    bind = session.get_bind()
+    assert isinstance(bind, Engine)
+
+    def in_own_session() -> _T:
+        with session_scope(bind) as own:
+            return work(own)
+
+    return _OWN_TRANSACTIONS.submit(in_own_session).result
+
+
 def insert_ignore(
     session: Session,
     model: type[Base],

@@ -147,6 +147,7 @@ def due_people(
     is_holiday: Callable[[date, str], bool] | None = None,
     groups: dict[date, list[str]] | None = None,
     apart: bool = False,
+    part: tuple[int, int] | None = None,
     nudge_ids: Sequence[str] = (),
 ) -> list[DuePerson]:
     """Everyone due a nudge at `now` (naive UTC), in one statement per local slot date.
@@ -158,7 +159,9 @@ def due_people(
     when the caller has it already. `apart`: on PostgreSQL, half of the people are read on a connection of
     their own meanwhile (`bot.db.alongside`; each statement reads a hundred deliveries a due person, and
     the database works on both halves at once). It reads what is committed: only for a transaction that
-    has written nothing the choice depends on (the nudges job's own, not a dry run's). `nudge_ids`: the
+    has written nothing the choice depends on (the nudges job's own, not a dry run's). `part` (n, i): only
+    those whose id is i modulo n (one of the halves `bot.nudges.service.deliver_due` serves at once; `apart`
+    is then ignored). `nudge_ids`: the
     library's nudges, which the statement sends back as short numbers (see `_history`).
     """
     if settings.nudges_per_week <= 0 or not roles:
@@ -166,13 +169,13 @@ def due_people(
     due: list[DuePerson] = []
     if groups is None:
         groups = slot_groups(session, settings, now, is_holiday=is_holiday)
-    halves = 2 if apart and session.get_bind().dialect.name == "postgresql" else 1
+    halves = 2 if apart and part is None and session.get_bind().dialect.name == "postgresql" else 1
     for day, zones in sorted(groups.items()):
         read = partial(
             _due_on, settings=settings, now=now, day=day, zones=zones, roles=roles, nudge_ids=nudge_ids
         )
         other = alongside(session, partial(read, part=(2, 1))) if halves == 2 else None
-        due.extend(read(session, part=(halves, 0)))
+        due.extend(read(session, part=part or (halves, 0)))
         if other is not None:
             due.extend(other())
     return due

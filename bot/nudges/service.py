@@ -43,10 +43,11 @@ import json
 import logging
 import time
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from sqlalchemy import (
@@ -69,7 +70,7 @@ from bot import ai
 from bot.clock import iso_week, parse_iso_week, to_naive_utc, utcnow, zone
 from bot.config import DEFAULT_LOCALE, Settings
 from bot.content import Library, Nudge
-from bot.db import alongside
+from bot.db import alongside, in_own_transaction, writes_overlap
 from bot.heap import bulk_work
 from bot.i18n import use_language
 from bot.jobs import JobContext
@@ -329,34 +330,59 @@ class Plan:
     usage: dict[int, UsageSignal] = dataclasses.field(default_factory=dict)  # the due people's, by id
 
 
+@dataclass(frozen=True)
+class _Reads:
+    """What the parts of a tick share: the zones at slot time, and (read meanwhile on connections of their
+    own: they do not depend on who is due) the teams' barriers and the usage signals of everyone in those
+    zones (the due people among them)."""
+
+    groups: dict[date, list[str]]
+    barriers: Callable[[], dict[int, str]]
+    usage: Callable[[], dict[int, UsageSignal]] | None
+
+
+def _start_reads(session: Session, settings: Settings, library: Library, now: datetime) -> _Reads | None:
+    """The shared reads of a tick at `now`, started; None when no one can be due (nobody at slot time, no
+    role with nudges, or no nudges a week)."""
+    if settings.nudges_per_week <= 0 or not any(library.nudges_for(role) for role in library.roles):
+        return None
+    groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
+    if not groups:
+        return None
+    barriers = alongside(session, lambda other: _team_barriers(other, settings, now))
+    usage = None
+    if settings.usage_targeting:
+        usage = alongside(session, lambda other: _zone_signals(other, settings, groups))
+    return _Reads(groups, barriers, usage)
+
+
 def plan_nudges(
-    session: Session, settings: Settings, library: Library, now: datetime, *, apart: bool = False
+    session: Session,
+    settings: Settings,
+    library: Library,
+    now: datetime,
+    *,
+    apart: bool = False,
+    part: tuple[int, int] | None = None,
+    reads: _Reads | None = None,
 ) -> Plan:
     """Who is due at `now` and which nudge each gets (reads only; `deliver_due` writes the plan).
-    `apart`: see `schedule.due_people`."""
+    `apart`, `part`: see `schedule.due_people`; `reads`: `_start_reads`'s, when the caller has them."""
     role_nudges = {role: library.nudges_for(role) for role in library.roles}
     roles = [role for role, nudges in role_nudges.items() if nudges]
     role_ids = {role: frozenset(nudge.id for nudge in nudges) for role, nudges in role_nudges.items()}
-    groups = schedule.slot_groups(session, settings, now, is_holiday=library.is_holiday)
-    if not groups or not roles or settings.nudges_per_week <= 0:
+    reads = reads or _start_reads(session, settings, library, now)
+    if reads is None:
         return Plan([], [])
-    # The teams' barriers do not depend on who is due, nor do the usage signals of everyone in the zones
-    # at slot time (the due people among them): read them on connections of their own meanwhile.
-    barriers_read = alongside(session, lambda other: _team_barriers(other, settings, now))
-    usage_read = (
-        alongside(session, lambda other: _zone_signals(other, settings, groups))
-        if settings.usage_targeting
-        else None
-    )
     nudge_ids = [nudge.id for nudge in library.nudges]
     due = schedule.due_people(
-        session, settings, now, roles=roles, groups=groups, apart=apart, nudge_ids=nudge_ids
+        session, settings, now, roles=roles, groups=reads.groups, apart=apart, part=part, nudge_ids=nudge_ids
     )
-    barriers = barriers_read()
+    barriers = reads.barriers()
     if not due:
         return Plan([], [])
     later_rows = _later_deliveries(session, due)
-    usage = usage_read() if usage_read is not None else {}
+    usage = reads.usage() if reads.usage is not None else {}
     plan = Plan([], [], usage)
     finished: list[tuple[schedule.DuePerson, UsageSignal]] = []
     for person in due:
@@ -493,12 +519,53 @@ def deliver_due(
     """Queue a nudge in the outbox for everyone due at `now` (naive UTC); return how many were queued.
 
     `use_ai`/`ai_timeout`: whether (with OPENAI_API_KEY set) to adapt try-it prompts, and how long one AI
-    call may take before the template is used (10 s; tests shorten it). `apart`: see `schedule.due_people`
-    (the nudges job's own transaction, not a dry run's).
+    call may take before the template is used (10 s; tests shorten it). `apart`: for the nudges job's own
+    transaction, not a dry run's; see `schedule.due_people`. Where PostgreSQL can write beside it and no AI
+    adapts the prompts, the due people are served in two halves (by id) at once instead, each half in a
+    transaction and on a connection of its own (`bot.db.in_own_transaction`), so the database works on
+    both, writes included. Each half is complete for its people (their deliveries, levels and messages
+    commit together), and no row is written by both; if one half fails, its people are due again at the
+    next tick, as after any failed tick, and the error is raised once the other half has finished.
     """
+    deliver = partial(
+        _deliver, settings=settings, library=library, now=now, use_ai=use_ai, timeout=ai_timeout
+    )
+    if apart and not (use_ai and settings.ai_enabled) and writes_overlap(session):
+        reads = _start_reads(session, settings, library, now)
+        if reads is None:
+            return 0
+        waits = [
+            in_own_transaction(session, partial(deliver, part=(2, half), reads=reads)) for half in (0, 1)
+        ]
+        queued, errors = 0, []
+        for wait in waits:
+            assert wait is not None
+            try:
+                queued += wait()
+            except Exception as error:
+                errors.append(error)
+        if errors:
+            raise errors[0]
+        return queued
+    return deliver(session, apart=apart)
+
+
+def _deliver(
+    session: Session,
+    *,
+    settings: Settings,
+    library: Library,
+    now: datetime,
+    use_ai: bool,
+    timeout: float,
+    apart: bool = False,
+    part: tuple[int, int] | None = None,
+    reads: _Reads | None = None,
+) -> int:
+    """`deliver_due` in `session`: everyone due (or the `part` of them: see `schedule.due_people`)."""
     from bot import outbox
 
-    plan = plan_nudges(session, settings, library, now, apart=apart)
+    plan = plan_nudges(session, settings, library, now, apart=apart, part=part, reads=reads)
     planned, exhausted = plan.nudges, plan.exhausted
     delivery_ids = _insert_deliveries(session, [p for p in planned if p.later is None])
     for item in planned:
@@ -507,7 +574,7 @@ def deliver_due(
     _raise_levels(session, [p for p in planned if p.level > p.person.level])
 
     teams = {team_id: name for team_id, name in session.execute(select(Team.id, Team.name))}
-    personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=ai_timeout)
+    personaliser = _Personaliser(session, settings, library, teams, enabled=use_ai, timeout=timeout)
     templates: dict[tuple[str, str, str | None, int], tuple[blocks.NudgeTemplate, str]] = {}
     messages: list[outbox.NewMessage] = []
     for item in planned:

@@ -201,7 +201,11 @@ def _payload_json(message: NewMessage, bodies: dict[int, tuple[str, str]]) -> st
 
 def _store_bodies(session: Session, bodies: dict[str, str], now: datetime, insert: Any) -> None:
     if bodies:
-        rows = [{"digest": digest, "blocks": text, "created_at": now} for digest, text in bodies.items()]
+        # In digest order: transactions queueing the same bodies at once (two ticks, the halves of one)
+        # take their keys in one order, so one may wait for the other but they never deadlock.
+        rows = [
+            {"digest": digest, "blocks": text, "created_at": now} for digest, text in sorted(bodies.items())
+        ]
         session.execute(insert(OutboxBody).on_conflict_do_nothing(index_elements=["digest"]), rows)
 
 

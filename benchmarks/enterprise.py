@@ -15,8 +15,9 @@ first figure), then VACUUM ANALYZEd, as autovacuum would soon do. Each step then
   weeks, wins, tools, comment summaries, narrative, Block Kit and CSV). The demo makes each team's first
   member its lead and a sponsor who leads all; this benchmark adds heads of ten teams each to reach
   1,100 leaders (1,000 teams: 1,000 leads, 99 heads, the sponsor), plus the org-wide digest. Goal 15 s.
-- nudge tick: the nudges job's transaction (`deliver_due` and its commit: who is due, their history, the
-  teams' barriers, choosing, inserting the deliveries, queueing the outbox messages) at Tuesday 10:10 in
+- nudge tick: the nudges job as the scheduler runs it (`deliver_due` and its commits: who is due, their
+  history, the teams' barriers, choosing, inserting the deliveries, queueing the outbox messages; on
+  PostgreSQL two halves of the due people at once, each in a transaction of its own) at Tuesday 10:10 in
   Europe/Berlin of the current week, with 20,000 active people (a fifth) moved to Europe/Berlin and the
   rest to zones where it is not the nudge hour: 20,000 due. Goal 3 s.
 - roster import: the people exported as a roster CSV (Slack ID, email, name, team, role, time zone,

@@ -5,13 +5,14 @@ from __future__ import annotations
 import os
 import sqlite3
 import threading
+import time
 import weakref
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from typing import Any, TypeVar
 
-from sqlalchemy import Engine, Table, create_engine, event, make_url
+from sqlalchemy import Engine, Table, create_engine, event, exc, make_url
 from sqlalchemy.engine import Connection
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session, sessionmaker
@@ -75,18 +76,49 @@ def create_db_engine(url: str) -> Engine:
     # blackholing firewall); a bounded connect lets /healthz say 503 and a request fail in one sentence.
     timeout = {} if "connect_timeout" in make_url(url).query else {"connect_timeout": PG_CONNECT_TIMEOUT}
     try:
-        return create_engine(
-            url,
-            pool_pre_ping=True,
-            pool_size=10,
-            max_overflow=10,
-            connect_args=timeout,
-            hide_parameters=True,
-        )
+        engine = create_engine(url, pool_size=10, max_overflow=10, connect_args=timeout, hide_parameters=True)
     except ModuleNotFoundError as error:
         if error.name != "psycopg" and not (error.name or "").startswith("psycopg."):
             raise
         raise ConfigError(POSTGRES_DRIVER_MISSING) from None
+    _ping_when_idle(engine)
+    return engine
+
+
+# A pooled PostgreSQL connection idle for longer than this is pinged before it is handed out again.
+PING_AFTER_IDLE_SECONDS = 1.0
+_LAST_USED = "adoptbot_last_used"  # in a pooled connection's `info`: time.monotonic() when last handed back
+
+
+def _ping_when_idle(engine: Engine) -> None:
+    """SQLAlchemy's pessimistic disconnect handling, without its round trip on every checkout.
+
+    `pool_pre_ping` pings the server each time a connection leaves the pool: one more round trip on every
+    Slack request, which must be acked fast. Here a connection is pinged only when it has been idle for
+    more than `PING_AFTER_IDLE_SECONDS` (a restarted or failed-over database, a firewall that dropped the
+    idle socket); one that fails is replaced by a new one before anyone uses it (SQLAlchemy's
+    `DisconnectionError` recipe). A busy server reuses its connections within milliseconds and pings none.
+    A database that goes away less than that long after a connection's last use fails the one statement
+    that meets it; SQLAlchemy then discards the pool's other connections, and the next request reconnects.
+    """
+
+    @event.listens_for(engine, "connect")
+    def _connected(_dbapi_connection: Any, record: Any) -> None:
+        record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkin")
+    def _returned(_dbapi_connection: Any, record: Any) -> None:
+        if record is not None:
+            record.info[_LAST_USED] = time.monotonic()
+
+    @event.listens_for(engine, "checkout")
+    def _check(dbapi_connection: Any, record: Any, _proxy: Any) -> None:
+        if time.monotonic() - record.info.get(_LAST_USED, 0.0) <= PING_AFTER_IDLE_SECONDS:
+            return
+        try:
+            engine.dialect.do_ping(dbapi_connection)
+        except engine.dialect.loaded_dbapi.Error as error:
+            raise exc.DisconnectionError("the database connection was lost while it was idle") from error
 
 
 def _configure_sqlite(engine: Engine) -> None:

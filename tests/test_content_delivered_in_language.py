@@ -10,7 +10,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, select, update
+from sqlalchemy import Engine, event, select, update
 
 from bot.clock import utcnow
 from bot.config import Settings
@@ -350,3 +350,45 @@ def _welcomes(engine: Engine) -> int:
         return len(
             session.scalars(select(OutboxMessage.key).where(OutboxMessage.key.like("welcome:%"))).all()
         )
+
+
+def test_app_homes_button_opens_the_modal_in_the_homes_language_without_reading_the_person_again(
+    engine: Engine, slack_settings: Settings, fake_slack: FakeSlack
+) -> None:
+    """The button carries the language its Home was written in: opening the modal (the ack's follow-up,
+    which Slack waits on) reads nothing about the person."""
+    with session_scope(engine) as session:
+        add_person(session, "UDEHOME", team="People", role="hr", locale="de")
+    reads: list[str] = []
+
+    def _read(_conn: object, _cursor: object, statement: str, *_args: object) -> None:
+        if "people" in statement:
+            reads.append(statement)
+
+    with SlackAppServer(slack_settings, engine) as server:
+        server.event({"type": "app_home_opened", "user": "UDEHOME", "channel": "DUDEHOME", "tab": "home"})
+        home = wait_for(lambda: fake_slack.home_views.get("UDEHOME"), what="the Home tab")
+        button = next(
+            e
+            for b in home["blocks"]
+            if b["type"] == "actions"
+            for e in b["elements"]
+            if e["action_id"] == ids.OPEN_ROLE_MODAL
+        )
+        assert server.command("role", user_id="UDEHOME")[0] == 200  # the modal, as /adopt role opens it
+        german = wait_for(lambda: fake_slack.calls_to("views.open", ok=True), what="the modal")[-1]
+        event.listen(engine, "before_cursor_execute", _read)
+        try:
+            payload = signing.block_actions_payload(
+                "UDEHOME", ids.OPEN_ROLE_MODAL, button["value"], view={"type": "home"}, channel_id="DUDEHOME"
+            )
+            assert server.interact(payload)[0] == 200
+            opened = wait_for(
+                lambda: fake_slack.calls_to("views.open", ok=True)[1:], what="the modal from the button"
+            )[-1]
+        finally:
+            event.remove(engine, "before_cursor_execute", _read)
+    assert opened.params["view"]["title"] == german.params["view"]["title"]
+    assert opened.params["view"]["title"]["text"] != "Your role and team"  # not the English words
+    assert opened.params["view"]["blocks"] == german.params["view"]["blocks"]
+    assert reads == []

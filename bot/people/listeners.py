@@ -76,8 +76,10 @@ def on_open_button(ack: Ack, body: dict[str, Any], context: BoltContext, client:
     clicked on an older Home opens the modal, and saving it is refused (`set_role_and_team`)."""
     ack()
     action = (body.get("actions") or [{}])[0]
-    with listener_scope(context, readonly=True, person=False) as scope:
-        view = _modal_for(scope, role_preset(action.get("value")))
+    preset = role_preset(action.get("value"))  # App Home's says the language too: nothing to read
+    language = preset.lang if preset is not None else None
+    with listener_scope(context, readonly=True, person=False, language=language) as scope:
+        view = _modal_for(scope, preset)
     client.views_open(trigger_id=body["trigger_id"], view=view)
 
 

@@ -249,21 +249,28 @@ def note_workspace(scope: Scope, workspace: str | None) -> None:
 
 @contextmanager
 def listener_scope(
-    context: BoltContext, *, readonly: bool = False, person: bool = True, learn_workspace: bool = True
+    context: BoltContext,
+    *,
+    readonly: bool = False,
+    person: bool = True,
+    learn_workspace: bool = True,
+    language: str | None = None,
 ) -> Iterator[Scope]:
     """One unit of work for a listener, with the acting person resolved; commit at the end.
 
     `person=False`: a light scope (see the module docstring): the person is not loaded up front, and
     `can`/`principal` come from one Core query instead. `learn_workspace=False`: the person's row is not
     written, even to remember their workspace (answering a pulse must leave no trace on it: not its
-    time, nor, through the row's version, its order).
+    time, nor, through the row's version, its order). `language`: the language the request itself says
+    the person reads (a button that carries it), so a light scope need not read it.
     """
     scope = Scope(runtime_from(context), context.user_id, readonly=readonly, context=context)
     queued: list[str] = []
     try:
         if person:
             scope.person  # noqa: B018 - one query: the person, and whether they lead a team
-        language = context[LANGUAGE_KEY] = scope.language  # the error handler answers in it too
+        language = language or scope.language
+        context[LANGUAGE_KEY] = language  # the error handler answers in it too
         with use_language(language):  # the bot's words in the acting person's language
             yield scope
         if scope._session is not None:

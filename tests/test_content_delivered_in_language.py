@@ -30,7 +30,7 @@ from tests.support import signing
 from tests.support.factories import add_person, add_team
 from tests.support.fake_openai import FakeOpenAI
 from tests.support.fake_slack import FakeSlack, Message
-from tests.support.slack_app import SlackAppServer, library, wait_for
+from tests.support.slack_app import SlackAppServer, button_in, library, wait_for
 from tests.test_content import write_library
 from tests.test_content_locales import DE_PULSE, german
 from tests.test_digest import NOW, WEEK, K, build_world
@@ -252,13 +252,7 @@ def test_app_home_and_the_role_menu_show_role_names_in_the_persons_language(
             if user == "UDEHR":
                 assert "deiner Rolle (Personal &amp; HR)" in _texts(home["blocks"])
             # App Home's "Change role" button opens the role menu in the same language ...
-            button = next(
-                e
-                for b in home["blocks"]
-                if b["type"] == "actions"
-                for e in b["elements"]
-                if e["action_id"] == ids.OPEN_ROLE_MODAL
-            )
+            button = button_in(home, ids.OPEN_ROLE_MODAL)
             before = len(fake_slack.calls_to("views.open", ok=True))
             payload = signing.block_actions_payload(
                 user, ids.OPEN_ROLE_MODAL, button["value"], view={"type": "home"}, channel_id="D" + user
@@ -368,13 +362,7 @@ def test_app_homes_button_opens_the_modal_in_the_homes_language_without_reading_
     with SlackAppServer(slack_settings, engine) as server:
         server.event({"type": "app_home_opened", "user": "UDEHOME", "channel": "DUDEHOME", "tab": "home"})
         home = wait_for(lambda: fake_slack.home_views.get("UDEHOME"), what="the Home tab")
-        button = next(
-            e
-            for b in home["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == ids.OPEN_ROLE_MODAL
-        )
+        button = button_in(home, ids.OPEN_ROLE_MODAL)
         assert server.command("role", user_id="UDEHOME")[0] == 200  # the modal, as /adopt role opens it
         german = wait_for(lambda: fake_slack.calls_to("views.open", ok=True), what="the modal")[-1]
         event.listen(engine, "before_cursor_execute", _read)

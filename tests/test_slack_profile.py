@@ -13,7 +13,7 @@ from bot.slack import ids
 from tests.support import signing
 from tests.support.factories import add_person
 from tests.support.fake_slack import FakeSlack
-from tests.support.slack_app import SlackAppServer, library, wait_for
+from tests.support.slack_app import SlackAppServer, button_in, library, wait_for
 
 
 def _opened_modal(fake_slack: FakeSlack) -> dict[str, Any]:
@@ -190,13 +190,7 @@ def test_the_home_button_opens_the_modal_preset_to_what_the_home_shows(
     with SlackAppServer(slack_settings, engine) as server:
         server.event({"type": "app_home_opened", "user": "U0EMP", "channel": "D0EMP", "tab": "home"})
         home = wait_for(lambda: fake_slack.home_views.get("U0EMP"), what="the Home tab")
-        button = next(
-            e
-            for b in home["blocks"]
-            if b["type"] == "actions"
-            for e in b["elements"]
-            if e["action_id"] == ids.OPEN_ROLE_MODAL
-        )
+        button = button_in(home, ids.OPEN_ROLE_MODAL)
         click = signing.block_actions_payload(
             "U0EMP", ids.OPEN_ROLE_MODAL, button["value"], view=home, block_id="home.profile"
         )

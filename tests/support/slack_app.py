@@ -69,6 +69,17 @@ def wait_for(probe: Callable[[], T], *, timeout: float = 10.0, what: str = "the 
         time.sleep(0.02)
 
 
+def button_in(view: dict[str, Any], action_id: str) -> dict[str, Any]:
+    """The button with `action_id` in the actions blocks of `view` (a published Home, a message's blocks)."""
+    return next(
+        element
+        for block in view["blocks"]
+        if block["type"] == "actions"
+        for element in block["elements"]
+        if element["action_id"] == action_id
+    )
+
+
 def _answer(body: str) -> dict[str, Any]:
     """An ack's body as Slack reads it: JSON, or plain text (a message text), or nothing."""
     if not body.strip():

@@ -255,18 +255,18 @@ def writes_overlap(session: Session) -> bool:
 _OWN_TRANSACTIONS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="adoptbot-write")
 
 
-def in_own_transaction(session: Session, work: Callable[[Session], _T]) -> Callable[[], _T] | None:
+def in_own_transaction(session: Session, work: Callable[[Session], _T]) -> Callable[[], _T]:
     """Start `work` in a transaction of its own (committed when it returns, rolled back if it raises) on
-    another thread; call the result to wait for its answer (or its error). None where that cannot overlap
-    anything: on SQLite (one writer at a time) or a session not bound to an engine (a test's connection).
+    another thread; call the result to wait for its answer (or its error). Only where `writes_overlap`:
+    on SQLite (one writer at a time) or for a session not bound to an engine (a test's connection) it
+    could only wait for the caller's transaction, so it raises ValueError there.
 
     The caller's transaction sees none of it until `work` commits: for work split into parts that touch
     different rows, each complete on its own (see `bot.nudges.service.deliver_due`).
     """
-    if not writes_overlap(session):
-        return None
     bind = session.get_bind()
-    assert isinstance(bind, Engine)
+    if not isinstance(bind, Engine) or not writes_overlap(session):
+        raise ValueError("work beside this session's transaction needs PostgreSQL and an engine")
 
     def in_own_session() -> _T:
         with session_scope(bind) as own:

@@ -161,8 +161,8 @@ def due_people(
     the database works on both halves at once). It reads what is committed: only for a transaction that
     has written nothing the choice depends on (the nudges job's own, not a dry run's). `part` (n, i): only
     those whose id is i modulo n (one of the halves `bot.nudges.service.deliver_due` serves at once; `apart`
-    is then ignored). `nudge_ids`: the
-    library's nudges, which the statement sends back as short numbers (see `_history`).
+    is then ignored). `nudge_ids`: the library's nudges, which the statement sends back as short numbers
+    (see `_history`).
     """
     if settings.nudges_per_week <= 0 or not roles:
         return []
@@ -335,13 +335,11 @@ def _history(session: Session, nudge_ids: Sequence[str]) -> Any:
         concat: Any = func.string_agg
         ids = bindparam("nudge_ids", list(nudge_ids), type_=ARRAY(String))
         codes: Any = func.unnest(ids).table_valued("nudge_id", with_ordinality="code").render_derived("codes")
-        number = codes.c.code
     else:
         concat = func.group_concat
         each = func.json_each(json.dumps(list(nudge_ids))).table_valued("key", "value")
         codes = select(each.c.value.label("nudge_id"), (each.c.key + 1).label("code")).subquery("codes")
-        number = codes.c.code
-    name = func.coalesce(cast(number, String), literal(UNKNOWN) + NudgeDelivery.nudge_id)
+    name = func.coalesce(cast(codes.c.code, String), literal(UNKNOWN) + NudgeDelivery.nudge_id)
     sep = literal(",")
     given = concat(name + case((status == NudgeStatus.LATER, WAITING), else_=""), sep)
     slots = concat(NudgeDelivery.slot + " " + name, sep).filter(and_(cycle == 0, status == NudgeStatus.TRIED))

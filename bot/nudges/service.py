@@ -539,7 +539,6 @@ def deliver_due(
         ]
         queued, errors = 0, []
         for wait in waits:
-            assert wait is not None
             try:
                 queued += wait()
             except Exception as error:

@@ -1,20 +1,24 @@
 """Enterprise Grid: Adoptbot installed in an organisation of two workspaces, played by the fake Slack
-(`FakeSlack.grid()`: a workspace's token reaches only that workspace's members; an org-wide token reaches
-every workspace, and users.list with it needs `team_id`, as Slack's do).
+(`FakeSlack.grid()`: a workspace's token reaches only that workspace's members and channels; an org-wide
+token reaches every workspace, and users.list with it needs `team_id`, as Slack's do).
 
 Installed org-wide (one install for the whole organisation) or workspace by workspace (each with its own
 token): people in both workspaces get broadcasts and digests, each message with a token that reaches them,
-requests from either workspace are answered, and uninstalling one workspace stops only its messages.
+channel posts go with the token of the channel's workspace, requests from either workspace are answered,
+and uninstalling one workspace stops only its messages.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import time
+from collections import Counter
 from collections.abc import Iterator
+from datetime import timedelta
 
 import pytest
 from slack_sdk.errors import SlackApiError
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 
 from bot import outbox
 from bot.cli import main
@@ -226,3 +230,89 @@ def test_a_workspace_token_cannot_reach_the_other_workspace_so_the_right_one_is_
     with pytest.raises(SlackApiError) as refused:
         client.chat_postMessage(channel="UTWO1", text="hello")
     assert refused.value.response["error"] == "channel_not_found"
+
+
+def test_workspace_by_workspace_installs_post_to_each_channel_with_the_token_of_the_channels_workspace(
+    server: SlackAppServer,
+    settings: Settings,
+    grid: FakeSlack,
+    engine: Engine,
+    db_url: str,
+    oauth_env: None,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    grid.install_workspace = ONE
+    install(server)
+    grid.install_workspace = TWO
+    install(server)  # the newest install: its token does not see workspace One's channels
+    token_one, token_two = grid.bot_tokens
+    grid.add_channel("C0DIGEST", teams=[ONE])
+    grid.add_channel("C0WINS", teams=[TWO])
+    grid.add_channel("C0SHARED", teams=[ONE, TWO])
+    grid.add_channel("C0ELSEWHERE", teams=["T0THREE"])  # in a workspace without the app
+    monkeypatch.setenv("ADOPTBOT_DIGEST_CHANNEL", "C0DIGEST")
+    build_world(engine)
+    for user, workspace in {"UADA0001": ONE, "UTIM0001": ONE, "UBEA0001": TWO, "USAM0001": TWO}.items():
+        grid.add_user(user, team_id=workspace)
+    assert main(["roster", "sync", "--db", db_url]) == 0, capsys.readouterr().err
+
+    # the org-wide digest, its chart and its CSV reach the digest channel in workspace One
+    assert main(["digest", "--db", db_url, "--week", "2026-W47", "--send"]) == 0, capsys.readouterr().err
+    assert "failed 0" in capsys.readouterr().out
+    in_digest = [
+        c
+        for c in grid.calls
+        if "C0DIGEST" in (c.params.get("channel"), c.params.get("channel_id"))
+        and c.method != "conversations.history"
+    ]
+    assert {c.method for c in in_digest} == {"chat.postMessage", "files.completeUploadExternal"}
+    assert all(c.ok for c in in_digest) and {token_of(c) for c in in_digest} == {token_one}
+    assert len(grid.messages("C0DIGEST")) == 1 + 2  # the digest, then its chart and CSV
+
+    # other channels: each reached with a token that sees it; one no installed workspace sees fails plainly
+    with session_scope(engine) as session:
+        for channel in ("C0WINS", "C0SHARED", "C0ELSEWHERE", "C0DIGEST"):
+            outbox.enqueue(session, key=f"post:{channel}", kind="test", channel=channel, text="A win")
+    report = outbox.drain(engine, make_web_client(settings, retry_rate_limits=False), settings)
+    assert (report.sent, report.failed) == (3, 1)
+    posted = {c.params["channel"]: c for c in grid.calls_to("chat.postMessage", ok=True)}
+    assert token_of(posted["C0WINS"]) == token_two and token_of(posted["C0DIGEST"]) == token_one
+    assert token_of(posted["C0SHARED"]) in (token_one, token_two)
+    with session_scope(engine, readonly=True) as session:
+        failed = session.scalar(select(OutboxMessage).where(OutboxMessage.key == "post:C0ELSEWHERE"))
+        assert failed is not None and failed.state == OutboxState.FAILED
+        assert "channel_not_found" in (failed.error or "")
+
+    # Slack is asked where a channel is once per channel (newest install first), not for every post
+    asked = Counter(c.params["channel"] for c in grid.calls_to("conversations.history"))
+    assert asked == {"C0DIGEST": 2, "C0WINS": 1, "C0SHARED": 1, "C0ELSEWHERE": 2}
+
+
+def test_a_channel_post_waits_when_slack_cannot_say_which_workspace_the_channel_is_in(
+    server: SlackAppServer, settings: Settings, grid: FakeSlack, engine: Engine
+) -> None:
+    grid.install_workspace = ONE
+    install(server)
+    grid.install_workspace = TWO
+    install(server)
+    token_one, _ = grid.bot_tokens
+    grid.add_channel("C0WINSONE", teams=[ONE])
+    with session_scope(engine) as session:
+        outbox.enqueue(session, key="win:1", kind="test", channel="C0WINSONE", text="A win")
+    client = make_web_client(settings, retry_rate_limits=False)
+
+    grid.fail_next("conversations.history", retry_after=30)  # rate limited while asking
+    report = outbox.drain(engine, client, settings, deadline=time.time() + 3)
+    assert (report.sent, report.failed) == (0, 0)
+    assert not grid.calls_to("chat.postMessage"), "never posted with a token that may not see the channel"
+    with session_scope(engine, readonly=True) as session:
+        waiting = session.scalar(select(OutboxMessage).where(OutboxMessage.key == "win:1"))
+        assert waiting is not None and waiting.state == OutboxState.PENDING and waiting.attempts == 0
+        held_until = waiting.not_before
+
+    with session_scope(engine) as session:  # half a minute later
+        session.execute(update(OutboxMessage).values(not_before=held_until - timedelta(seconds=31)))
+    assert outbox.drain(engine, client, settings).sent == 1
+    [post] = grid.calls_to("chat.postMessage")
+    assert post.ok and token_of(post) == token_one

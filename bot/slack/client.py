@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import copy
+import logging
 import threading
-from collections.abc import Callable
 from typing import Any
 
 from slack_sdk import WebClient
+from slack_sdk.errors import SlackApiError, SlackClientError
 from slack_sdk.http_retry.builtin_handlers import (
     ConnectionErrorRetryHandler,
     RateLimitErrorRetryHandler,
@@ -15,7 +16,10 @@ from slack_sdk.http_retry.builtin_handlers import (
 )
 
 from bot.config import Settings
+from bot.errors import loggable
 from bot.slack.install import InstalledToken
+
+log = logging.getLogger(__name__)
 
 
 def make_web_client(settings: Settings, *, retry_rate_limits: bool = True, timeout: int = 30) -> WebClient:
@@ -50,7 +54,7 @@ class InstalledClient(WebClient):
     `for_workspace(T...)` is the same client with the token that reaches that workspace's people (its own
     installation, or the Grid organisation's org-wide one)."""
 
-    def __init__(self, token: Callable[..., str | None], **kwargs: Any) -> None:
+    def __init__(self, token: InstalledToken, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self._installed = token
         self.workspace: str | None = None
@@ -66,17 +70,64 @@ class InstalledClient(WebClient):
         return self._installed(self.workspace) is not None
 
     def installed_anywhere(self) -> bool:
-        check = getattr(self._installed, "installed_anywhere", None)
-        return bool(check()) if check is not None else self._installed(None) is not None
+        return self._installed.installed_anywhere()
 
     def installed_workspaces(self) -> list[str | None]:
         """What `for_workspace` takes to reach each installation (see `InstalledToken.workspaces`)."""
-        listing = getattr(self._installed, "workspaces", None)
-        return list(listing()) if listing is not None else [None]
+        return self._installed.workspaces()
 
     def api_call(self, *args: Any, **kwargs: Any) -> Any:
         self.token = self._installed(self.workspace)
         return super().api_call(*args, **kwargs)
+
+    def for_channel(self, channel: str) -> InstalledClient | None:
+        """The client whose token reaches `channel` (C... or G...); None when Slack could not say where
+        the channel is just now (ask again a little later).
+
+        Installed workspace by workspace on Enterprise Grid, a workspace's token sees only its workspace's
+        channels (Slack answers `channel_not_found` to the others), so the workspace a channel is in is
+        asked of Slack (`conversations.history` for one message, which `channels:history` /
+        `groups:history` already allow, with each installed workspace's token, newest first) and kept for
+        an hour. An org-wide install, or a single one, reaches its channels with its one token and asks
+        nothing. A channel no installed workspace sees gets the newest token, and so Slack's own error."""
+        if self.workspace is not None or channel[:1] not in ("C", "G"):
+            return self
+        known, home = self._installed.channel_home(channel)
+        if known and (home is None or self.for_workspace(home).has_token()):
+            return self if home is None else self.for_workspace(home)
+        installed = self.installed_workspaces()
+        workspaces = [workspace for workspace in installed if workspace is not None]
+        if len(workspaces) < 2 or len(workspaces) < len(installed):
+            return self  # one token reaches every channel it is in
+        try:
+            home = self._ask_home(channel, workspaces)
+        except (SlackApiError, SlackClientError, OSError) as error:
+            log.warning("outbox: Slack could not say which workspace %s is in: %s", channel, loggable(error))
+            return None
+        keep = CHANNEL_HOME_SECONDS if home is not None else CHANNEL_NOWHERE_SECONDS
+        self._installed.keep_channel_home(channel, home, keep)
+        return self if home is None else self.for_workspace(home)
+
+    def _ask_home(self, channel: str, workspaces: list[str]) -> str | None:
+        """The first of `workspaces` whose token sees `channel`, else None; raises when Slack could not
+        answer (rate limited, unavailable, unreachable)."""
+        for workspace in workspaces:
+            try:
+                self.for_workspace(workspace).conversations_history(channel=channel, limit=1)
+            except SlackApiError as error:
+                if error.response.status_code == 429 or error.response.status_code >= 500:
+                    raise
+                if error.response.get("error") in ("channel_not_found", "not_authed", "token_revoked"):
+                    continue
+                return workspace  # Slack knows the channel there (not_in_channel, say): its error is the one
+            return workspace
+        return None
+
+
+# How long the workspace a channel is in is kept (see `InstalledClient.for_channel`); a channel no
+# installed workspace sees is asked about again sooner, as a new install may see it.
+CHANNEL_HOME_SECONDS = 3600.0
+CHANNEL_NOWHERE_SECONDS = 300.0
 
 
 def for_workspace(client: WebClient, workspace: str | None) -> WebClient:

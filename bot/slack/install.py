@@ -194,6 +194,8 @@ class InstalledToken:
         self.engine = engine
         self._lock = threading.Lock()
         self._tokens: dict[str | None, tuple[str | None, float]] = {}
+        # channel -> (the installed workspace that sees it, or None for none, until when: time.monotonic())
+        self._channel_homes: dict[str, tuple[str | None, float]] = {}
 
     def __call__(self, workspace: str | None = None) -> str | None:
         with self._lock:
@@ -207,6 +209,20 @@ class InstalledToken:
         """Read the installations again on the next call (after a refusal, say)."""
         with self._lock:
             self._tokens.clear()
+            self._channel_homes.clear()
+
+    def channel_home(self, channel: str) -> tuple[bool, str | None]:
+        """(whether it is known, the installed workspace whose token sees `channel`, None for none), as
+        `keep_channel_home` was told, for as long as it was told."""
+        with self._lock:
+            home, until = self._channel_homes.get(channel, (None, 0.0))
+        return (time.monotonic() < until, home)
+
+    def keep_channel_home(self, channel: str, home: str | None, seconds: float) -> None:
+        with self._lock:
+            if len(self._channel_homes) > 10_000:
+                self._channel_homes.clear()
+            self._channel_homes[channel] = (home, time.monotonic() + seconds)
 
     def installed_anywhere(self) -> bool:
         return bool(_current_bots(self.engine, self.settings))

@@ -10,7 +10,9 @@ Honest to Slack where our code must cope with the real thing:
   views.publish, users.info); deactivated users are `user_disabled`;
 - Block Kit limits are checked (`invalid_blocks` for messages; `invalid_arguments` for views, which is what
   Slack answers for views.open/update/push/publish) with Slack-style `[json-pointer:...]` messages;
-- `delay()` sleeps *after* the request has been carried out, like a reply lost on a slow network.
+- `delay()` sleeps *after* the request has been carried out, like a reply lost on a slow network;
+- `grid()` plays an Enterprise Grid organisation: a workspace's token reaches only that workspace's
+  members and channels (`add_channel(..., teams=...)`), an org-wide token reaches them all.
 
 Standalone, for benchmarks where the app runs in another process:
     python -m tests.support.fake_slack --port 0 --rate-limit chat.postMessage=50
@@ -568,6 +570,7 @@ class FakeChannel:
     archived: bool = False
     deleted: bool = False
     is_member: bool = True
+    teams: tuple[str, ...] = ()  # on Grid, the workspaces it is in (empty: every one)
 
 
 @dataclass
@@ -842,8 +845,9 @@ class FakeSlack:
     ) -> None:
         """Play an Enterprise Grid organisation of several workspaces (default: two). Tokens handed out by
         an install then act only where they were installed: a workspace's token reaches that workspace's
-        members (else `channel_not_found` / `user_not_found`), an org-wide token every workspace, and
-        users.list with an org-wide token needs `team_id`, as Slack's do. Call before adding users."""
+        members and channels (else `channel_not_found` / `user_not_found`), an org-wide token every
+        workspace, and users.list with an org-wide token needs `team_id`, as Slack's do. Call before adding
+        users."""
         self.enterprise_id, self.enterprise_name = enterprise_id, enterprise_name
         self.workspaces = dict(workspaces or {"T0ONE": "Workspace One", "T0TWO": "Workspace Two"})
         self.team_id, self.team_name = next(iter(self.workspaces.items()))
@@ -868,10 +872,21 @@ class FakeSlack:
             return self._users.get(user_id)
 
     def add_channel(
-        self, channel_id: str, *, name: str | None = None, archived: bool = False, is_member: bool = True
+        self,
+        channel_id: str,
+        *,
+        name: str | None = None,
+        archived: bool = False,
+        is_member: bool = True,
+        teams: Iterable[str] = (),
     ) -> FakeChannel:
-        """Register a channel; unregistered C/G channel IDs are accepted as existing public channels."""
-        channel = FakeChannel(channel_id, name or channel_id.lower(), archived=archived, is_member=is_member)
+        """Register a channel; unregistered C/G channel IDs are accepted as existing public channels.
+
+        On Grid (`grid()`), `teams` are the workspaces the channel is in: a token installed in another
+        workspace gets `channel_not_found` for it, as from Slack. Empty: every workspace sees it."""
+        channel = FakeChannel(
+            channel_id, name or channel_id.lower(), archived=archived, is_member=is_member, teams=tuple(teams)
+        )
         with self._lock:
             self._channels[channel_id] = channel
         return channel
@@ -1426,7 +1441,7 @@ class FakeSlack:
             return raw, raw[1:]
         channel = self._channels.get(raw)
         if channel is not None:
-            if channel.deleted:
+            if channel.deleted or not self._in_reach(channel):
                 raise SlackError("channel_not_found")
             if channel.archived:
                 raise SlackError("is_archived")
@@ -1438,9 +1453,16 @@ class FakeSlack:
         if not isinstance(raw, str) or not raw:
             raise SlackError("channel_not_found")
         channel = self._channels.get(raw)
-        if channel is not None and channel.deleted:
+        if channel is not None and (channel.deleted or not self._in_reach(channel)):
             raise SlackError("channel_not_found")
         return raw
+
+    def _in_reach(self, channel: FakeChannel) -> bool:
+        """Whether the calling token sees `channel`: a Grid workspace's token sees only its own channels."""
+        installed, workspace = self._caller_workspace()
+        if not installed or workspace is None or not channel.teams or not self.workspaces:
+            return True
+        return workspace in channel.teams
 
     def _content(self, params: dict[str, Any], *, require: bool = True) -> tuple[str, list[JSON] | None]:
         text = params.get("text")

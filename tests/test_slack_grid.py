@@ -3,9 +3,9 @@
 token reaches every workspace, and users.list with it needs `team_id`, as Slack's do).
 
 Installed org-wide (one install for the whole organisation) or workspace by workspace (each with its own
-token): people in both workspaces get broadcasts and digests, each message with a token that reaches them,
-channel posts go with the token of the channel's workspace, requests from either workspace are answered,
-and uninstalling one workspace stops only its messages.
+token): people in both workspaces get broadcasts and digests, each message with a token that reaches them
+(a channel's workspace, and that of someone not seen yet, are asked of Slack), requests from either
+workspace are answered, and uninstalling one workspace stops only its messages.
 """
 
 from __future__ import annotations
@@ -316,3 +316,38 @@ def test_a_channel_post_waits_when_slack_cannot_say_which_workspace_the_channel_
     assert outbox.drain(engine, client, settings).sent == 1
     [post] = grid.calls_to("chat.postMessage")
     assert post.ok and token_of(post) == token_one
+
+
+def test_a_person_whose_workspace_is_not_known_yet_gets_their_dm_with_a_token_that_reaches_them(
+    server: SlackAppServer, settings: Settings, grid: FakeSlack, engine: Engine
+) -> None:
+    """Imported from a CSV, never synced nor seen in Slack: their workspace is asked of Slack, not guessed
+    (the newest install's token would get `channel_not_found` and mark them unreachable)."""
+    grid.install_workspace = ONE
+    install(server)
+    grid.install_workspace = TWO
+    install(server)
+    token_one, token_two = grid.bot_tokens
+    grid.add_user("UONE1", team_id=ONE)
+    grid.add_user("UTWO1", team_id=TWO)
+    grid.add_user("UOUT1", team_id="T0THREE")  # in a workspace without the app
+    with session_scope(engine) as session:
+        for user in ("UONE1", "UTWO1", "UOUT1"):
+            add_person(session, user)
+            outbox.enqueue(session, key=f"first:{user}", kind="test", channel=user, text="Your first nudge")
+    client = make_web_client(settings, retry_rate_limits=False)
+    report = outbox.drain(engine, client, settings)
+    assert (report.sent, report.failed) == (2, 1)
+    assert {token_of(c) for c in posts_to(grid, "UONE1")} == {token_one}
+    assert {token_of(c) for c in posts_to(grid, "UTWO1")} == {token_two}
+    with session_scope(engine, readonly=True) as session:
+        unreachable = dict(session.execute(select(Person.slack_user_id, Person.unreachable_reason)).all())
+    assert unreachable == {"UONE1": None, "UTWO1": None, "UOUT1": "channel_not_found"}
+
+    with session_scope(engine) as session:
+        for user in ("UONE1", "UTWO1"):
+            outbox.enqueue(session, key=f"second:{user}", kind="test", channel=user, text="Your next nudge")
+    assert outbox.drain(engine, client, settings).sent == 2
+    assert [token_of(c) for c in posts_to(grid, "UONE1")] == [token_one, token_one]
+    asked = Counter(c.params["user"] for c in grid.calls_to("users.info"))
+    assert asked == {"UONE1": 2, "UTWO1": 1, "UOUT1": 2}  # each install once, newest first; not again

@@ -57,7 +57,8 @@ RETRY_CAP = 300.0
 LAST_LOOK_DELAY = 1.0
 # A message for a Grid workspace whose installation is gone (others remain) is looked at again this late.
 UNINSTALLED_WAIT = timedelta(minutes=5)
-# A channel post waits this long when Slack could not say which installed workspace the channel is in.
+# A message waits this long when Slack could not say which installed workspace its channel (or its
+# recipient, not seen yet) is in.
 CHANNEL_HOME_WAIT = timedelta(seconds=30)
 OWN_RETRY_WAIT = 120.0  # without a deadline, drain() waits this long at most for retries it scheduled
 SLACK_LATENCY = 0.4  # seconds a post may take without slowing the drain below the rate
@@ -329,7 +330,7 @@ class _Drainer:
             return
         if message.workspace is None and hasattr(self.client, "for_channel"):
             client = self.client.for_channel(message.channel)
-            if client is None:  # Slack could not say which workspace the channel is in: it waits a little
+            if client is None:  # Slack could not say which workspace reaches it: it waits a little
                 self._release(message, not_before=real_now() + CHANNEL_HOME_WAIT)
                 return
         else:

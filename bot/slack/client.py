@@ -81,16 +81,17 @@ class InstalledClient(WebClient):
         return super().api_call(*args, **kwargs)
 
     def for_channel(self, channel: str) -> InstalledClient | None:
-        """The client whose token reaches `channel` (C... or G...); None when Slack could not say where
-        the channel is just now (ask again a little later).
+        """The client whose token reaches `channel`: a channel (C..., G...) or a person (U..., W...) whose
+        workspace is not known; None when Slack could not say just now (ask again a little later).
 
-        Installed workspace by workspace on Enterprise Grid, a workspace's token sees only its workspace's
-        channels (Slack answers `channel_not_found` to the others), so the workspace a channel is in is
-        asked of Slack (`conversations.history` for one message, which `channels:history` /
-        `groups:history` already allow, with each installed workspace's token, newest first) and kept for
-        an hour. An org-wide install, or a single one, reaches its channels with its one token and asks
-        nothing. A channel no installed workspace sees gets the newest token, and so Slack's own error."""
-        if self.workspace is not None or channel[:1] not in ("C", "G"):
+        Installed workspace by workspace on Enterprise Grid, a workspace's token reaches only its own
+        workspace's channels and members (Slack answers `channel_not_found` for the others), so where they
+        are is asked of Slack, newest install first, and kept for an hour: a channel with
+        `conversations.history` for one message (which `channels:history` / `groups:history` already
+        allow), a person with `users.info` (the workspaces they are in). An org-wide install, or a single
+        one, reaches everything with its one token and asks nothing. What no installed workspace reaches
+        gets the newest token, and so Slack's own error."""
+        if self.workspace is not None or channel[:1] not in ("C", "G", "U", "W"):
             return self
         known, home = self._installed.channel_home(channel)
         if known and (home is None or self.for_workspace(home).has_token()):
@@ -98,7 +99,7 @@ class InstalledClient(WebClient):
         installed = self.installed_workspaces()
         workspaces = [workspace for workspace in installed if workspace is not None]
         if len(workspaces) < 2 or len(workspaces) < len(installed):
-            return self  # one token reaches every channel it is in
+            return self  # one token reaches everything there is to reach
         try:
             home = self._ask_home(channel, workspaces)
         except (SlackApiError, SlackClientError, OSError) as error:
@@ -109,25 +110,32 @@ class InstalledClient(WebClient):
         return self if home is None else self.for_workspace(home)
 
     def _ask_home(self, channel: str, workspaces: list[str]) -> str | None:
-        """The first of `workspaces` whose token sees `channel`, else None; raises when Slack could not
-        answer (rate limited, unavailable, unreachable)."""
+        """The first of `workspaces` whose token reaches `channel` (a channel or a person), else None;
+        raises when Slack could not answer (rate limited, unavailable, unreachable)."""
         for workspace in workspaces:
+            client = self.for_workspace(workspace)
             try:
-                self.for_workspace(workspace).conversations_history(channel=channel, limit=1)
+                if channel[:1] in ("U", "W"):
+                    user = client.users_info(user=channel).get("user") or {}
+                    teams = (user.get("enterprise_user") or {}).get("teams") or [user.get("team_id")]
+                    return next((w for w in workspaces if w in teams), workspace)
+                client.conversations_history(channel=channel, limit=1)
             except SlackApiError as error:
                 if error.response.status_code == 429 or error.response.status_code >= 500:
                     raise
-                if error.response.get("error") in ("channel_not_found", "not_authed", "token_revoked"):
+                if error.response.get("error") in _NOT_HERE:
                     continue
                 return workspace  # Slack knows the channel there (not_in_channel, say): its error is the one
             return workspace
         return None
 
 
-# How long the workspace a channel is in is kept (see `InstalledClient.for_channel`); a channel no
-# installed workspace sees is asked about again sooner, as a new install may see it.
+# How long where a channel or a person is kept (see `InstalledClient.for_channel`); what no installed
+# workspace reaches is asked about again sooner, as a new install may reach it.
 CHANNEL_HOME_SECONDS = 3600.0
 CHANNEL_NOWHERE_SECONDS = 300.0
+# Slack's answers to a token that does not reach a channel or a person (or no longer works).
+_NOT_HERE = frozenset({"channel_not_found", "user_not_found", "not_authed", "token_revoked"})
 
 
 def for_workspace(client: WebClient, workspace: str | None) -> WebClient:

@@ -194,8 +194,9 @@ class InstalledToken:
         self.engine = engine
         self._lock = threading.Lock()
         self._tokens: dict[str | None, tuple[str | None, float]] = {}
-        # channel -> (the installed workspace that sees it, or None for none, until when: time.monotonic())
+        # channel or person -> (the installed workspace that reaches it, or None, until: time.monotonic())
         self._channel_homes: dict[str, tuple[str | None, float]] = {}
+        self._workspaces: tuple[list[str | None] | None, float] = (None, 0.0)
 
     def __call__(self, workspace: str | None = None) -> str | None:
         with self._lock:
@@ -210,6 +211,7 @@ class InstalledToken:
         with self._lock:
             self._tokens.clear()
             self._channel_homes.clear()
+            self._workspaces = (None, 0.0)
 
     def channel_home(self, channel: str) -> tuple[bool, str | None]:
         """(whether it is known, the installed workspace whose token sees `channel`, None for none), as
@@ -220,7 +222,7 @@ class InstalledToken:
 
     def keep_channel_home(self, channel: str, home: str | None, seconds: float) -> None:
         with self._lock:
-            if len(self._channel_homes) > 10_000:
+            if len(self._channel_homes) > 200_000:
                 self._channel_homes.clear()
             self._channel_homes[channel] = (home, time.monotonic() + seconds)
 
@@ -229,11 +231,19 @@ class InstalledToken:
 
     def workspaces(self) -> list[str | None]:
         """One key a token is asked for by, per installation: None for an org-wide install (its token
-        acts in every approved workspace), else each installed workspace."""
-        rows = _current_bots(self.engine, self.settings)
-        if any(row["is_enterprise_install"] for row in rows):
-            return [None]
-        return [row["team_id"] for row in rows if row["team_id"]]
+        acts in every approved workspace), else each installed workspace, newest install first. Re-read
+        every 30 seconds, like the tokens."""
+        with self._lock:
+            listed, read_at = self._workspaces
+        if listed is None or time.monotonic() - read_at >= REREAD_SECONDS:
+            rows = _current_bots(self.engine, self.settings)
+            if any(row["is_enterprise_install"] for row in rows):
+                listed = [None]
+            else:
+                listed = [row["team_id"] for row in rows if row["team_id"]]
+            with self._lock:
+                self._workspaces = (listed, time.monotonic())
+        return list(listed)
 
     def _current(self, workspace: str | None) -> str | None:
         row = _bot_for(_current_bots(self.engine, self.settings), workspace)

@@ -169,7 +169,8 @@ def test_429_storm_honours_retry_after_and_delivers_every_message_once(
         later = [c.at for c in calls if key_of(c) == key_of(call) and c.at > call.at]
         assert later and min(later) - call.at >= 0.98
     first = limited[0].at  # and the whole workspace waited: nothing was sent during the pause
-    assert not [c for c in calls if first + 0.35 < c.at < first + 0.95]  # (one on its way may land)
+    during = [c for c in calls if first + 0.35 < c.at < first + 0.95]
+    assert len(during) <= 1  # one already on its way may land late on a busy machine; unpaused, about 6 would
     assert all(r.state == "sent" and r.attempts == 1 for r in rows(engine).values())
 
 
@@ -325,12 +326,15 @@ def test_two_messages_to_one_channel_are_a_second_apart(
         {"key": "c", "channel": "U1"},
     )
 
+    started = time.monotonic()
     outbox.drain(engine, client, settings)
 
     calls = {key_of(c): c.at for c in fake_slack.calls_to("chat.postMessage")}
-    # Arrival times at the fake server: a busy machine may deliver "a" a little late, never "b" early.
-    assert calls["b"] - calls["a"] >= 0.9
-    assert calls["c"] - calls["a"] < 0.7  # other channels did not wait
+    # Arrival times at the fake server (time.monotonic()): a busy machine may deliver a message late, never
+    # early. "a" goes at its slot, at or after `started`, so "b" a second later; measured from `started`,
+    # not from "a", which may itself have arrived late.
+    assert calls["b"] - started >= 0.9
+    assert calls["c"] < calls["b"]  # the other channel did not wait behind C0WINS
 
 
 def test_the_global_rate_holds_for_two_drains_at_once(
@@ -465,9 +469,9 @@ def test_worker_sends_when_woken_and_stops_cleanly(
         time.sleep(0.2)  # the first drain found nothing; now it waits for a wake-up
         started = time.monotonic()
         queue(engine, *dms("U1"))  # committing wakes this process's worker
-        while not fake_slack.messages("U1") and time.monotonic() - started < 5:
+        while not fake_slack.messages("U1") and time.monotonic() - started < 20:
             time.sleep(0.02)
-        assert time.monotonic() - started < 2
+        assert time.monotonic() - started < 10  # woken at once: its next look would be 30 s away
     finally:
         assert worker.stop(timeout=5)
     assert rows(engine)["m:U1"].state == "sent"

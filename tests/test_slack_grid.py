@@ -88,6 +88,15 @@ def workspace_of(engine: Engine, user: str) -> str | None:
         return session.scalar(select(Person.slack_workspace_id).where(Person.slack_user_id == user))
 
 
+def install_each_workspace(server: SlackAppServer, grid: FakeSlack) -> tuple[str, str]:
+    """Workspace One installs the app, then workspace Two: their bot tokens, in that order."""
+    for workspace in (ONE, TWO):
+        grid.install_workspace = workspace
+        install(server)
+    token_one, token_two = grid.bot_tokens
+    return token_one, token_two
+
+
 def test_an_org_wide_install_reaches_people_of_both_workspaces_with_a_broadcast(
     server: SlackAppServer,
     settings: Settings,
@@ -173,11 +182,7 @@ def test_workspace_by_workspace_installs_send_each_dm_with_its_own_workspaces_to
     oauth_env: None,
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    grid.install_workspace = ONE
-    install(server)
-    grid.install_workspace = TWO
-    install(server)
-    token_one, token_two = grid.bot_tokens
+    token_one, token_two = install_each_workspace(server, grid)
     where = installed(engine, settings)
     assert where is not None and not where.org_wide
     assert {w.team_id for w in where.workspaces} == {ONE, TWO}
@@ -242,11 +247,7 @@ def test_workspace_by_workspace_installs_post_to_each_channel_with_the_token_of_
     capsys: pytest.CaptureFixture[str],
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    grid.install_workspace = ONE
-    install(server)
-    grid.install_workspace = TWO
-    install(server)  # the newest install: its token does not see workspace One's channels
-    token_one, token_two = grid.bot_tokens
+    token_one, token_two = install_each_workspace(server, grid)  # Two's, the newest, sees no channel of One
     grid.add_channel("C0DIGEST", teams=[ONE])
     grid.add_channel("C0WINS", teams=[TWO])
     grid.add_channel("C0SHARED", teams=[ONE, TWO])
@@ -292,11 +293,7 @@ def test_workspace_by_workspace_installs_post_to_each_channel_with_the_token_of_
 def test_a_channel_post_waits_when_slack_cannot_say_which_workspace_the_channel_is_in(
     server: SlackAppServer, settings: Settings, grid: FakeSlack, engine: Engine
 ) -> None:
-    grid.install_workspace = ONE
-    install(server)
-    grid.install_workspace = TWO
-    install(server)
-    token_one, _ = grid.bot_tokens
+    token_one, _ = install_each_workspace(server, grid)
     grid.add_channel("C0WINSONE", teams=[ONE])
     with session_scope(engine) as session:
         outbox.enqueue(session, key="win:1", kind="test", channel="C0WINSONE", text="A win")
@@ -323,11 +320,7 @@ def test_a_person_whose_workspace_is_not_known_yet_gets_their_dm_with_a_token_th
 ) -> None:
     """Imported from a CSV, never synced nor seen in Slack: their workspace is asked of Slack, not guessed
     (the newest install's token would get `channel_not_found` and mark them unreachable)."""
-    grid.install_workspace = ONE
-    install(server)
-    grid.install_workspace = TWO
-    install(server)
-    token_one, token_two = grid.bot_tokens
+    token_one, token_two = install_each_workspace(server, grid)
     grid.add_user("UONE1", team_id=ONE)
     grid.add_user("UTWO1", team_id=TWO)
     grid.add_user("UOUT1", team_id="T0THREE")  # in a workspace without the app
